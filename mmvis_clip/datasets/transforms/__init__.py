@@ -1,0 +1,3 @@
+from .clip_sampling import ContiguousClipSample
+
+__all__ = ['ContiguousClipSample']

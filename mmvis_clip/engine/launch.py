@@ -1,0 +1,71 @@
+"""Config and process-group set-up shared by ``tools/train.py``/``test.py``."""
+import os
+import os.path as osp
+import subprocess
+from argparse import Namespace
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+
+def init_dist_on_cpu(launcher: str, backend: str = 'gloo') -> bool:
+    """Start ``torch.distributed`` with ``backend`` on a host without CUDA.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` for the
+    ``pytorch`` and ``slurm`` launchers, which fails on CPU-only builds of
+    torch. On such hosts this function initialises the default process
+    group itself (from torchrun's or slurm's environment), and the Runner
+    then skips its own initialisation. On CUDA hosts it does nothing.
+
+    Returns:
+        bool: whether a process group was initialised here.
+    """
+    if (launcher == 'none' or torch.cuda.is_available()
+            or torch_dist.is_initialized()):
+        return False
+    if launcher == 'slurm':
+        os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
+        os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
+        os.environ.setdefault('LOCAL_RANK', os.environ['SLURM_LOCALID'])
+        if 'MASTER_ADDR' not in os.environ:
+            os.environ['MASTER_ADDR'] = subprocess.getoutput(
+                'scontrol show hostname '
+                f'{os.environ["SLURM_NODELIST"]} | head -n1')
+        os.environ.setdefault('MASTER_PORT', '29500')
+    elif launcher != 'pytorch':
+        raise ValueError(f'launcher {launcher!r} is not supported on a host '
+                         "without CUDA; use 'pytorch' or 'slurm'")
+    torch_dist.init_process_group(backend=backend)
+    return True
+
+
+def setup_runner_cfg(args: Namespace) -> Config:
+    """Load ``args.config`` and apply the options both tools share.
+
+    Handles ``--cfg-options``, ``--work-dir`` (default
+    ``./work_dirs/<config name>``) and ``--launcher``; with a launcher it
+    selects :class:`DeviceAwareDistributedDataParallel` (unless the config
+    names a wrapper) and, on CPU-only hosts, the gloo backend.
+    """
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.launcher != 'none':
+        if cfg.get('model_wrapper_cfg', None) is None:
+            cfg.model_wrapper_cfg = dict(
+                type='DeviceAwareDistributedDataParallel',
+                broadcast_buffers=False,
+                find_unused_parameters=cfg.get('find_unused_parameters',
+                                               False))
+        if not torch.cuda.is_available():
+            env_cfg = cfg.setdefault('env_cfg', dict())
+            env_cfg.setdefault('dist_cfg', dict())['backend'] = 'gloo'
+            init_dist_on_cpu(args.launcher, backend='gloo')
+    return cfg

@@ -1,0 +1,46 @@
+"""One clear message for an unsupported OpenMMLab stack."""
+import pytest
+
+from mmvis_clip.utils import stack_check
+from mmvis_clip.utils.stack_check import SUPPORTED, find_stack_problems
+
+GOOD = {name: verified for name, (_, _, verified) in SUPPORTED.items()}
+
+
+def test_installed_stack_is_supported():
+    assert find_stack_problems() == []
+
+
+def test_verified_versions_pass():
+    assert find_stack_problems(GOOD) == []
+
+
+def test_every_mismatch_is_reported_at_once():
+    problems = find_stack_problems(
+        dict(GOOD, mmcv='2.2.0', mmdet='3.2.0', mmengine=None))
+    assert len(problems) == 3
+    text = '\n'.join(problems)
+    assert 'mmcv==2.2.0 is installed but mmvis_clip needs mmcv>=2.0.0,<2.2.0'\
+        in text
+    assert 'mmdet==3.2.0 is installed' in text
+    assert 'mmengine is not installed' in text
+
+
+def test_mmcv_lite_is_named(monkeypatch):
+    monkeypatch.setattr(
+        stack_check, '_installed_version',
+        lambda name: '2.1.0' if name == 'mmcv-lite' else None)
+    problems = find_stack_problems(dict(GOOD, mmcv=None))
+    assert problems == [
+        'mmcv-lite is installed but mmvis_clip needs the full mmcv==2.1.0 '
+        'with its compiled ops (mmdet imports mmcv.ops); uninstall mmcv-lite'
+    ]
+
+
+def test_check_stack_raises_one_import_error_with_install_hint(monkeypatch):
+    monkeypatch.setattr(stack_check, 'find_stack_problems',
+                        lambda: ['mmdet==3.2.0 is installed but ...'])
+    with pytest.raises(ImportError) as err:
+        stack_check.check_stack()
+    assert 'mmdet==3.2.0' in str(err.value)
+    assert 'pip install --no-build-isolation mmcv==2.1.0' in str(err.value)

@@ -1,0 +1,81 @@
+"""Test (and evaluate) a video instance segmentation model.
+
+Usage:
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
+        [--format-only] [--cfg-options k=v ...]
+        [--launcher {none,pytorch,slurm,mpi}]
+
+``--out DIR`` writes the predictions as ``DIR/results.json`` (YouTube-VIS
+results format) and ``DIR/submission.zip`` (for the evaluation server);
+``--format-only`` writes them without computing AP (for splits without
+public ground truth). Metrics are printed and saved by mmengine in the
+work directory.
+"""
+import argparse
+import os
+
+from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
+from mmvis_clip.engine import setup_runner_cfg
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a VIS model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the dir to save logs and evaluation metrics')
+    parser.add_argument(
+        '--out', help='directory to write results.json and submission.zip')
+    parser.add_argument(
+        '--format-only',
+        action='store_true',
+        help='only write the results, do not evaluate')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.tracker.num_frames_retain=5')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.format_only and not args.out:
+        parser.error('--format-only needs --out DIR for the results')
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = setup_runner_cfg(args)
+    if not os.path.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg.load_from = args.checkpoint
+
+    if args.out or args.format_only:
+        evaluators = cfg.test_evaluator
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators]
+        for evaluator in evaluators:
+            if args.out:
+                evaluator['outfile_prefix'] = args.out
+            if args.format_only:
+                evaluator['format_only'] = True
+
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
