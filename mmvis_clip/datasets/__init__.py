@@ -1,0 +1,8 @@
+"""Datasets, data converters and transforms for video instance
+segmentation."""
+from . import transforms  # noqa: F401
+from .ovis_dataset import OVISDataset
+from .synthetic_vis_dataset import SyntheticVISDataset
+from .vis_video_dataset import VISVideoDataset
+
+__all__ = ['OVISDataset', 'SyntheticVISDataset', 'VISVideoDataset']

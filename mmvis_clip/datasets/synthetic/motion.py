@@ -1,0 +1,106 @@
+"""Object trajectories: the centre of an object in every frame.
+
+Motion modes (all at constant speed, rotation added separately):
+
+- ``bounce``: starts inside the frame and bounces off the frame borders
+  (inset by the object radius), so it stays fully visible.
+- ``excursion``: starts inside, heads for the nearest border and bounces
+  off walls two radii outside the frame, so it leaves the frame completely
+  and comes back a few frames later.
+- ``drift``: starts inside and moves in a straight line; it may leave.
+- ``cross``: starts just outside one border and crosses the frame, so it
+  enters in the first frames; fast ones leave through the other side.
+"""
+from typing import Tuple
+
+import numpy as np
+
+MOTION_MODES = ('bounce', 'excursion', 'drift', 'cross')
+
+
+def _reflect(position: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Fold positions into ``[low, high]`` as a ball bouncing between two
+    walls would be."""
+    span = high - low
+    if span <= 0:
+        return np.full_like(position, (low + high) / 2)
+    phase = np.mod(position - low, 2 * span)
+    return low + np.where(phase > span, 2 * span - phase, phase)
+
+
+def sample_trajectory(rng: np.random.Generator, mode: str, num_frames: int,
+                      canvas_hw: Tuple[int, int], size: float) -> np.ndarray:
+    """Sample the centres of one object.
+
+    Args:
+        rng (np.random.Generator): Random generator.
+        mode (str): One of :data:`MOTION_MODES`.
+        num_frames (int): Number of frames ``L``.
+        canvas_hw (tuple[int, int]): ``(height, width)`` of the frames.
+        size (float): Object radius in pixels.
+
+    Returns:
+        np.ndarray: (L, 2) float centres ``(x, y)`` in pixels.
+    """
+    height, width = canvas_hw
+    steps = np.arange(num_frames, dtype=np.float64)[:, None]
+    direction = rng.uniform(0, 2 * np.pi)
+    unit = np.array([np.cos(direction), np.sin(direction)])
+    if mode in ('bounce', 'excursion'):
+        margin = size if mode == 'bounce' else -2 * size
+        speed = rng.uniform(1.5, 4.5) if mode == 'bounce' else \
+            rng.uniform(6.0, 12.0)
+        start = np.array([
+            rng.uniform(size, max(size, width - size)),
+            rng.uniform(size, max(size, height - size))
+        ])
+        if mode == 'excursion':
+            # head for the nearest border (within 45 degrees of its normal)
+            nearest = int(
+                np.argmin(
+                    [start[0], width - start[0], start[1], height - start[1]]))
+            axis = nearest // 2  # 0: x, 1: y
+            tilt = rng.uniform(-np.pi / 4, np.pi / 4)
+            unit = np.zeros(2)
+            unit[axis] = np.cos(tilt) * (-1.0 if nearest % 2 == 0 else 1.0)
+            unit[1 - axis] = np.sin(tilt)
+        free = start + steps * speed * unit
+        return np.stack([
+            _reflect(free[:, 0], margin, width - margin),
+            _reflect(free[:, 1], margin, height - margin)
+        ], 1)
+    if mode == 'drift':
+        start = np.array([rng.uniform(0, width), rng.uniform(0, height)])
+        return start + steps * rng.uniform(2.0, 6.0) * unit
+    if mode == 'cross':
+        # cross along x from the left (then mirror/transpose for the other
+        # three borders); travel = f * (frame span), f > 1 leaves again
+        horizontal = bool(rng.integers(2))
+        length = width if horizontal else height
+        other = height if horizontal else width
+        travel = rng.uniform(0.7, 1.4) * (length + 2 * size)
+        speed = travel / max(num_frames - 1, 1)
+        along = -size - rng.uniform(0, 1.5) * speed + steps[:, 0] * speed
+        across = rng.uniform(size, max(size, other - size)) + \
+            steps[:, 0] * rng.uniform(-1.0, 1.0)
+        if rng.integers(2):
+            along = length - along
+        xy = [along, across] if horizontal else [across, along]
+        return np.stack(xy, 1)
+    raise ValueError(f'unknown motion mode {mode!r}; expected one of '
+                     f'{MOTION_MODES}')
+
+
+def sample_pass_through(rng: np.random.Generator, point: np.ndarray,
+                        frame_id: int, num_frames: int) -> np.ndarray:
+    """A straight line at 4-7 px/frame that is at ``point`` (x, y) in frame
+    ``frame_id``; used to pass an object behind another one.
+
+    Returns:
+        np.ndarray: (L, 2) float centres ``(x, y)``.
+    """
+    direction = rng.uniform(0, 2 * np.pi)
+    velocity = rng.uniform(4.0, 7.0) * np.array(
+        [np.cos(direction), np.sin(direction)])
+    steps = np.arange(num_frames, dtype=np.float64)[:, None] - frame_id
+    return np.asarray(point, dtype=np.float64) + steps * velocity

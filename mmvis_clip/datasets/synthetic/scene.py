@@ -1,0 +1,212 @@
+"""Sample and render one synthetic video.
+
+A scene is a static background plus 1 to :data:`MAX_INSTANCES` instances in
+a fixed depth order. Each frame is painted back to front; the mask of an
+instance is the set of its pixels that no instance in front of it covers,
+so occluded pixels are removed from the mask and masks never overlap.
+
+Absent instances: an instance whose visible area in a frame is below
+:data:`MIN_VISIBLE_AREA` pixels (outside the frame, fully hidden, or only a
+sliver left) is *absent* in that frame: its mask is ``None``. A sliver's
+pixels stay painted but unannotated, the same rule everywhere. A sampled
+scene in which some instance is absent in every frame is sampled again.
+
+Full occlusions: with probability :data:`OCCLUDER_PROB` a video with fewer
+than :data:`MAX_INSTANCES` instances gets one more, large disc or square in
+front of all others, and its back-most instance passes right behind it in
+the middle frame, where it is usually hidden completely.
+
+Look-alikes: with probability :data:`LOOKALIKE_PROB` a video with two or
+more instances holds a group of 2-3 instances of one class with identical
+size, colours, texture and rotation, told apart only by their motion.
+"""
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .classes import SYNTHETIC_VIS_CLASS_TEXTURES, SYNTHETIC_VIS_CLASSES
+from .motion import MOTION_MODES, sample_pass_through, sample_trajectory
+from .shapes import render_shape_mask
+from .textures import (BACKGROUND_KINDS, paint_texture, render_background,
+                       sample_object_colors)
+
+MAX_INSTANCES = 6
+MIN_VISIBLE_AREA = 16  # pixels; smaller visible parts count as absent
+LOOKALIKE_PROB = 0.5
+# probabilities of the modes in MOTION_MODES (bounce, excursion, drift,
+# cross)
+MOTION_MODE_PROBS = (0.45, 0.15, 0.15, 0.25)
+SIZE_RANGE = (0.09, 0.17)  # object radius / min(height, width)
+OCCLUDER_PROB = 0.3
+OCCLUDER_SIZE = 0.22  # occluder radius / min(height, width)
+OCCLUDER_CLASSES = ('disc', 'square')  # shapes that can hide others
+
+
+@dataclass
+class SceneInstance:
+    """One object of a scene.
+
+    Attributes:
+        category (str): Class name, one of ``SYNTHETIC_VIS_CLASSES``.
+        appearance (dict): ``size`` (radius, px), ``color_a``/``color_b``
+            (BGR uint8 (3,)), ``period`` (texture period, px), ``angle``
+            (rotation at frame 0, rad), ``spin`` (rad per frame).
+            Look-alike instances share one dict.
+        centers (np.ndarray): (L, 2) centres ``(x, y)`` per frame.
+        motion (str): The motion mode that produced ``centers`` (one of
+            ``MOTION_MODES`` or ``'pass_behind'``).
+    """
+    category: str
+    appearance: Dict
+    centers: np.ndarray
+    motion: str
+
+
+@dataclass
+class VideoScene:
+    """A background and instances ordered back (first) to front (last)."""
+    canvas_hw: Tuple[int, int]
+    background: np.ndarray
+    instances: List[SceneInstance]
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.instances[0].centers)
+
+
+def sample_appearance(rng: np.random.Generator,
+                      canvas_hw: Tuple[int, int],
+                      relative_size: Optional[float] = None) -> Dict:
+    """Random appearance of one object (see :class:`SceneInstance`).
+
+    ``relative_size`` (radius / min(height, width)) is drawn from
+    :data:`SIZE_RANGE` when not given.
+    """
+    if relative_size is None:
+        relative_size = rng.uniform(*SIZE_RANGE)
+    size = relative_size * min(canvas_hw)
+    color_a, color_b = sample_object_colors(rng)
+    return dict(
+        size=size,
+        color_a=color_a,
+        color_b=color_b,
+        period=max(3.0,
+                   rng.uniform(0.35, 0.6) * size),
+        angle=rng.uniform(0, 2 * np.pi),
+        spin=rng.uniform(-0.08, 0.08))
+
+
+def sample_scene(rng: np.random.Generator, num_frames: int,
+                 canvas_hw: Tuple[int, int]) -> VideoScene:
+    """Sample a background and instances (not yet checked for presence)."""
+    background = render_background(
+        BACKGROUND_KINDS[rng.integers(len(BACKGROUND_KINDS))], canvas_hw, rng)
+    num_instances = int(rng.integers(1, MAX_INSTANCES + 1))
+    group = []  # (category, appearance) per instance
+    if num_instances >= 2 and rng.random() < LOOKALIKE_PROB:
+        category = SYNTHETIC_VIS_CLASSES[rng.integers(
+            len(SYNTHETIC_VIS_CLASSES))]
+        shared = sample_appearance(rng, canvas_hw)
+        group_size = int(rng.integers(2, min(3, num_instances) + 1))
+        group = [(category, shared)] * group_size
+    while len(group) < num_instances:
+        group.append(
+            (SYNTHETIC_VIS_CLASSES[rng.integers(len(SYNTHETIC_VIS_CLASSES))],
+             sample_appearance(rng, canvas_hw)))
+    instances = []
+    for category, appearance in group:
+        motion = MOTION_MODES[rng.choice(
+            len(MOTION_MODES), p=MOTION_MODE_PROBS)]
+        centers = sample_trajectory(rng, motion, num_frames, canvas_hw,
+                                    appearance['size'])
+        instances.append(SceneInstance(category, appearance, centers, motion))
+    instances = [instances[i] for i in rng.permutation(num_instances)]
+    if num_instances < MAX_INSTANCES and rng.random() < OCCLUDER_PROB:
+        category = OCCLUDER_CLASSES[rng.integers(len(OCCLUDER_CLASSES))]
+        appearance = sample_appearance(rng, canvas_hw, OCCLUDER_SIZE)
+        occluder = SceneInstance(
+            category, appearance,
+            sample_trajectory(rng, 'bounce', num_frames, canvas_hw,
+                              appearance['size']), 'bounce')
+        middle = num_frames // 2
+        instances[0].centers = sample_pass_through(rng,
+                                                   occluder.centers[middle],
+                                                   middle, num_frames)
+        instances[0].motion = 'pass_behind'
+        instances.append(occluder)
+    return VideoScene(canvas_hw, background, instances)
+
+
+def render_frame(
+        scene: VideoScene,
+        frame_id: int) -> Tuple[np.ndarray, List[Optional[np.ndarray]]]:
+    """Render frame ``frame_id`` of ``scene``.
+
+    Returns:
+        tuple: the BGR ``uint8`` image (H, W, 3) and, per instance (scene
+        order), its visible bool mask (H, W) or ``None`` when absent (see
+        the module docstring).
+    """
+    image = scene.background.copy()
+    occupied = np.zeros(scene.canvas_hw, dtype=bool)
+    masks = [None] * len(scene.instances)
+    for index in reversed(range(len(scene.instances))):  # front to back
+        instance = scene.instances[index]
+        look = instance.appearance
+        center = tuple(instance.centers[frame_id])
+        angle = look['angle'] + look['spin'] * frame_id
+        full = render_shape_mask(instance.category, center, look['size'],
+                                 angle, scene.canvas_hw)
+        visible = full & ~occupied
+        occupied |= full
+        paint_texture(image, visible,
+                      SYNTHETIC_VIS_CLASS_TEXTURES[instance.category], center,
+                      angle, look)
+        if visible.sum() >= MIN_VISIBLE_AREA:
+            masks[index] = visible
+    return image, masks
+
+
+def render_video(
+    scene: VideoScene
+) -> Tuple[List[np.ndarray], List[List[Optional[np.ndarray]]]]:  # noqa: E501
+    """Render every frame of ``scene``.
+
+    Returns:
+        tuple: ``frames`` (list of L images) and ``masks`` where
+        ``masks[i][t]`` is the mask of instance ``i`` in frame ``t`` or
+        ``None``.
+    """
+    frames, per_frame = [], []
+    for frame_id in range(scene.num_frames):
+        image, masks = render_frame(scene, frame_id)
+        frames.append(image)
+        per_frame.append(masks)
+    masks = [[per_frame[t][i] for t in range(scene.num_frames)]
+             for i in range(len(scene.instances))]
+    return frames, masks
+
+
+def sample_rendered_video(rng: np.random.Generator,
+                          num_frames: int,
+                          canvas_hw: Tuple[int, int],
+                          max_tries: int = 100):
+    """Sample scenes until every instance is present in some frame.
+
+    Returns:
+        tuple: ``(scene, frames, masks)`` as in :func:`render_video`.
+
+    Raises:
+        RuntimeError: No valid scene after ``max_tries`` samples (the
+            canvas is too small for the objects).
+    """
+    for _ in range(max_tries):
+        scene = sample_scene(rng, num_frames, canvas_hw)
+        frames, masks = render_video(scene)
+        if all(any(m is not None for m in track) for track in masks):
+            return scene, frames, masks
+    raise RuntimeError(
+        f'could not sample a video of {num_frames} frames of size '
+        f'{canvas_hw} in which every instance is visible in some frame '
+        f'after {max_tries} tries; use larger frames or more frames')

@@ -1,0 +1,317 @@
+"""Parsing and validation of YouTube-VIS ground truth and results.
+
+Ground truth (a dict or the path of a json file) in the raw YouTube-VIS /
+OVIS format::
+
+    videos:      [{id, width, height, length, file_names, ...}]
+    annotations: [{id, video_id, category_id, iscrowd,
+                   segmentations: [per frame: RLE | polygons | null],
+                   areas: [per frame: float | null] (optional),
+                   occlusion: [per frame: str | null] (optional, OVIS)}]
+    categories:  [{id, name, ...}]
+
+Results (a list, or the path of a json file or of a submission zip with
+``results.json`` at its root)::
+
+    [{video_id, category_id, score,
+      segmentations: [per frame: RLE | null] x video length}]
+
+A frame segmentation may be a compressed RLE (``counts`` a str or bytes),
+an uncompressed RLE (``counts`` a list of ints) or a list of polygons; a
+falsy value (``None``, ``[]``, ``{}``) means the instance is absent from
+that frame, as in the official toolkit. Every RLE must have the size
+``[height, width]`` of its video.
+
+The parsed instances hold compressed RLEs (or ``None``) per frame and the
+*mean area* used for the small/medium/large split, computed as the
+official toolkit does: the mean of the truthy (non-null, non-zero) entries
+of the ground truth's ``areas`` field, or of the per-frame mask areas for
+results (and for ground truth without ``areas``); 0 when there is none.
+"""
+import math
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from .ovis_occlusion import occlusion_level, occlusion_score
+from ...utils.vis_format import VISFormatError, load_json
+from .vis_results_io import load_vis_results
+
+PathOrDict = Union[str, os.PathLike, dict]
+PathOrList = Union[str, os.PathLike, list]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """A ground-truth video: ``length`` frames of ``height`` x ``width``."""
+    id: int
+    height: int
+    width: int
+    length: int
+
+
+@dataclass
+class VideoInstance:
+    """One instance track, ground truth or prediction.
+
+    Attributes:
+        video_id (int): Its video.
+        category_id (int): Its category.
+        rles (list[dict | None]): Per frame, a compressed RLE or ``None``.
+        mean_area (float): Mean area for the area ranges (see module doc).
+        score (float): Confidence (predictions; 1 for ground truth).
+        iscrowd (bool): Crowd ground truth (ignored when matching).
+        ann_id (int | None): Ground-truth annotation id.
+        occlusion (str | None): OVIS occlusion level of a ground truth
+            (``'light'``, ``'medium'``, ``'heavy'``), ``None`` if unknown.
+    """
+    video_id: int
+    category_id: int
+    rles: List[Optional[dict]]
+    mean_area: float
+    score: float = 1.0
+    iscrowd: bool = False
+    ann_id: Optional[int] = None
+    occlusion: Optional[str] = None
+
+
+@dataclass
+class VISGroundTruth:
+    """Parsed ground truth.
+
+    Attributes:
+        videos (dict[int, VideoInfo]): Videos by id.
+        category_ids (list[int]): Sorted ids of the ``categories``.
+        instances (list[VideoInstance]): Annotations in file order.
+        has_occlusion (bool): Whether any annotation carries OVIS
+            ``occlusion`` labels.
+    """
+    videos: Dict[int, VideoInfo]
+    category_ids: List[int]
+    instances: List[VideoInstance]
+    has_occlusion: bool
+
+
+def _source_name(source) -> str:
+    return str(source) if isinstance(source, (str, os.PathLike)) else ''
+
+
+def _require(record: dict, key: str, where: str):
+    if not isinstance(record, dict) or key not in record:
+        raise VISFormatError(f'{where}: missing field {key!r}')
+    return record[key]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) \
+        and not isinstance(value, bool)
+
+
+def frame_rle(segmentation, video: VideoInfo, where: str) -> Optional[dict]:
+    """Convert one frame's segmentation to a compressed RLE.
+
+    Args:
+        segmentation: Compressed or uncompressed RLE dict, polygon list, or
+            a falsy value for an absent instance.
+        video (VideoInfo): The video, whose size the mask must have.
+        where (str): Names the annotation/result and frame in errors.
+
+    Returns:
+        dict | None: ``{'size': [h, w], 'counts': str | bytes}``, ``None``
+        for an absent instance.
+    """
+    if not segmentation:
+        return None
+    height, width = video.height, video.width
+    if isinstance(segmentation, list):
+        try:
+            rle = mask_utils.merge(
+                mask_utils.frPyObjects(segmentation, height, width))
+        except (TypeError, ValueError, IndexError) as err:
+            raise VISFormatError(f'{where}: invalid polygons ({err})') \
+                from None
+        return rle
+    if not isinstance(segmentation, dict) or 'counts' not in segmentation \
+            or 'size' not in segmentation:
+        raise VISFormatError(
+            f'{where}: a segmentation must be an RLE dict with "size" and '
+            f'"counts", a polygon list or null, got {type(segmentation)}')
+    if list(segmentation['size']) != [height, width]:
+        raise VISFormatError(
+            f'{where}: mask size {list(segmentation["size"])} differs from '
+            f'the video size [{height}, {width}] (height, width)')
+    if isinstance(segmentation['counts'], list):
+        return mask_utils.frPyObjects(segmentation, height, width)
+    if not isinstance(segmentation['counts'], (str, bytes)):
+        raise VISFormatError(f'{where}: RLE counts must be a str, bytes or '
+                             f'a list, got {type(segmentation["counts"])}')
+    return segmentation
+
+
+def _frame_rles(segmentations, video: VideoInfo,
+                where: str) -> List[Optional[dict]]:
+    if not isinstance(segmentations, list):
+        raise VISFormatError(f'{where}: "segmentations" must be a list')
+    if len(segmentations) != video.length:
+        raise VISFormatError(
+            f'{where}: video {video.id} has {video.length} frames but '
+            f'{len(segmentations)} segmentations were given')
+    return [
+        frame_rle(seg, video, f'{where}, frame {frame_id}')
+        for frame_id, seg in enumerate(segmentations)
+    ]
+
+
+def _mean_truthy(values: Sequence) -> float:
+    """Mean of the truthy values (the official ``avg_area``), else 0."""
+    kept = [v for v in values if v]
+    return float(np.asarray(kept, dtype=np.float64).mean()) if kept else 0.
+
+
+def mask_areas(rles: Sequence[Optional[dict]]) -> np.ndarray:
+    """Per-frame mask areas, shape (F,), 0 where absent."""
+    areas = np.zeros(len(rles), dtype=np.float64)
+    present = [i for i, rle in enumerate(rles) if rle is not None]
+    if present:
+        areas[present] = mask_utils.area([rles[i] for i in present])
+    return areas
+
+
+def _parse_video(video: dict, where: str) -> VideoInfo:
+    video_id = _require(video, 'id', where)
+    where = f'{where} (id {video_id})'
+    height = _require(video, 'height', where)
+    width = _require(video, 'width', where)
+    if 'length' in video:
+        length = video['length']
+    elif 'file_names' in video:
+        length = len(video['file_names'])
+    else:
+        raise VISFormatError(f'{where}: needs "length" or "file_names"')
+    return VideoInfo(int(video_id), int(height), int(width), int(length))
+
+
+def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
+                         category_ids: set) -> VideoInstance:
+    ann_id = _require(ann, 'id', where)
+    where = f'{where} (id {ann_id})'
+    video_id = _require(ann, 'video_id', where)
+    if video_id not in videos:
+        raise VISFormatError(f'{where}: unknown video_id {video_id}')
+    category_id = _require(ann, 'category_id', where)
+    if category_id not in category_ids:
+        raise VISFormatError(f'{where}: unknown category_id {category_id}')
+    video = videos[video_id]
+    rles = _frame_rles(_require(ann, 'segmentations', where), video, where)
+    if ann.get('areas') is not None:
+        areas = ann['areas']
+        if not isinstance(areas, list) or len(areas) != video.length or \
+                not all(a is None or _is_number(a) for a in areas):
+            raise VISFormatError(
+                f'{where}: "areas" must list {video.length} numbers or nulls')
+        mean_area = _mean_truthy(areas)
+    else:
+        mean_area = _mean_truthy(mask_areas(rles).tolist())
+    level = None
+    if ann.get('occlusion') is not None:
+        labels = ann['occlusion']
+        if not isinstance(labels, list) or len(labels) != video.length:
+            raise VISFormatError(
+                f'{where}: "occlusion" must list {video.length} labels')
+        level = occlusion_level(occlusion_score(labels, where))
+    return VideoInstance(
+        video_id=video_id,
+        category_id=category_id,
+        rles=rles,
+        mean_area=mean_area,
+        iscrowd=bool(ann.get('iscrowd', 0)),
+        ann_id=ann_id,
+        occlusion=level)
+
+
+def parse_ground_truth(gt: PathOrDict) -> VISGroundTruth:
+    """Parse and validate YouTube-VIS ground truth (dict or json path)."""
+    source = _source_name(gt)
+    if source:
+        gt = load_json(source)
+    name = source or 'ground truth'
+    if not isinstance(gt, dict):
+        raise VISFormatError(f'{name}: expected a json object')
+    for key in ('videos', 'annotations', 'categories'):
+        if not isinstance(gt.get(key), list):
+            raise VISFormatError(f'{name}: needs a list "{key}"')
+
+    videos = {}
+    for i, video in enumerate(gt['videos']):
+        info = _parse_video(video, f'{name}: videos[{i}]')
+        if info.id in videos:
+            raise VISFormatError(f'{name}: duplicate video id {info.id}')
+        videos[info.id] = info
+    category_ids = [
+        _require(cat, 'id', f'{name}: categories[{i}]')
+        for i, cat in enumerate(gt['categories'])
+    ]
+    if len(set(category_ids)) != len(category_ids):
+        raise VISFormatError(f'{name}: duplicate category ids')
+
+    instances, ann_ids = [], set()
+    for i, ann in enumerate(gt['annotations']):
+        instance = _parse_gt_annotation(ann, f'{name}: annotations[{i}]',
+                                        videos, set(category_ids))
+        if instance.ann_id in ann_ids:
+            raise VISFormatError(
+                f'{name}: duplicate annotation id {instance.ann_id}')
+        ann_ids.add(instance.ann_id)
+        instances.append(instance)
+    has_occlusion = any(
+        ann.get('occlusion') is not None for ann in gt['annotations'])
+    return VISGroundTruth(videos, sorted(category_ids), instances,
+                          has_occlusion)
+
+
+def parse_results(results: PathOrList,
+                  gt: VISGroundTruth) -> List[VideoInstance]:
+    """Parse and validate YouTube-VIS results against parsed ground truth.
+
+    Args:
+        results (str | PathLike | list[dict]): The results, or the path of
+            a json file or of a submission zip holding ``results.json``.
+        gt (VISGroundTruth): Ground truth they refer to.
+
+    Returns:
+        list[VideoInstance]: One per result, in input order.
+    """
+    source = _source_name(results)
+    if source:
+        results = load_vis_results(source)
+    name = source or 'results'
+    if not isinstance(results, list):
+        raise VISFormatError(f'{name}: expected a list of results')
+    category_ids = set(gt.category_ids)
+    parsed = []
+    for i, result in enumerate(results):
+        where = f'{name}: result {i}'
+        video_id = _require(result, 'video_id', where)
+        if video_id not in gt.videos:
+            raise VISFormatError(f'{where}: unknown video_id {video_id}')
+        where = f'{where} (video {video_id})'
+        category_id = _require(result, 'category_id', where)
+        if category_id not in category_ids:
+            raise VISFormatError(f'{where}: unknown category_id {category_id}')
+        score = _require(result, 'score', where)
+        if not _is_number(score) or not math.isfinite(score):
+            raise VISFormatError(f'{where}: score must be a finite number')
+        rles = _frame_rles(
+            _require(result, 'segmentations', where), gt.videos[video_id],
+            where)
+        parsed.append(
+            VideoInstance(
+                video_id=video_id,
+                category_id=category_id,
+                rles=rles,
+                mean_area=_mean_truthy(mask_areas(rles).tolist()),
+                score=float(score)))
+    return parsed

@@ -1,0 +1,398 @@
+"""YouTube-VIS / OVIS evaluation: AP and AR of video instance segmentation.
+
+The protocol is that of the official YouTube-VIS toolkit (the
+``youtubevos/cocoapi`` ``ytvoseval.py`` that mmdet vendors as
+``mmdet.evaluation.functional.YTVISeval``), and :class:`VISEval` gives the
+same numbers:
+
+- sequence mask IoU (:func:`sequence_mask_iou`) between each prediction
+  and each ground truth of the same video and category;
+- per video and category, predictions sorted by score (stable, so ties
+  keep their input order) and cut to the 100 best; ground truth that is a
+  crowd or outside the evaluated subset (area range, occlusion level) is
+  *ignored*: sorted after the rest and matched only when no regular ground
+  truth is left above the IoU threshold. Each prediction takes the
+  available ground truth of highest IoU (the last one on ties); crowd
+  ground truth may take several predictions; predictions matched to
+  ignored ground truth, and unmatched predictions whose mean area is
+  outside the area range, are ignored;
+- 10 IoU thresholds 0.50:0.05:0.95, 101 recall points, at most 1/10/100
+  predictions per video and category, area ranges all / small / medium /
+  large = [0, 1e10], [0, 128^2], [128^2, 256^2], [256^2, 1e10] (bounds
+  inclusive) on the mean area of :mod:`.vis_annotations`;
+- precision is interpolated (made non-increasing) and read at the recall
+  points, then averaged over thresholds, recall points and categories;
+  a category without regular ground truth in a subset is left out of that
+  subset's mean, and a stat with no category at all is -1.
+
+With OVIS ``occlusion`` labels in the ground truth, ``AP_light``,
+``AP_medium`` and ``AP_heavy`` are the AP (100 detections) on the
+instances of each occlusion level (:mod:`.ovis_occlusion`), the others
+being ignored as for area ranges; predictions have no occlusion level, so
+unmatched predictions count as false positives in every level.
+
+Departures from the official code, none of which changes the numbers of
+valid input: results for unknown videos or categories, segmentation lists
+whose length is not the video's and masks of the wrong size are errors
+(the official code asserts, drops them silently, or truncates); ground
+truth without ``areas`` gets its mask areas (the official code fails);
+empty results give 0 AP (the official code fails); inputs are not
+modified; and the official code stores matches as annotation ids and so
+loses the match of a ground truth whose id is 0, where here matches are
+flags.
+"""
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .ovis_occlusion import OCCLUSION_LEVELS
+from .sequence_iou import sequence_mask_iou
+from .vis_annotations import (VideoInstance, VISGroundTruth,
+                              parse_ground_truth, parse_results)
+
+VIS_STAT_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10',
+                  'AR100', 'ARs', 'ARm', 'ARl')
+"""The 12 YouTube-VIS stats, in the official order."""
+
+OCCLUSION_STAT_NAMES = tuple(f'AP_{level}' for level in OCCLUSION_LEVELS)
+"""OVIS occlusion-level APs: ``AP_light``, ``AP_medium``, ``AP_heavy``."""
+
+AREA_RANGES = {
+    'all': (0.0, 1e5**2),
+    'small': (0.0, 128.0**2),
+    'medium': (128.0**2, 256.0**2),
+    'large': (256.0**2, 1e5**2),
+}
+"""Inclusive bounds of the mean instance area of each area range."""
+
+
+@dataclass
+class _Subset:
+    """Instances an AP is computed on.
+
+    ``gt_kept`` (N_gt,) marks ground truth inside the subset (the rest is
+    ignored); ``dt_outside`` (N_dt,) marks predictions ignored when they
+    match nothing.
+    """
+    name: str
+    gt_kept: np.ndarray
+    dt_outside: np.ndarray
+
+
+@dataclass
+class _Matches:
+    """Matching of one video, category and subset.
+
+    Attributes:
+        scores (np.ndarray): (D,) prediction scores, decreasing.
+        dt_matched (np.ndarray): (T, D) bool, matched at each threshold.
+        dt_ignored (np.ndarray): (T, D) bool, ignored at each threshold.
+        num_gt (int): Ground truth neither crowd nor outside the subset.
+    """
+    scores: np.ndarray
+    dt_matched: np.ndarray
+    dt_ignored: np.ndarray
+    num_gt: int
+
+
+def _last_argmax(values: np.ndarray) -> np.ndarray:
+    """Index of the last maximum along axis 1."""
+    return values.shape[1] - 1 - np.argmax(values[:, ::-1], axis=1)
+
+
+def _mean_defined(values: np.ndarray) -> float:
+    """Mean of the entries > -1, or -1 when there is none."""
+    defined = values[values > -1]
+    return float(defined.mean()) if defined.size else -1.0
+
+
+class VISEval:
+    """Step-wise YouTube-VIS evaluator.
+
+    Example::
+
+        evaluator = VISEval('valid.json', 'results.json')
+        evaluator.evaluate()
+        evaluator.accumulate()
+        stats = evaluator.summarize()  # {'AP': 0.37, 'AP50': ...}
+
+    Args:
+        gt (str | PathLike | dict): Ground truth, see :mod:`.vis_annotations`.
+        results (str | PathLike | list[dict]): Results for it.
+
+    Attributes:
+        precision (np.ndarray): After :meth:`accumulate`, shape
+            (T, R, K, S, M) over IoU thresholds, recall points, categories
+            (sorted ids), subsets (:attr:`subset_names`) and max detections;
+            -1 where undefined.
+        recall (np.ndarray): Shape (T, K, S, M), the final recall.
+    """
+
+    iou_thresholds = np.linspace(.5, .95, 10)
+    recall_thresholds = np.linspace(0., 1., 101)
+    max_dets = (1, 10, 100)
+
+    def __init__(self, gt: Union[str, os.PathLike, dict],
+                 results: Union[str, os.PathLike, list]) -> None:
+        self.gt: VISGroundTruth = parse_ground_truth(gt)
+        self.dts: List[VideoInstance] = parse_results(results, self.gt)
+        self.subsets = self._build_subsets()
+        self._matches: Dict[Tuple[int, int, int], _Matches] = {}
+        self._evaluated = False
+        self.precision: Optional[np.ndarray] = None
+        self.recall: Optional[np.ndarray] = None
+
+    @property
+    def subset_names(self) -> List[str]:
+        """Area ranges, then ``<level>_occlusion`` subsets if any."""
+        return [subset.name for subset in self.subsets]
+
+    def _build_subsets(self) -> List[_Subset]:
+        gt_area = np.array([g.mean_area for g in self.gt.instances])
+        dt_area = np.array([d.mean_area for d in self.dts])
+        subsets = [
+            _Subset(name, (gt_area >= low) & (gt_area <= high),
+                    (dt_area < low) | (dt_area > high))
+            for name, (low, high) in AREA_RANGES.items()
+        ]
+        if self.gt.has_occlusion:
+            levels = np.array([g.occlusion for g in self.gt.instances],
+                              dtype=object)
+            subsets += [
+                _Subset(f'{level}_occlusion', levels == level,
+                        np.zeros(len(self.dts), dtype=bool))
+                for level in OCCLUSION_LEVELS
+            ]
+        return subsets
+
+    def evaluate(self, progress: bool = False) -> None:
+        """Match predictions to ground truth in every video and category.
+
+        Args:
+            progress (bool): Show a progress bar over videos.
+        """
+        gt_groups, dt_groups = defaultdict(list), defaultdict(list)
+        for i, inst in enumerate(self.gt.instances):
+            gt_groups[inst.video_id, inst.category_id].append(i)
+        for i, inst in enumerate(self.dts):
+            dt_groups[inst.video_id, inst.category_id].append(i)
+        gt_crowd = np.array([g.iscrowd for g in self.gt.instances], bool)
+        dt_scores = np.array([d.score for d in self.dts])
+
+        video_ids = sorted(self.gt.videos)
+        if progress:
+            from tqdm import tqdm
+            video_ids = tqdm(video_ids, desc='VIS evaluation', unit='video')
+        self._matches = {}
+        for v, video_id in enumerate(video_ids):
+            for k, category_id in enumerate(self.gt.category_ids):
+                gt_ids = np.array(gt_groups[video_id, category_id], int)
+                dt_ids = np.array(dt_groups[video_id, category_id], int)
+                if gt_ids.size == 0 and dt_ids.size == 0:
+                    continue
+                order = np.argsort(-dt_scores[dt_ids], kind='mergesort')
+                dt_ids = dt_ids[order[:self.max_dets[-1]]]
+                ious = sequence_mask_iou(
+                    [self.dts[i].rles for i in dt_ids],
+                    [self.gt.instances[j].rles for j in gt_ids])
+                for s, subset in enumerate(self.subsets):
+                    self._matches[k, s, v] = self._match(
+                        ious, dt_scores[dt_ids], gt_crowd[gt_ids],
+                        ~subset.gt_kept[gt_ids] | gt_crowd[gt_ids],
+                        subset.dt_outside[dt_ids])
+        self._evaluated = True
+
+    def _match(self, ious: np.ndarray, scores: np.ndarray,
+               gt_crowd: np.ndarray, gt_ignored: np.ndarray,
+               dt_outside: np.ndarray) -> _Matches:
+        """Greedy matching of one video and category at every threshold.
+
+        Args:
+            ious (np.ndarray): (D, G) IoUs, predictions by decreasing score.
+            scores (np.ndarray): (D,) their scores.
+            gt_crowd (np.ndarray): (G,) crowd flags.
+            gt_ignored (np.ndarray): (G,) ignore flags.
+            dt_outside (np.ndarray): (D,) predictions outside the subset.
+        """
+        gt_order = np.argsort(gt_ignored, kind='mergesort')
+        ious = ious[:, gt_order]
+        gt_crowd, gt_ignored = gt_crowd[gt_order], gt_ignored[gt_order]
+        num_thrs, (num_dt, num_gt) = len(self.iou_thresholds), ious.shape
+        thresholds = np.minimum(self.iou_thresholds, 1 - 1e-10)[:, None]
+        dt_matched = np.zeros((num_thrs, num_dt), bool)
+        dt_ignored = np.zeros((num_thrs, num_dt), bool)
+        gt_taken = np.zeros((num_thrs, num_gt), bool)
+        for d in range(num_dt if num_gt else 0):
+            eligible = (ious[d] >= thresholds) & (~gt_taken | gt_crowd)
+            # a regular ground truth first, an ignored one only failing that
+            regular = eligible & ~gt_ignored
+            ignored = eligible & gt_ignored
+            best_regular = _last_argmax(np.where(regular, ious[d], -np.inf))
+            best_ignored = _last_argmax(np.where(ignored, ious[d], -np.inf))
+            has_regular = regular.any(axis=1)
+            best = np.where(has_regular, best_regular, best_ignored)
+            thr_ids = np.flatnonzero(has_regular | ignored.any(axis=1))
+            gt_ids = best[thr_ids]
+            dt_matched[thr_ids, d] = True
+            dt_ignored[thr_ids, d] = gt_ignored[gt_ids]
+            gt_taken[thr_ids, gt_ids] = True
+        dt_ignored |= ~dt_matched & dt_outside[None, :]
+        return _Matches(scores, dt_matched, dt_ignored,
+                        int(np.count_nonzero(~gt_ignored)))
+
+    def accumulate(self) -> None:
+        """Precision at the recall points and final recall, per setting."""
+        if not self._evaluated:
+            raise RuntimeError('run evaluate() before accumulate()')
+        num_thrs, num_rec = len(self.iou_thresholds), len(
+            self.recall_thresholds)
+        num_cats, num_subsets = len(self.gt.category_ids), len(self.subsets)
+        num_videos, num_max = len(self.gt.videos), len(self.max_dets)
+        self.precision = -np.ones(
+            (num_thrs, num_rec, num_cats, num_subsets, num_max))
+        self.recall = -np.ones((num_thrs, num_cats, num_subsets, num_max))
+        for k in range(num_cats):
+            for s in range(num_subsets):
+                groups = [
+                    self._matches[k, s, v] for v in range(num_videos)
+                    if (k, s, v) in self._matches
+                ]
+                num_gt = sum(group.num_gt for group in groups)
+                if num_gt == 0:
+                    continue
+                for m, max_det in enumerate(self.max_dets):
+                    scores = np.concatenate(
+                        [g.scores[:max_det] for g in groups])
+                    order = np.argsort(-scores, kind='mergesort')
+                    matched = np.concatenate(
+                        [g.dt_matched[:, :max_det] for g in groups],
+                        axis=1)[:, order]
+                    ignored = np.concatenate(
+                        [g.dt_ignored[:, :max_det] for g in groups],
+                        axis=1)[:, order]
+                    (self.precision[:, :, k, s, m],
+                     self.recall[:, k, s, m]) = self._precision_recall(
+                         matched, ignored, num_gt)
+
+    def _precision_recall(self, matched: np.ndarray, ignored: np.ndarray,
+                          num_gt: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Interpolated precision (T, R) and final recall (T,).
+
+        Args:
+            matched (np.ndarray): (T, D) match flags, by decreasing score.
+            ignored (np.ndarray): (T, D) ignore flags.
+            num_gt (int): Number of regular ground truth (> 0).
+        """
+        num_thrs, num_dt = matched.shape
+        if num_dt == 0:
+            return (np.zeros(
+                (num_thrs, len(self.recall_thresholds))), np.zeros(num_thrs))
+        tp = np.cumsum(matched & ~ignored, axis=1, dtype=np.float64)
+        fp = np.cumsum(~matched & ~ignored, axis=1, dtype=np.float64)
+        recall = tp / num_gt
+        precision = tp / (fp + tp + np.spacing(1))
+        precision = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+        at = np.stack([
+            np.searchsorted(row, self.recall_thresholds, side='left')
+            for row in recall
+        ])
+        sampled = np.take_along_axis(precision, np.minimum(at, num_dt - 1), 1)
+        return np.where(at < num_dt, sampled, 0.), recall[:, -1]
+
+    def summarize(self) -> Dict[str, float]:
+        """The 12 stats of :data:`VIS_STAT_NAMES` (and the occlusion APs).
+
+        Returns:
+            dict[str, float]: Values in [0, 1], -1 where undefined.
+        """
+        if self.precision is None:
+            raise RuntimeError('run accumulate() before summarize()')
+        precision, recall = self.precision, self.recall
+        subset = {name: s for s, name in enumerate(self.subset_names)}
+        max100 = self.max_dets.index(100)
+        iou50, iou75 = (
+            int(np.flatnonzero(np.isclose(self.iou_thresholds, t))[0])
+            for t in (.5, .75))
+        stats = {
+            'AP': precision[:, :, :, subset['all'], max100],
+            'AP50': precision[iou50, :, :, subset['all'], max100],
+            'AP75': precision[iou75, :, :, subset['all'], max100],
+            'APs': precision[:, :, :, subset['small'], max100],
+            'APm': precision[:, :, :, subset['medium'], max100],
+            'APl': precision[:, :, :, subset['large'], max100],
+        }
+        for m, max_det in enumerate(self.max_dets):
+            stats[f'AR{max_det}'] = recall[:, :, subset['all'], m]
+        for name, short in (('small', 's'), ('medium', 'm'), ('large', 'l')):
+            stats[f'AR{short}'] = recall[:, :, subset[name], max100]
+        summary = {name: _mean_defined(stats[name]) for name in VIS_STAT_NAMES}
+        if self.gt.has_occlusion:
+            for level, name in zip(OCCLUSION_LEVELS, OCCLUSION_STAT_NAMES):
+                summary[name] = _mean_defined(
+                    precision[:, :, :, subset[f'{level}_occlusion'], max100])
+        return summary
+
+
+def evaluate_vis(gt: Union[str, os.PathLike, dict],
+                 results: Union[str, os.PathLike, list],
+                 progress: bool = False) -> Dict[str, float]:
+    """Evaluate YouTube-VIS results.
+
+    Args:
+        gt (str | PathLike | dict): Ground truth json (path or dict).
+        results (str | PathLike | list[dict]): Results: a list, or the path
+            of a json file or of a submission zip with ``results.json``.
+        progress (bool): Show a progress bar.
+
+    Returns:
+        dict[str, float]: ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm
+        ARl`` in [0, 1] (-1 where undefined), plus ``AP_light AP_medium
+        AP_heavy`` when the ground truth has OVIS occlusion labels.
+    """
+    evaluator = VISEval(gt, results)
+    evaluator.evaluate(progress=progress)
+    evaluator.accumulate()
+    return evaluator.summarize()
+
+
+_STAT_SETTINGS = {
+    'AP': ('0.50:0.95', 'all', 100),
+    'AP50': ('0.50', 'all', 100),
+    'AP75': ('0.75', 'all', 100),
+    'APs': ('0.50:0.95', 'small', 100),
+    'APm': ('0.50:0.95', 'medium', 100),
+    'APl': ('0.50:0.95', 'large', 100),
+    'AR1': ('0.50:0.95', 'all', 1),
+    'AR10': ('0.50:0.95', 'all', 10),
+    'AR100': ('0.50:0.95', 'all', 100),
+    'ARs': ('0.50:0.95', 'small', 100),
+    'ARm': ('0.50:0.95', 'medium', 100),
+    'ARl': ('0.50:0.95', 'large', 100),
+}
+
+
+def format_vis_stats(stats: Dict[str, float],
+                     names: Optional[Sequence[str]] = None) -> str:
+    """A plain-text table of VIS stats (IoU, subset, max detections)."""
+    names = list(stats) if names is None else list(names)
+    rows = [('stat', 'IoU', 'subset', 'maxDets', 'value')]
+    for name in names:
+        if name in _STAT_SETTINGS:
+            iou, subset, max_det = _STAT_SETTINGS[name]
+        else:
+            iou, subset, max_det = ('0.50:0.95',
+                                    name.split('_', 1)[-1] + ' occlusion', 100)
+        value = stats[name]
+        rows.append((name, iou, subset, str(max_det),
+                     f'{value:.4f}' if value >= 0 else 'n/a (-1)'))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = [
+        ' | '.join(cell.ljust(width)
+                   for cell, width in zip(row, widths)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, '-+-'.join('-' * width for width in widths))
+    return '\n'.join(lines)

@@ -1,0 +1,4 @@
+"""Metrics registered in mmdet's ``METRICS``."""
+from .vis_metric import VISMetric
+
+__all__ = ['VISMetric']

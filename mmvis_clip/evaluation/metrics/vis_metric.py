@@ -1,0 +1,212 @@
+"""YouTube-VIS / OVIS metric for mmengine evaluators."""
+import os.path as osp
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence
+
+from mmdet.evaluation.metrics import YouTubeVISMetric
+from mmdet.registry import METRICS
+from mmengine.logging import MMLogger
+
+from ..functional import (OCCLUSION_STAT_NAMES, VIS_STAT_NAMES, VISFormatError,
+                          dump_vis_results, evaluate_vis, format_vis_stats)
+from ...utils.vis_format import load_json
+
+
+@METRICS.register_module()
+class VISMetric(YouTubeVISMetric):
+    """AP/AR of video instance segmentation with the project's evaluator.
+
+    Collects whole-video predictions (and ground truth) as mmdet's
+    :class:`YouTubeVISMetric` does, then evaluates them with
+    :func:`mmvis_clip.evaluation.functional.evaluate_vis`, which follows the
+    official YouTube-VIS protocol and runs on NumPy 2.
+
+    Ground truth: with ``ann_file`` (a raw YouTube-VIS / OVIS json, the
+    ``valid.json`` of the dataset, not the CocoVID json made from it) the
+    evaluation uses it as is: exact per-frame ``areas`` and OVIS
+    ``occlusion`` labels reach the evaluator, and videos of the file that
+    were not processed count as misses (a warning says how many). Without
+    it, ground truth is rebuilt from the data samples' ``instances`` as
+    mmdet does, except that instance areas are the mask areas (mmdet uses
+    box areas) so the area ranges match the official ones.
+
+    Category ids written and evaluated: label ``i`` maps to
+    ``dataset_meta['cat_ids'][i]`` when the dataset meta has ``cat_ids``;
+    else, with ``ann_file``, to the id of the ``ann_file`` category named
+    ``dataset_meta['classes'][i]`` when every class name is found there;
+    else to ``i + 1`` (mmdet's convention, right for YouTube-VIS and OVIS
+    whose ids are 1..K in class order).
+
+    Output: when ``outfile_prefix`` is given (always needed with
+    ``format_only``), it is a directory that receives ``results.json`` and
+    ``submission.zip`` (``results.json`` at the zip root, for the
+    evaluation server), each written atomically.
+
+    Args:
+        ann_file (str, optional): Raw YouTube-VIS-format ground truth json.
+        format_only (bool): Only write the results, compute no metric.
+        outfile_prefix (str, optional): Directory for the results files.
+        metric_items (Sequence[str], optional): Stats to return, among
+            ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm ARl`` and
+            ``AP_light AP_medium AP_heavy`` (these need occlusion labels in
+            ``ann_file``). Defaults to all available.
+        collect_device (str): 'cpu' or 'gpu' for gathering across ranks.
+        prefix (str, optional): Key prefix, defaults to ``youtube_vis``;
+            keys read ``youtube_vis/AP`` etc., values in [0, 1] (-1 where
+            undefined).
+    """
+
+    default_prefix: Optional[str] = 'youtube_vis'
+
+    def __init__(self,
+                 ann_file: Optional[str] = None,
+                 format_only: bool = False,
+                 outfile_prefix: Optional[str] = None,
+                 metric_items: Optional[Sequence[str]] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        if format_only and outfile_prefix is None:
+            raise ValueError(
+                'VISMetric: format_only=True needs outfile_prefix (the '
+                'directory for results.json and submission.zip), or the '
+                'results would be lost')
+        if ann_file is not None and not osp.isfile(ann_file):
+            raise FileNotFoundError(
+                f'VISMetric: ann_file {ann_file} does not exist')
+        known = VIS_STAT_NAMES + OCCLUSION_STAT_NAMES
+        if metric_items is not None:
+            metric_items = list(metric_items)
+            unknown = [item for item in metric_items if item not in known]
+            if unknown:
+                raise KeyError(f'VISMetric: unknown metric items {unknown}; '
+                               f'choose among {list(known)}')
+        super().__init__(
+            metric='youtube_vis_ap',
+            metric_items=metric_items,
+            outfile_prefix=outfile_prefix,
+            collect_device=collect_device,
+            prefix=prefix,
+            format_only=format_only)
+        self.ann_file = ann_file
+
+    def process(self, data_batch: dict, data_samples: Sequence) -> None:
+        """Collect the predictions (and ground truth) of whole videos.
+
+        Args:
+            data_batch (dict): Unused.
+            data_samples (Sequence[dict | TrackDataSample]): One per video,
+                its ``video_data_samples`` holding every frame with
+                ``pred_track_instances`` (masks at the original size).
+        """
+        for track_sample in data_samples:
+            frames = track_sample['video_data_samples'] if isinstance(
+                track_sample, dict) else track_sample.video_data_samples
+            video_id = frames[0].metainfo.get('video_id')
+            video_length = frames[0].metainfo.get('ori_video_length')
+            if video_length != len(frames):
+                raise VISFormatError(
+                    f'VISMetric: video {video_id} has {video_length} frames '
+                    f'but its sample holds {len(frames)}; the test dataset '
+                    'must yield whole videos')
+            self.process_video(frames)
+            # mmdet's video records lack the length the evaluator checks
+            self._vis_meta_info['videos'][-1]['length'] = len(frames)
+
+    def evaluate(self, size: int = 1) -> dict:
+        """Evaluate the collected videos (see mmdet's ``evaluate``).
+
+        mmdet's version leaves its per-video records as a plain empty dict,
+        on which the next round's :meth:`process` fails; they are reset to
+        the empty ``defaultdict`` here, so the metric can run every epoch.
+        """
+        try:
+            return super().evaluate(size)
+        finally:
+            self._vis_meta_info = defaultdict(list)
+
+    def _label_to_category_ids(
+            self, gt_categories: Optional[List[dict]]) -> List[int]:
+        """Category id of each label (see the class doc)."""
+        meta = self.dataset_meta or {}
+        classes = list(meta.get('classes') or [])
+        if meta.get('cat_ids') is not None:
+            cat_ids = [int(i) for i in meta['cat_ids']]
+            if classes and len(cat_ids) != len(classes):
+                raise ValueError(
+                    f"VISMetric: dataset_meta has {len(cat_ids)} 'cat_ids' "
+                    f'for {len(classes)} classes')
+            return cat_ids
+        if gt_categories is not None and classes:
+            by_name = {cat.get('name'): cat['id'] for cat in gt_categories}
+            if all(name in by_name for name in classes):
+                return [by_name[name] for name in classes]
+        if not classes:
+            raise ValueError("VISMetric: dataset_meta needs 'classes'")
+        return list(range(1, len(classes) + 1))
+
+    def _ground_truth_from_samples(self, gt_parts: Sequence[List[dict]],
+                                   cat_ids: List[int]) -> dict:
+        gt = self.format_gts(gt_parts)
+        gt['categories'] = [
+            dict(id=cat_id, name=name)
+            for cat_id, name in zip(cat_ids, self.dataset_meta['classes'])
+        ]
+        for ann_id, ann in enumerate(gt['annotations'], 1):
+            ann['category_id'] = cat_ids[ann['category_id'] - 1]
+            ann['id'] = ann_id
+            # box areas in mmdet's records; the evaluator uses mask areas
+            ann.pop('areas', None)
+        return gt
+
+    def compute_metrics(self, results: List) -> Dict[str, float]:
+        """Write and/or evaluate the collected results.
+
+        Args:
+            results (list[tuple[list, list]]): Per video, the formatted
+                predictions and ground truth.
+
+        Returns:
+            dict[str, float]: Stats by name (empty with ``format_only``).
+        """
+        logger: MMLogger = MMLogger.get_current_instance()
+        pred_parts, gt_parts = zip(*results) if results else ((), ())
+        gt = load_json(self.ann_file) if self.ann_file else None
+        cat_ids = self._label_to_category_ids(
+            gt.get('categories') if isinstance(gt, dict) else None)
+        preds = self.format_preds(pred_parts)
+        for pred in preds:
+            label = pred['category_id'] - 1  # mmdet wrote label + 1
+            if not 0 <= label < len(cat_ids):
+                raise VISFormatError(
+                    f'VISMetric: label {label} in video {pred["video_id"]} '
+                    f'is outside the {len(cat_ids)} classes')
+            pred['category_id'] = cat_ids[label]
+
+        if self.outfile_prefix is not None:
+            json_path, zip_path = dump_vis_results(preds, self.outfile_prefix)
+            logger.info(f'VIS results written to {json_path}; submit '
+                        f'{zip_path} to the evaluation server')
+        if self.format_only:
+            return dict()
+
+        if gt is None:
+            gt = self._ground_truth_from_samples(gt_parts, cat_ids)
+        else:
+            evaluated = {v['id'] for v in self._vis_meta_info['videos']}
+            missing = [
+                v['id'] for v in gt.get('videos', [])
+                if v.get('id') not in evaluated
+            ]
+            if missing:
+                logger.warning(
+                    f'VISMetric: {len(missing)} of {len(gt["videos"])} '
+                    f'videos of {self.ann_file} got no samples and count '
+                    'as missed')
+        stats = evaluate_vis(gt, preds)
+        names = self.metric_items or list(stats)
+        absent = [name for name in names if name not in stats]
+        if absent:
+            raise KeyError(f'VISMetric: metric items {absent} need OVIS '
+                           'occlusion labels in ann_file')
+        logger.info('VIS evaluation:\n' + format_vis_stats(stats, names))
+        return {name: stats[name] for name in names}

@@ -1,0 +1,179 @@
+"""Online tracker of STC: a memory bank matched frame by frame."""
+from typing import Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import bbox_overlaps
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from .vis_tracker_base import VISTrackerBase
+
+REQUIRED_FIELDS = ('bboxes', 'labels', 'scores', 'embeddings')
+
+
+@MODELS.register_module()
+class STCTracker(VISTrackerBase):
+    """STC's online tracker (STC paper, Sec. 3.5 "Inference on Video").
+
+    Each frame's detections are matched to a memory bank of identified
+    instances as in MaskTrack R-CNN: for detection ``i`` and track ``j``
+
+    ``score(i, j) = log softmax_j(s_i) + w_s * log(det_score_i)
+    + w_iou * IoU(box_i, box_j) + w_label * [label_i == label_j]``
+
+    where ``s_i = [0, e_i . m_1, ..., e_i . m_M]`` are the dot products of
+    the detection's embedding ``e_i`` with the tracks' embeddings ``m_j``
+    (STC trains them contrastively with dot products) and a 0 for the dummy
+    "new track" column. The dummy column has IoU 0 and counts as a label
+    match, so a track of another category is taken only when the other cues
+    beat ``w_label``. Detections are then assigned by
+    :func:`assign_detections_to_tracks` (``assignment``): with ``'argmax'``
+    (default, MaskTrack R-CNN's rule) each detection takes its best track
+    unless the dummy column wins, and a track wanted by several detections
+    goes to the highest score, the others starting new tracks. Unmatched
+    detections and all detections of the first frame start new tracks.
+
+    Detections are **not filtered here**: the score threshold (0.03), NMS
+    (IoU 0.5) and cap (10 per frame) of the paper belong to the detector
+    head's ``test_cfg`` (``score_thr``, ``nms.iou_threshold``,
+    ``max_per_img``), and every detection given to :meth:`track` is
+    tracked.
+
+    A track keeps its latest box, latest label and latest embedding (or the
+    momentum average of the embeddings, with
+    ``momentums=dict(embeddings=m)``), plus a label ``Counter`` and a score
+    sum; :meth:`track_summaries` gives the majority-vote label and mean
+    score of every track. The per-frame outputs keep the per-frame labels
+    and scores (mmdet's ``YouTubeVISMetric`` votes over them itself).
+
+    Args:
+        match_weights (dict[str, float]): ``det_score`` (w_s), ``iou``
+            (w_iou) and ``det_label`` (w_label). Defaults to
+            ``dict(det_score=1.0, iou=2.0, det_label=10.0)`` (MaskTrack
+            R-CNN's).
+        num_frames_retain (int): A track unseen since frame ``t`` can be
+            matched up to frame ``t + num_frames_retain``, then is dropped.
+            Defaults to 20 (mmdet's MaskTrack R-CNN configs).
+        momentums (dict[str, float], optional): E.g.
+            ``dict(embeddings=0.5)`` to match against
+            ``0.5 * old + 0.5 * new`` embeddings. Defaults to None (latest).
+        assignment (str): ``'argmax'`` or ``'hungarian'``. Defaults to
+            ``'argmax'``.
+    """
+
+    def __init__(self,
+                 match_weights: Dict[str, float] = dict(
+                     det_score=1.0, iou=2.0, det_label=10.0),
+                 num_frames_retain: int = 20,
+                 momentums: Optional[Dict[str, float]] = None,
+                 assignment: str = 'argmax') -> None:
+        expected = {'det_score', 'iou', 'det_label'}
+        if set(match_weights) != expected:
+            raise ValueError(f'match_weights must have exactly the keys '
+                             f'{sorted(expected)}, got '
+                             f'{sorted(match_weights)}.')
+        if momentums is not None and set(momentums) - {'embeddings'}:
+            raise ValueError('STCTracker momentums may only name '
+                             f"'embeddings', got {sorted(momentums)}.")
+        self.match_weights = dict(match_weights)
+        super().__init__(
+            num_frames_retain=num_frames_retain,
+            momentums=momentums,
+            assignment=assignment)
+
+    def get_match_score(self, bboxes: Tensor, labels: Tensor, scores: Tensor,
+                        embeddings: Tensor, prev_bboxes: Tensor,
+                        prev_labels: Tensor,
+                        prev_embeddings: Tensor) -> Tensor:
+        """Score every detection against every track and the dummy.
+
+        Args:
+            bboxes (Tensor): (N, 4) detection boxes, (x1, y1, x2, y2).
+            labels (Tensor): (N, ) detection labels.
+            scores (Tensor): (N, ) detection scores in (0, 1]; clamped to
+                the smallest positive float before the log.
+            embeddings (Tensor): (N, D) detection embeddings.
+            prev_bboxes (Tensor): (M, 4) track boxes.
+            prev_labels (Tensor): (M, ) track labels (latest).
+            prev_embeddings (Tensor): (M, D) track embeddings.
+
+        Returns:
+            Tensor: (N, M + 1) match scores, column 0 for a new track.
+        """
+        logits = embeddings.float() @ prev_embeddings.float().t()
+        logits = torch.cat([logits.new_zeros(len(logits), 1), logits], dim=1)
+        match_score = F.log_softmax(logits, dim=1)
+
+        log_scores = scores.float().clamp(
+            min=torch.finfo(torch.float32).tiny).log()
+        match_score += self.match_weights['det_score'] * log_scores[:, None]
+
+        ious = bbox_overlaps(bboxes.float(), prev_bboxes.float())
+        match_score[:, 1:] += self.match_weights['iou'] * ious
+
+        same_label = (labels.view(-1, 1) == prev_labels.view(1, -1)).float()
+        match_score[:, 1:] += self.match_weights['det_label'] * same_label
+        match_score[:, 0] += self.match_weights['det_label']
+        return match_score
+
+    def track(self, data_sample: DetDataSample, **kwargs) -> InstanceData:
+        """Give the detections of one frame their track ids.
+
+        Args:
+            data_sample (DetDataSample): The frame, with ``frame_id`` in its
+                metainfo and ``pred_instances`` holding ``bboxes`` (N, 4),
+                ``labels`` (N, ), ``scores`` (N, ) and ``embeddings``
+                (N, D) (other fields, e.g. ``masks``, are passed through).
+                Frames of a video must come in increasing ``frame_id``;
+                call :meth:`reset` before each video.
+            **kwargs: Accepted and unused (mmdet's VIS models pass
+                ``model=`` and ``feats=`` to their tracker).
+
+        Returns:
+            InstanceData: A copy of ``pred_instances`` with
+            ``instances_id`` (N, ) long, in the same order.
+        """
+        frame_id = data_sample.metainfo.get('frame_id')
+        if frame_id is None:
+            raise KeyError('STCTracker.track: the data sample has no '
+                           "'frame_id' in its metainfo.")
+        pred = data_sample.pred_instances
+        for field in REQUIRED_FIELDS:
+            if field not in pred:
+                raise KeyError(f'STCTracker.track: pred_instances of frame '
+                               f'{frame_id} has no {field!r}.')
+        bboxes, labels = pred.bboxes, pred.labels
+        scores, embeddings = pred.scores, pred.embeddings
+        if bboxes.dim() != 2 or bboxes.shape[1] != 4 \
+                or embeddings.dim() != 2:
+            raise ValueError(
+                f'STCTracker.track: frame {frame_id} needs bboxes (N, 4) '
+                f'and embeddings (N, D), got {tuple(bboxes.shape)} and '
+                f'{tuple(embeddings.shape)}.')
+
+        track_ids = self.ids
+        if len(pred) == 0 or not track_ids:
+            ids = self.allocate_ids(len(pred))
+        else:
+            match_scores = self.get_match_score(
+                bboxes, labels, scores, embeddings,
+                self.get('bboxes', track_ids).to(bboxes.device),
+                torch.tensor([self.tracks[i].last_label for i in track_ids],
+                             device=labels.device),
+                self.get('embeddings', track_ids).to(embeddings.device))
+            ids = self.assign_ids(match_scores[:, 1:], match_scores[:, 0],
+                                  track_ids)
+        self.update(
+            frame_id,
+            ids,
+            labels,
+            scores,
+            bboxes=bboxes,
+            embeddings=embeddings)
+
+        pred_track_instances = pred.clone()
+        pred_track_instances.instances_id = ids.to(labels.device)
+        return pred_track_instances

@@ -1,0 +1,101 @@
+"""Assign detections to tracks, each detection having a "new track" option.
+"""
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from torch import Tensor
+
+ASSIGNMENT_METHODS = ('argmax', 'hungarian')
+
+
+def assign_detections_to_tracks(match_scores: Tensor,
+                                new_scores: Tensor,
+                                method: str = 'argmax') -> Tensor:
+    """Match detections to tracks; unmatched detections start new tracks.
+
+    Args:
+        match_scores (Tensor): Of shape (N, M): how well detection ``i``
+            continues track ``j`` (higher is better). ``-inf`` forbids a pair.
+        new_scores (Tensor | float): Of shape (N, ) (or a scalar for all
+            detections): the score of detection ``i`` starting a new track
+            (MaskTrack R-CNN's dummy column; a clip tracker's threshold).
+        method (str): How conflicts are resolved.
+
+            - ``'argmax'``: each detection takes its best track if that
+              score is strictly above its new score (a tie starts a new
+              track, as the dummy column comes first in MaskTrack R-CNN);
+              when several detections want the same track, the one with the
+              highest score for it keeps it (a tie goes to the lower
+              detection index) and the others start new tracks. This is
+              MaskTrack R-CNN's rule with its conflict bug fixed (there a
+              later, better detection takes the id without the earlier one
+              losing it, so two detections share an id).
+            - ``'hungarian'``: ``scipy.optimize.linear_sum_assignment`` on
+              the (N, M + N) matrix ``[match_scores | diag(new_scores)]``,
+              i.e. the one-to-one assignment with the highest total score.
+              A detection that loses a conflict may then take its
+              second-best track instead of starting a new one, and the
+              conflict may go to the detection with the lower score for it
+              when that raises the total.
+
+    Returns:
+        Tensor: Of shape (N, ), dtype long: the matched column of
+        ``match_scores`` for each detection, ``-1`` for a new track. No
+        column appears twice.
+    """
+    if method not in ASSIGNMENT_METHODS:
+        raise ValueError(f'Unknown assignment method {method!r}; expected '
+                         f'one of {ASSIGNMENT_METHODS}.')
+    if match_scores.dim() != 2:
+        raise ValueError('match_scores must have shape (N, M), got '
+                         f'{tuple(match_scores.shape)}.')
+    num_dets, num_tracks = match_scores.shape
+    new_scores = torch.as_tensor(
+        new_scores, dtype=match_scores.dtype, device=match_scores.device)
+    new_scores = new_scores.expand(num_dets) if new_scores.dim() == 0 \
+        else new_scores
+    if new_scores.shape != (num_dets, ):
+        raise ValueError(f'new_scores must have shape ({num_dets}, ), got '
+                         f'{tuple(new_scores.shape)}.')
+    if torch.isnan(match_scores).any() or (match_scores == np.inf).any():
+        raise ValueError('match_scores must not hold NaN or +inf.')
+    if not torch.isfinite(new_scores).all():
+        raise ValueError('new_scores must be finite.')
+
+    assigned = torch.full((num_dets, ),
+                          -1,
+                          dtype=torch.long,
+                          device=match_scores.device)
+    if num_dets == 0 or num_tracks == 0:
+        return assigned
+    if method == 'argmax':
+        return _assign_argmax(match_scores, new_scores, assigned)
+    return _assign_hungarian(match_scores, new_scores, assigned)
+
+
+def _assign_argmax(match_scores: Tensor, new_scores: Tensor,
+                   assigned: Tensor) -> Tensor:
+    best_scores, best_tracks = match_scores.max(dim=1)
+    for track in best_tracks.unique().tolist():
+        wanting = ((best_tracks == track) &
+                   (best_scores > new_scores)).nonzero()[:, 0]
+        if len(wanting) == 0:
+            continue
+        # argmax returns the first maximum: ties go to the lower index
+        winner = wanting[best_scores[wanting].argmax()]
+        assigned[winner] = track
+    return assigned
+
+
+def _assign_hungarian(match_scores: Tensor, new_scores: Tensor,
+                      assigned: Tensor) -> Tensor:
+    num_dets, num_tracks = match_scores.shape
+    scores = match_scores.detach().cpu().double().numpy()
+    new_block = np.full((num_dets, num_dets), -np.inf)
+    np.fill_diagonal(new_block, new_scores.detach().cpu().double().numpy())
+    cost = -np.concatenate([scores, new_block], axis=1)
+    rows, cols = linear_sum_assignment(cost)
+    for row, col in zip(rows.tolist(), cols.tolist()):
+        if col < num_tracks:
+            assigned[row] = col
+    return assigned

@@ -1,0 +1,251 @@
+"""Bounded track memory shared by the frame (STC) and clip (CiCo) trackers.
+"""
+from typing import Dict, List, Optional
+
+import torch
+from mmdet.models.trackers import BaseTracker
+from torch import Tensor
+
+from .track_assignment import ASSIGNMENT_METHODS, assign_detections_to_tracks
+from .track_record import TrackRecord, TrackSummary
+
+
+class VISTrackerBase(BaseTracker):
+    """Online tracker memory for video instance segmentation.
+
+    Keeps the identified instances of one video in ``self.tracks``
+    (``{id: TrackRecord}``) and does the bookkeeping every VIS tracker needs:
+    id allocation, assignment of detections to tracks with a "new track"
+    option, dropping tracks that are lost for too long, and the video-level
+    category (majority vote) and score (mean) of every track. The memory is
+    bounded: a record holds the latest value of each state (or its momentum
+    average), a label ``Counter`` and a running score sum, whatever the
+    length of the video.
+
+    A subclass only scores detections against the tracks. One time step (a
+    frame for a frame tracker, a clip for a clip tracker) goes::
+
+        track_ids = self.ids                        # (M, ) ids, in order
+        prev = self.get('embeddings', track_ids)     # (M, D), same order
+        scores = ...                                 # (N, M)
+        ids = self.assign_ids(scores, new_scores, track_ids)  # (N, )
+        self.update(frame_id, ids, labels, scores, embeddings=embeds, ...)
+
+    ``update`` must be called at every time step, with empty tensors when
+    there is no detection, so that lost tracks age.
+
+    A clip tracker (CiCo) builds ``scores`` as ``a1 * embedding similarity
+    + a2 * mask IoU + a3 * box IoU`` between the objects of the new clip and
+    the tracks' states saved from the previous clip (e.g. the masks and boxes
+    of the overlapping frames, passed to ``update`` as states), uses its
+    new-track threshold as ``new_scores``, and passes the clip index as
+    ``frame_id`` so that ``num_frames_retain`` counts clips (or the clip's
+    last frame index, so that it counts frames). Each clip then casts one
+    label vote and adds one score to the track.
+
+    Args:
+        num_frames_retain (int): A track last observed at time step ``t``
+            can still be matched up to step ``t + num_frames_retain``; it is
+            dropped from memory once that step has been processed (mmdet's
+            ``BaseTracker`` rule). Defaults to 20.
+        momentums (dict[str, float], optional): States to keep as a
+            momentum average: ``{name: m}`` stores
+            ``(1 - m) * old + m * new``. Other states keep their latest
+            value. Defaults to None.
+        assignment (str): ``'argmax'`` or ``'hungarian'``; see
+            :func:`assign_detections_to_tracks`. Defaults to ``'argmax'``.
+
+    Attributes:
+        tracks (dict[int, TrackRecord]): Tracks in memory, by id.
+        finished_summaries (dict[int, TrackSummary]): Summaries of the
+            tracks dropped from memory since the last :meth:`reset` (three
+            numbers per id), so that :meth:`track_summaries` covers the
+            whole video; drain them with :meth:`pop_finished_summaries` to
+            keep the state strictly bounded on an endless stream.
+    """
+
+    def __init__(self,
+                 num_frames_retain: int = 20,
+                 momentums: Optional[Dict[str, float]] = None,
+                 assignment: str = 'argmax') -> None:
+        if not isinstance(num_frames_retain, int) or num_frames_retain < 1:
+            raise ValueError('num_frames_retain must be an int >= 1, got '
+                             f'{num_frames_retain!r}.')
+        if momentums is not None:
+            if not isinstance(momentums, dict):
+                raise TypeError('momentums must be a dict {state: m}, got '
+                                f'{type(momentums).__name__}.')
+            for key, m in momentums.items():
+                if not 0 <= m <= 1:
+                    raise ValueError(f'momentums[{key!r}] must be in [0, 1],'
+                                     f' got {m}.')
+        if assignment not in ASSIGNMENT_METHODS:
+            raise ValueError(f'Unknown assignment {assignment!r}; expected '
+                             f'one of {ASSIGNMENT_METHODS}.')
+        self.assignment = assignment
+        super().__init__(
+            momentums=momentums, num_frames_retain=num_frames_retain)
+
+    def reset(self) -> None:
+        """Forget every track; call it at the start of each video."""
+        self.num_tracks = 0
+        self.tracks: Dict[int, TrackRecord] = dict()
+        self.finished_summaries: Dict[int, TrackSummary] = dict()
+        self.last_frame_id: Optional[int] = None
+        self.state_keys: Optional[tuple] = None
+
+    def allocate_ids(self, num: int) -> Tensor:
+        """Allocate ``num`` new consecutive track ids.
+
+        Returns:
+            Tensor: Of shape (num, ), dtype long.
+        """
+        ids = torch.arange(
+            self.num_tracks, self.num_tracks + num, dtype=torch.long)
+        self.num_tracks += num
+        return ids
+
+    def assign_ids(self, match_scores: Tensor, new_scores,
+                   track_ids: List[int]) -> Tensor:
+        """Give each detection the id of its matched track or a new id.
+
+        Args:
+            match_scores (Tensor): Of shape (N, M), column ``j`` scoring
+                the track ``track_ids[j]``.
+            new_scores (Tensor | float): Of shape (N, ) or a scalar: score
+                of starting a new track, per detection.
+            track_ids (list[int]): The M track ids, in column order.
+
+        Returns:
+            Tensor: Of shape (N, ), dtype long. New ids are allocated in
+            detection order.
+        """
+        if match_scores.shape[1] != len(track_ids):
+            raise ValueError(f'match_scores has {match_scores.shape[1]} '
+                             f'columns for {len(track_ids)} track ids.')
+        columns = assign_detections_to_tracks(
+            match_scores, new_scores, method=self.assignment).cpu()
+        ids = torch.empty_like(columns)
+        matched = columns >= 0
+        ids[matched] = torch.tensor(
+            track_ids, dtype=torch.long)[columns[matched]]
+        ids[~matched] = self.allocate_ids(int((~matched).sum()))
+        return ids
+
+    def update(self, frame_id: int, ids: Tensor, labels: Tensor,
+               scores: Tensor, **states: Tensor) -> None:
+        """Record the observations of one time step and age lost tracks.
+
+        Args:
+            frame_id (int): Time step; must increase between calls until
+                :meth:`reset`.
+            ids (Tensor): Of shape (N, ): track id of each observation, no
+                id twice.
+            labels (Tensor): Of shape (N, ): category index.
+            scores (Tensor): Of shape (N, ): score.
+            **states (Tensor): Per-observation states of shape (N, ...),
+                e.g. ``bboxes=(N, 4)``, ``embeddings=(N, D)``; the same names
+                at every step with observations.
+        """
+        frame_id = int(frame_id)
+        if self.last_frame_id is not None and frame_id <= self.last_frame_id:
+            raise ValueError(
+                f'Tracker got frame_id {frame_id} after {self.last_frame_id}'
+                '; call reset() at the start of each video.')
+        num = len(ids)
+        for name, value in dict(
+                labels=labels, scores=scores, **states).items():
+            if len(value) != num:
+                raise ValueError(f'Tracker update: {name} has {len(value)} '
+                                 f'entries for {num} ids.')
+        id_list = [int(i) for i in ids]
+        if len(set(id_list)) != num:
+            raise ValueError(f'Tracker update: repeated ids in {id_list}.')
+        if num:
+            keys = tuple(sorted(states))
+            if self.state_keys is None:
+                self.state_keys = keys
+            elif keys != self.state_keys:
+                raise ValueError(f'Tracker update: states {keys} differ '
+                                 f'from the earlier {self.state_keys}.')
+        self.last_frame_id = frame_id
+        for i, track_id in enumerate(id_list):
+            obs_states = {k: v[i] for k, v in states.items()}
+            label, score = int(labels[i]), float(scores[i])
+            if track_id in self.tracks:
+                self.tracks[track_id].observe(frame_id, label, score,
+                                              obs_states, self.momentums)
+            else:
+                self.tracks[track_id] = TrackRecord(frame_id, label, score,
+                                                    obs_states)
+        self.pop_invalid_tracks(frame_id)
+
+    def pop_invalid_tracks(self, frame_id: int) -> None:
+        """Drop the tracks unseen for ``num_frames_retain`` steps, keeping
+        their summaries in ``finished_summaries``."""
+        lost = [
+            track_id for track_id, record in self.tracks.items()
+            if frame_id - record.last_frame_id >= self.num_frames_retain
+        ]
+        for track_id in lost:
+            self.finished_summaries[track_id] = self.tracks.pop(
+                track_id).summary()
+
+    def init_track(self, *args, **kwargs):
+        """Not used: :meth:`update` creates :class:`TrackRecord` s."""
+        raise NotImplementedError('Use VISTrackerBase.update().')
+
+    def update_track(self, *args, **kwargs):
+        """Not used: :meth:`update` updates :class:`TrackRecord` s."""
+        raise NotImplementedError('Use VISTrackerBase.update().')
+
+    def get(self, item: str, ids: Optional[List[int]] = None) -> Tensor:
+        """Stack a state of the tracks in memory.
+
+        Args:
+            item (str): State name, e.g. ``'bboxes'``.
+            ids (list[int], optional): Track ids; defaults to ``self.ids``.
+
+        Returns:
+            Tensor: Of shape (len(ids), ...), in the order of ``ids``.
+        """
+        ids = self.ids if ids is None else ids
+        if not ids:
+            raise ValueError(f'Tracker get({item!r}): no track in memory.')
+        return torch.stack([self.tracks[i].states[item] for i in ids])
+
+    @property
+    def memo(self) -> Dict[str, Tensor]:
+        """dict[str, Tensor]: Every state stacked over the tracks in memory
+        (in ``self.ids`` order), plus ``ids`` and ``labels`` (majority)."""
+        if self.empty:
+            return dict()
+        ids = self.ids
+        out = {key: self.get(key, ids) for key in self.state_keys}
+        out['ids'] = torch.tensor(ids, dtype=torch.long)
+        out['labels'] = torch.tensor([self.tracks[i].label for i in ids],
+                                     dtype=torch.long)
+        return out
+
+    def track_summaries(self) -> Dict[int, TrackSummary]:
+        """Video-level label, score and length of every track so far.
+
+        Returns:
+            dict[int, TrackSummary]: By id (ascending), for the dropped and
+            the live tracks: ``label`` is the majority vote of the observed
+            labels, a tie going to the smallest label index (as
+            ``np.bincount(...).argmax()`` in mmdet's ``YouTubeVISMetric``);
+            ``score`` is the mean observed score; ``num_frames`` the number
+            of observations.
+        """
+        summaries = dict(self.finished_summaries)
+        summaries.update({
+            i: record.summary()
+            for i, record in self.tracks.items()
+        })
+        return dict(sorted(summaries.items()))
+
+    def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
+        """Return and forget the summaries of the dropped tracks."""
+        finished, self.finished_summaries = self.finished_summaries, dict()
+        return finished

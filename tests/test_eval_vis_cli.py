@@ -1,0 +1,152 @@
+"""tools/analysis/eval_vis.py on a hand-computed case."""
+import json
+import os
+import runpy
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / 'tools' / 'analysis' / 'eval_vis.py'
+STAT_NAMES = [
+    'AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs',
+    'ARm', 'ARl'
+]
+
+
+def rows(first, last, extra=0):
+    """RLE of rows first..last of a 10x10 frame, plus ``extra`` pixels of
+    the next row."""
+    mask = np.zeros((10, 10), np.uint8)
+    mask[first:last + 1] = 1
+    if extra:
+        mask[last + 1, :extra] = 1
+    encoded = mask_utils.encode(np.asfortranarray(mask))
+    encoded['counts'] = encoded['counts'].decode()
+    return encoded
+
+
+def write_case(folder):
+    """One 10x10 video, two frames, two ground-truth instances.
+
+    Instance 1 (rows 0-3, then rows 0-3 and 3 pixels) is predicted as rows
+    0-4 twice: IoU (40 + 43) / (50 + 50) = 0.83, score 0.9. Instance 2
+    (rows 6-9 in frame 0 only) is predicted as rows 6-7 in frame 0 and rows
+    6-9 in frame 1: IoU 20 / 80 = 0.25, a false positive, score 0.5. So at
+    the thresholds 0.50..0.80 (7 of 10) one of two instances is found, with
+    precision 1 up to recall 1/2 (51 of 101 recall points):
+    AP = 0.7 * 51/101, AP50 = AP75 = 51/101, AR = 0.7 * 1/2.
+    """
+    gt = dict(
+        videos=[dict(id=5, height=10, width=10, length=2)],
+        annotations=[
+            dict(
+                id=1,
+                video_id=5,
+                category_id=1,
+                iscrowd=0,
+                segmentations=[rows(0, 3), rows(0, 3, 3)],
+                areas=[40, 43]),
+            dict(
+                id=2,
+                video_id=5,
+                category_id=1,
+                iscrowd=0,
+                segmentations=[rows(6, 9), None],
+                areas=[40, None]),
+        ],
+        categories=[dict(id=1, name='thing')])
+    results = [
+        dict(
+            video_id=5,
+            category_id=1,
+            score=0.9,
+            segmentations=[rows(0, 4), rows(0, 4)]),
+        dict(
+            video_id=5,
+            category_id=1,
+            score=0.5,
+            segmentations=[rows(6, 7), rows(6, 9)]),
+    ]
+    gt_path, res_path = folder / 'gt.json', folder / 'results.json'
+    gt_path.write_text(json.dumps(gt))
+    res_path.write_text(json.dumps(results))
+    return gt_path, res_path, results
+
+
+EXPECTED = {
+    'AP': 0.7 * 51 / 101,
+    'AP50': 51 / 101,
+    'AP75': 51 / 101,
+    'APs': 0.7 * 51 / 101,
+    'APm': -1,
+    'APl': -1,
+    'AR1': 0.35,
+    'AR10': 0.35,
+    'AR100': 0.35,
+    'ARs': 0.35,
+    'ARm': -1,
+    'ARl': -1
+}
+
+
+def test_cli_prints_and_writes_the_known_stats(tmp_path):
+    gt_path, res_path, _ = write_case(tmp_path)
+    out = tmp_path / 'metrics' / 'stats.json'
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([
+        sys.executable,
+        str(SCRIPT), '--gt',
+        str(gt_path), '--results',
+        str(res_path), '--out',
+        str(out)
+    ],
+                          cwd=tmp_path,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(out.read_text())
+    assert list(stats) == STAT_NAMES
+    assert stats == pytest.approx(EXPECTED, abs=1e-9)
+    assert 'AP75' in proc.stdout and f'{EXPECTED["AP"]:.4f}' in proc.stdout
+    assert list(out.parent.iterdir()) == [out]  # no temporary left
+
+
+def run_main(*argv):
+    module = runpy.run_path(str(SCRIPT))
+    return module['main'](list(argv))
+
+
+def test_cli_reads_a_submission_zip(tmp_path, capsys):
+    gt_path, res_path, _ = write_case(tmp_path)
+    zip_path = tmp_path / 'submission.zip'
+    with zipfile.ZipFile(zip_path, 'w') as zf:
+        zf.write(res_path, 'results.json')
+    out = tmp_path / 'stats.json'
+    assert run_main('--gt', str(gt_path), '--results', str(zip_path), '--out',
+                    str(out)) == 0
+    assert json.loads(out.read_text()) == pytest.approx(EXPECTED, abs=1e-9)
+
+
+def test_cli_reports_bad_results(tmp_path, capsys):
+    gt_path, res_path, results = write_case(tmp_path)
+    results[1]['segmentations'].append(None)
+    res_path.write_text(json.dumps(results))
+    assert run_main('--gt', str(gt_path), '--results', str(res_path)) == 1
+    err = capsys.readouterr().err
+    assert 'results.json: result 1 (video 5): video 5 has 2 frames but 3 ' \
+        'segmentations' in err
+
+    zip_path = tmp_path / 'other.zip'
+    with zipfile.ZipFile(zip_path, 'w') as zf:
+        zf.writestr('nested/results.json', '[]')
+    assert run_main('--gt', str(gt_path), '--results', str(zip_path)) == 1
+    assert 'other.zip: no results.json at the zip root' in \
+        capsys.readouterr().err

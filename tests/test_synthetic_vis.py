@@ -1,0 +1,276 @@
+"""Tests of the synthetic VIS generator."""
+import json
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pycocotools.mask as mask_utils
+import pytest
+
+from mmvis_clip.datasets.synthetic import (MIN_VISIBLE_AREA,
+                                           SYNTHETIC_VIS_CLASSES,
+                                           SceneInstance, VideoScene,
+                                           make_synthetic_vis, render_frame)
+from mmvis_clip.datasets.synthetic.generator import main, video_rng
+from mmvis_clip.datasets.synthetic.scene import (MAX_INSTANCES,
+                                                 sample_rendered_video)
+from mmvis_clip.datasets.synthetic.shapes import render_shape_mask
+
+CANVAS = (40, 60)
+
+
+def _instance(category, center, size, color=(200, 40, 40)):
+    appearance = dict(
+        size=size,
+        color_a=np.array(color, dtype=np.uint8),
+        color_b=np.array([20, 20, 220], dtype=np.uint8),
+        period=4.0,
+        angle=0.0,
+        spin=0.0)
+    return SceneInstance(category, appearance,
+                         np.array([center], dtype=np.float64), 'bounce')
+
+
+def _scene(*instances):
+    background = np.zeros(CANVAS + (3, ), dtype=np.uint8)
+    return VideoScene(CANVAS, background, list(instances))
+
+
+def _full_mask(instance):
+    look = instance.appearance
+    return render_shape_mask(instance.category, tuple(instance.centers[0]),
+                             look['size'], look['angle'], CANVAS)
+
+
+def test_disc_mask_matches_the_circle_equation():
+    mask = render_shape_mask('disc', (20.0, 15.0), 8.0, 0.0, CANVAS)
+    ys, xs = np.mgrid[0:CANVAS[0], 0:CANVAS[1]]
+    dist = np.hypot(xs - 20.0, ys - 15.0)
+    assert mask[dist <= 7.0].all()
+    assert not mask[dist >= 9.0].any()
+
+
+def test_occluded_pixels_leave_the_back_mask():
+    back = _instance('disc', (22.0, 20.0), 9.0)
+    front = _instance('square', (32.0, 20.0), 9.0, color=(40, 200, 40))
+    scene = _scene(back, front)  # back first, front last
+    image, (back_mask, front_mask) = render_frame(scene, 0)
+    back_full, front_full = _full_mask(back), _full_mask(front)
+    assert (back_full & front_full).sum() > 20  # they do overlap
+    np.testing.assert_array_equal(front_mask, front_full)
+    np.testing.assert_array_equal(back_mask, back_full & ~front_full)
+    # background pixels are untouched, object pixels carry their texture
+    assert not image[~(back_full | front_full)].any()
+    np.testing.assert_array_equal(image[back_mask],
+                                  np.tile([200, 40, 40], (back_mask.sum(), 1)))
+    front_colors = {tuple(c) for c in image[front_mask]}
+    assert front_colors == {(40, 200, 40), (20, 20, 220)}  # stripes
+
+
+def test_fully_hidden_outside_and_sliver_instances_are_absent():
+    hidden = _instance('disc', (30.0, 20.0), 4.0)
+    cover = _instance('disc', (30.0, 20.0), 10.0)
+    outside = _instance('square', (-20.0, 20.0), 6.0)
+    sliver = _instance('disc', (5.0, 5.0), 1.5)
+    scene = _scene(hidden, cover, outside, sliver)
+    image, masks = render_frame(scene, 0)
+    assert masks[0] is None and masks[2] is None
+    assert masks[1] is not None
+    # the sliver is painted but smaller than MIN_VISIBLE_AREA: absent
+    sliver_pixels = _full_mask(sliver)
+    assert 0 < sliver_pixels.sum() < MIN_VISIBLE_AREA
+    assert image[sliver_pixels].any()
+    assert masks[3] is None
+
+
+@pytest.fixture(scope='module')
+def tiny_set(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('synthetic') / 'data')
+    paths = make_synthetic_vis(
+        out,
+        num_videos=2,
+        num_frames=4,
+        size=(64, 96),
+        seed=3,
+        show_progress=False)
+    return out, paths
+
+
+def _decode(rle):
+    return mask_utils.decode(
+        dict(size=rle['size'], counts=rle['counts'].encode())).astype(bool)
+
+
+def test_tiny_set_layout(tiny_set):
+    out, paths = tiny_set
+    assert sorted(os.listdir(out)) == ['annotations', 'train', 'valid']
+    assert sorted(os.listdir(osp.join(out, 'annotations'))) == [
+        'train.json', 'train_cocovid.json', 'valid.json', 'valid_cocovid.json'
+    ]
+    for split in ('train', 'valid'):  # valid: max(2, 2 // 4) = 2 videos
+        root = osp.join(out, split, 'JPEGImages')
+        assert sorted(os.listdir(root)) == ['video_0000', 'video_0001']
+        for video in os.listdir(root):
+            frames = sorted(os.listdir(osp.join(root, video)))
+            assert frames == [f'{t:05d}.jpg' for t in range(4)]
+            image = cv2.imread(osp.join(root, video, frames[0]))
+            assert image.shape == (64, 96, 3)
+
+
+@pytest.mark.parametrize('split', ['train', 'valid'])
+def test_raw_annotations_are_exact_visible_masks(tiny_set, split):
+    out, paths = tiny_set
+    with open(paths[f'{split}_raw']) as f:
+        raw = json.load(f)
+    assert [c['name']
+            for c in raw['categories']] == list(SYNTHETIC_VIS_CLASSES)
+    assert [c['id'] for c in raw['categories']
+            ] == list(range(1,
+                            len(SYNTHETIC_VIS_CLASSES) + 1))
+    assert len(raw['annotations']) > 0
+    for video in raw['videos']:
+        anns = [a for a in raw['annotations'] if a['video_id'] == video['id']]
+        assert 1 <= len(anns) <= MAX_INSTANCES
+        for t in range(video['length']):
+            union = np.zeros((64, 96), dtype=int)
+            for ann in anns:
+                rle = ann['segmentations'][t]
+                if rle is None:
+                    assert ann['bboxes'][t] is None
+                    assert ann['areas'][t] is None
+                    continue
+                assert isinstance(rle['counts'], str)
+                mask = _decode(rle)
+                ys, xs = np.nonzero(mask)
+                assert ann['areas'][t] == mask.sum() >= MIN_VISIBLE_AREA
+                assert ann['bboxes'][t] == [
+                    xs.min(),
+                    ys.min(),
+                    xs.max() - xs.min() + 1,
+                    ys.max() - ys.min() + 1
+                ]
+                union += mask
+            assert union.max() <= 1  # visible masks never overlap
+    for ann in raw['annotations']:
+        assert len(ann['segmentations']) == 4
+        assert any(s is not None for s in ann['segmentations'])
+
+
+def test_cocovid_has_one_annotation_per_present_frame(tiny_set):
+    out, paths = tiny_set
+    with open(paths['train_raw']) as f:
+        raw = json.load(f)
+    with open(paths['train_cocovid']) as f:
+        cocovid = json.load(f)
+    present = {(a['id'], t)
+               for a in raw['annotations']
+               for t, s in enumerate(a['segmentations']) if s is not None}
+    frame_of = {im['id']: im['frame_id'] for im in cocovid['images']}
+    assert {(a['instance_id'], frame_of[a['image_id']])
+            for a in cocovid['annotations']} == present
+    assert len(cocovid['annotations']) == len(present)
+
+
+def _file_bytes(root):
+    found = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = osp.join(folder, name)
+            with open(path, 'rb') as f:
+                found[osp.relpath(path, root)] = f.read()
+    return found
+
+
+def test_same_seed_gives_byte_identical_files(tiny_set, tmp_path):
+    out, _ = tiny_set
+    again = str(tmp_path / 'again')
+    make_synthetic_vis(
+        again,
+        num_videos=2,
+        num_frames=4,
+        size=(64, 96),
+        seed=3,
+        show_progress=False)
+    first, second = _file_bytes(out), _file_bytes(again)
+    assert sorted(first) == sorted(second)
+    assert all(first[name] == second[name] for name in first)
+    other = str(tmp_path / 'other')
+    make_synthetic_vis(
+        other,
+        num_videos=2,
+        num_frames=4,
+        size=(64, 96),
+        seed=4,
+        show_progress=False)
+    assert _file_bytes(
+        other)['annotations/train.json'] != first['annotations/train.json']
+
+
+def test_non_empty_folder_needs_overwrite(tmp_path):
+    out = str(tmp_path / 'data')
+    make_synthetic_vis(
+        out, num_videos=3, num_frames=2, size=(48, 64), show_progress=False)
+    with open(osp.join(out, 'notes.txt'), 'w') as f:
+        f.write('kept')
+    with pytest.raises(FileExistsError, match='overwrite'):
+        make_synthetic_vis(
+            out,
+            num_videos=2,
+            num_frames=2,
+            size=(48, 64),
+            show_progress=False)
+    with pytest.raises(SystemExit, match='not empty'):
+        main(['--out', out, '--num-videos', '2', '--no-progress'])
+    main([
+        '--out', out, '--num-videos', '2', '--frames', '2', '--size', '48',
+        '64', '--overwrite', '--no-progress'
+    ])
+    # the old third video is gone, unrelated files stay
+    assert sorted(os.listdir(osp.join(
+        out, 'train', 'JPEGImages'))) == ['video_0000', 'video_0001']
+    assert osp.isfile(osp.join(out, 'notes.txt'))
+
+
+def test_videos_have_the_hard_cases():
+    """Over 60 default-size videos: instances enter, leave, get fully
+    hidden inside the frame, come back; look-alike groups exist."""
+    height, width = 128, 224
+    counts = dict(enter=0, leave=0, hidden=0, back=0, lookalike_videos=0)
+    categories = set()
+    for index in range(60):
+        scene, _, masks = sample_rendered_video(
+            video_rng(0, 'train', index), 12, (height, width))
+        assert 1 <= len(scene.instances) <= MAX_INSTANCES
+        looks = [(i.category, i.appearance['size'],
+                  tuple(i.appearance['color_a']), i.appearance['angle'])
+                 for i in scene.instances]
+        counts['lookalike_videos'] += len(set(looks)) < len(looks)
+        for instance, track in zip(scene.instances, masks):
+            categories.add(instance.category)
+            present = [m is not None for m in track]
+            counts['enter'] += not present[0] and any(present)
+            counts['leave'] += present[0] and not present[-1]
+            for t in range(1, 11):
+                x, y = instance.centers[t]
+                if present[t] or not any(present[:t]) or \
+                        not any(present[t + 1:]):
+                    continue
+                counts['back'] += 1
+                counts['hidden'] += 0 <= x < width and 0 <= y < height
+    assert categories == set(SYNTHETIC_VIS_CLASSES)
+    assert counts['lookalike_videos'] >= 10
+    assert min(counts.values()) >= 5, counts
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    (dict(size=(32, 64)), ['>= 48', '(32, 64)']),
+    (dict(num_videos=0), ['num_videos (0)']),
+    (dict(num_frames=0), ['num_frames (0)']),
+])
+def test_bad_arguments_are_refused_before_writing(tmp_path, kwargs, words):
+    out = str(tmp_path / 'data')
+    with pytest.raises(ValueError) as error:
+        make_synthetic_vis(out, show_progress=False, **kwargs)
+    assert all(word in str(error.value) for word in words)
+    assert not osp.exists(out)
