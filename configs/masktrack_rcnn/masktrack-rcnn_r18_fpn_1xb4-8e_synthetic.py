@@ -2,7 +2,7 @@
 #
 # Inherits mmdet's own YouTube-VIS 2019 config and changes only what the
 # synthetic data needs: a ResNet-18 trained from scratch (no pretrained
-# weights are needed or downloaded), 64-channel FPN, anchors for small
+# weights are needed or downloaded) at half width, 64-channel FPN, anchors for small
 # objects, 6 classes, and the synthetic dataset's loaders and local metric.
 # It learns in minutes on 2 CPU cores:
 #   python tools/train.py configs/masktrack_rcnn/masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py
@@ -17,8 +17,13 @@ model = dict(
     detector=dict(
         init_cfg=None,
         backbone=dict(
-            depth=18, norm_eval=False, frozen_stages=-1, init_cfg=None),
-        neck=dict(in_channels=[64, 128, 256, 512], out_channels=channels),
+            depth=18,
+            stem_channels=32,
+            base_channels=32,
+            norm_eval=False,
+            frozen_stages=-1,
+            init_cfg=None),
+        neck=dict(in_channels=[32, 64, 128, 256], out_channels=channels),
         rpn_head=dict(
             in_channels=channels,
             feat_channels=channels,

@@ -1,7 +1,9 @@
 """A DDP wrapper that also works when the model lives on the CPU."""
 from mmengine.model import MMDistributedDataParallel
-
-from mmdet.registry import MODEL_WRAPPERS
+# Registered in mmengine's root registry, not mmdet's: Runner.wrap_model
+# resolves the wrapper type with ``mmengine.registry.MODEL_WRAPPERS.get``,
+# which searches a registry and its parents but never its children.
+from mmengine.registry import MODEL_WRAPPERS
 
 
 @MODEL_WRAPPERS.register_module()
