@@ -45,7 +45,7 @@ data: $(DATA)/annotations/valid.json
 
 demo: install data
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
-	$(PY) tools/test.py $(DEMO_CONFIG) $(DEMO_WORK_DIR)/latest.pth \
+	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_WORK_DIR)/last_checkpoint)" \
 		--work-dir $(DEMO_WORK_DIR) --out $(DEMO_WORK_DIR)/results
 	$(PY) tools/analysis/eval_vis.py --gt $(DATA)/annotations/valid.json \
 		--results $(DEMO_WORK_DIR)/results/results.json \

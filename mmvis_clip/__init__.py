@@ -1,3 +1,4 @@
+# isort:skip_file
 """mmvis_clip: STC and CiCo video instance segmentation for MMDetection 3.x.
 
 Importing the package checks the installed OpenMMLab stack, makes

@@ -30,7 +30,8 @@ class ToyModel(BaseModel):
     def forward(self, inputs, labels, mode='tensor'):
         out = self.linear(torch.stack(inputs))
         if mode == 'loss':
-            return dict(loss=((out.squeeze(1) - torch.stack(labels))**2).mean())
+            err = out.squeeze(1) - torch.stack(labels)
+            return dict(loss=(err**2).mean())
         return out
 
 

@@ -4,17 +4,16 @@ import json
 import os.path as osp
 
 import pytest
+from mmdet.registry import DATA_SAMPLERS, DATASETS, METRICS, TRANSFORMS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-from mmdet.registry import DATA_SAMPLERS, DATASETS, METRICS, TRANSFORMS
 
 import mmvis_clip  # noqa: F401  (registers the datasets)
 from mmvis_clip.datasets import OVISDataset, SyntheticVISDataset
 from mmvis_clip.datasets.converters import convert_vis_to_cocovid
-from mmvis_clip.utils.atomic_io import dump_json_atomic
 from mmvis_clip.datasets.synthetic import (SYNTHETIC_VIS_CLASSES,
                                            make_synthetic_vis)
+from mmvis_clip.utils.atomic_io import dump_json_atomic
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',

@@ -11,8 +11,8 @@ import pytest
 from mmvis_clip.datasets.converters import (VISFormatError, cocovid_ann_name,
                                             convert_vis_data_root,
                                             convert_vis_to_cocovid)
-from mmvis_clip.utils.atomic_io import dumps_json_canonical
 from mmvis_clip.datasets.converters.vis2cocovid import main
+from mmvis_clip.utils.atomic_io import dumps_json_canonical
 
 # A 4 x 6 mask with rows 1-2 and columns 2-4 set: area 6, bbox [2, 1, 3, 2].
 # Its uncompressed (column-major) RLE, counted by hand: 9 zeros (columns 0,

@@ -38,7 +38,8 @@ def parse_args():
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config settings, e.g. model.tracker.num_frames_retain=5')
+        help='override config settings, e.g. '
+        'model.tracker.num_frames_retain=5')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -1,12 +1,15 @@
 # mmdet's MaskTrack R-CNN (the baseline) on the synthetic VIS dataset.
 #
 # Inherits mmdet's own YouTube-VIS 2019 config and changes only what the
-# synthetic data needs: a ResNet-18 trained from scratch (no pretrained
-# weights are needed or downloaded) at half width, 64-channel FPN, anchors for small
-# objects, 6 classes, and the synthetic dataset's loaders and local metric.
+# synthetic data needs: a half-width ResNet-18 trained from scratch (no
+# pretrained weights are needed or downloaded), a 64-channel FPN, anchors
+# for small objects, 6 classes, and the synthetic dataset's loaders and
+# local metric.
 # It learns in minutes on 2 CPU cores:
-#   python tools/train.py configs/masktrack_rcnn/masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py
-_base_ = 'mmdet::masktrack_rcnn/masktrack-rcnn_mask-rcnn_r50_fpn_8xb1-12e_youtubevis2019.py'  # noqa: E501
+#   python tools/train.py \
+#       configs/masktrack_rcnn/masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py
+_base_ = ('mmdet::masktrack_rcnn/'
+          'masktrack-rcnn_mask-rcnn_r50_fpn_8xb1-12e_youtubevis2019.py')
 
 custom_imports = dict(imports=['mmvis_clip'], allow_failed_imports=False)
 default_scope = 'mmdet'

@@ -1,5 +1,6 @@
 """The OVIS (Occluded Video Instance Segmentation) dataset."""
 from mmdet.registry import DATASETS
+
 from .vis_video_dataset import VISVideoDataset
 
 

@@ -1,5 +1,6 @@
 """The synthetic VIS dataset made by ``tools/misc/make_synthetic_vis.py``."""
 from mmdet.registry import DATASETS
+
 from .synthetic.classes import SYNTHETIC_VIS_CLASSES
 from .vis_video_dataset import VISVideoDataset
 

@@ -1,4 +1,5 @@
 """YouTube-VIS / OVIS evaluation functions."""
+from ...utils.vis_format import VISFormatError, load_json
 from .ovis_occlusion import (OCCLUSION_LEVELS, OCCLUSION_SCORES,
                              occlusion_level, occlusion_score)
 from .sequence_iou import sequence_mask_iou
@@ -6,7 +7,6 @@ from .vis_annotations import (VideoInfo, VideoInstance, VISGroundTruth,
                               parse_ground_truth, parse_results)
 from .vis_eval import (AREA_RANGES, OCCLUSION_STAT_NAMES, VIS_STAT_NAMES,
                        VISEval, evaluate_vis, format_vis_stats)
-from ...utils.vis_format import VISFormatError, load_json
 from .vis_results_io import dump_vis_results, load_vis_results
 
 __all__ = [

@@ -36,8 +36,8 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .ovis_occlusion import occlusion_level, occlusion_score
 from ...utils.vis_format import VISFormatError, load_json
+from .ovis_occlusion import occlusion_level, occlusion_score
 from .vis_results_io import load_vis_results
 
 PathOrDict = Union[str, os.PathLike, dict]

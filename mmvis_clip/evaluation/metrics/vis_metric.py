@@ -7,9 +7,9 @@ from mmdet.evaluation.metrics import YouTubeVISMetric
 from mmdet.registry import METRICS
 from mmengine.logging import MMLogger
 
+from ...utils.vis_format import load_json
 from ..functional import (OCCLUSION_STAT_NAMES, VIS_STAT_NAMES, VISFormatError,
                           dump_vis_results, evaluate_vis, format_vis_stats)
-from ...utils.vis_format import load_json
 
 
 @METRICS.register_module()
