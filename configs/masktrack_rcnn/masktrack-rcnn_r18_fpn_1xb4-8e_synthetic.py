@@ -106,7 +106,7 @@ test_evaluator = val_evaluator
 
 # ---- schedule: 8 short epochs from scratch
 optim_wrapper = dict(
-    optimizer=dict(lr=0.02, momentum=0.9, weight_decay=0.0001),
+    optimizer=dict(lr=0.005, momentum=0.9, weight_decay=0.0001),
     clip_grad=dict(max_norm=35, norm_type=2))
 max_epochs = 8
 train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs + 1)

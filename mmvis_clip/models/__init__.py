@@ -1,0 +1,1 @@
+from . import heads, losses, task_modules, trackers, vis  # noqa: F401

@@ -1,0 +1,5 @@
+"""Losses of the video instance segmentation models."""
+from .kernel_consistency_loss import KernelConsistencyLoss
+from .multi_pos_contrastive_loss import MultiPosContrastiveLoss
+
+__all__ = ['KernelConsistencyLoss', 'MultiPosContrastiveLoss']

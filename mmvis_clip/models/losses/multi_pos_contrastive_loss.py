@@ -1,0 +1,89 @@
+"""Multi-positive contrastive loss of STC (Eq. 3-4)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from torch import Tensor
+
+
+@MODELS.register_module()
+class MultiPosContrastiveLoss(nn.Module):
+    r"""Multi-positive contrastive loss, Eq. 3-4 of STC.
+
+    For a query ``q`` with positive keys :math:`k^+` and negative keys
+    :math:`k^-` (Eq. 3):
+
+    .. math::
+
+        L_q = \sum_{k^+} \log\Big[1 + \sum_{k^-}
+              \exp(q \cdot k^- - q \cdot k^+)\Big]
+
+    and the loss is the mean of :math:`L_q` over the :math:`N_{pos}`
+    queries that have at least one positive (Eq. 4), times ``loss_weight``.
+
+    Each term is computed as
+    ``softplus(logsumexp_{k-}(q·k-) - q·k+)``, which equals the expression
+    above and stays finite for large dot products (no ``exp`` of a large
+    number is ever formed). A query with positives but no negatives
+    contributes ``log(1 + 0) = 0``; queries without positives are left out
+    of the mean; when no query has a positive the loss is a zero that is
+    still connected to the graph of ``query`` and ``key``.
+
+    Args:
+        loss_weight (float): Weight of the loss. STC's bi-directional
+            tracking loss is weighted by :math:`\lambda_b = 0.2` (Eq. 7).
+            Defaults to 1.0.
+    """
+
+    def __init__(self, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self, query: Tensor, key: Tensor, pos_mask: Tensor,
+                neg_mask: Tensor) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            query (Tensor): Query embeddings, shape (Nq, D).
+            key (Tensor): Key embeddings, shape (Nk, D).
+            pos_mask (Tensor): Bool, shape (Nq, Nk); ``pos_mask[i, j]``
+                marks key ``j`` as a positive of query ``i``.
+            neg_mask (Tensor): Bool, shape (Nq, Nk); marks the negatives.
+                A key must not be both a positive and a negative of the
+                same query.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        if query.dim() != 2 or key.dim() != 2 or \
+                query.size(1) != key.size(1):
+            raise ValueError('query and key must be (Nq, D) and (Nk, D) '
+                             f'tensors, got {tuple(query.shape)} and '
+                             f'{tuple(key.shape)}')
+        expected = (query.size(0), key.size(0))
+        for name, mask in (('pos_mask', pos_mask), ('neg_mask', neg_mask)):
+            if tuple(mask.shape) != expected or mask.dtype != torch.bool:
+                raise ValueError(f'{name} must be a bool tensor of shape '
+                                 f'{expected}, got {mask.dtype} '
+                                 f'{tuple(mask.shape)}')
+        if bool((pos_mask & neg_mask).any()):
+            raise ValueError('a key is marked both positive and negative '
+                             'for the same query')
+
+        sim = query @ key.t()  # (Nq, Nk)
+        has_neg = neg_mask.any(dim=1)
+        # log sum_{k-} exp(q·k-); rows without negatives get a finite
+        # placeholder so that neither the value nor its gradient is NaN,
+        # and their terms are zeroed below (log(1 + 0) = 0).
+        neg_sim = sim.masked_fill(~neg_mask, float('-inf'))
+        neg_sim = torch.where(has_neg[:, None], neg_sim, torch.zeros_like(sim))
+        neg_lse = torch.logsumexp(neg_sim, dim=1)  # (Nq, )
+        terms = F.softplus(neg_lse[:, None] - sim)
+        terms = torch.where(pos_mask & has_neg[:, None], terms,
+                            torch.zeros_like(terms))
+        has_pos = pos_mask.any(dim=1)
+        num_pos = int(has_pos.sum())
+        if num_pos == 0:
+            return sim.sum() * 0.
+        loss = terms.sum(dim=1)[has_pos].sum() / num_pos
+        return self.loss_weight * loss

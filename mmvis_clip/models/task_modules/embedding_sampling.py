@@ -1,0 +1,254 @@
+"""Sampling of tracking-embedding pairs from label assignment.
+
+A dense embedding map of stride ``s`` has cells ``(i, j)`` (flat index
+``i * W + j``) whose centres sit at image point
+``((j + 0.5) * s, (i + 0.5) * s)`` -- the same points mmdet's
+``MlvlPointGenerator`` (offset 0.5) gives the FCOS locations of a level of
+stride ``s``. The helpers below turn label assignment (positive points and
+the ground truth they belong to, from any pyramid level) and ground-truth
+boxes into boolean ``(num_gts, H * W)`` matrices over those cells, read
+embeddings at arbitrary image points and draw positive / negative key sets
+per query. They know nothing of a particular model: STC samples queries at
+predicted-box centres and keys on the whole reference map; clip-level
+trackers can reuse the same grid and sampling code.
+"""
+from typing import Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmdet.registry import TASK_UTILS
+from torch import Tensor
+
+
+def grid_cell_centres(grid_hw: Sequence[int],
+                      stride: float,
+                      device=None) -> Tensor:
+    """Image points (x, y) of the cell centres of a map, shape (H*W, 2)."""
+    h, w = int(grid_hw[0]), int(grid_hw[1])
+    ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) * stride
+    xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) * stride
+    yy, xx = torch.meshgrid(ys, xs, indexing='ij')
+    return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+
+
+def points_to_grid_cells(points: Tensor, stride: float,
+                         grid_hw: Sequence[int]) -> Tensor:
+    """Flat index of the cell that contains each point.
+
+    A point of a coarser pyramid level (e.g. a P4 location at
+    ``16 j + 8``) falls into exactly one cell of the finer map (``2 j + 1``
+    at stride 8); points outside the map are clamped to its border.
+
+    Args:
+        points (Tensor): Image points (x, y), shape (N, 2).
+        stride (float): Stride of the map.
+        grid_hw (Sequence[int]): (H, W) of the map.
+
+    Returns:
+        Tensor: Long tensor of shape (N, ) with values in ``[0, H * W)``.
+    """
+    h, w = int(grid_hw[0]), int(grid_hw[1])
+    cols = torch.div(points[:, 0], stride, rounding_mode='floor').long()
+    rows = torch.div(points[:, 1], stride, rounding_mode='floor').long()
+    cols = cols.clamp(0, w - 1)
+    rows = rows.clamp(0, h - 1)
+    return rows * w + cols
+
+
+def assignment_to_grid(points: Tensor, gt_inds: Tensor, num_gts: int,
+                       stride: float, grid_hw: Sequence[int]) -> Tensor:
+    """Cells of a map given by label assignment to each ground truth.
+
+    Args:
+        points (Tensor): Image points (x, y) of the positive locations of
+            all pyramid levels, shape (P, 2).
+        gt_inds (Tensor): Index of the ground truth each positive location
+            is assigned to, shape (P, ), values in ``[0, num_gts)``.
+        num_gts (int): Number of ground truths of the image.
+        stride (float): Stride of the map.
+        grid_hw (Sequence[int]): (H, W) of the map.
+
+    Returns:
+        Tensor: Bool (num_gts, H*W); ``[g, c]`` is True when some location
+        assigned to ground truth ``g`` falls into cell ``c``.
+    """
+    num_cells = int(grid_hw[0]) * int(grid_hw[1])
+    assign = torch.zeros((num_gts, num_cells),
+                         dtype=torch.bool,
+                         device=points.device)
+    if points.numel() == 0:
+        return assign
+    if gt_inds.numel() != points.size(0):
+        raise ValueError(f'{points.size(0)} positive points but '
+                         f'{gt_inds.numel()} assigned gt indices')
+    if int(gt_inds.min()) < 0 or int(gt_inds.max()) >= num_gts:
+        raise ValueError(f'assigned gt indices must lie in [0, {num_gts}), '
+                         f'got [{int(gt_inds.min())}, {int(gt_inds.max())}]')
+    cells = points_to_grid_cells(points, stride, grid_hw)
+    assign[gt_inds.long(), cells] = True
+    return assign
+
+
+def grid_cells_in_boxes(boxes: Tensor, stride: float,
+                        grid_hw: Sequence[int]) -> Tensor:
+    """Cells whose centre lies inside each box (borders included).
+
+    Args:
+        boxes (Tensor): Boxes (x1, y1, x2, y2) in image pixels, (M, 4).
+        stride (float): Stride of the map.
+        grid_hw (Sequence[int]): (H, W) of the map.
+
+    Returns:
+        Tensor: Bool (M, H*W).
+    """
+    centres = grid_cell_centres(grid_hw, stride, boxes.device)
+    xs, ys = centres[None, :, 0], centres[None, :, 1]
+    return ((xs >= boxes[:, None, 0]) & (xs <= boxes[:, None, 2])
+            & (ys >= boxes[:, None, 1]) & (ys <= boxes[:, None, 3]))
+
+
+def grid_cells_in_image(img_shape: Sequence[int],
+                        stride: float,
+                        grid_hw: Sequence[int],
+                        device=None) -> Tensor:
+    """Cells whose centre lies in the image, not in the batch padding.
+
+    Args:
+        img_shape (Sequence[int]): (h, w) of the image before padding.
+        stride (float): Stride of the map.
+        grid_hw (Sequence[int]): (H, W) of the (padded) map.
+
+    Returns:
+        Tensor: Bool (H*W, ).
+    """
+    centres = grid_cell_centres(grid_hw, stride, device)
+    return (centres[:, 0] < img_shape[1]) & (centres[:, 1] < img_shape[0])
+
+
+def sample_embeddings_at_points(embed_map: Tensor, points: Tensor,
+                                stride: float) -> Tensor:
+    """Bilinearly interpolate a map at image points.
+
+    Cell centres are at ``(j + 0.5) * stride``; a point on a cell centre
+    reads that cell exactly, other points mix the four nearest cells, and
+    points beyond the outer cell centres take the border value.
+
+    Args:
+        embed_map (Tensor): Map of one image, shape (D, H, W).
+        points (Tensor): Image points (x, y), shape (N, 2).
+        stride (float): Stride of the map.
+
+    Returns:
+        Tensor: Embeddings, shape (N, D).
+    """
+    d, h, w = embed_map.shape
+    if points.numel() == 0:
+        return embed_map.new_zeros((0, d))
+    grid = torch.stack([
+        2. * points[:, 0] / (w * stride) - 1., 2. * points[:, 1] /
+        (h * stride) - 1.
+    ],
+                       dim=1).to(embed_map.dtype)
+    out = F.grid_sample(
+        embed_map[None],
+        grid[None, None],
+        mode='bilinear',
+        padding_mode='border',
+        align_corners=False)  # (1, D, 1, N)
+    return out[0, :, 0].t()
+
+
+@TASK_UTILS.register_module()
+class ContrastivePairSampler:
+    """Positive and negative keys of each query from label assignment.
+
+    Keys are the cells of a dense reference map; ground truths of the
+    reference frame are described by boolean cell matrices (see
+    :func:`assignment_to_grid`, :func:`grid_cells_in_boxes`). For a query
+    of instance ``id``:
+
+    - **positives**: every cell the assignment gives to the reference
+      ground truth with the same instance id; none when the instance is
+      absent from the reference frame (the query then has no loss).
+    - **excluded from negatives**: the positives, and the cells whose
+      centre is inside the instance's reference box unless they are
+      assigned to another instance. Un-assigned cells inside the box are
+      mostly the object itself (centre sampling assigns only its middle),
+      so they would be false negatives; cells of other instances inside
+      the box are kept as (hard) negatives.
+    - **negatives**: ``num_negatives`` cells drawn uniformly without
+      replacement, separately for each query, from the remaining cells of
+      the image (not the batch padding). With ``neg_in_box=True`` (STC
+      Table 8 "Inbox") only cells inside some reference ground-truth box
+      are candidates. When fewer candidates exist, all of them are used;
+      ``num_negatives=-1`` always uses all of them.
+
+    Args:
+        num_negatives (int): Negatives per query. Defaults to 128.
+        neg_in_box (bool): Draw negatives only inside ground-truth boxes.
+            Defaults to False.
+    """
+
+    def __init__(self,
+                 num_negatives: int = 128,
+                 neg_in_box: bool = False) -> None:
+        if num_negatives < -1:
+            raise ValueError('num_negatives must be >= 0, or -1 for all '
+                             f'candidates, got {num_negatives}')
+        self.num_negatives = num_negatives
+        self.neg_in_box = neg_in_box
+
+    def sample(self, query_ids: Tensor, key_gt_ids: Tensor, key_assign: Tensor,
+               key_in_box: Tensor, key_valid: Tensor) -> Tuple[Tensor, Tensor]:
+        """Draw the key sets.
+
+        Args:
+            query_ids (Tensor): Instance id of each query, shape (Nq, ).
+            key_gt_ids (Tensor): Instance ids of the reference ground
+                truths, shape (M, ), unique.
+            key_assign (Tensor): Bool (M, Nk), cells assigned to each
+                reference ground truth.
+            key_in_box (Tensor): Bool (M, Nk), cells inside each reference
+                ground-truth box.
+            key_valid (Tensor): Bool (Nk, ), cells that may be sampled.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``pos_mask`` and ``neg_mask``, bool
+            (Nq, Nk), disjoint.
+        """
+        num_keys = key_valid.numel()
+        num_gts = key_gt_ids.numel()
+        if key_assign.shape != (num_gts, num_keys) or \
+                key_in_box.shape != (num_gts, num_keys):
+            raise ValueError(
+                f'key_assign {tuple(key_assign.shape)} and key_in_box '
+                f'{tuple(key_in_box.shape)} must be ({num_gts}, '
+                f'{num_keys}) for {num_gts} reference instances and '
+                f'{num_keys} keys')
+        # (Nq, M): which reference ground truth is the query's instance
+        match = (query_ids[:, None] == key_gt_ids[None, :]).float()
+        pos_mask = (match @ key_assign.float()) > 0
+        assigned_count = key_assign.sum(dim=0, keepdim=True)
+        assigned_to_other = (assigned_count - key_assign.long()) > 0
+        own_region = key_assign | (key_in_box & ~assigned_to_other)
+        excluded = (match @ own_region.float()) > 0
+        candidates = key_valid[None, :] & ~excluded
+        if self.neg_in_box:
+            candidates = candidates & key_in_box.any(dim=0)[None, :]
+        neg_mask = self._random_subset(candidates)
+        return pos_mask, neg_mask
+
+    def _random_subset(self, candidates: Tensor) -> Tensor:
+        """Per row, keep ``num_negatives`` random True entries."""
+        num_rows, num_keys = candidates.shape
+        if self.num_negatives == -1 or num_rows == 0:
+            return candidates.clone()
+        k = min(self.num_negatives, num_keys)
+        if k == 0:
+            return torch.zeros_like(candidates)
+        scores = torch.rand(candidates.shape, device=candidates.device)
+        scores = scores.masked_fill(~candidates, -1.)
+        top_scores, top_idx = scores.topk(k, dim=1)
+        chosen = torch.zeros_like(candidates)
+        chosen.scatter_(1, top_idx, top_scores >= 0)
+        return chosen & candidates

@@ -1,0 +1,4 @@
+"""Video instance segmentation models."""
+from .stc import STC
+
+__all__ = ['STC']

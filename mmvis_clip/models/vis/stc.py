@@ -1,0 +1,410 @@
+"""STC: CondInst with spatio-temporal contrastive tracking."""
+import copy
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from mmdet.models.dense_heads import CondInstBboxHead
+from mmdet.models.mot import BaseMOTModel
+from mmdet.models.utils import samplelist_boxtype2tensor, unpack_gt_instances
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample, TrackSampleList
+from mmdet.utils import OptConfigType, OptMultiConfig
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from ..heads.stc_mask_head import num_dynamic_params
+
+#: Top-level module names of a CondInst (single-stage instance segmentor)
+#: state dict; STC keeps them under ``detector.``.
+DETECTOR_KEY_PREFIXES = ('backbone.', 'neck.', 'bbox_head.', 'mask_head.')
+
+
+@MODELS.register_module()
+class STC(BaseMOTModel):
+    """`STC <https://arxiv.org/abs/2202.03747>`_ video instance segmentor.
+
+    A CondInst ``detector`` (mmdet's ``CondInst`` with
+    ``CondInstBboxHead`` and a CondInst mask head), a ``track_head``
+    (:class:`STCTrackHead`) giving a dense tracking-embedding map, and an
+    online ``tracker``.
+
+    **Training** takes one input (key) frame and one reference frame of
+    the same video (``UniformRefFrameSample`` with ``num_ref_imgs=1``) and
+    minimises Eq. 7::
+
+        L = L_condinst + lambda_b * L_bi-track + lambda_c * L_consistency
+
+    - ``L_condinst`` (focal, GIoU, centerness, dice) on the key frame only,
+      as MaskTrack R-CNN does with its detection losses: the sampler visits
+      every frame as a key frame, so the reference frame adds no new
+      detection supervision and would double the mask-head cost; Eq. 7
+      also counts ``L_condinst`` once. The reference frame still goes
+      through the box head: its assignment, predicted boxes and dynamic
+      parameters feed the tracking and consistency terms.
+    - ``L_bi-track``: the track head's loss (its ``loss_weight`` is
+      lambda_b).
+    - ``L_consistency`` (Eq. 6, ``loss_consistency``, lambda_c in its
+      ``loss_weight``; ``None`` switches it off): every positive location
+      of the key frame whose instance is present in the reference frame is
+      paired with the reference positive location of that instance at the
+      nearest relative position inside the instance (offset from its box
+      centre over box size). CondInst's dynamic kernels see coordinates
+      relative to their own location, so kernels of different parts of an
+      object legitimately differ; pairing the same part keeps Eq. 6 from
+      fighting the mask loss, which random pairing or the mean over an
+      instance's positives would do. Gradients reach both frames.
+
+    **Inference** is online: frames of the video are processed one at a
+    time (features of one frame only); CondInst detects with the
+    detector's ``test_cfg`` (STC: score > 0.03, NMS 0.5, 10 per frame),
+    each detection's embedding is read at its box centre
+    (``pred_instances.embeddings``), masks are pasted at the original frame
+    resolution and the tracker assigns ``instances_id``.
+
+    **COCO initialisation.** A CondInst checkpoint (keys ``backbone.``,
+    ``neck.``, ``bbox_head.``, ``mask_head.``, e.g. mmdet's COCO model)
+    can be loaded directly, e.g. with ``load_from`` in a config: a
+    load-state-dict pre-hook moves such keys under ``detector.`` when the
+    checkpoint has no ``detector.`` key. Only the track head is then left
+    uninitialised (and, with a different class count, the classifier).
+
+    Args:
+        detector (dict): CondInst config.
+        track_head (dict): Track head config.
+        tracker (dict, optional): Tracker config.
+        loss_consistency (dict, optional): Temporal consistency loss.
+            Defaults to ``KernelConsistencyLoss`` with weight 10.
+        data_preprocessor (dict, optional): ``TrackDataPreprocessor``
+            config.
+        init_cfg (dict, optional): Initialization config.
+    """
+
+    def __init__(self,
+                 detector: dict,
+                 track_head: dict,
+                 tracker: Optional[dict] = None,
+                 loss_consistency: OptConfigType = dict(
+                     type='KernelConsistencyLoss', loss_weight=10.0),
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(data_preprocessor, init_cfg)
+        detector = copy.deepcopy(detector)
+        _check_num_params(detector)
+        self.detector = MODELS.build(detector)
+        if not isinstance(
+                getattr(self.detector, 'bbox_head', None),
+                CondInstBboxHead) or not hasattr(self.detector, 'mask_head'):
+            raise TypeError('STC needs a CondInst detector (bbox_head of '
+                            'type CondInstBboxHead and a mask_head), got '
+                            f'{type(self.detector).__name__}')
+        self.track_head = MODELS.build(track_head)
+        self.tracker = MODELS.build(tracker) if tracker else None
+        self.loss_consistency = (
+            MODELS.build(loss_consistency) if loss_consistency else None)
+        self.register_load_state_dict_pre_hook(_nest_detector_keys)
+
+    # ------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------
+    def loss(self, inputs: Tensor, data_samples: TrackSampleList,
+             **kwargs) -> Dict[str, Tensor]:
+        """Losses of a batch of (key, reference) frame pairs.
+
+        Args:
+            inputs (Tensor): (N, 2, C, H, W), key and reference frames.
+            data_samples (list[TrackDataSample]): With ``key_frames_inds``
+                and ``ref_frames_inds`` and ground truth (``bboxes``,
+                ``labels``, ``masks``, ``instances_ids``).
+
+        Returns:
+            dict[str, Tensor]: CondInst losses, ``loss_track`` and
+            ``loss_consistency``.
+        """
+        key_imgs, ref_imgs, key_samples, ref_samples = \
+            _split_key_ref(inputs, data_samples)
+        samplelist_boxtype2tensor(key_samples + ref_samples)
+        gts, gts_ignore, metas = unpack_gt_instances(key_samples)
+        ref_gts, _, ref_metas = unpack_gt_instances(ref_samples)
+        for gt, meta in zip(gts + ref_gts, metas + ref_metas):
+            _check_instance_ids(gt, meta)
+
+        bbox_head = self.detector.bbox_head
+        x = self.detector.extract_feat(key_imgs)
+        ref_x = self.detector.extract_feat(ref_imgs)
+        outs = bbox_head(x)
+        ref_outs = bbox_head(ref_x)
+
+        losses = bbox_head.loss_by_feat(*outs, gts, metas, gts_ignore)
+        positive_infos = bbox_head.get_positive_infos()
+        mask_losses = self.detector.mask_head.loss(
+            x, key_samples, positive_infos=positive_infos)
+        losses.update(mask_losses)
+
+        pos_infos = self._positive_locations(outs, gts)
+        ref_pos_infos = self._positive_locations(ref_outs, ref_gts)
+        losses.update(
+            self.track_head.loss(
+                self.track_head(x), self.track_head(ref_x), pos_infos,
+                ref_pos_infos, gts, ref_gts, metas, ref_metas))
+        if self.loss_consistency is not None:
+            params, ref_params = _consistency_pairs(pos_infos, ref_pos_infos,
+                                                    gts, ref_gts)
+            losses['loss_consistency'] = self.loss_consistency(
+                params, ref_params)
+        return losses
+
+    def _positive_locations(
+            self, bbox_outs: Tuple[List[Tensor], ...],
+            batch_gt_instances: List[InstanceData]) -> List[InstanceData]:
+        """CondInst/FCOS label assignment of one frame per image.
+
+        Returns, per image, the positive locations of all levels:
+        ``points`` (P, 2), ``query_points`` (P, 2) the centres of the
+        boxes predicted there (detached), ``gt_inds`` (P, ) and
+        ``param_preds`` (P, num_params).
+        """
+        bbox_head = self.detector.bbox_head
+        cls_scores, bbox_preds, _, param_preds = bbox_outs
+        featmap_sizes = [s.shape[-2:] for s in cls_scores]
+        points_strides = bbox_head.prior_generator.grid_priors(
+            featmap_sizes,
+            dtype=bbox_preds[0].dtype,
+            device=bbox_preds[0].device,
+            with_stride=True)
+        points = torch.cat([p[:, :2] for p in points_strides])
+        strides = torch.cat([p[:, 2] for p in points_strides])
+        _, _, pos_inds_list, pos_gt_inds_list = bbox_head.get_targets(
+            [p[:, :2] for p in points_strides], batch_gt_instances)
+
+        flat_bbox = _flatten_levels(bbox_preds)
+        flat_params = _flatten_levels(param_preds)
+        # In training mode the box head predicts distances in units of
+        # the level's stride (``norm_on_bbox``); at test time in pixels.
+        scale_by_stride = bbox_head.norm_on_bbox and bbox_head.training
+        infos = []
+        for img_id, (pos_inds, pos_gt_inds) in enumerate(
+                zip(pos_inds_list, pos_gt_inds_list)):
+            pos_points = points[pos_inds]
+            dist = flat_bbox[img_id, pos_inds].detach()
+            if scale_by_stride:
+                dist = dist * strides[pos_inds, None]
+            centres = pos_points + (dist[:, 2:] - dist[:, :2]) / 2
+            infos.append(
+                InstanceData(
+                    points=pos_points,
+                    query_points=centres,
+                    gt_inds=pos_gt_inds,
+                    param_preds=flat_params[img_id, pos_inds]))
+        return infos
+
+    # ------------------------------------------------------------------
+    # inference
+    # ------------------------------------------------------------------
+    def predict(self,
+                inputs: Tensor,
+                data_samples: TrackSampleList,
+                rescale: bool = True,
+                **kwargs) -> TrackSampleList:
+        """Online inference over the frames of one video.
+
+        Args:
+            inputs (Tensor): (1, T, C, H, W), the frames of a video.
+            data_samples (list[TrackDataSample]): One sample of T frames.
+            rescale (bool): Return boxes and masks at the original frame
+                resolution. Defaults to True.
+
+        Returns:
+            list[TrackDataSample]: The input sample with, per frame,
+            ``pred_instances`` (detections) and ``pred_track_instances``
+            (``bboxes``, ``scores``, ``labels``, ``masks`` (bool, frame
+            resolution), ``instances_id``).
+        """
+        if inputs.dim() != 5:
+            raise ValueError('STC.predict expects (N, T, C, H, W) inputs, '
+                             f'got shape {tuple(inputs.shape)}')
+        if len(data_samples) != 1:
+            raise ValueError('STC.predict takes one video per batch, got '
+                             f'{len(data_samples)}')
+        if self.tracker is None:
+            raise RuntimeError('STC.predict needs a tracker in the config')
+        track_data_sample = data_samples[0]
+        if track_data_sample[0].metainfo.get('frame_id', 0) == 0:
+            self.tracker.reset()
+        for frame_id in range(len(track_data_sample)):
+            img_data_sample = track_data_sample[frame_id]
+            single_img = inputs[:, frame_id].contiguous()
+            x = self.detector.extract_feat(single_img)
+            img_data_sample.pred_instances = self._predict_frame(
+                x, img_data_sample, rescale)
+            img_data_sample.pred_track_instances = self.tracker.track(
+                model=self,
+                img=single_img,
+                feats=x,
+                data_sample=img_data_sample,
+                rescale=rescale,
+                **kwargs)
+        return [track_data_sample]
+
+    def _predict_frame(self, x: Tuple[Tensor], data_sample: DetDataSample,
+                       rescale: bool) -> InstanceData:
+        """CondInst detections of one frame with their embeddings."""
+        results = self.detector.bbox_head.predict(
+            x, [data_sample], rescale=False)
+        embed_map = self.track_head(x)[0]
+        embeds = self.track_head.embeddings_at_boxes(embed_map,
+                                                     results[0].bboxes)
+        results = self.detector.mask_head.predict(
+            x, [data_sample], rescale=rescale, results_list=results)
+        det = results[0]
+        pred = InstanceData(metainfo=det.metainfo)
+        pred.bboxes = det.bboxes
+        pred.scores = det.scores
+        pred.labels = det.labels
+        pred.masks = det.masks
+        if len(det) == len(embeds):
+            pred.embeddings = embeds
+        else:  # mmdet replaced an empty result
+            pred.embeddings = embed_map.new_zeros(
+                (len(det), embed_map.size(0)))
+        return pred
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: Optional[TrackSampleList] = None,
+                 **kwargs) -> tuple:
+        """Raw outputs of every frame: box-head outputs, mask features and
+        the embedding map (frames flattened into the batch)."""
+        imgs = inputs.flatten(0, 1) if inputs.dim() == 5 else inputs
+        x = self.detector.extract_feat(imgs)
+        return (self.detector.bbox_head(x),
+                self.detector.mask_head.mask_feature_head(x),
+                self.track_head(x))
+
+
+def _flatten_levels(maps: List[Tensor]) -> Tensor:
+    """(N, C, H_l, W_l) per level -> (N, sum_l H_l * W_l, C), level-major
+    and row-major, the order of mmdet's multi-level point lists."""
+    flat = [m.permute(0, 2, 3, 1).flatten(1, 2) for m in maps]
+    return torch.cat(flat, dim=1)
+
+
+def _split_key_ref(inputs: Tensor, data_samples: TrackSampleList):
+    """Key/reference images and DetDataSamples, as MaskTrackRCNN does."""
+    if inputs.dim() != 5 or inputs.size(1) != 2:
+        raise ValueError('STC trains on one key and one reference frame: '
+                         'inputs must be (N, 2, C, H, W), got '
+                         f'{tuple(inputs.shape)} (use UniformRefFrameSample '
+                         'with num_ref_imgs=1)')
+    key_samples, ref_samples, key_inds, ref_inds = [], [], [], []
+    for sample in data_samples:
+        keys, refs = sample.key_frames_inds, sample.ref_frames_inds
+        if len(keys) != 1 or len(refs) != 1:
+            raise ValueError('each TrackDataSample must hold 1 key and 1 '
+                             f'reference frame, got key_frames_inds={keys} '
+                             f'ref_frames_inds={refs}')
+        key_samples.append(sample.get_key_frames()[0])
+        ref_samples.append(sample.get_ref_frames()[0])
+        key_inds.append(keys[0])
+        ref_inds.append(refs[0])
+    batch = torch.arange(len(inputs))
+    key_imgs = inputs[batch, torch.tensor(key_inds)].contiguous()
+    ref_imgs = inputs[batch, torch.tensor(ref_inds)].contiguous()
+    return key_imgs, ref_imgs, key_samples, ref_samples
+
+
+def _check_instance_ids(gt_instances: InstanceData, meta: dict) -> None:
+    """Instance ids are needed and must be unique within a frame."""
+    where = meta.get('img_path', meta.get('frame_id', '?'))
+    if 'instances_ids' not in gt_instances:
+        raise KeyError(f'frame {where}: gt_instances has no instances_ids '
+                       '(load annotations with LoadTrackAnnotations and '
+                       'pack them with PackTrackInputs)')
+    ids = gt_instances.instances_ids
+    if ids.numel() != torch.unique(ids).numel():
+        raise ValueError(f'frame {where}: repeated instance ids '
+                         f'{ids.tolist()}')
+
+
+def _consistency_pairs(pos_infos: List[InstanceData],
+                       ref_pos_infos: List[InstanceData],
+                       gts: List[InstanceData],
+                       ref_gts: List[InstanceData]) -> Tuple[Tensor, Tensor]:
+    """Dynamic parameters of corresponding positive locations.
+
+    Each key-frame positive location whose instance is in the reference
+    frame is paired with the reference positive location of that instance
+    at the nearest *relative* position: offsets from the instance's box
+    centre divided by the box width and height, so the same part of the
+    object is matched when it moves or changes scale (ties: lowest index).
+
+    Returns:
+        tuple[Tensor, Tensor]: (N, num_params) each, row-aligned pairs.
+    """
+    params, ref_params = [], []
+    for info, ref_info, gt, ref_gt in zip(pos_infos, ref_pos_infos, gts,
+                                          ref_gts):
+        gt_inds, ref_gt_inds = info.gt_inds.long(), ref_info.gt_inds.long()
+        same = gt.instances_ids[gt_inds][:, None] == \
+            ref_gt.instances_ids[ref_gt_inds][None, :]  # (P, R)
+        has_pair = same.any(dim=1)
+        if not bool(has_pair.any()):
+            continue
+        rel = _relative_positions(info.points, gt.bboxes[gt_inds])
+        ref_rel = _relative_positions(ref_info.points,
+                                      ref_gt.bboxes[ref_gt_inds])
+        dist = torch.cdist(rel, ref_rel).masked_fill(~same, float('inf'))
+        ref_choice = dist.argmin(dim=1)
+        params.append(info.param_preds[has_pair])
+        ref_params.append(ref_info.param_preds[ref_choice[has_pair]])
+    if not params:
+        empty = pos_infos[0].param_preds[:0]
+        return empty, ref_pos_infos[0].param_preds[:0]
+    return torch.cat(params), torch.cat(ref_params)
+
+
+def _relative_positions(points: Tensor, boxes: Tensor) -> Tensor:
+    """Offsets of points from box centres in units of box width/height."""
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    sizes = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1.)
+    return (points - centres) / sizes
+
+
+def _check_num_params(detector: dict) -> None:
+    """The kernel generator must predict what the mask head consumes."""
+    mask_head = detector.get('mask_head', {})
+    bbox_head = detector.get('bbox_head', {})
+    feat_head = mask_head.get('mask_feature_head', {})
+    if 'out_channels' not in feat_head:
+        return
+    expected = num_dynamic_params(feat_head['out_channels'],
+                                  mask_head.get('feat_channels', 8),
+                                  mask_head.get('num_layers', 3),
+                                  mask_head.get('with_coords', True))
+    given = bbox_head.get('num_params', 169)
+    if given is None:
+        bbox_head['num_params'] = expected
+    elif given != expected:
+        raise ValueError(
+            f'detector.bbox_head.num_params={given} but the mask head '
+            f'({feat_head["out_channels"]} mask channels, '
+            f'{mask_head.get("num_layers", 3)} dynamic layers of '
+            f'{mask_head.get("feat_channels", 8)} channels, with_coords='
+            f'{mask_head.get("with_coords", True)}) needs {expected}; set '
+            f'num_params={expected} (or None to derive it)')
+
+
+def _nest_detector_keys(module, state_dict: dict, prefix: str, *args) -> None:
+    """Load-state-dict pre-hook: CondInst checkpoint keys -> ``detector.``.
+
+    Applies only when the state dict has no ``detector.`` key under
+    ``prefix`` (i.e. it is a detector checkpoint, not an STC one).
+    """
+    nested = prefix + 'detector.'
+    if any(k.startswith(nested) for k in state_dict):
+        return
+    for key in list(state_dict.keys()):
+        if not key.startswith(prefix):
+            continue
+        rest = key[len(prefix):]
+        if rest.startswith(DETECTOR_KEY_PREFIXES):
+            state_dict[nested + rest] = state_dict.pop(key)

@@ -1,0 +1,412 @@
+"""The STC model: configs, mask head, training losses and online inference."""
+import copy
+import glob
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample, TrackDataSample
+from mmdet.structures.bbox import bbox_overlaps
+from mmdet.structures.mask import BitmapMasks
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+import mmvis_clip  # noqa: F401
+from mmvis_clip.models.heads import STCMaskHead, num_dynamic_params
+from mmvis_clip.models.vis.stc import _consistency_pairs
+
+register_all_modules()
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    """Small convs run much faster on one thread on a shared 2-core box."""
+    num = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(num)
+
+
+CONFIG_DIR = osp.join(osp.dirname(__file__), '..', 'configs', 'stc')
+SYNTHETIC = osp.join(CONFIG_DIR, 'stc_r18_fpn_1xb4-8e_synthetic.py')
+H, W = 64, 96
+
+
+def tiny_model_cfg():
+    """The synthetic config shrunk further: ResNet-18 of width 16."""
+    cfg = Config.fromfile(SYNTHETIC).model
+    det = cfg.detector
+    det.backbone.base_channels = 16
+    det.neck.in_channels = [16, 32, 64, 128]
+    det.neck.out_channels = 32
+    # P7 of a 64x96 frame is 1x1: GroupNorm needs > 1 value per group
+    gn8 = dict(type='GN', num_groups=8, requires_grad=True)
+    det.bbox_head.update(in_channels=32, feat_channels=32, norm_cfg=gn8)
+    det.mask_head.mask_feature_head.update(in_channels=32, feat_channels=32)
+    cfg.track_head.update(
+        in_channels=32, feat_channels=32, embed_dim=16, norm_cfg=gn8)
+    return cfg
+
+
+def draw(boxes, colours):
+    img = np.full((3, H, W), 30, dtype=np.uint8)
+    for (x1, y1, x2, y2), colour in zip(boxes, colours):
+        img[:, y1:y2, x1:x2] = np.array(colour, dtype=np.uint8)[:, None, None]
+    return img
+
+
+def frame_sample(boxes, labels, ids, frame_id, video):
+    masks = np.zeros((len(boxes), H, W), dtype=np.uint8)
+    for i, (x1, y1, x2, y2) in enumerate(boxes):
+        masks[i, y1:y2, x1:x2] = 1
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(H, W),
+            ori_shape=(2 * H, 2 * W),
+            scale_factor=(0.5, 0.5),
+            frame_id=frame_id,
+            img_path=f'{video}/{frame_id:05d}.jpg'))
+    sample.gt_instances = InstanceData(
+        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        labels=torch.tensor(labels, dtype=torch.long),
+        masks=BitmapMasks(masks, H, W),
+        instances_ids=torch.tensor(ids, dtype=torch.long))
+    return sample
+
+
+# two videos: (boxes, labels, ids) of the key and the reference frame
+VIDEOS = [
+    ([[10, 10, 40, 40],
+      [50, 20, 85, 55]], [0, 1], [1, 2], [[14, 12, 44, 42], [46, 18, 81, 53],
+                                          [30, 44, 50, 62]], [0, 1,
+                                                              2], [1, 2, 3]),
+    ([[20, 30, 60, 60]], [2], [7], [[24, 28, 64, 58], [70, 5, 90,
+                                                       25]], [2, 0], [7, 8]),
+]
+COLOURS = {0: (200, 40, 40), 1: (40, 200, 40), 2: (40, 40, 200)}
+
+
+def training_batch():
+    inputs, samples = [], []
+    for v, (kb, kl, ki, rb, rl, ri) in enumerate(VIDEOS):
+        key = draw(kb, [COLOURS[label] for label in kl])
+        ref = draw(rb, [COLOURS[label] for label in rl])
+        inputs.append(torch.from_numpy(np.stack([key, ref])))
+        track = TrackDataSample()
+        track.video_data_samples = [
+            frame_sample(kb, kl, ki, 3, f'v{v}'),
+            frame_sample(rb, rl, ri, 5, f'v{v}')
+        ]
+        track.set_metainfo(dict(key_frames_inds=[0], ref_frames_inds=[1]))
+        samples.append(track)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+@pytest.fixture(scope='module')
+def trained():
+    """A tiny STC and its losses before and after 12 optimizer steps.
+
+    Adam rather than SGD: from a random init the terms differ in scale by
+    two orders of magnitude (lambda_c = 10 times a sum over 169 kernel
+    parameters), so one SGD learning rate either barely moves the
+    detection terms or lets the consistency term dominate the shared box
+    tower; Adam's per-parameter step lets every term make progress in a
+    dozen steps on the summed loss.
+    """
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg())
+    model.init_weights()
+    model.train()
+    data = model.data_preprocessor(training_batch(), training=True)
+    optim = torch.optim.Adam(model.parameters(), lr=0.001)
+
+    def losses():
+        torch.manual_seed(1)  # same negatives / consistency pairs
+        return model.loss(**copy.deepcopy(data))
+
+    with torch.no_grad():
+        before = {k: v.item() for k, v in losses().items()}
+    for step in range(12):
+        torch.manual_seed(100 + step)
+        loss = sum(model.loss(**copy.deepcopy(data)).values())
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    with torch.no_grad():
+        after = {k: v.item() for k, v in losses().items()}
+    return model, before, after
+
+
+def test_every_loss_term_decreases(trained):
+    _, before, after = trained
+    assert set(before) == {
+        'loss_cls', 'loss_bbox', 'loss_centerness', 'loss_mask', 'loss_track',
+        'loss_consistency'
+    }
+    for name in before:
+        assert np.isfinite(before[name]) and np.isfinite(after[name])
+        assert after[name] < before[name], (name, before[name], after[name])
+    assert before['loss_track'] > 0 and before['loss_consistency'] > 0
+
+
+def test_online_predict(trained):
+    model, _, _ = trained
+    model.eval()
+    model.detector.bbox_head.test_cfg.score_thr = 0.0  # force detections
+    model.detector.mask_head.test_cfg.score_thr = 0.0
+    kb, kl, ki = VIDEOS[0][:3]
+    img = torch.from_numpy(draw(kb, [COLOURS[label] for label in kl]))
+    track = TrackDataSample()
+    track.video_data_samples = [
+        frame_sample(kb, kl, ki, f, 'video') for f in range(3)
+    ]
+    data = model.data_preprocessor(
+        dict(inputs=[torch.stack([img] * 3)], data_samples=[track]),
+        training=False)
+    calls = []
+    extract = model.detector.extract_feat
+
+    def recording_extract(imgs):
+        calls.append(tuple(imgs.shape))
+        return extract(imgs)
+
+    model.detector.extract_feat = recording_extract
+    with torch.no_grad():
+        out = model.predict(**data)[0]
+    del model.detector.extract_feat
+    # online: one frame per feature extraction
+    assert calls == [(1, 3, H, W)] * 3
+    for frame_id in range(3):
+        frame = out[frame_id]
+        pred = frame.pred_track_instances
+        n = len(pred)
+        assert n == 10  # max_per_img
+        assert pred.masks.shape == (n, 2 * H, 2 * W)  # original size
+        assert pred.masks.dtype == torch.bool
+        assert pred.instances_id.dtype == torch.long
+        assert len(set(pred.instances_id.tolist())) == n
+        # NMS 0.5 among boxes of the same label
+        ious = bbox_overlaps(pred.bboxes, pred.bboxes)
+        same = pred.labels[:, None] == pred.labels[None, :]
+        off_diag = ~torch.eye(n, dtype=torch.bool)
+        assert (ious[same & off_diag] <= 0.5 + 1e-6).all()
+        # embeddings are read at box centres in the network input
+        with torch.no_grad():
+            feats = extract(data['inputs'][:, frame_id])
+            emb_map = model.track_head(feats)[0]
+        expected = model.track_head.embeddings_at_boxes(
+            emb_map, frame.pred_instances.bboxes * 0.5)
+        assert torch.allclose(
+            frame.pred_instances.embeddings, expected, atol=1e-5)
+    assert sorted(out[0].pred_track_instances.instances_id.tolist()) == \
+        list(range(10))
+
+
+def test_stc_mask_head_equals_mmdet_for_condinst_setting():
+    cfg = dict(
+        num_layers=3,
+        feat_channels=8,
+        mask_out_stride=4,
+        size_of_interest=8,
+        mask_feature_head=dict(
+            in_channels=16,
+            feat_channels=16,
+            start_level=0,
+            end_level=2,
+            out_channels=8,
+            mask_stride=8,
+            num_stacked_convs=1,
+            norm_cfg=None),
+        loss_mask=dict(type='DiceLoss', use_sigmoid=True, activate=True))
+    ours = MODELS.build(dict(type='STCMaskHead', **cfg))
+    theirs = MODELS.build(dict(type='CondInstMaskHead', **cfg))
+    theirs.load_state_dict(ours.state_dict())
+    assert ours.num_params == theirs.num_params == 169
+    info = InstanceData(
+        param_preds=torch.randn(3, 169),
+        points=torch.tensor([[4., 4.], [20., 12.], [36., 28.]]),
+        strides=torch.tensor([8., 8., 16.]))
+    feat = torch.randn(8, 6, 10)
+    assert torch.allclose(
+        ours.forward_single(feat, info)[0],
+        theirs.forward_single(feat, info)[0],
+        atol=1e-5)
+
+
+def test_stc_mask_head_one_layer_without_coords_is_linear():
+    head = STCMaskHead(
+        num_layers=1,
+        with_coords=False,
+        mask_out_stride=8,
+        mask_feature_head=dict(
+            in_channels=16,
+            feat_channels=16,
+            start_level=0,
+            end_level=0,
+            out_channels=4,
+            mask_stride=8,
+            num_stacked_convs=1),
+        loss_mask=dict(type='DiceLoss', use_sigmoid=True, activate=True))
+    assert head.num_params == num_dynamic_params(4, 8, 1, False) == 5
+    params = torch.randn(2, 5)
+    feat = torch.randn(4, 6, 10)
+    out = head.forward_single(feat, InstanceData(param_preds=params))[0]
+    expected = torch.einsum('nc,chw->nhw', params[:, :4], feat) + \
+        params[:, 4, None, None]
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_num_params_is_checked_and_derived():
+    cfg = tiny_model_cfg()
+    cfg.detector.mask_head.num_layers = 2
+    with pytest.raises(ValueError, match='needs 97'):
+        MODELS.build(copy.deepcopy(cfg))
+    cfg.detector.bbox_head.num_params = None
+    model = MODELS.build(cfg)
+    assert model.detector.bbox_head.num_params == 97
+    cfg.detector.mask_head.mask_feature_head.out_channels = 16
+    cfg.detector.mask_head.with_coords = False
+    cfg.detector.bbox_head.num_params = None
+    assert MODELS.build(cfg).detector.bbox_head.num_params == 16 * 8 + 8 + \
+        8 + 1
+
+
+def test_loss_rejects_wrong_frame_count():
+    model = MODELS.build(tiny_model_cfg())
+    with pytest.raises(ValueError, match=r'\(N, 2, C, H, W\)'):
+        model.loss(torch.zeros(1, 3, 3, H, W), [TrackDataSample()])
+
+
+def test_configs():
+    paths = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
+    assert len(paths) >= 12
+    cfgs = {osp.basename(p)[:-3]: Config.fromfile(p) for p in paths}
+    for name, cfg in cfgs.items():
+        det = cfg.model.detector
+        assert cfg.default_scope == 'mmdet', name
+        assert cfg.custom_imports.imports == ['mmvis_clip'], name
+        assert det.test_cfg.score_thr == 0.03, name
+        assert det.test_cfg.nms.iou_threshold == 0.5, name
+        assert det.test_cfg.max_per_img == 10, name
+        assert cfg.model.tracker.type == 'STCTracker', name
+    main = cfgs['stc_r50_fpn_8xb2-12e_youtubevis2019']
+    assert main.optim_wrapper.optimizer.lr == 0.005
+    assert main.optim_wrapper.optimizer.momentum == 0.9
+    assert main.optim_wrapper.optimizer.weight_decay == 0.0001
+    assert main.train_cfg.max_epochs == 12
+    assert main.param_scheduler[1].milestones == [8, 11]
+    assert main.model.track_head.loss_track.loss_weight == 0.2
+    assert main.model.loss_consistency.loss_weight == 10.0
+    assert main.model.track_head.train_cfg.sampler.num_negatives == 128
+    assert 'condinst_r50_fpn_ms-poly-90k_coco_instance' in main.load_from
+    no_con = cfgs['stc_r50_fpn_no-contrastive_8xb2-12e_youtubevis2019']
+    assert not no_con.model.track_head.contrastive
+    assert no_con.model.track_head.loss_track.type == 'CrossEntropyLoss'
+    assert not cfgs['stc_r50_fpn_no-bidirection_8xb2-12e_youtubevis2019'] \
+        .model.track_head.bidirectional
+    assert cfgs['stc_r50_fpn_no-consistency_8xb2-12e_youtubevis2019'] \
+        .model.loss_consistency is None
+    base = cfgs['stc_r50_fpn_baseline_8xb2-12e_youtubevis2019'].model
+    assert not base.track_head.contrastive
+    assert not base.track_head.bidirectional and base.loss_consistency is None
+    assert cfgs['stc_r50_fpn_8xb2-12e_ovis'].model.detector.bbox_head \
+        .num_classes == 25
+    assert cfgs['stc_r50_fpn_8xb2-12e_ovis'].train_dataloader.dataset \
+        .type == 'OVISDataset'
+    assert cfgs['stc_r50_fpn_8xb2-12e_youtubevis2021'].train_dataloader \
+        .dataset.dataset_version == '2021'
+    assert cfgs['stc_r101_fpn_8xb2-12e_youtubevis2019'].model.detector \
+        .backbone.depth == 101
+    for name, cfg in cfgs.items():
+        if name.endswith('synthetic'):
+            model = MODELS.build(cfg.model)
+            assert model.detector.bbox_head.num_classes == 6
+            assert cfg.load_from is None
+
+
+def test_predict_without_detections():
+    """Untrained: every score is ~0.01 (focal prior) < 0.03, so frames have
+    no detection; outputs are still well-formed at the original size."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg())
+    model.init_weights()
+    model.eval()
+    kb, kl, ki = VIDEOS[1][:3]
+    img = torch.from_numpy(draw(kb, [COLOURS[label] for label in kl]))
+    track = TrackDataSample()
+    track.video_data_samples = [
+        frame_sample(kb, kl, ki, f, 'empty') for f in range(2)
+    ]
+    data = model.data_preprocessor(
+        dict(inputs=[torch.stack([img] * 2)], data_samples=[track]),
+        training=False)
+    with torch.no_grad():
+        out = model.predict(**data)[0]
+    for frame_id in range(2):
+        pred = out[frame_id].pred_track_instances
+        assert len(pred) == 0
+        assert pred.masks.shape == (0, 2 * H, 2 * W)
+        assert pred.bboxes.shape == (0, 4)
+        assert pred.instances_id.shape == (0, )
+        assert out[frame_id].pred_instances.embeddings.shape == (0, 16)
+
+
+def test_consistency_pairs_match_the_same_part_of_the_instance():
+    # instance 4: key box centre (20, 20) size 20; ref box moved by (+30, 0)
+    # and twice as wide. Instance 6 only in the key frame.
+    gts = InstanceData(
+        bboxes=torch.tensor([[10., 10., 30., 30.], [0., 0., 8., 8.]]),
+        instances_ids=torch.tensor([4, 6]))
+    ref_gts = InstanceData(
+        bboxes=torch.tensor([[30., 10., 70., 30.]]),
+        instances_ids=torch.tensor([4]))
+    info = InstanceData(
+        points=torch.tensor([[15., 20.], [25., 20.], [4., 4.]]),
+        gt_inds=torch.tensor([0, 0, 1]),
+        param_preds=torch.tensor([[1.], [2.], [3.]]))
+    # relative x offsets: ref points at -0.25, 0.25 and 0 of the width
+    ref_info = InstanceData(
+        points=torch.tensor([[40., 20.], [60., 20.], [50., 20.]]),
+        gt_inds=torch.tensor([0, 0, 0]),
+        param_preds=torch.tensor([[10.], [20.], [30.]]))
+    params, ref_params = _consistency_pairs([info], [ref_info], [gts],
+                                            [ref_gts])
+    assert params[:, 0].tolist() == [1., 2.]
+    assert ref_params[:, 0].tolist() == [10., 20.]
+
+
+def test_tensor_mode_outputs():
+    model = MODELS.build(tiny_model_cfg())
+    bbox_outs, mask_feats, embeds = model._forward(torch.zeros(1, 2, 3, H, W))
+    assert len(bbox_outs) == 4 and bbox_outs[3][0].shape[:2] == (2, 169)
+    assert mask_feats.shape == (2, 8, H // 8, W // 8)
+    assert embeds.shape == (2, 16, H // 8, W // 8)
+
+
+def test_queries_sit_at_predicted_box_centres():
+    model = MODELS.build(tiny_model_cfg())
+    model.train()
+    sizes = [(8, 12), (4, 6), (2, 3), (1, 2), (1, 1)]
+    cls = [torch.zeros(1, 6, h, w) for h, w in sizes]
+    # (left, top, right, bottom) = (1, 2, 3, 4) strides everywhere
+    dist = torch.tensor([1., 2., 3., 4.])[None, :, None, None]
+    bbox = [dist.expand(1, 4, h, w) for h, w in sizes]
+    params = [torch.randn(1, 169, h, w) for h, w in sizes]
+    gts = [
+        InstanceData(
+            bboxes=torch.tensor([[8., 8., 40., 40.]]),
+            labels=torch.tensor([0]))
+    ]
+    info = model._positive_locations((cls, bbox, cls, params), gts)[0]
+    assert len(info) > 0 and (info.gt_inds == 0).all()
+    # a 32-pixel box is a P3 (stride 8) object: points at 8 j + 4
+    assert (info.points % 8 == 4).all()
+    # centre = point + ((r - l) / 2, (b - t) / 2) * stride = point + 8
+    assert torch.allclose(info.query_points - info.points,
+                          torch.full_like(info.points, 8.))
+    flat = torch.cat([p[0].flatten(1).t() for p in params])
+    pos = [int(y // 8) * 12 + int(x // 8) for x, y in info.points.tolist()]
+    assert torch.equal(info.param_preds, flat[pos])

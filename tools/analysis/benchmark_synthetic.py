@@ -1,0 +1,145 @@
+"""Train and evaluate several configs on the synthetic dataset, same budget.
+
+Every config is trained with ``tools/train.py`` using the same seed and its
+own schedule (the synthetic configs share one), tested with
+``tools/test.py`` on the synthetic valid split, and evaluated with the
+YouTube-VIS protocol. The AP table is printed (markdown) and written to
+``WORK_DIR/results.md`` and ``WORK_DIR/results.json``.
+
+Usage:
+    python tools/analysis/benchmark_synthetic.py --preset stc [--jobs 2]
+    python tools/analysis/benchmark_synthetic.py CONFIG [CONFIG ...]
+
+A config whose final checkpoint already exists in its work directory is not
+trained again (delete ``WORK_DIR/<config name>`` to retrain). With
+``--jobs N`` the runs go N at a time, each with ``--threads`` CPU threads.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from mmvis_clip.evaluation.functional import evaluate_vis
+from mmvis_clip.utils.atomic_io import write_bytes_atomic
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+PRESETS = {
+    'stc': [
+        'configs/stc/stc_r18_fpn_1xb4-8e_synthetic.py',
+        'configs/stc/stc_r18_fpn_no-contrastive_1xb4-8e_synthetic.py',
+        'configs/stc/stc_r18_fpn_no-bidirection_1xb4-8e_synthetic.py',
+        'configs/stc/stc_r18_fpn_no-consistency_1xb4-8e_synthetic.py',
+        'configs/masktrack_rcnn/masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py',
+    ],
+}
+COLUMNS = ('AP', 'AP50', 'AP75', 'AR1', 'AR10')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='*', help='configs to compare')
+    parser.add_argument('--preset', choices=sorted(PRESETS),
+                        help='a named list of configs')
+    parser.add_argument('--data-root', default='data/synthetic_vis/')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs at the same time')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads per run (default: cores / jobs)')
+    args = parser.parse_args()
+    configs = list(args.configs) + PRESETS.get(args.preset, [])
+    if not configs:
+        parser.error('give configs or --preset')
+    for cfg in configs:
+        if not osp.isfile(osp.join(REPO, cfg)) and not osp.isfile(cfg):
+            parser.error(f'config {cfg} does not exist')
+    args.configs = configs
+    if not args.data_root.endswith('/'):
+        args.data_root += '/'
+    return args
+
+
+def data_options(data_root):
+    ann = data_root + 'annotations/valid.json'
+    return [
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'val_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}',
+        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}'
+    ]
+
+
+def run_one(config, args, threads):
+    name = osp.splitext(osp.basename(config))[0]
+    work_dir = osp.join(args.work_dir, name)
+    os.makedirs(work_dir, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads),
+               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    options = ['--cfg-options', f'randomness.seed={args.seed}'
+               ] + data_options(args.data_root)
+    last = osp.join(work_dir, 'last_checkpoint')
+    start = time.time()
+    train_seconds = None
+    if not osp.isfile(last):
+        with open(osp.join(work_dir, 'train.log'), 'w') as log:
+            subprocess.run([
+                sys.executable, osp.join(REPO, 'tools/train.py'), config,
+                '--work-dir', work_dir
+            ] + options, env=env, stdout=log, stderr=subprocess.STDOUT,
+                           check=True)
+        train_seconds = time.time() - start
+    with open(last) as f:
+        checkpoint = f.read().strip()
+    out_dir = osp.join(work_dir, 'results')
+    with open(osp.join(work_dir, 'test.log'), 'w') as log:
+        subprocess.run([
+            sys.executable, osp.join(REPO, 'tools/test.py'), config,
+            checkpoint, '--work-dir', work_dir, '--out', out_dir
+        ] + options, env=env, stdout=log, stderr=subprocess.STDOUT,
+                       check=True)
+    stats = evaluate_vis(args.data_root + 'annotations/valid.json',
+                         osp.join(out_dir, 'results.json'))
+    print(f'[done] {name}: AP {stats["AP"]:.4f}', flush=True)
+    return dict(config=config, name=name, checkpoint=checkpoint,
+                train_seconds=train_seconds, **stats)
+
+
+def format_table(rows):
+    head = '| config | ' + ' | '.join(COLUMNS) + ' | train time |'
+    lines = [head, '|' + '---|' * (len(COLUMNS) + 2)]
+    for row in rows:
+        secs = row['train_seconds']
+        time_str = f'{secs / 60:.1f} min' if secs else '(reused)'
+        lines.append(f'| {row["name"]} | ' +
+                     ' | '.join(f'{100 * row[c]:.1f}' for c in COLUMNS) +
+                     f' | {time_str} |')
+    return '\n'.join(lines)
+
+
+def main():
+    args = parse_args()
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
+    print(f'{len(args.configs)} runs, {args.jobs} at a time, {threads} '
+          f'thread(s) each; logs in {args.work_dir}/<config>/', flush=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        rows = list(
+            pool.map(lambda c: run_one(c, args, threads), args.configs))
+    table = format_table(rows)
+    print(table)
+    os.makedirs(args.work_dir, exist_ok=True)
+    write_bytes_atomic((table + '\n').encode(),
+                       osp.join(args.work_dir, 'results.md'))
+    write_bytes_atomic(
+        json.dumps(rows, indent=2).encode(),
+        osp.join(args.work_dir, 'results.json'))
+
+
+if __name__ == '__main__':
+    main()
