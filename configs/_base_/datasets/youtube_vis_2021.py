@@ -4,81 +4,23 @@
 # data/youtube_vis_2021/{train,valid,test}/JPEGImages/<video>/<frame>.jpg
 # data/youtube_vis_2021/{train,valid,test}/instances.json  (official)
 # data/youtube_vis_2021/annotations/youtube_vis_2021_{split}.json (CocoVID)
-dataset_type = 'YouTubeVISDataset'
+# Pipelines, samplers and metric as for YouTube-VIS 2019.
+_base_ = './youtube_vis_2019.py'
+
 data_root = 'data/youtube_vis_2021/'
 dataset_version = '2021'
 
-backend_args = None
-
-# Key frame + one reference frame from its temporal neighbourhood (STC);
-# the papers do not state the range, 10 frames either side is used here.
-# Clip-based methods replace this first step (e.g. ContiguousClipSample).
-train_pipeline = [
-    dict(
-        type='UniformRefFrameSample',
-        num_ref_imgs=1,
-        frame_range=10,
-        filter_key_img=True),
-    dict(
-        type='TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
-            dict(type='LoadTrackAnnotations', with_mask=True),
-            dict(type='Resize', scale=(640, 360), keep_ratio=True),
-            dict(type='RandomFlip', prob=0.5),
-        ]),
-    dict(type='PackTrackInputs')
-]
-# Annotations are loaded after Resize so that the ground truth (when there
-# is any) keeps the original resolution the metric works at.
-test_pipeline = [
-    dict(
-        type='TransformBroadcaster',
-        transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
-            dict(type='Resize', scale=(640, 360), keep_ratio=True),
-            dict(type='LoadTrackAnnotations', with_mask=True),
-        ]),
-    dict(type='PackTrackInputs')
-]
-
-# Training samples single frames (plus their reference frames) of all
-# videos; testing yields whole videos in order (test_mode=True), which the
-# VIS metric needs.
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='TrackImgSampler'),
-    batch_sampler=dict(type='TrackAspectRatioBatchSampler'),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         dataset_version=dataset_version,
-        ann_file='annotations/youtube_vis_2021_train.json',
-        data_prefix=dict(img_path='train/JPEGImages'),
-        pipeline=train_pipeline))
+        ann_file='annotations/youtube_vis_2021_train.json'))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         dataset_version=dataset_version,
-        ann_file='annotations/youtube_vis_2021_valid.json',
-        data_prefix=dict(img_path='valid/JPEGImages'),
-        test_mode=True,
-        pipeline=test_pipeline))
+        ann_file='annotations/youtube_vis_2021_valid.json'))
 test_dataloader = val_dataloader
 
-# The valid ground truth is not public: write results.json (and the zip for
-# the evaluation server) instead of computing AP.
-val_evaluator = dict(
-    type='VISMetric',
-    format_only=True,
-    outfile_prefix='./work_dirs/youtube_vis_2021_results')
+val_evaluator = dict(outfile_prefix='./work_dirs/youtube_vis_2021_results')
 test_evaluator = val_evaluator
