@@ -15,7 +15,7 @@ TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.mmvis_clip-installed
 
 DATA ?= data/synthetic_vis
-DEMO_CONFIG ?= configs/masktrack_rcnn/masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py
+DEMO_CONFIG ?= configs/stc/stc_r18_fpn_1xb4-8e_synthetic.py
 DEMO_WORK_DIR ?= work_dirs/demo/$(basename $(notdir $(DEMO_CONFIG)))
 PYTEST_ARGS ?=
 
