@@ -14,12 +14,11 @@ work directory.
 import argparse
 import os
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
-from mmvis_clip.engine import setup_runner_cfg
+from mmvis_clip.engine import add_runner_args, setup_runner_cfg
 
 
 def parse_args():
@@ -27,28 +26,13 @@ def parse_args():
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--work-dir', help='the dir to save logs and evaluation metrics')
-    parser.add_argument(
         '--out', help='directory to write results.json and submission.zip')
     parser.add_argument(
         '--format-only',
         action='store_true',
         help='only write the results, do not evaluate')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. '
-        'model.tracker.num_frames_retain=5')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_args(parser, 'model.tracker.num_frames_retain=5')
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
     if args.format_only and not args.out:
         parser.error('--format-only needs --out DIR for the results')
     return args

@@ -9,20 +9,17 @@ Multi-process training: ``tools/dist_train.sh CONFIG NUM_PROCS`` (works on
 CPU-only hosts with the gloo backend too).
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
-from mmvis_clip.engine import setup_runner_cfg
+from mmvis_clip.engine import add_runner_args, setup_runner_cfg
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a VIS model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -38,21 +35,8 @@ def parse_args():
         const='auto',
         help='resume from this checkpoint, or without a path from the '
         'latest checkpoint in the work directory')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=3')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser, 'train_cfg.max_epochs=3')
+    return parser.parse_args()
 
 
 def main():

@@ -1,7 +1,7 @@
 from .device_aware_ddp import DeviceAwareDistributedDataParallel
-from .launch import init_dist_on_cpu, setup_runner_cfg
+from .launch import add_runner_args, init_dist_on_cpu, setup_runner_cfg
 
 __all__ = [
-    'DeviceAwareDistributedDataParallel', 'init_dist_on_cpu',
-    'setup_runner_cfg'
+    'DeviceAwareDistributedDataParallel', 'add_runner_args',
+    'init_dist_on_cpu', 'setup_runner_cfg'
 ]

@@ -2,11 +2,11 @@
 import os
 import os.path as osp
 import subprocess
-from argparse import Namespace
+from argparse import ArgumentParser, Namespace
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 
 def init_dist_on_cpu(launcher: str, backend: str = 'gloo') -> bool:
@@ -40,6 +40,26 @@ def init_dist_on_cpu(launcher: str, backend: str = 'gloo') -> bool:
     return True
 
 
+def add_runner_args(parser: ArgumentParser, cfg_options_example: str) -> None:
+    """Add the options ``tools/train.py`` and ``tools/test.py`` share:
+    ``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``
+    (which torch's launchers pass; exported as ``LOCAL_RANK`` by
+    :func:`setup_runner_cfg`)."""
+    parser.add_argument(
+        '--work-dir', help='the dir to save logs, checkpoints and metrics')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help=f'override config settings, e.g. {cfg_options_example}')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
 def setup_runner_cfg(args: Namespace) -> Config:
     """Load ``args.config`` and apply the options both tools share.
 
@@ -48,6 +68,7 @@ def setup_runner_cfg(args: Namespace) -> Config:
     selects :class:`DeviceAwareDistributedDataParallel` (unless the config
     names a wrapper) and, on CPU-only hosts, the gloo backend.
     """
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
