@@ -50,6 +50,10 @@ demo: install data
 	$(PY) tools/analysis/eval_vis.py --gt $(DATA)/annotations/valid.json \
 		--results $(DEMO_WORK_DIR)/results/results.json \
 		--out $(DEMO_WORK_DIR)/metrics.json
+	@echo "checkpoint: $$(cat $(DEMO_WORK_DIR)/last_checkpoint)"
+	@echo "results:    $(DEMO_WORK_DIR)/results/results.json (+ submission.zip)"
+	@echo "metrics:    $(DEMO_WORK_DIR)/metrics.json"
+	@echo "training log: $(DEMO_WORK_DIR)/<timestamp>/<timestamp>.log"
 
 lint: install
 	$(PY) -m flake8 mmvis_clip tools tests configs
