@@ -1,18 +1,10 @@
-# STC R50 on YouTube-VIS 2021 (40 classes, same schedule as 2019).
-_base_ = './stc_r50_fpn_8xb2-12e_youtubevis2019.py'
+# STC R50 on YouTube-VIS 2021 (40 classes), the paper's schedule.
+_base_ = [
+    '../_base_/models/stc_r50_fpn.py',
+    '../_base_/datasets/youtube_vis_2021.py',
+    '../_base_/schedules/schedule_stc_sgd_12e.py',
+    '../_base_/default_runtime.py'
+]
 
-data_root = 'data/youtube_vis_2021/'
-dataset_version = '2021'
-train_dataloader = dict(
-    dataset=dict(
-        data_root=data_root,
-        dataset_version=dataset_version,
-        ann_file='annotations/youtube_vis_2021_train.json'))
-val_dataloader = dict(
-    dataset=dict(
-        data_root=data_root,
-        dataset_version=dataset_version,
-        ann_file='annotations/youtube_vis_2021_valid.json'))
-test_dataloader = val_dataloader
-val_evaluator = dict(outfile_prefix='./work_dirs/youtube_vis_2021_results')
-test_evaluator = val_evaluator
+# mmdet's COCO CondInst R50 (its 80-class classifier is not loaded)
+load_from = 'https://download.openmmlab.com/mmdetection/v3.0/condinst/condinst_r50_fpn_ms-poly-90k_coco_instance/condinst_r50_fpn_ms-poly-90k_coco_instance_20221129_125223-4c186406.pth'  # noqa: E501
