@@ -1,1 +1,2 @@
-from . import heads, losses, task_modules, trackers, vis  # noqa: F401
+from . import (heads, layers, losses, mask_generators, task_modules,  # noqa
+               trackers, utils, vis)

@@ -8,6 +8,7 @@ YouTube-VIS protocol. The AP table is printed (markdown) and written to
 
 Usage:
     python tools/analysis/benchmark_synthetic.py --preset stc [--jobs 2]
+    python tools/analysis/benchmark_synthetic.py --preset cico [--jobs 2]
     python tools/analysis/benchmark_synthetic.py CONFIG [CONFIG ...]
 
 A config whose final checkpoint already exists in its work directory is not
@@ -34,6 +35,14 @@ PRESETS = {
         'configs/stc/stc_r18_fpn_no-contrastive_1xb4-8e_synthetic.py',
         'configs/stc/stc_r18_fpn_no-bidirection_1xb4-8e_synthetic.py',
         'configs/stc/stc_r18_fpn_no-consistency_1xb4-8e_synthetic.py',
+        'configs/masktrack_rcnn/masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py',
+    ],
+    'cico': [
+        'configs/cico/cico-yolact_r18_fpn_1xb4-8e_synthetic.py',
+        'configs/cico/cico-yolact_r18_fpn_fifo_1xb4-8e_synthetic.py',
+        'configs/cico/cico-condinst_r18_fpn_1xb4-8e_synthetic.py',
+        'configs/cico/cico-condinst_r18_fpn_fifo_1xb4-8e_synthetic.py',
+        'configs/stc/stc_r18_fpn_1xb4-8e_synthetic.py',
         'configs/masktrack_rcnn/masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py',
     ],
 }

@@ -14,21 +14,24 @@ backend_args = None
 # would make CPU training several times slower.
 img_scale = (224, 128)
 
+# Per-frame training transforms, the same random parameters for every frame
+# of a sample (clip models reuse them with their own frame sampling).
+train_frame_transforms = dict(
+    type='TransformBroadcaster',
+    share_random_params=True,
+    transforms=[
+        dict(type='LoadImageFromFile', backend_args=backend_args),
+        dict(type='LoadTrackAnnotations', with_mask=True),
+        dict(type='Resize', scale=img_scale, keep_ratio=True),
+        dict(type='RandomFlip', prob=0.5),
+    ])
 train_pipeline = [
     dict(
         type='UniformRefFrameSample',
         num_ref_imgs=1,
         frame_range=10,
         filter_key_img=True),
-    dict(
-        type='TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
-            dict(type='LoadTrackAnnotations', with_mask=True),
-            dict(type='Resize', scale=img_scale, keep_ratio=True),
-            dict(type='RandomFlip', prob=0.5),
-        ]),
+    train_frame_transforms,
     dict(type='PackTrackInputs')
 ]
 test_pipeline = [

@@ -10,6 +10,17 @@ dataset_version = '2019'
 
 backend_args = None
 
+# Per-frame training transforms, the same random parameters for every frame
+# of a sample (clip models reuse them with their own frame sampling).
+train_frame_transforms = dict(
+    type='TransformBroadcaster',
+    share_random_params=True,
+    transforms=[
+        dict(type='LoadImageFromFile', backend_args=backend_args),
+        dict(type='LoadTrackAnnotations', with_mask=True),
+        dict(type='Resize', scale=(640, 360), keep_ratio=True),
+        dict(type='RandomFlip', prob=0.5),
+    ])
 # Key frame + one reference frame from its temporal neighbourhood (STC);
 # the papers do not state the range, 10 frames either side is used here.
 # Clip-based methods replace this first step (e.g. ContiguousClipSample).
@@ -19,15 +30,7 @@ train_pipeline = [
         num_ref_imgs=1,
         frame_range=10,
         filter_key_img=True),
-    dict(
-        type='TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
-            dict(type='LoadTrackAnnotations', with_mask=True),
-            dict(type='Resize', scale=(640, 360), keep_ratio=True),
-            dict(type='RandomFlip', prob=0.5),
-        ]),
+    train_frame_transforms,
     dict(type='PackTrackInputs')
 ]
 # Annotations are loaded after Resize so that the ground truth (when there

@@ -69,6 +69,13 @@ class STCTrackHead(BaseModule):
         conv_cfg (dict, optional): Conv config. Defaults to None.
         norm_cfg (dict, optional): Norm config of the convs.
             Defaults to None.
+        detach_features (bool): Stop the tracking losses' gradients at the
+            FPN outputs, so that the tracking head learns on the
+            detector's features without changing them. Not in the paper
+            (which trains everything jointly, Eq. 7); it isolates the
+            tracking head in controlled comparisons: two configs that
+            differ only in the tracking loss then train the same
+            detector. Defaults to False.
         train_cfg (dict, optional): ``sampler``: the negative sampler of
             the contrastive loss. Defaults to
             ``ContrastivePairSampler(num_negatives=128, neg_in_box=False)``.
@@ -90,6 +97,7 @@ class STCTrackHead(BaseModule):
                      type='MultiPosContrastiveLoss', loss_weight=0.2),
                  conv_cfg: OptConfigType = None,
                  norm_cfg: OptConfigType = None,
+                 detach_features: bool = False,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
@@ -107,6 +115,7 @@ class STCTrackHead(BaseModule):
         self.embed_stride = self.strides[start_level]
         self.contrastive = contrastive
         self.bidirectional = bidirectional
+        self.detach_features = detach_features
         self.loss_track = MODELS.build(loss_track)
         if train_cfg is None:
             train_cfg = dict(
@@ -147,6 +156,8 @@ class STCTrackHead(BaseModule):
         if len(feats) != len(self.level_convs):
             raise ValueError(f'expected at least {self.end_level + 1} FPN '
                              f'levels, got {len(x)}')
+        if self.detach_features:
+            feats = [feat.detach() for feat in feats]
         fused = self.level_convs[0](feats[0])
         for level, (feat, convs) in enumerate(
                 zip(feats[1:], self.level_convs[1:]), start=1):

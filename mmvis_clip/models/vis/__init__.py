@@ -1,4 +1,5 @@
 """Video instance segmentation models."""
+from .cico import CiCo
 from .stc import STC
 
-__all__ = ['STC']
+__all__ = ['CiCo', 'STC']

@@ -13,6 +13,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..heads.stc_mask_head import num_dynamic_params
+from ..utils.clip_ground_truth import check_instance_ids
 
 #: Top-level module names of a CondInst (single-stage instance segmentor)
 #: state dict; STC keeps them under ``detector.``.
@@ -126,7 +127,7 @@ class STC(BaseMOTModel):
         gts, gts_ignore, metas = unpack_gt_instances(key_samples)
         ref_gts, _, ref_metas = unpack_gt_instances(ref_samples)
         for gt, meta in zip(gts + ref_gts, metas + ref_metas):
-            _check_instance_ids(gt, meta)
+            check_instance_ids(gt, meta)
 
         bbox_head = self.detector.bbox_head
         x = self.detector.extract_feat(key_imgs)
@@ -310,19 +311,6 @@ def _split_key_ref(inputs: Tensor, data_samples: TrackSampleList):
     key_imgs = inputs[batch, torch.tensor(key_inds)].contiguous()
     ref_imgs = inputs[batch, torch.tensor(ref_inds)].contiguous()
     return key_imgs, ref_imgs, key_samples, ref_samples
-
-
-def _check_instance_ids(gt_instances: InstanceData, meta: dict) -> None:
-    """Instance ids are needed and must be unique within a frame."""
-    where = meta.get('img_path', meta.get('frame_id', '?'))
-    if 'instances_ids' not in gt_instances:
-        raise KeyError(f'frame {where}: gt_instances has no instances_ids '
-                       '(load annotations with LoadTrackAnnotations and '
-                       'pack them with PackTrackInputs)')
-    ids = gt_instances.instances_ids
-    if ids.numel() != torch.unique(ids).numel():
-        raise ValueError(f'frame {where}: repeated instance ids '
-                         f'{ids.tolist()}')
 
 
 def _consistency_pairs(pos_infos: List[InstanceData],

@@ -1,0 +1,14 @@
+# OVIS for clip models (CiCo): training samples are clips of
+# num_frames consecutive frames around each key frame (edge frames repeated
+# at the ends of a video) with the same augmentation on every frame.
+# Testing, the dataloader yields whole videos and the model cuts them into
+# clips. A config changing the clip length restates these lines with its T.
+_base_ = './ovis.py'
+
+num_frames = 3
+train_pipeline = [
+    dict(type='ContiguousClipSample', num_frames=num_frames),
+    _base_.train_frame_transforms,
+    dict(type='PackTrackInputs')
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -1,0 +1,114 @@
+# CiCo-Yolact, ResNet-50 FPN, 40 classes (YouTube-VIS), 3-frame clips.
+# Clip-level prediction head (CPH): 3 anchors per location on P3-P7, 4-conv
+# towers, 3D box and tracking towers, 2D class tower (paper Table 1b);
+# clip-level mask head (CMH) with 3D convs (Table 1d) and 32 prototypes;
+# Yolact-style clip masks (Eq. 5). Loss weights follow the public CiCo
+# code: focal x5, smooth-L1 x1, mask BCE x 6.125 * min(T, 5), track x5.
+#
+# Ablations (paper Tables 1-2, Fig. 5) are config keys:
+#   3D conv per CPH tower (1b) .. model.bbox_head.{cls,box,track}_tower_3d
+#   sample matcher (1c) ......... model.train_cfg.match_radius
+#                                 (0: the current frame's box; 1: the
+#                                 circumscribed box of frames t-1..t+1;
+#                                 None: of the whole clip)
+#   2D/3D CMH (1d) .............. model.mask_head.conv_3d
+#   clip length T (1a, Fig. 5) .. num_frames of the clip dataset config,
+#                                 model.tracker.clip_len and the mask
+#                                 loss weight 6.125 * min(T, 5)
+#   overlap frames To (Table 2) . model.tracker.overlap
+num_classes = 40
+model = dict(
+    type='CiCo',
+    data_preprocessor=dict(
+        type='TrackDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_mask=True,
+        pad_size_divisor=32),
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True,
+        style='pytorch',
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    neck=dict(
+        type='FPN',
+        in_channels=[256, 512, 1024, 2048],
+        out_channels=256,
+        start_level=1,
+        add_extra_convs='on_output',
+        num_outs=5,
+        relu_before_extra_convs=True),
+    bbox_head=dict(
+        type='CiCoHead',
+        num_classes=num_classes,
+        in_channels=256,
+        feat_channels=256,
+        stacked_convs=4,
+        embed_dim=64,
+        cls_tower_3d=False,
+        box_tower_3d=True,
+        track_tower_3d=True,
+        anchor_generator=dict(
+            type='AnchorGenerator',
+            octave_base_scale=3,
+            scales_per_octave=1,
+            ratios=[0.5, 1.0, 2.0],
+            strides=[8, 16, 32, 64, 128]),
+        bbox_coder=dict(
+            type='DeltaXYWHBBoxCoder',
+            target_means=[0.0, 0.0, 0.0, 0.0],
+            target_stds=[0.1, 0.1, 0.2, 0.2]),
+        loss_cls=dict(
+            type='FocalLoss',
+            use_sigmoid=True,
+            gamma=2.0,
+            alpha=0.25,
+            loss_weight=5.0),
+        loss_bbox=dict(type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=1.0),
+        loss_track=dict(type='CosineTrackLoss', loss_weight=5.0)),
+    mask_head=dict(
+        type='CiCoMaskHead',
+        in_channels=256,
+        feat_channels=256,
+        start_level=0,
+        end_level=2,
+        num_convs=3,
+        conv_3d=True,
+        proto_relu=True,
+        max_masks_to_train=100,
+        mask_generator=dict(
+            type='YolactClipMaskGenerator',
+            num_protos=32,
+            # 6.125 * min(T, 5) with T = 3
+            loss_weight=6.125 * 3)),
+    train_cfg=dict(
+        assigner=dict(
+            type='MaxIoUAssigner',
+            pos_iou_thr=0.5,
+            neg_iou_thr=0.4,
+            min_pos_iou=0.,
+            ignore_iof_thr=-1),
+        match_radius=1,
+        max_track_samples=64),
+    # Sec. 3.4: class score > 0.1, NMS on the clip's circumscribed boxes
+    test_cfg=dict(
+        score_thr=0.1,
+        nms_pre=1000,
+        nms=dict(type='nms', iou_threshold=0.5),
+        max_per_clip=100,
+        mask_thr=0.5),
+    # Eq. 11 with the public code's weights; 3-frame clips, 1 overlap frame
+    tracker=dict(
+        type='ClipTracker',
+        clip_len=3,
+        overlap=1,
+        weights=dict(
+            embed=1.0, mask_iou=0.5, box_iou=0.5, label=0.3, score=0.1),
+        match_thr=0.5,
+        num_clips_retain=10))

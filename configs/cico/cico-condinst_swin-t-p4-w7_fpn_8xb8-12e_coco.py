@@ -1,0 +1,15 @@
+# Image-level COCO pre-training of CiCo-CondInst Swin-T: the CiCo-Yolact
+# pre-training config with CondInst-style masks (8 prototypes, dynamic
+# FCN, Eq. 6), as configs/_base_/models/cico-condinst_r50_fpn.py.
+_base_ = './cico-yolact_swin-t-p4-w7_fpn_8xb8-12e_coco.py'
+
+model = dict(
+    mask_head=dict(
+        proto_relu=False,
+        mask_generator=dict(
+            _delete_=True,
+            type='CondInstClipMaskGenerator',
+            num_protos=8,
+            channels=8,
+            num_layers=3,
+            loss_weight=6.125)))

@@ -1,0 +1,11 @@
+# CiCo-Yolact, ResNet-101, OVIS: the R50 config with a deeper backbone.
+_base_ = './cico-yolact_r50_fpn_4xb6-12e_ovis.py'
+
+model = dict(
+    backbone=dict(
+        depth=101,
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='torchvision://resnet101')))
+
+# mmdet's COCO YOLACT R101
+load_from = 'https://download.openmmlab.com/mmdetection/v2.0/yolact/yolact_r101_1x8_coco/yolact_r101_1x8_coco_20200908-4cbe9101.pth'  # noqa: E501

@@ -1,0 +1,52 @@
+# CiCo-Yolact on the synthetic VIS dataset: a small model trained from
+# scratch (nothing is downloaded) that learns in minutes on 2 CPU cores.
+#   python tools/misc/make_synthetic_vis.py --out data/synthetic_vis
+#   python tools/train.py configs/cico/cico-yolact_r18_fpn_1xb4-8e_synthetic.py
+# Same method as the R50 configs (3-frame clips, 3D box/tracking towers,
+# 3D CMH, losses, clip tracker); narrower: 64-channel FPN, towers and
+# prototype net, 2 convs per tower; the synthetic STC config's schedule.
+_base_ = [
+    '../_base_/models/cico-yolact_r50_fpn.py',
+    '../_base_/datasets/synthetic_vis_clip.py',
+    '../_base_/schedules/schedule_cico_sgd_12e.py',
+    '../_base_/default_runtime.py'
+]
+
+num_classes = 6
+channels = 64
+model = dict(
+    backbone=dict(
+        depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=channels),
+    bbox_head=dict(
+        num_classes=num_classes,
+        in_channels=channels,
+        feat_channels=channels,
+        stacked_convs=2),
+    mask_head=dict(
+        in_channels=channels, feat_channels=channels, num_convs=2),
+    # objects per synthetic clip: at most 6
+    test_cfg=dict(max_per_clip=20))
+
+train_dataloader = dict(batch_size=4, num_workers=1)
+val_dataloader = dict(num_workers=1)
+test_dataloader = val_dataloader
+
+# ---- schedule: 8 short epochs from scratch (as the synthetic STC config)
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+max_epochs = 8
+train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs + 1)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[6],
+        gamma=0.1)
+]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
+auto_scale_lr = dict(enable=False, base_batch_size=4)

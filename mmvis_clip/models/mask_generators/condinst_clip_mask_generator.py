@@ -1,0 +1,171 @@
+"""Clip masks of CiCo-CondInst: a dynamic 1x1x1 FCN (Eq. 6)."""
+from typing import List, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from .clip_mask_loss import clip_mask_bce_loss
+
+
+@MODELS.register_module()
+class CondInstClipMaskGenerator(nn.Module):
+    r"""CiCo-CondInst clip masks, Eq. 6.
+
+    :math:`M_i = \sigma(FCN([P, \ddot{O}_i], \theta_i))`: a per-object
+    FCN of ``num_layers`` 1x1x1 convolutions (ReLU between layers, the
+    last one linear and single-channel) whose weights and biases are the
+    object's mask parameters :math:`\theta_i`, applied with the same
+    kernels to every frame of the clip. Its input has 2 + k channels: the
+    relative coordinates :math:`\ddot{O}_i` followed by the k clip
+    prototype channels (the order of mmdet's ``CondInstMaskHead``).
+
+    Relative coordinates follow mmdet's ``relative_coordinate_maps`` (and
+    AdelaiDet): channel 0 is x, channel 1 is y, both
+    ``(box centre - mask pixel centre) / coord_scale`` in input pixels,
+    with the centre of the circumscribed box :math:`\ddot{B}_i` and the
+    centre ``((j + 0.5) s, (i + 0.5) s)`` of mask pixel ``(i, j)``.
+
+    Parameter layout (as mmdet's ``CondInstMaskHead``): the weights of all
+    layers, then the biases of all layers; layer weights are stored
+    (out, in) row-major. ``num_params = (k + 2) c + c +
+    (num_layers - 2)(c c + c) + c + 1`` (169 for k = c = 8, 3 layers).
+    mmdet's ``parse_dynamic_params`` is not reused: it reshapes the hidden
+    layers with the input channel count, which is only right when
+    ``num_protos == channels``, and it is a method of a head that builds
+    its own feature module and loss.
+
+    Args:
+        num_protos (int): Prototype channels k (8 in CiCo-CondInst).
+        channels (int): Hidden channels c of the dynamic FCN.
+        num_layers (int): Dynamic 1x1x1 conv layers (>= 2).
+        coord_scale (float): Normaliser of the relative coordinates in
+            input pixels. 64 is the value mmdet's CondInst uses on P3
+            (``size_of_interest`` 8 times stride 8; AdelaiDet's
+            ``sizes_of_interest`` of P3); CiCo centres on one
+            circumscribed box per object rather than an FPN location, so a
+            single value is used.
+        loss_weight (float): :math:`\lambda_3`. Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 num_protos: int = 8,
+                 channels: int = 8,
+                 num_layers: int = 3,
+                 coord_scale: float = 64.0,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if num_protos < 1 or channels < 1 or num_layers < 2:
+            raise ValueError('need num_protos >= 1, channels >= 1 and '
+                             f'num_layers >= 2, got {num_protos}, '
+                             f'{channels}, {num_layers}')
+        if not coord_scale > 0:
+            raise ValueError(f'coord_scale must be > 0, got {coord_scale}')
+        self.num_protos = num_protos
+        self.channels = channels
+        self.num_layers = num_layers
+        self.coord_scale = coord_scale
+        self.loss_weight = loss_weight
+        # (out, in) of each layer
+        self.layer_shapes = ([(channels, num_protos + 2)] +
+                             [(channels, channels)] * (num_layers - 2) +
+                             [(1, channels)])
+        self.num_params = sum(o * i + o for o, i in self.layer_shapes)
+
+    def parse_dynamic_params(
+            self, params: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+        """Split mask parameters into per-layer weights and biases.
+
+        Args:
+            params (Tensor): Shape (N, num_params).
+
+        Returns:
+            tuple[list[Tensor], list[Tensor]]: Weights, each (N, out, in),
+            and biases, each (N, out), one per layer.
+        """
+        if params.dim() != 2 or params.size(1) != self.num_params:
+            raise ValueError(f'params must be (N, {self.num_params}), got '
+                             f'{tuple(params.shape)}')
+        sizes = ([o * i for o, i in self.layer_shapes] +
+                 [o for o, _ in self.layer_shapes])
+        splits = params.split(sizes, dim=1)
+        weights = [
+            w.reshape(-1, o, i)
+            for w, (o, i) in zip(splits[:self.num_layers], self.layer_shapes)
+        ]
+        return weights, list(splits[self.num_layers:])
+
+    def relative_coords(self, boxes: Tensor, proto_stride: float,
+                        height: int, width: int) -> Tensor:
+        """Relative coordinate maps of Eq. 6, shape (N, 2, h, w), (x, y)."""
+        if not proto_stride > 0:
+            raise ValueError(f'proto_stride must be > 0, got {proto_stride}')
+        xs = (torch.arange(width, device=boxes.device, dtype=boxes.dtype) +
+              0.5) * proto_stride
+        ys = (torch.arange(height, device=boxes.device, dtype=boxes.dtype) +
+              0.5) * proto_stride
+        centre_x = (boxes[:, 0] + boxes[:, 2]) / 2
+        centre_y = (boxes[:, 1] + boxes[:, 3]) / 2
+        rel_x = (centre_x[:, None] - xs) / self.coord_scale  # (N, w)
+        rel_y = (centre_y[:, None] - ys) / self.coord_scale  # (N, h)
+        num = boxes.size(0)
+        return torch.stack([
+            rel_x[:, None, :].expand(num, height, width),
+            rel_y[:, :, None].expand(num, height, width)
+        ], dim=1)
+
+    def forward(self, protos: Tensor, params: Tensor, boxes: Tensor,
+                proto_stride: float) -> Tensor:
+        """Clip mask logits of the objects of one clip.
+
+        Args:
+            protos (Tensor): Clip prototypes, shape (k, T, h, w).
+            params (Tensor): Raw mask parameters, shape (N, num_params).
+            boxes (Tensor): Circumscribed boxes, shape (N, 4), x1y1x2y2 in
+                input-image pixels.
+            proto_stride (float): Input pixels per prototype pixel.
+
+        Returns:
+            Tensor: Logits, shape (N, T, h, w).
+        """
+        if protos.dim() != 4 or protos.size(0) != self.num_protos:
+            raise ValueError(f'protos must be ({self.num_protos}, T, h, w), '
+                             f'got {tuple(protos.shape)}')
+        if boxes.shape != (params.size(0), 4):
+            raise ValueError(f'boxes must be ({params.size(0)}, 4), got '
+                             f'{tuple(boxes.shape)}')
+        weights, biases = self.parse_dynamic_params(params)
+        _, num_frames, height, width = protos.shape
+        num = params.size(0)
+        coords = self.relative_coords(
+            boxes.to(protos.dtype), proto_stride, height, width)
+        coords = coords[:, :, None].expand(-1, -1, num_frames, -1, -1)
+        x = torch.cat([coords, protos[None].expand(num, -1, -1, -1, -1)],
+                      dim=1).flatten(2)  # (N, 2 + k, T * h * w)
+        # a 1x1x1 conv with per-object kernels is a batched matmul
+        for layer, (w, b) in enumerate(zip(weights, biases)):
+            x = torch.baddbmm(b[:, :, None], w, x)
+            if layer < self.num_layers - 1:
+                x = F.relu(x)
+        return x.reshape(num, num_frames, height, width)
+
+    def loss(self, logits: Tensor, gt_masks: Tensor, boxes: Tensor,
+             proto_stride: float) -> Tensor:
+        """Clip-level BCE over the whole mask, Eq. 8.
+
+        Eq. 6 has no crop, so the BCE is averaged over every pixel of every
+        frame and object, times ``loss_weight``. ``boxes`` and
+        ``proto_stride`` are unused (common interface).
+
+        Args:
+            logits (Tensor): Shape (N, T, h, w), from :meth:`forward`.
+            gt_masks (Tensor): Shape (N, T, h, w), {0, 1}.
+            boxes (Tensor): Circumscribed boxes, shape (N, 4).
+            proto_stride (float): Input pixels per mask pixel.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        return self.loss_weight * clip_mask_bce_loss(logits, gt_masks)

@@ -1,0 +1,125 @@
+"""Circumscribed boxes of objects over a clip (CiCo, Eq. 4).
+
+CiCo replaces the per-frame boxes of an object by the box that encloses
+all of them over the clip; it is used to crop clip masks, to centre the
+relative coordinates of CiCo-CondInst and, computed from the current,
+previous and next frame only, to match anchors in the sample matcher.
+"""
+from typing import List, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+
+def _frame_index(frames: Optional[Sequence[int]], num_frames: int,
+                 device: torch.device) -> Tensor:
+    """Frame indices as a long tensor, checked against ``num_frames``."""
+    if frames is None:
+        return torch.arange(num_frames, device=device)
+    frames = [int(f) for f in frames]
+    if not frames:
+        raise ValueError('frames must name at least one frame')
+    bad = [f for f in frames if not 0 <= f < num_frames]
+    if bad:
+        raise ValueError(f'frames {bad} are out of range for a clip of '
+                         f'{num_frames} frames')
+    return torch.tensor(frames, dtype=torch.long, device=device)
+
+
+def _check_valid(valid: Tensor, num_objects: int, num_frames: int) -> None:
+    if valid.dtype != torch.bool or tuple(valid.shape) != (num_objects,
+                                                           num_frames):
+        raise ValueError('valid must be a bool tensor of shape '
+                         f'({num_objects}, {num_frames}), got {valid.dtype} '
+                         f'{tuple(valid.shape)}')
+
+
+def has_valid_box(valid: Tensor,
+                  frames: Optional[Sequence[int]] = None) -> Tensor:
+    """Whether each object is present in at least one of the used frames.
+
+    Args:
+        valid (Tensor): Bool, shape (N, T); object present in that frame.
+        frames (Sequence[int], optional): Frame indices to consider
+            (``None``: all T frames).
+
+    Returns:
+        Tensor: Bool, shape (N, ). ``False`` rows are the all-zero rows of
+        :func:`circumscribed_boxes` with the same ``valid`` and ``frames``.
+    """
+    if valid.dim() != 2:
+        raise ValueError(f'valid must be (N, T), got {tuple(valid.shape)}')
+    _check_valid(valid, valid.size(0), valid.size(1))
+    index = _frame_index(frames, valid.size(1), valid.device)
+    return valid[:, index].any(dim=1)
+
+
+def circumscribed_boxes(boxes: Tensor,
+                        valid: Optional[Tensor] = None,
+                        frames: Optional[Sequence[int]] = None) -> Tensor:
+    """Circumscribed box of each object over (a subset of) a clip, Eq. 4.
+
+    ``[min_t x1, min_t y1, max_t x2, max_t y2]`` over the used frames in
+    which the object is present.
+
+    Args:
+        boxes (Tensor): Per-frame boxes, shape (N, T, 4), x1y1x2y2. Values
+            of frames where the object is absent are ignored.
+        valid (Tensor, optional): Bool, shape (N, T); object present in
+            that frame. ``None``: present in every frame.
+        frames (Sequence[int], optional): Frame indices to use, e.g.
+            :func:`matching_frames` for the sample matcher. ``None``: all
+            T frames.
+
+    Returns:
+        Tensor: Shape (N, 4), dtype of ``boxes``. An object absent from all
+        used frames gets an all-zero row; select the meaningful rows with
+        :func:`has_valid_box`.
+    """
+    if boxes.dim() != 3 or boxes.size(-1) != 4:
+        raise ValueError('boxes must be (N, T, 4), got '
+                         f'{tuple(boxes.shape)}')
+    num_objects, num_frames = boxes.shape[:2]
+    if valid is None:
+        valid = boxes.new_ones((num_objects, num_frames), dtype=torch.bool)
+    _check_valid(valid, num_objects, num_frames)
+    index = _frame_index(frames, num_frames, boxes.device)
+    boxes, valid = boxes[:, index], valid[:, index, None]
+
+    info = (torch.finfo if boxes.dtype.is_floating_point else torch.iinfo)
+    big = info(boxes.dtype).max
+    top_left = torch.where(valid, boxes[..., :2],
+                           boxes.new_tensor(big)).amin(dim=1)
+    bottom_right = torch.where(valid, boxes[..., 2:],
+                               boxes.new_tensor(-big)).amax(dim=1)
+    circ = torch.cat([top_left, bottom_right], dim=1)
+    present = valid.any(dim=1)  # (N, 1)
+    return torch.where(present, circ, torch.zeros_like(circ))
+
+
+def matching_frames(num_frames: int, radius: Optional[int] = 1) -> List[int]:
+    """Frames whose boxes the sample matcher encloses (CiCo Sec. 3.3).
+
+    The paper uses the current (centre) frame of the clip and the previous
+    and next frames (``radius=1``), since objects may move far over longer
+    intervals.
+
+    Args:
+        num_frames (int): Clip length T (>= 1).
+        radius (int, optional): Number of neighbours on each side of the
+            centre frame ``(T - 1) // 2``, clipped to ``[0, T - 1]``.
+            ``None``: all frames.
+
+    Returns:
+        list[int]: Sorted frame indices.
+    """
+    if num_frames < 1:
+        raise ValueError(f'num_frames must be >= 1, got {num_frames}')
+    if radius is None:
+        return list(range(num_frames))
+    if radius < 0:
+        raise ValueError(f'radius must be >= 0 or None, got {radius}')
+    centre = (num_frames - 1) // 2
+    return list(
+        range(max(0, centre - radius),
+              min(num_frames - 1, centre + radius) + 1))

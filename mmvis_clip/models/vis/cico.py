@@ -1,0 +1,271 @@
+"""CiCo: clip-in clip-out video instance segmentation."""
+import copy
+from typing import Dict, Optional, Sequence
+
+from mmdet.models.mot import BaseMOTModel
+from mmdet.models.utils import samplelist_boxtype2tensor
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample, TrackSampleList
+from mmdet.utils import OptConfigType, OptMultiConfig
+from mmengine.logging import print_log
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from ..utils.clip_features import frames_to_clips
+from ..utils.clip_ground_truth import clip_ground_truth
+from ..utils.clip_schedule import clip_starts
+from ..utils.conv_inflation import inflate_state_dict
+
+
+@MODELS.register_module()
+class CiCo(BaseMOTModel):
+    """`CiCo <https://arxiv.org/abs/2203.01244>`_ video instance segmentor.
+
+    Clip in, clip out: the backbone and FPN run on every frame of a clip
+    of T frames unchanged; the FPN outputs of the T frames are stacked into
+    cubes (N, C, T, H, W); the clip-level prediction head
+    (:class:`CiCoHead`, CPH) predicts per object one class, one set of mask
+    parameters, one tracking embedding and one box per frame; the
+    clip-level mask head (:class:`CiCoMaskHead`, CMH) predicts prototypes
+    per frame and builds each object's masks on all T frames with its mask
+    generator: ``YolactClipMaskGenerator`` (CiCo-Yolact, Eq. 5) or
+    ``CondInstClipMaskGenerator`` (CiCo-CondInst, Eq. 6); the config picks
+    it. T = 1 with 2D towers and prototype convs is the frame-in frame-out
+    (FiFo) baseline.
+
+    **Training** takes clips of T consecutive frames
+    (``ContiguousClipSample``) and minimises
+    ``L_cls + L_reg + L_mask + L_track`` (Sec. 3.3; weights in the losses'
+    ``loss_weight``).
+
+    **Inference** (Sec. 3.4): the video is cut into clips of the tracker's
+    ``clip_len`` frames overlapping by ``overlap`` frames (the last clip
+    padded by repeating the last frame); each clip's detections are
+    associated with the previous clip's objects by the ``tracker``
+    (:class:`ClipTracker`, Eq. 11), which writes every frame once. Only
+    one clip's features exist at a time.
+
+    **2D -> 3D initialisation.** A 2D checkpoint can be given as
+    ``load_from``: this package's own image-level (T = 1, 2D) CiCo, or
+    mmdet's CondInst / YOLACT (backbone, FPN and, where the names and
+    shapes match, towers). A load-state-dict pre-hook inflates every 2D
+    conv weight that is 3D here by repeating it along time and dividing by
+    the time kernel (prototype net: temporal weights 0.125 / 0.75 / 0.125,
+    the public code's scheme) and drops weights whose shapes cannot match
+    (e.g. class layers of another class count or anchor count), logging
+    them; class layers stay 2D. mmdet YOLACT's single shared head conv
+    initialises the first conv of the class and box towers.
+
+    Args:
+        backbone (dict): Backbone config.
+        neck (dict): FPN config.
+        bbox_head (dict): :class:`CiCoHead` config (``num_params`` is set
+            from the mask generator).
+        mask_head (dict): :class:`CiCoMaskHead` config.
+        tracker (dict, optional): :class:`ClipTracker` config.
+        train_cfg (dict, optional): Box head training config.
+        test_cfg (dict, optional): Box head (and ``mask_thr``) test config.
+        data_preprocessor (dict, optional): ``TrackDataPreprocessor``.
+        init_cfg (dict, optional): Initialization config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 bbox_head: dict,
+                 mask_head: dict,
+                 tracker: Optional[dict] = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(data_preprocessor, init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        mask_head = copy.deepcopy(mask_head)
+        if test_cfg is not None and 'mask_thr' in test_cfg:
+            mask_head['test_cfg'] = dict(mask_thr=test_cfg['mask_thr'])
+        self.mask_head = MODELS.build(mask_head)
+        bbox_head = copy.deepcopy(bbox_head)
+        bbox_head.update(
+            num_params=self.mask_head.mask_generator.num_params,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg)
+        self.bbox_head = MODELS.build(bbox_head)
+        self.tracker = MODELS.build(tracker) if tracker else None
+        self.register_load_state_dict_pre_hook(_load_2d_checkpoint)
+
+    def extract_clip_feat(self, clips: Tensor) -> tuple:
+        """FPN cubes of a batch of clips.
+
+        Args:
+            clips (Tensor): (B, T, C, H, W).
+
+        Returns:
+            tuple[Tensor]: Per FPN level, (B, C', T, H_l, W_l).
+        """
+        num_frames = clips.size(1)
+        feats = self.neck(self.backbone(clips.flatten(0, 1)))
+        return frames_to_clips(feats, num_frames)
+
+    # ------------------------------------------------------------------
+    def loss(self, inputs: Tensor, data_samples: TrackSampleList,
+             **kwargs) -> Dict[str, Tensor]:
+        """Losses of a batch of clips.
+
+        Args:
+            inputs (Tensor): (B, T, C, H, W).
+            data_samples (list[TrackDataSample]): T frames each, with
+                ``gt_instances`` (``bboxes``, ``labels``, ``masks``,
+                ``instances_ids``).
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls``, ``loss_bbox``, ``loss_track``,
+            ``loss_mask``.
+        """
+        if inputs.dim() != 5:
+            raise ValueError('CiCo trains on clips: inputs must be '
+                             f'(B, T, C, H, W), got {tuple(inputs.shape)}')
+        for sample in data_samples:
+            if len(sample) != inputs.size(1):
+                raise ValueError(f'a clip has {len(sample)} frames, the '
+                                 f'batch {inputs.size(1)}')
+            samplelist_boxtype2tensor([sample[t] for t in range(len(sample))])
+        clip_gts = [
+            clip_ground_truth([s[t] for t in range(len(s))])
+            for s in data_samples
+        ]
+        cubes = self.extract_clip_feat(inputs)
+        losses, positive_infos = self.bbox_head.loss_by_feat(
+            *self.bbox_head(cubes), clip_gts)
+        protos = self.mask_head(cubes)
+        losses.update(self.mask_head.loss(protos, positive_infos, clip_gts))
+        return losses
+
+    # ------------------------------------------------------------------
+    def predict(self,
+                inputs: Tensor,
+                data_samples: TrackSampleList,
+                rescale: bool = True,
+                **kwargs) -> TrackSampleList:
+        """Clip-by-clip inference over one video.
+
+        Args:
+            inputs (Tensor): (1, L, C, H, W), the frames of a video.
+            data_samples (list[TrackDataSample]): One sample of L frames.
+            rescale (bool): Results at the original frame resolution.
+
+        Returns:
+            list[TrackDataSample]: The sample with ``pred_track_instances``
+            (``bboxes``, ``scores``, ``labels``, ``masks`` (bool),
+            ``instances_id``) in every frame.
+        """
+        if inputs.dim() != 5 or len(data_samples) != 1:
+            raise ValueError('CiCo.predict takes one video (1, L, C, H, W) '
+                             f'per batch, got {tuple(inputs.shape)} and '
+                             f'{len(data_samples)} samples')
+        if self.tracker is None:
+            raise RuntimeError('CiCo.predict needs a tracker in the config')
+        video = data_samples[0]
+        self.tracker.reset()
+        for frame_ids in clip_starts(
+                len(video), self.tracker.clip_len, self.tracker.overlap):
+            dets = self.predict_clip(inputs[:, frame_ids],
+                                     [video[i] for i in frame_ids], rescale)
+            for frame_id, result in self.tracker.track_clip(frame_ids, dets):
+                video[frame_id].pred_track_instances = result
+        for frame_id, result in self.tracker.flush():
+            video[frame_id].pred_track_instances = result
+        return [video]
+
+    def predict_clip(self,
+                     clip: Tensor,
+                     frames: Sequence[DetDataSample],
+                     rescale: bool = True) -> InstanceData:
+        """Detections of one clip (before tracking).
+
+        Args:
+            clip (Tensor): (1, T, C, H, W).
+            frames (Sequence[DetDataSample]): The T frames' samples
+                (``img_shape``, ``ori_shape``, ``scale_factor``; the
+                frames of a video share them).
+            rescale (bool): Boxes and masks at ``ori_shape``.
+
+        Returns:
+            InstanceData: ``scores`` (n, ), ``labels`` (n, ),
+            ``embeddings`` (n, D), ``bboxes`` (n, T, 4), ``masks``
+            (n, T, H, W) bool.
+        """
+        meta = frames[0].metainfo
+        cubes = self.extract_clip_feat(clip)
+        dets = self.bbox_head.predict_by_feat(
+            *self.bbox_head(cubes), batch_img_metas=[meta])[0]
+        protos = self.mask_head(cubes)[0]
+        masks = self.mask_head.predict(protos, dets, meta, rescale)
+        bboxes = dets.bboxes
+        if rescale and 'scale_factor' in meta:
+            scale = bboxes.new_tensor(meta['scale_factor']).repeat(2)
+            bboxes = bboxes / scale
+        return InstanceData(
+            scores=dets.scores,
+            labels=dets.labels,
+            embeddings=dets.embeddings,
+            bboxes=bboxes,
+            masks=masks)
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: Optional[TrackSampleList] = None,
+                 **kwargs) -> tuple:
+        """Raw head outputs and prototypes of a batch of clips."""
+        cubes = self.extract_clip_feat(inputs)
+        return self.bbox_head(cubes), self.mask_head(cubes)
+
+
+#: mmdet YOLACT's shared head conv -> the first conv of CiCo's class and
+#: box towers.
+_YOLACT_RENAMES = {
+    'bbox_head.head_convs.0.':
+    ('bbox_head.cls_convs.0.', 'bbox_head.reg_convs.0.'),
+}
+
+
+def _load_2d_checkpoint(module: CiCo, state_dict: dict, prefix: str,
+                        *args) -> None:
+    """Load-state-dict pre-hook: 2D checkpoints into the 3D model.
+
+    Renames mmdet YOLACT's shared head conv, inflates 4D conv weights whose
+    target is 5D (:func:`inflate_state_dict`; ``mask_head.`` with the
+    centre-weighted scheme) and drops weights whose shapes cannot match,
+    so that only really missing weights are reported. A CiCo checkpoint of
+    the same architecture passes unchanged.
+    """
+    for old, news in _YOLACT_RENAMES.items():
+        old_keys = [k for k in state_dict if k.startswith(prefix + old)]
+        if not old_keys or any(
+                k.startswith(prefix + news[0]) for k in state_dict):
+            continue
+        for key in old_keys:
+            value = state_dict.pop(key)
+            rest = key[len(prefix + old):]
+            for new in news:
+                state_dict[prefix + new + rest] = value.clone()
+    target = {prefix + k: v for k, v in module.state_dict().items()}
+    inflated, inflated_keys = inflate_state_dict(
+        state_dict, target, centre_weighted_prefixes=(prefix + 'mask_head.', ))
+    dropped = []
+    for key in list(inflated.keys()):
+        if key in target and inflated[key].shape != target[key].shape:
+            dropped.append(f'{key} {tuple(inflated[key].shape)} -> '
+                           f'{tuple(target[key].shape)}')
+            del inflated[key]
+    state_dict.clear()
+    state_dict.update(inflated)
+    if inflated_keys:
+        print_log(
+            f'CiCo: {len(inflated_keys)} 2D conv weights inflated to 3D',
+            logger='current')
+    if dropped:
+        print_log(
+            'CiCo: not loaded (shapes differ): ' + '; '.join(dropped),
+            logger='current')

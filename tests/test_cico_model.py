@@ -1,0 +1,381 @@
+"""The CiCo model: configs, training losses, 2D->3D initialisation and
+clip-by-clip inference."""
+import copy
+import glob
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample, TrackDataSample
+from mmdet.structures.mask import BitmapMasks
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+from mmengine.hub import get_config
+from mmengine.runner import Runner
+from mmengine.structures import InstanceData
+
+import mmvis_clip  # noqa: F401
+from mmvis_clip.models.utils import clip_ground_truth
+
+register_all_modules()
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    """Small convs run much faster on one thread on a shared 2-core box."""
+    num = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(num)
+
+
+CONFIG_DIR = osp.join(osp.dirname(__file__), '..', 'configs', 'cico')
+SYNTHETIC = {
+    'yolact': osp.join(CONFIG_DIR, 'cico-yolact_r18_fpn_1xb4-8e_synthetic.py'),
+    'condinst': osp.join(CONFIG_DIR,
+                         'cico-condinst_r18_fpn_1xb4-8e_synthetic.py'),
+}
+FIFO = osp.join(CONFIG_DIR, 'cico-yolact_r18_fpn_fifo_1xb4-8e_synthetic.py')
+H, W = 64, 96
+COLOURS = {0: (200, 40, 40), 1: (40, 200, 40), 2: (40, 40, 200)}
+
+
+def tiny_model_cfg(path):
+    """A synthetic CiCo config shrunk further: ResNet-18 of width 16."""
+    cfg = Config.fromfile(path).model
+    cfg.backbone.base_channels = 16
+    cfg.neck.update(in_channels=[16, 32, 64, 128], out_channels=32)
+    cfg.bbox_head.update(in_channels=32, feat_channels=32, embed_dim=16)
+    cfg.mask_head.update(in_channels=32, feat_channels=32)
+    return cfg
+
+
+def draw(boxes, labels):
+    img = np.full((3, H, W), 30, dtype=np.uint8)
+    for (x1, y1, x2, y2), label in zip(boxes, labels):
+        img[:, y1:y2, x1:x2] = np.array(
+            COLOURS[label], dtype=np.uint8)[:, None, None]
+    return img
+
+
+def frame_sample(boxes, labels, ids, frame_id, video):
+    masks = np.zeros((len(boxes), H, W), dtype=np.uint8)
+    for i, (x1, y1, x2, y2) in enumerate(boxes):
+        masks[i, y1:y2, x1:x2] = 1
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(H, W),
+            ori_shape=(2 * H, 2 * W),
+            scale_factor=(0.5, 0.5),
+            frame_id=frame_id,
+            img_path=f'{video}/{frame_id:05d}.jpg'))
+    sample.gt_instances = InstanceData(
+        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        labels=torch.tensor(labels, dtype=torch.long),
+        masks=BitmapMasks(masks, H, W),
+        instances_ids=torch.tensor(ids, dtype=torch.long))
+    return sample
+
+
+def moving_clip(num_frames, start=0):
+    """Two objects moving right; object 2 leaves after frame 3."""
+    frames = []
+    for t in range(start, start + num_frames):
+        boxes = [[8 + 4 * t, 10, 38 + 4 * t, 40]]
+        labels, ids = [0], [1]
+        if t < 4:
+            boxes.append([60, 30 + 2 * t, 88, 56 + 2 * t])
+            labels.append(1)
+            ids.append(2)
+        frames.append((boxes, labels, ids))
+    return frames
+
+
+def training_batch(num_frames=3):
+    inputs, samples = [], []
+    for v, start in enumerate((0, 2)):
+        frames = moving_clip(num_frames, start)
+        inputs.append(
+            torch.from_numpy(np.stack([draw(b, lab) for b, lab, _ in frames])))
+        track = TrackDataSample()
+        track.video_data_samples = [
+            frame_sample(b, lab, i, start + t, f'v{v}')
+            for t, (b, lab, i) in enumerate(frames)
+        ]
+        track.set_metainfo(
+            dict(
+                key_frames_inds=[num_frames // 2],
+                ref_frames_inds=[
+                    t for t in range(num_frames) if t != num_frames // 2
+                ]))
+        samples.append(track)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def train_tiny(path, steps=12):
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg(path))
+    model.init_weights()
+    model.train()
+    data = model.data_preprocessor(training_batch(), training=True)
+    optim = torch.optim.Adam(model.parameters(), lr=0.001)
+
+    def losses():
+        torch.manual_seed(1)  # same positive subsets
+        return model.loss(**copy.deepcopy(data))
+
+    with torch.no_grad():
+        before = {k: v.item() for k, v in losses().items()}
+    for step in range(steps):
+        torch.manual_seed(100 + step)
+        loss = sum(model.loss(**copy.deepcopy(data)).values())
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    with torch.no_grad():
+        after = {k: v.item() for k, v in losses().items()}
+    return model, before, after
+
+
+@pytest.fixture(scope='module')
+def trained_yolact():
+    return train_tiny(SYNTHETIC['yolact'])
+
+
+@pytest.mark.parametrize('variant', ['yolact', 'condinst'])
+def test_every_loss_term_decreases(variant, trained_yolact):
+    _, before, after = (
+        trained_yolact
+        if variant == 'yolact' else train_tiny(SYNTHETIC[variant]))
+    assert set(before) == {'loss_cls', 'loss_bbox', 'loss_track', 'loss_mask'}
+    for name in before:
+        assert np.isfinite(before[name]) and np.isfinite(after[name])
+        assert after[name] < before[name], (name, before[name], after[name])
+    assert before['loss_track'] > 0 and before['loss_mask'] > 0
+
+
+def test_clip_ground_truth_gathers_objects_over_frames():
+    frames = [
+        frame_sample(b, lab, i, t, 'v')
+        for t, (b, lab, i) in enumerate(moving_clip(5, start=1))
+    ]
+    gts = clip_ground_truth(frames)
+    assert gts.instances_ids.tolist() == [1, 2]
+    assert gts.labels.tolist() == [0, 1]
+    # object 2 is present in frames 1..3 of the video = clip frames 0..2
+    assert gts.valid.tolist() == [[True] * 5, [True] * 3 + [False] * 2]
+    assert gts.bboxes[0, 2].tolist() == [8 + 12, 10, 38 + 12, 40]
+    assert gts.bboxes[1, 4].tolist() == [0, 0, 0, 0]
+    assert gts.masks.shape == (2, 5, H, W)
+    assert int(gts.masks[0, 0].sum()) == 30 * 30
+    assert int(gts.masks[1, 3].sum()) == 0
+    frames[1].gt_instances.labels = torch.tensor([2, 1])
+    with pytest.raises(ValueError, match='instance 1 changes category'):
+        clip_ground_truth(frames)
+
+
+def test_clip_inference_writes_every_frame_once(trained_yolact):
+    model = trained_yolact[0]
+    model.eval()
+    model.bbox_head.test_cfg['score_thr'] = 0.0
+    model.bbox_head.test_cfg['max_per_clip'] = 4
+    frames = moving_clip(5)
+    inputs = torch.from_numpy(
+        np.stack([draw(b, lab) for b, lab, _ in frames]))[None]
+    video = TrackDataSample()
+    video.video_data_samples = [
+        frame_sample(b, lab, i, t, 'v') for t, (b, lab, i) in enumerate(frames)
+    ]
+    calls = []
+    extract = model.extract_clip_feat
+
+    def recording_extract(clips):
+        calls.append(tuple(clips.shape))
+        return extract(clips)
+
+    model.extract_clip_feat = recording_extract
+    try:
+        with torch.no_grad():
+            data = model.data_preprocessor(
+                dict(inputs=[inputs[0]], data_samples=[video]), False)
+            out = model.predict(**data)
+    finally:
+        del model.extract_clip_feat
+    # 5 frames, T = 3, To = 1: clips [0, 1, 2] and [2, 3, 4], one at a time
+    assert [c[:2] for c in calls] == [(1, 3), (1, 3)]
+    ids_per_frame = []
+    for t in range(5):
+        pred = out[0][t].pred_track_instances
+        assert 0 < len(pred) <= 4
+        assert pred.masks.shape[1:] == (2 * H, 2 * W)  # original size
+        assert pred.masks.dtype == torch.bool
+        assert pred.bboxes.shape == (len(pred), 4)
+        ids_per_frame.append(sorted(pred.instances_id.tolist()))
+    # a clip's objects are in each of its frames; the overlap frame 2 is
+    # written from the later clip
+    assert ids_per_frame[0] == ids_per_frame[1]
+    assert ids_per_frame[2] == ids_per_frame[3] == ids_per_frame[4]
+
+
+def randomised(model):
+    """Random weights of a useful scale (the init is ~0 in the heads)."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+    return model
+
+
+def test_fifo_checkpoint_inflates_to_same_outputs_on_static_clip(tmp_path):
+    """The image-level (T = 1, 2D) model's checkpoint initialises the 3D
+    model; on a clip of identical frames the 3D model then predicts exactly
+    what the 2D one predicts for the frame."""
+    fifo = randomised(MODELS.build(tiny_model_cfg(FIFO))).eval()
+    ckpt = str(tmp_path / 'fifo.pth')
+    torch.save({'state_dict': fifo.state_dict(), 'meta': {}}, ckpt)
+    cico = MODELS.build(tiny_model_cfg(SYNTHETIC['yolact'])).eval()
+    assert cico.bbox_head.reg_convs[0].conv.weight.dim() == 5
+    assert fifo.bbox_head.reg_convs[0].conv.weight.dim() == 4
+    runner = Runner(
+        model=cico, work_dir=str(tmp_path / 'work'), default_scope='mmdet')
+    runner.load_checkpoint(ckpt)  # the route `load_from` takes
+    for key, value in cico.state_dict().items():
+        src = fifo.state_dict()[key]
+        if value.dim() == 5 and src.dim() == 4:
+            assert torch.allclose(value.sum(dim=2), src), key
+        else:
+            assert torch.equal(value, src), key
+
+    frame = torch.rand(1, 1, 3, H, W)
+    with torch.no_grad():
+        (cls2, box2, par2, emb2), proto2 = fifo._forward(frame)
+        (cls3, box3, par3, emb3), proto3 = cico._forward(
+            frame.expand(1, 3, 3, H, W).contiguous())
+    for a, b in zip(cls2 + par2 + emb2, cls3 + par3 + emb3):
+        assert torch.allclose(a, b, atol=1e-5)
+    for a, b in zip(box2, box3):
+        assert b.shape[2] == 3
+        for t in range(3):
+            assert torch.allclose(a[:, :, 0], b[:, :, t], atol=1e-5)
+    assert proto3.shape[2] == 3
+    for t in range(3):
+        assert torch.allclose(proto2[:, :, 0], proto3[:, :, t], atol=1e-5)
+    # a moving clip is not static: the 3D towers see the other frames
+    moving = torch.rand(1, 3, 3, H, W)
+    with torch.no_grad():
+        (cls3m, *_), _ = cico._forward(moving)
+        (cls2m, *_), _ = fifo._forward(moving[:, 1:2])
+    assert not torch.allclose(cls3m[0], cls2m[0], atol=1e-5)
+
+
+def test_mmdet_condinst_checkpoint_initialises_cico_condinst(tmp_path):
+    torch.manual_seed(0)
+    condinst_cfg = get_config(
+        'mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py').model
+    condinst_cfg.backbone.init_cfg = None
+    condinst = MODELS.build(condinst_cfg)
+    condinst.init_weights()
+    coco = {k: v.clone() for k, v in condinst.state_dict().items()}
+    ckpt = str(tmp_path / 'condinst_coco.pth')
+    torch.save({'state_dict': coco, 'meta': {}}, ckpt)
+
+    cfg = Config.fromfile(
+        osp.join(CONFIG_DIR,
+                 'cico-condinst_r50_fpn_4xb6-12e_youtubevis2019.py'))
+    cfg.model.backbone.init_cfg = None
+    cico = MODELS.build(cfg.model)
+    cico.init_weights()
+    track_before = cico.bbox_head.track_convs[0].conv.weight.clone()
+    runner = Runner(
+        model=cico, work_dir=str(tmp_path / 'work'), default_scope='mmdet')
+    runner.load_checkpoint(ckpt)
+    loaded = cico.state_dict()
+    taken = [k for k in loaded if k.startswith(('backbone.', 'neck.'))]
+    assert len(taken) > 300
+    for key in taken:
+        assert torch.equal(loaded[key], coco[key]), key
+    for i in range(4):
+        for part in ('weight', 'bias'):
+            key = f'bbox_head.cls_convs.{i}.conv.{part}'
+            assert torch.equal(loaded[key], coco[key]), key
+        src = coco[f'bbox_head.reg_convs.{i}.conv.weight']
+        inflated = loaded[f'bbox_head.reg_convs.{i}.conv.weight']
+        assert inflated.shape == src.shape[:2] + (3, ) + src.shape[2:]
+        for t in range(3):
+            assert torch.allclose(inflated[:, :, t], src / 3)
+    # anchor-based class/box layers and the tracking tower are not in it
+    assert torch.equal(cico.bbox_head.track_convs[0].conv.weight, track_before)
+
+
+def test_yolact_shared_head_conv_goes_to_both_towers(tmp_path):
+    cico = MODELS.build(tiny_model_cfg(SYNTHETIC['yolact']))
+    conv = cico.bbox_head.cls_convs[0].conv
+    weight = torch.randn_like(conv.weight)
+    bias = torch.randn_like(conv.bias)
+    state = dict(cico.state_dict())
+    for key in list(state):
+        if key.startswith('bbox_head.cls_convs.0.') or key.startswith(
+                'bbox_head.reg_convs.0.'):
+            del state[key]
+    state['bbox_head.head_convs.0.conv.weight'] = weight
+    state['bbox_head.head_convs.0.conv.bias'] = bias
+    result = cico.load_state_dict(state, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    assert torch.equal(cico.bbox_head.cls_convs[0].conv.weight, weight)
+    reg = cico.bbox_head.reg_convs[0].conv.weight
+    for t in range(3):
+        assert torch.allclose(reg[:, :, t], weight / 3)
+    assert torch.equal(cico.bbox_head.reg_convs[0].conv.bias, bias)
+
+
+def test_configs():
+    paths = sorted(glob.glob(osp.join(CONFIG_DIR, 'cico-*_4xb6-12e_*.py')))
+    assert len(paths) == 18  # 2 variants x 3 backbones x 3 datasets
+    for path in paths:
+        cfg = Config.fromfile(path)
+        name = osp.basename(path)
+        assert cfg.default_scope == 'mmdet', name
+        assert cfg.custom_imports.imports == ['mmvis_clip'], name
+        head, mask = cfg.model.bbox_head, cfg.model.mask_head
+        assert (head.cls_tower_3d, head.box_tower_3d,
+                head.track_tower_3d) == (False, True, True), name
+        assert mask.conv_3d, name
+        assert cfg.train_dataloader.dataset.pipeline[0] == dict(
+            type='ContiguousClipSample', num_frames=3), name
+        assert (cfg.model.tracker.clip_len, cfg.model.tracker.overlap) == (3,
+                                                                           1)
+        assert cfg.model.test_cfg.score_thr == 0.1, name
+        assert cfg.optim_wrapper.optimizer.lr == 0.001, name
+        assert cfg.param_scheduler[1].milestones == [8, 10], name
+        assert cfg.train_cfg.max_epochs == 12, name
+        assert cfg.train_dataloader.batch_size == 6, name
+        assert cfg.load_from, name
+        generator = mask.mask_generator
+        if 'yolact' in name:
+            assert (generator.type,
+                    generator.num_protos) == ('YolactClipMaskGenerator',
+                                              32), name
+        else:
+            assert (generator.type,
+                    generator.num_protos) == ('CondInstClipMaskGenerator',
+                                              8), name
+        num_classes = 25 if name.endswith('_ovis.py') else 40
+        assert head.num_classes == num_classes, name
+        if 'swin' in name:
+            assert cfg.model.backbone.type == 'SwinTransformer', name
+    for variant in ('yolact', 'condinst'):
+        fifo = Config.fromfile(
+            osp.join(CONFIG_DIR,
+                     f'cico-{variant}_r18_fpn_fifo_1xb4-8e_synthetic.py'))
+        assert fifo.train_dataloader.dataset.pipeline[0].num_frames == 1
+        assert fifo.model.tracker.clip_len == 1
+        assert fifo.model.tracker.overlap == 0
+        assert not fifo.model.mask_head.conv_3d
+        pre = Config.fromfile(
+            osp.join(CONFIG_DIR,
+                     f'cico-{variant}_swin-t-p4-w7_fpn_8xb8-12e_coco.py'))
+        assert pre.model.backbone.type == 'SwinTransformer'
+        assert not pre.model.bbox_head.box_tower_3d
+        assert {'type': 'ImageAsClip'} in pre.train_dataloader.dataset.pipeline

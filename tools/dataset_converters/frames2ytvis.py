@@ -1,0 +1,15 @@
+"""Build a YouTube-VIS json from folders of frames and instance-id masks.
+
+Example::
+
+    python tools/dataset_converters/frames2ytvis.py \
+        data/my_videos/train data/my_videos/annotations/train.json \
+        --class-map data/my_videos/classes.json
+
+Layout, mask and class map formats: ``--help`` and
+``mmvis_clip/datasets/converters/frames2ytvis.py``.
+"""
+from mmvis_clip.datasets.converters.frames2ytvis import main
+
+if __name__ == '__main__':
+    main()
