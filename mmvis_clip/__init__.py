@@ -14,6 +14,7 @@ from .utils.checkpoint_safety import register_checkpoint_safe_globals  # noqa: E
 register_checkpoint_safe_globals()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import apis, visualization  # noqa: E402,F401
 from .version import __version__, version_info  # noqa: E402
 
 __all__ = ['__version__', 'version_info']

@@ -2,14 +2,15 @@
 
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
-        [--format-only] [--cfg-options k=v ...]
+        [--format-only] [--show-dir DIR] [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
 ``--out DIR`` writes the predictions as ``DIR/results.json`` (YouTube-VIS
 results format) and ``DIR/submission.zip`` (for the evaluation server);
 ``--format-only`` writes them without computing AP (for splits without
-public ground truth). Metrics are printed and saved by mmengine in the
-work directory.
+public ground truth). ``--show-dir DIR`` draws each video's predictions
+(masks, boxes, classes, track ids) into ``DIR/<video name>.mp4``. Metrics
+are printed and saved by mmengine in the work directory.
 """
 import argparse
 import os
@@ -18,6 +19,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
+import mmvis_clip.visualization  # noqa: F401  (registers VideoRenderHook)
 from mmvis_clip.engine import add_runner_args, setup_runner_cfg
 
 
@@ -31,6 +33,10 @@ def parse_args():
         '--format-only',
         action='store_true',
         help='only write the results, do not evaluate')
+    parser.add_argument(
+        '--show-dir',
+        help='directory to write each video with its predictions drawn '
+        '(<video name>.mp4)')
     add_runner_args(parser, 'model.tracker.num_frames_retain=5')
     args = parser.parse_args()
     if args.format_only and not args.out:
@@ -54,6 +60,11 @@ def main():
                 evaluator['outfile_prefix'] = args.out
             if args.format_only:
                 evaluator['format_only'] = True
+
+    if args.show_dir:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+            dict(type='VideoRenderHook', out_dir=args.show_dir)
+        ]
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

@@ -19,7 +19,7 @@ from ..utils.conv_inflation import inflate_state_dict
 
 @MODELS.register_module()
 class CiCo(BaseMOTModel):
-    """`CiCo <https://arxiv.org/abs/2203.01244>`_ video instance segmentor.
+    """`CiCo <https://github.com/MinghanLi/CiCo>`_ video instance segmentor.
 
     Clip in, clip out: the backbone and FPN run on every frame of a clip
     of T frames unchanged; the FPN outputs of the T frames are stacked into

@@ -1,0 +1,163 @@
+"""Frames of a video file or of a folder of images, one at a time."""
+import os
+import os.path as osp
+import re
+from typing import Iterator, List, Optional, Union
+
+import cv2
+import mmcv
+import numpy as np
+
+#: File extensions read as frames in a frame folder (lower case).
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
+                    '.webp')
+
+#: Frames per second given to a frame folder, which has none of its own.
+DEFAULT_FOLDER_FPS = 10.0
+
+
+def natural_sort_key(name: str) -> list:
+    """Sort key putting ``2.jpg`` before ``10.jpg``.
+
+    Digit runs compare as numbers, the rest as case-folded text.
+    """
+    return [(0, int(part), '') if part.isdigit() else (1, 0, part.casefold())
+            for part in re.split(r'(\d+)', name) if part]
+
+
+def list_frame_files(folder: str) -> List[str]:
+    """Image files of ``folder`` in natural order (see
+    :func:`natural_sort_key`).
+
+    Raises:
+        FileNotFoundError: If ``folder`` holds no image file.
+    """
+    names = [
+        name for name in os.listdir(folder)
+        if osp.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+        and osp.isfile(osp.join(folder, name))
+    ]
+    if not names:
+        raise FileNotFoundError(
+            f'frame folder {folder} holds no image file (extensions '
+            f'{", ".join(IMAGE_EXTENSIONS)})')
+    return [osp.join(folder, name) for name in sorted(names,
+                                                      key=natural_sort_key)]
+
+
+def check_frame(frame: np.ndarray, name: str = 'frame') -> np.ndarray:
+    """Check that ``frame`` is an (H, W, 3) uint8 BGR image.
+
+    Raises:
+        ValueError: Naming ``name`` and what is wrong.
+    """
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f'{name}: expected an (H, W, 3) uint8 BGR numpy '
+                        f'array or an image path, got {type(frame).__name__}')
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8 \
+            or min(frame.shape[:2]) < 1:
+        raise ValueError(f'{name}: expected an (H, W, 3) uint8 BGR image, '
+                         f'got shape {frame.shape} and dtype {frame.dtype}')
+    return frame
+
+
+def read_frame(frame: Union[str, os.PathLike, np.ndarray]) -> np.ndarray:
+    """An (H, W, 3) uint8 BGR frame from an array or an image path.
+
+    A path is decoded as mmdet's ``LoadImageFromFile`` does (mmcv with the
+    cv2 backend), so a frame pushed by path gives the same pixels as the
+    dataset pipeline.
+
+    Raises:
+        FileNotFoundError: If the path does not exist or cannot be decoded.
+        ValueError: If the array is not (H, W, 3) uint8.
+    """
+    if isinstance(frame, (str, os.PathLike)):
+        path = os.fspath(frame)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'frame {path} does not exist')
+        try:
+            image = mmcv.imread(path, flag='color', backend='cv2')
+        except Exception as err:  # cv2/mmcv raise several types
+            raise FileNotFoundError(
+                f'frame {path} cannot be read as an image ({err})') from None
+        if image is None:
+            raise FileNotFoundError(
+                f'frame {path} cannot be read as an image')
+        return check_frame(image, path)
+    return check_frame(frame)
+
+
+class FrameSource:
+    """The frames of a video file (anything OpenCV reads, e.g. mp4) or of a
+    folder of images (natural order: ``2.jpg`` before ``10.jpg``).
+
+    Iterating yields (H, W, 3) uint8 BGR arrays, one at a time; nothing is
+    read ahead, so memory does not depend on the video length.
+
+    Args:
+        path (str): A video file or a folder of frames.
+
+    Attributes:
+        name (str): The video name: the folder name or the file stem.
+        fps (float): The file's frame rate, or
+            :data:`DEFAULT_FOLDER_FPS` for a folder (or a file without one).
+        num_frames (int, optional): The number of frames: exact for a
+            folder, the container's count for a file (None if unknown);
+            for progress bars only.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist, is an empty folder or
+            a file OpenCV cannot open as a video.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike]) -> None:
+        path = os.fspath(path)
+        self.path = path
+        self.frame_files: Optional[List[str]] = None
+        if osp.isdir(path):
+            self.frame_files = list_frame_files(path)
+            self.name = osp.basename(osp.normpath(path))
+            self.fps = DEFAULT_FOLDER_FPS
+            self.num_frames: Optional[int] = len(self.frame_files)
+        elif osp.isfile(path):
+            capture = self._open_video()
+            fps = capture.get(cv2.CAP_PROP_FPS)
+            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            capture.release()
+            self.name = osp.splitext(osp.basename(path))[0]
+            self.fps = fps if fps and fps > 0 else DEFAULT_FOLDER_FPS
+            self.num_frames = count if count > 0 else None
+        else:
+            raise FileNotFoundError(
+                f'input {path} is neither a video file nor a folder of '
+                'frames')
+
+    def _open_video(self) -> cv2.VideoCapture:
+        capture = cv2.VideoCapture(self.path)
+        if not capture.isOpened():
+            capture.release()
+            raise FileNotFoundError(
+                f'video {self.path} cannot be opened (not a video OpenCV '
+                'can read)')
+        return capture
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self.frame_files is not None:
+            for file in self.frame_files:
+                yield read_frame(file)
+            return
+        capture = self._open_video()
+        try:
+            index = 0
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                yield check_frame(frame, f'{self.path} frame {index}')
+                index += 1
+        finally:
+            capture.release()
+        if index == 0:
+            raise FileNotFoundError(
+                f'video {self.path} has no frame that can be decoded')

@@ -1,0 +1,131 @@
+"""Build a video instance segmentation model for inference."""
+import copy
+import os
+import os.path as osp
+import warnings
+from typing import Optional, Union
+
+import torch.nn as nn
+from mmdet.models.mot import BaseMOTModel
+from mmdet.registry import DATASETS, MODELS
+from mmengine.config import Config
+from mmengine.model.utils import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmengine.utils import import_modules_from_strings
+
+
+def _dataset_meta_from_config(cfg: Config) -> Optional[dict]:
+    """``metainfo`` of the config's test dataset class (and of its
+    ``metainfo`` override), without reading any annotation file."""
+    dataloader = cfg.get('test_dataloader', None)
+    if dataloader is None or dataloader.get('dataset', None) is None:
+        return None
+    dataset = dataloader['dataset']
+    # dataset wrappers (e.g. ConcatDataset) hold the dataset inside
+    while 'pipeline' not in dataset and isinstance(
+            dataset.get('dataset', None), dict):
+        dataset = dataset['dataset']
+    dataset_cls = DATASETS.get(dataset.get('type', ''))
+    meta = copy.deepcopy(dict(getattr(dataset_cls, 'METAINFO', {}) or {}))
+    meta.update(copy.deepcopy(dict(dataset.get('metainfo', None) or {})))
+    return meta if meta.get('classes') else None
+
+
+def init_vis_model(config: Union[str, os.PathLike, Config],
+                   checkpoint: Optional[str] = None,
+                   device: str = 'cpu',
+                   cfg_options: Optional[dict] = None,
+                   strict: bool = True) -> nn.Module:
+    """Build a video instance segmentation model ready for inference.
+
+    Follows ``mmdet.apis.init_track_model``: the model is built from the
+    config (its ``custom_imports`` imported, mmengine's default scope set
+    from its ``default_scope``, default ``mmdet``), the checkpoint is loaded
+    with torch's weights-only unpickler (``import mmvis_clip`` allow-lists
+    the plain-data types of mmengine checkpoints), SyncBN is turned into BN,
+    and the model is put in eval mode on ``device``.
+
+    ``model.dataset_meta`` comes from the checkpoint's meta (what the
+    Runner saved at training time) or else from the class (and
+    ``metainfo``) of the config's test dataset; ``model.cfg`` is the
+    config.
+
+    Args:
+        config (str | PathLike | Config): Config file or object.
+        checkpoint (str, optional): Checkpoint file; None keeps the
+            random initialisation (for smoke tests and speed measurements).
+        device (str): E.g. ``'cpu'`` or ``'cuda:0'``. Defaults to ``'cpu'``.
+        cfg_options (dict, optional): Overrides merged into the config,
+            e.g. ``{'model.tracker.num_frames_retain': 5}``.
+        strict (bool): Refuse a checkpoint whose keys or shapes do not
+            match the model. Defaults to True.
+
+    Returns:
+        nn.Module: The model, with ``cfg`` and ``dataset_meta``.
+
+    Raises:
+        FileNotFoundError: If the config or checkpoint does not exist.
+        TypeError: If the config's model is not a video model (an mmdet
+            ``BaseMOTModel`` with a tracker).
+    """
+    if isinstance(config, (str, os.PathLike)):
+        config = os.fspath(config)
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config {config} does not exist')
+        config = Config.fromfile(config)
+    elif isinstance(config, Config):
+        config = copy.deepcopy(config)
+    else:
+        raise TypeError('config must be a file name or a Config, got '
+                        f'{type(config).__name__}')
+    if cfg_options is not None:
+        config.merge_from_dict(cfg_options)
+    if config.get('custom_imports', None):
+        import_modules_from_strings(**config['custom_imports'])
+    init_default_scope(config.get('default_scope', 'mmdet'))
+
+    name = config.filename or '<Config object>'
+    model_type = config.model.get('type')
+    model_cls = MODELS.get(model_type) if isinstance(model_type,
+                                                     str) else model_type
+    if model_cls is None:
+        raise KeyError(f'config {name}: model type {model_type!r} is not '
+                       'registered')
+    if not (isinstance(model_cls, type)
+            and issubclass(model_cls, BaseMOTModel)):
+        raise TypeError(f'config {name} is not a video model: its model '
+                        f'{model_type} is not an mmdet BaseMOTModel')
+    model = MODELS.build(config.model)
+    if getattr(model, 'tracker', None) is None:
+        raise TypeError(f'config {name} is not a video model: its model '
+                        f'{model_type} has no tracker')
+
+    dataset_meta = None
+    if checkpoint is not None:
+        checkpoint = os.fspath(checkpoint)
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+        try:
+            ckpt = load_checkpoint(
+                model, checkpoint, map_location='cpu', strict=strict)
+        except RuntimeError as err:
+            raise RuntimeError(f'checkpoint {checkpoint} does not fit the '
+                               f'model of config {name}: {err}') from None
+        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+        dataset_meta = copy.deepcopy(meta.get('dataset_meta', None))
+        if dataset_meta and 'CLASSES' in dataset_meta:
+            dataset_meta['classes'] = dataset_meta.pop('CLASSES')
+    if not dataset_meta:
+        dataset_meta = _dataset_meta_from_config(config)
+    if not dataset_meta:
+        warnings.warn(f'config {name}: no class names in the checkpoint '
+                      'or the test dataset; labels are shown as indices')
+        dataset_meta = dict(classes=None)
+    if not str(device).startswith('cuda'):
+        model = revert_sync_batchnorm(model)
+    model.dataset_meta = dataset_meta
+    model.cfg = config
+    model.to(device)
+    model.eval()
+    return model

@@ -1,0 +1,82 @@
+"""Render each test video's predictions to an mp4 (``test.py --show-dir``).
+"""
+import os.path as osp
+from typing import Optional, Sequence
+
+import mmcv
+from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+
+from .video_renderer import AtomicVideoWriter, VideoRenderer
+
+
+def video_name(img_path: str) -> str:
+    """The name of the video a frame belongs to: its folder's name
+    (YouTube-VIS and OVIS keep the frames of a video in one folder)."""
+    return osp.basename(osp.dirname(img_path))
+
+
+@HOOKS.register_module()
+class VideoRenderHook(Hook):
+    """Draw the tracked predictions of every test video into
+    ``out_dir/<video name>.mp4`` (masks, boxes, class names, ids; one
+    colour per id), each file written atomically.
+
+    The test dataset must yield whole videos (as :class:`VISMetric` needs);
+    frames are read again from their ``img_path``. A video name met twice
+    gets its ``video_id`` appended.
+
+    Args:
+        out_dir (str): Output folder, created if missing.
+        score_thr (float): Instances scoring below it are not drawn.
+            Defaults to 0.3 (mmdet's ``TrackVisualizationHook`` default).
+        fps (float): Frames per second of the videos. Defaults to 10.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, out_dir: str, score_thr: float = 0.3,
+                 fps: float = 10.0) -> None:
+        self.out_dir = out_dir
+        self.score_thr = score_thr
+        self.fps = fps
+        self._renderer: Optional[VideoRenderer] = None
+        self._written = set()
+
+    def before_test(self, runner) -> None:
+        self._written = set()
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+                        outputs: Optional[Sequence] = None) -> None:
+        if self._renderer is None:
+            classes = (runner.test_dataloader.dataset.metainfo.get('classes')
+                       if hasattr(runner, 'test_dataloader') else None)
+            self._renderer = VideoRenderer(
+                classes=classes, score_thr=self.score_thr)
+        for track_sample in outputs or ():
+            self.render_video(track_sample)
+
+    def render_video(self, track_sample) -> str:
+        """Render one video's ``TrackDataSample``; returns the file path."""
+        frames = track_sample.video_data_samples
+        first = frames[0].metainfo
+        name = video_name(first['img_path'])
+        length = first.get('ori_video_length', len(frames))
+        if length != len(frames):
+            raise ValueError(
+                f'VideoRenderHook: video {name} has {length} frames but '
+                f'its sample holds {len(frames)}; the test dataset must '
+                'yield whole videos')
+        if name in self._written:
+            name = f'{name}_{first.get("video_id")}'
+        self._written.add(name)
+        out_file = osp.join(self.out_dir, f'{name}.mp4')
+        with AtomicVideoWriter(out_file, fps=self.fps) as writer:
+            for frame in frames:
+                image = mmcv.imread(frame.img_path, backend='cv2')
+                if image is None:
+                    raise FileNotFoundError(
+                        f'VideoRenderHook: cannot read {frame.img_path}')
+                writer.write(
+                    self._renderer.draw(image, frame.pred_track_instances))
+        return out_file

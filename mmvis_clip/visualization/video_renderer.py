@@ -1,0 +1,183 @@
+"""Draw tracked instances on frames and write them as an mp4 video."""
+import itertools
+import os
+import os.path as osp
+import tempfile
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+from mmengine.structures import InstanceData
+
+from .vis_local_visualizer import VISLocalVisualizer
+
+_visualizer_names = itertools.count()
+
+
+class AtomicVideoWriter:
+    """Write an mp4 with OpenCV, atomically.
+
+    Frames go to a hidden temporary file in the destination folder (named
+    ``.<name>.<random>.mp4``: OpenCV picks the container from the
+    extension) which :meth:`close` moves over ``path`` with
+    :func:`os.replace`; :meth:`abort` (or leaving a ``with`` block by an
+    exception) deletes it. A reader never sees a partial video.
+
+    The size is set by the first frame; every frame must have it.
+
+    Args:
+        path (str): Destination file, e.g. ``out/video.mp4``.
+        fps (float): Frames per second. Defaults to 10.
+        fourcc (str): Codec. Defaults to ``'mp4v'``.
+    """
+
+    def __init__(self, path: str, fps: float = 10.0,
+                 fourcc: str = 'mp4v') -> None:
+        if not fps > 0:
+            raise ValueError(f'{path}: fps must be > 0, got {fps}')
+        self.path = os.fspath(path)
+        self.fps = float(fps)
+        self.fourcc = fourcc
+        self.num_frames = 0
+        self.size = None
+        self._writer = None
+        self._tmp_path: Optional[str] = None
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append an (H, W, 3) uint8 BGR frame."""
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f'{self.path}: frame {self.num_frames} must be '
+                             f'(H, W, 3) uint8, got {frame.shape} '
+                             f'{frame.dtype}')
+        size = (frame.shape[1], frame.shape[0])
+        if self._writer is None:
+            self._open(size)
+        elif size != self.size:
+            raise ValueError(
+                f'{self.path}: frame {self.num_frames} is {size[0]}x'
+                f'{size[1]}, the video is {self.size[0]}x{self.size[1]}')
+        self._writer.write(np.ascontiguousarray(frame))
+        self.num_frames += 1
+
+    def _open(self, size) -> None:
+        folder = osp.dirname(osp.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        fd, self._tmp_path = tempfile.mkstemp(
+            dir=folder, prefix='.' + osp.basename(self.path) + '.',
+            suffix='.mp4')
+        os.close(fd)
+        self._writer = cv2.VideoWriter(self._tmp_path,
+                                       cv2.VideoWriter_fourcc(*self.fourcc),
+                                       self.fps, size)
+        if not self._writer.isOpened():
+            self.abort()
+            raise RuntimeError(f'{self.path}: OpenCV cannot write a '
+                               f'{self.fourcc!r} video of size {size}')
+        self.size = size
+
+    def close(self) -> str:
+        """Finish the file and move it to ``path``; returns ``path``.
+
+        Raises:
+            ValueError: If no frame was written (no file is made).
+        """
+        if self._writer is None:
+            raise ValueError(f'{self.path}: no frame was written')
+        self._writer.release()
+        self._writer = None
+        # mkstemp makes the file private (0600); give it the usual mode
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp_path, 0o666 & ~umask)
+        os.replace(self._tmp_path, self.path)
+        self._tmp_path = None
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial video."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        if self._tmp_path is not None and osp.exists(self._tmp_path):
+            os.remove(self._tmp_path)
+        self._tmp_path = None
+
+    def __enter__(self) -> 'AtomicVideoWriter':
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class VideoRenderer:
+    """Draw tracked (or ground-truth) instances on frames: masks, boxes,
+    class names and ids, one fixed colour per id (:class:`
+    VISLocalVisualizer`, i.e. mmdet's ``TrackLocalVisualizer``).
+
+    Args:
+        classes (Sequence[str], optional): Class names by label.
+        score_thr (float): Instances scoring below it are not drawn
+            (instances without scores are always drawn). Defaults to 0.
+        line_width (float): Box line width. Defaults to 2.
+        alpha (float): Mask and box opacity. Defaults to 0.5.
+    """
+
+    def __init__(self,
+                 classes: Optional[Sequence[str]] = None,
+                 score_thr: float = 0.0,
+                 line_width: float = 2,
+                 alpha: float = 0.5) -> None:
+        self.score_thr = float(score_thr)
+        self.visualizer = VISLocalVisualizer(
+            name=f'mmvis_clip_video_renderer_{next(_visualizer_names)}',
+            line_width=line_width,
+            alpha=alpha)
+        self.visualizer.dataset_meta = dict(
+            classes=tuple(classes) if classes else None)
+
+    def draw(self, frame: np.ndarray, instances) -> np.ndarray:
+        """Draw on a copy of ``frame``.
+
+        Args:
+            frame (np.ndarray): (H, W, 3) uint8 BGR.
+            instances (FrameResult | InstanceData): With ``instances_id``
+                (``instance_ids`` for a FrameResult), ``labels`` and
+                optionally ``masks`` (n, H, W), ``bboxes`` (n, 4),
+                ``scores``.
+
+        Returns:
+            np.ndarray: (H, W, 3) uint8 BGR.
+        """
+        if not isinstance(instances, InstanceData):
+            instances = instances.to_instance_data()
+        instances = instances.cpu()
+        if 'masks' in instances and not isinstance(instances.masks,
+                                                   np.ndarray):
+            masks = instances.masks
+            masks = masks.to_ndarray() if hasattr(
+                masks, 'to_ndarray') else masks.numpy()
+            instances.masks = masks.astype(bool)
+        if 'bboxes' in instances and hasattr(instances.bboxes, 'tensor'):
+            instances.bboxes = instances.bboxes.tensor  # mmdet box type
+        if 'scores' in instances and len(instances):
+            instances = instances[instances.scores >= self.score_thr]
+        drawn = self.visualizer._draw_instances(frame[..., ::-1].copy(),
+                                                instances)
+        return np.ascontiguousarray(drawn[..., ::-1])
+
+
+def render_video(out_file: str,
+                 frames_and_instances,
+                 classes: Optional[Sequence[str]] = None,
+                 fps: float = 10.0,
+                 score_thr: float = 0.0) -> str:
+    """Draw ``(frame, instances)`` pairs (see :meth:`VideoRenderer.draw`)
+    into the mp4 ``out_file``, atomically; returns ``out_file``."""
+    renderer = VideoRenderer(classes=classes, score_thr=score_thr)
+    with AtomicVideoWriter(out_file, fps=fps) as writer:
+        for frame, instances in frames_and_instances:
+            writer.write(renderer.draw(frame, instances))
+    return out_file

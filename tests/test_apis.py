@@ -1,0 +1,358 @@
+"""Streaming inference API: init_vis_model, VideoSegmenter, FrameSource."""
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmdet.registry import DATASETS
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+from mmvis_clip.apis import (FrameSource, FrameVideoSegmenter, VideoSegmenter,
+                             build_stream_pipeline, init_vis_model,
+                             natural_sort_key, register_segmenter)
+from mmvis_clip.apis.video_segmenter import SEGMENTER_REGISTRY
+from mmvis_clip.datasets.synthetic import make_synthetic_vis
+from mmvis_clip.models.vis.stc import STC
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+STC_CONFIG = osp.join(REPO, 'configs', 'stc',
+                      'stc_r18_fpn_1xb4-8e_synthetic.py')
+CICO_CONFIG = osp.join(REPO, 'configs', 'cico',
+                       'cico-yolact_r18_fpn_1xb4-8e_synthetic.py')
+MTR_CONFIG = osp.join(REPO, 'configs', 'masktrack_rcnn',
+                      'masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py')
+# class names saved in the checkpoint meta, distinct from the config's
+CKPT_CLASSES = ('a', 'b', 'c', 'd', 'e', 'f')
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('synthetic'))
+    # 2 train videos, 2 valid videos of 6 frames of 64x96
+    make_synthetic_vis(root, num_videos=2, num_frames=6, size=(64, 96),
+                       seed=1, show_progress=False)
+    return root + '/'
+
+
+def data_options(data_root):
+    return {'test_dataloader.dataset.data_root': data_root}
+
+
+def save_random_checkpoint(config, path, cfg_options):
+    """Random weights of ``config``'s model with a dataset meta."""
+    torch.manual_seed(0)
+    model = init_vis_model(config, cfg_options=cfg_options)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=dict(classes=CKPT_CLASSES))), path)
+    return path
+
+
+def model_video_outputs(model, data_root, video_idx):
+    """What tools/test.py computes for one video: the test dataset's
+    sample through ``model.test_step``."""
+    dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
+    sample = dataset[video_idx]
+    with torch.no_grad():
+        out = model.test_step(pseudo_collate([sample]))[0]
+    return [out[i] for i in range(len(out))]
+
+
+def assert_same_as_test_loop(frames, results):
+    assert [r.frame_index for r in results] == list(range(len(frames)))
+    for frame, result in zip(frames, results):
+        pred = frame.pred_track_instances
+        assert result.instance_ids.tolist() == pred.instances_id.tolist()
+        assert result.labels.tolist() == pred.labels.tolist()
+        np.testing.assert_allclose(result.scores, pred.scores.numpy(),
+                                   rtol=1e-5)
+        np.testing.assert_allclose(result.bboxes, pred.bboxes.numpy(),
+                                   rtol=1e-4, atol=1e-3)
+        assert result.masks.dtype == bool
+        assert result.masks.shape[1:] == frame.ori_shape
+        assert np.array_equal(result.masks, pred.masks.numpy())
+
+
+def direct_summaries(results):
+    """{id: (majority label, mean score, n)} by a direct loop (ties to the
+    smallest label, as np.bincount(...).argmax())."""
+    labels, scores = {}, {}
+    for result in results:
+        for i, label, score in zip(result.instance_ids, result.labels,
+                                   result.scores):
+            labels.setdefault(int(i), []).append(int(label))
+            scores.setdefault(int(i), []).append(float(score))
+    return {
+        i: (int(np.bincount(labels[i]).argmax()), np.mean(scores[i]),
+            len(labels[i]))
+        for i in labels
+    }
+
+
+def assert_summaries(summaries, results):
+    expected = direct_summaries(results)
+    assert sorted(summaries) == sorted(expected)
+    for i, (label, score, num) in expected.items():
+        assert summaries[i].label == label
+        assert summaries[i].score == pytest.approx(score, rel=1e-5)
+        assert summaries[i].num_frames == num
+
+
+def test_stc_stream_matches_test_loop(data_root, tmp_path):
+    options = dict(data_options(data_root),
+                   **{'model.detector.test_cfg.score_thr': 0.01})
+    ckpt = save_random_checkpoint(STC_CONFIG, str(tmp_path / 'stc.pth'),
+                                  options)
+    model = init_vis_model(STC_CONFIG, ckpt, cfg_options=options)
+    assert not model.training
+    assert model.dataset_meta['classes'] == CKPT_CLASSES  # from the ckpt
+    seg = VideoSegmenter.from_model(model)
+    assert type(seg) is FrameVideoSegmenter
+
+    for video_idx in range(2):
+        frames = model_video_outputs(model, data_root, video_idx)
+        seg.reset()
+        results = []
+        for frame in frames:
+            # video 0 by path, video 1 as arrays decoded by OpenCV
+            pushed = frame.img_path if video_idx == 0 else cv2.imread(
+                frame.img_path)
+            out = seg.push(pushed)
+            assert len(out) == 1  # final at once
+            results += out
+        remaining, summaries = seg.finish()
+        assert remaining == []
+        assert_same_as_test_loop(frames, results)
+        ids = np.concatenate([r.instance_ids for r in results])
+        # the case exercises tracking: detections, and ids kept over frames
+        assert len(ids) >= len(frames)
+        assert len(set(ids.tolist())) < len(ids)
+        assert_summaries(summaries, results)
+
+
+@pytest.mark.parametrize('overlap', [1, 0])
+def test_cico_stream_matches_test_loop(data_root, tmp_path, overlap):
+    options = dict(
+        data_options(data_root), **{
+            'model.test_cfg.score_thr': 0.005,
+            'model.test_cfg.max_per_clip': 5,
+            'model.tracker.overlap': overlap
+        })
+    ckpt = save_random_checkpoint(CICO_CONFIG, str(tmp_path / 'cico.pth'),
+                                  options)
+    model = init_vis_model(CICO_CONFIG, ckpt, cfg_options=options)
+    seg = VideoSegmenter.from_model(model)
+    assert type(seg).__name__ == 'ClipVideoSegmenter'
+    frames = model_video_outputs(model, data_root, 0)
+    assert len(frames) == 6
+    seg.reset()
+    batches = [seg.push(frame.img_path) for frame in frames]
+    remaining, summaries = seg.finish()
+    # T = 3: results come clip by clip, the overlap frame from the later
+    # clip; the partial last clip at finish()
+    if overlap == 1:  # clips [0, 1, 2], [2, 3, 4], [4, 5, 5]
+        expected = [[], [], [0, 1], [], [2, 3], []]
+        assert [r.frame_index for r in remaining] == [4, 5]
+    else:  # clips [0, 1, 2], [3, 4, 5]
+        expected = [[], [], [0, 1, 2], [], [], [3, 4, 5]]
+        assert remaining == []
+    assert [[r.frame_index for r in b] for b in batches] == expected
+    results = [r for b in batches for r in b] + remaining
+    assert_same_as_test_loop(frames, results)
+    assert sum(len(r.instance_ids) for r in results) > 0
+    # a clip casts one label vote and one score per track (paper Sec. 3.4),
+    # so the summaries are per clip: same ids, a label and a score among
+    # those of the track's frames, at most one observation per frame
+    per_frame = direct_summaries(results)
+    assert sorted(summaries) == sorted(per_frame)
+    for i, summary in summaries.items():
+        labels = {int(lab) for r in results
+                  for j, lab in zip(r.instance_ids, r.labels) if j == i}
+        scores = [float(sc) for r in results
+                  for j, sc in zip(r.instance_ids, r.scores) if j == i]
+        assert summary.label in labels
+        assert min(scores) - 1e-6 <= summary.score <= max(scores) + 1e-6
+        assert 1 <= summary.num_frames <= per_frame[i][2]
+
+
+def test_masktrack_rcnn_stream_matches_test_loop(data_root, tmp_path):
+    options = dict(
+        data_options(data_root), **{
+            'model.detector.test_cfg.rpn.max_per_img': 100,
+            'model.detector.test_cfg.rcnn.max_per_img': 10
+        })
+    ckpt = save_random_checkpoint(MTR_CONFIG, str(tmp_path / 'mtr.pth'),
+                                  options)
+    model = init_vis_model(MTR_CONFIG, ckpt, cfg_options=options)
+    frames = model_video_outputs(model, data_root, 0)
+    # mmdet's tracker keeps every observation of a track in lists
+    assert max(len(v) for t in model.tracker.tracks.values()
+               for v in t.values() if isinstance(v, list)) > 1
+
+    seg = VideoSegmenter.from_model(model)
+    seg.reset()
+    results = [r for frame in frames for r in seg.push(frame.img_path)]
+    assert_same_as_test_loop(frames, results)
+    # the segmenter keeps the latest entry only, with the same outputs
+    assert {len(v) for t in model.tracker.tracks.values()
+            for v in t.values() if isinstance(v, list)} == {1}
+    ids = np.concatenate([r.instance_ids for r in results]).tolist()
+    assert len(set(ids)) < len(ids)
+    _, summaries = seg.finish()
+    assert_summaries(summaries, results)
+
+
+def test_memory_bounded_on_a_long_stream():
+    retain, per_frame = 3, 4
+    model = init_vis_model(
+        STC_CONFIG,
+        cfg_options={
+            'model.tracker.num_frames_retain': retain,
+            'model.detector.test_cfg.max_per_img': per_frame,
+            'model.detector.test_cfg.score_thr': 0.0,
+            # small model input: 300 frames in a few seconds
+            'test_dataloader.dataset.pipeline.0.transforms.1.scale':
+            (64, 32),
+        })
+    embed_dim = model.track_head.embed_dim
+    seg = VideoSegmenter.from_model(model)
+    seg.reset()
+    rng = np.random.default_rng(0)
+    # a track is kept only while seen in the last `retain` frames, each
+    # frame has at most `per_frame` detections
+    bound = retain * per_frame
+    max_tracks, drained, observations = 0, {}, 0
+    for i in range(300):
+        frame = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
+        (result, ) = seg.push(frame)
+        observations += len(result)
+        state = seg.state_size()
+        max_tracks = max(max_tracks, state['num_tracks'])
+        assert state['num_tracks'] == len(seg.tracker.tracks) <= bound
+        # latest box (4) and embedding per track, float32
+        assert state['tensor_bytes'] <= bound * (4 + embed_dim) * 4
+        assert state['num_finished'] <= bound
+        popped = seg.pop_finished_summaries()
+        assert not set(popped) & set(drained)
+        drained.update(popped)
+        assert seg.state_size()['num_finished'] == 0
+    _, rest = seg.finish()
+    assert seg.frame_index == 300
+    assert seg.tracker.num_tracks > 2 * bound  # the bound was exercised
+    # nothing lost: every id once, every observation counted
+    assert not set(rest) & set(drained)
+    assert len(drained) + len(rest) == seg.tracker.num_tracks
+    assert sum(s.num_frames for s in list(drained.values()) +
+               list(rest.values())) == observations
+    assert max_tracks <= bound
+
+
+def test_not_a_video_model(tmp_path):
+    cfg = tmp_path / 'retinanet.py'
+    cfg.write_text("_base_ = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'"
+                   '\n')
+    with pytest.raises(TypeError, match='retinanet.py is not a video model'):
+        init_vis_model(str(cfg))
+    with pytest.raises(TypeError, match='not a video model.*no tracker'):
+        init_vis_model(STC_CONFIG, cfg_options={'model.tracker': None})
+    with pytest.raises(FileNotFoundError, match='missing.py'):
+        init_vis_model(str(tmp_path / 'missing.py'))
+
+
+def test_checkpoint_that_does_not_fit(tmp_path):
+    ckpt = str(tmp_path / 'bad.pth')
+    torch.save(dict(state_dict={'detector.backbone.conv1.weight':
+                                torch.zeros(1)}), ckpt)
+    with pytest.raises(RuntimeError, match='bad.pth does not fit'):
+        init_vis_model(STC_CONFIG, ckpt)
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(FileNotFoundError, match='missing.mp4'):
+        FrameSource(str(tmp_path / 'missing.mp4'))
+    not_video = tmp_path / 'notes.mp4'
+    not_video.write_text('not a video')
+    with pytest.raises(FileNotFoundError, match='notes.mp4 cannot be opened'):
+        FrameSource(str(not_video))
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    (empty / 'readme.txt').write_text('no frames here')
+    with pytest.raises(FileNotFoundError, match='empty holds no image'):
+        FrameSource(str(empty))
+
+    cfg = Config.fromfile(STC_CONFIG)
+    cfg.test_dataloader.dataset.pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='PackDetInputs')
+    ]
+    with pytest.raises(ValueError, match='expects a test pipeline'):
+        build_stream_pipeline(cfg)
+
+    seg = VideoSegmenter.from_model(init_vis_model(STC_CONFIG))
+    with pytest.raises(FileNotFoundError, match='nothing.jpg'):
+        seg.push(str(tmp_path / 'nothing.jpg'))
+    broken = tmp_path / 'broken.jpg'
+    broken.write_bytes(b'\xff\xd8 truncated')
+    with pytest.raises(FileNotFoundError, match='broken.jpg'):
+        seg.push(str(broken))
+    with pytest.raises(ValueError, match='uint8'):
+        seg.push(np.zeros((32, 48, 3), np.float32))
+    seg.push(np.zeros((32, 48, 3), np.uint8))
+    with pytest.raises(ValueError, match='48x32'):
+        seg.push(np.zeros((40, 48, 3), np.uint8))
+
+
+def test_frame_folder_in_natural_order(tmp_path):
+    for index in (10, 2, 1):
+        cv2.imwrite(str(tmp_path / f'{index}.png'),
+                    np.full((4, 6, 3), index, np.uint8))
+    (tmp_path / 'notes.txt').write_text('ignored')
+    source = FrameSource(str(tmp_path))
+    assert source.num_frames == 3
+    assert [int(f[0, 0, 0]) for f in source] == [1, 2, 10]
+    assert sorted(['b10', 'a2', 'b9', 'a10'],
+                  key=natural_sort_key) == ['a2', 'a10', 'b9', 'b10']
+
+
+def test_mp4_frames(tmp_path):
+    path = str(tmp_path / 'clip.mp4')
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 7.0,
+                             (48, 32))
+    for value in (0, 120, 250):
+        writer.write(np.full((32, 48, 3), value, np.uint8))
+    writer.release()
+    source = FrameSource(path)
+    frames = list(source)
+    assert source.name == 'clip' and source.fps == pytest.approx(7.0)
+    assert [f.shape for f in frames] == [(32, 48, 3)] * 3
+    # lossy codec: flat frames come back close to their value
+    assert [round(float(f.mean()) / 10) for f in frames] == [0, 12, 25]
+
+
+def test_segmenter_registry():
+
+    class SubSTC(STC):
+        pass
+
+    class Unknown(torch.nn.Module):
+        cfg = None
+
+    model = init_vis_model(STC_CONFIG)
+    model.__class__ = SubSTC  # an STC subclass finds STC's adapter
+    assert type(VideoSegmenter.from_model(model)) is FrameVideoSegmenter
+    with pytest.raises(TypeError, match='no VideoSegmenter for Unknown'):
+        VideoSegmenter.from_model(Unknown())
+
+    @register_segmenter(SubSTC)
+    class SubSegmenter(FrameVideoSegmenter):
+        pass
+
+    try:
+        assert type(VideoSegmenter.from_model(model)) is SubSegmenter
+        with pytest.raises(KeyError, match='already has'):
+            register_segmenter(SubSTC)(FrameVideoSegmenter)
+    finally:
+        del SEGMENTER_REGISTRY[SubSTC]

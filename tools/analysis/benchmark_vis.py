@@ -1,0 +1,613 @@
+"""Frame rate, per-stage time and memory of VIS models on a frame stream.
+
+Usage:
+    python tools/analysis/benchmark_vis.py CONFIG [--checkpoint CKPT]
+        [--frames N] [--size H W] [--input VIDEO_OR_FOLDER]
+        [--compare OTHER_CONFIG ...] [--compare-checkpoints CKPT ...]
+        [--long-video] [--long-frames N] [--long-size H W]
+        [--device D] [--warmup N]
+
+Frames are pushed one at a time through the streaming API
+(:class:`mmvis_clip.apis.VideoSegmenter`), as the demo does, and every
+result is encoded to RLE (what writing results costs). Frames are resized
+to ``--size`` (the original frame size; the config's test pipeline then
+resizes them for the model); they come from ``--input``, else from the
+config's test images when present, else are random.
+
+Stages are timed with forward hooks / method wrappers on the submodules
+named per model class in :data:`STAGE_TARGETS` (a region entered inside
+another timed region counts for the outer one only); "other model code"
+is the rest of the model's test step (box decoding, NMS, ...). With
+``--compare`` each config runs in its own process, so that peak memory is
+per config. ``--long-video`` streams ``--long-frames`` frames and reports
+memory and the tracker's state at 10%, 50% and 100% of the stream.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from mmvis_clip.apis import (FrameSource, VideoSegmenter, init_vis_model,
+                             natural_sort_key)
+from mmvis_clip.apis.frame_source import list_frame_files
+from mmvis_clip.apis.vis_results_collector import encode_masks
+
+#: Timed submodules (forward hooks) or methods (wrapped) per model class
+#: name: ``'a.b'`` is ``model.a.b``. Every model also gets
+#: ``'data_preprocessor'`` under pre-processing.
+STAGE_TARGETS: Dict[str, Dict[str, List[str]]] = {
+    'STC': {
+        'backbone': ['detector.backbone'],
+        'neck': ['detector.neck'],
+        'heads': ['detector.bbox_head.predict', 'track_head'],
+        'mask': ['detector.mask_head.predict'],
+        'tracking': ['tracker.track'],
+    },
+    'MaskTrackRCNN': {
+        'backbone': ['detector.backbone'],
+        'neck': ['detector.neck'],
+        'heads':
+        ['detector.rpn_head.predict', 'detector.roi_head.predict_bbox'],
+        'mask': ['detector.roi_head.predict_mask'],
+        # MaskTrack R-CNN's track head runs inside its tracker
+        'tracking': ['tracker.track'],
+    },
+    'CiCo': {
+        'backbone': ['backbone'],
+        'neck': ['neck'],
+        'heads': ['bbox_head'],
+        # prototypes (CMH) and the clip masks built from them
+        'mask': ['mask_head', 'mask_head.predict'],
+        'tracking': ['tracker.track_clip'],
+    },
+}
+
+#: Model stages timed by :data:`STAGE_TARGETS`.
+MODEL_STAGES = ('backbone', 'neck', 'heads', 'mask', 'tracking')
+
+#: Rows of the stage table, in order.
+STAGES = ('pre-processing', ) + MODEL_STAGES + (
+    'other model code', 'post-processing (to RLE)')
+
+
+def resolve(root, path: str):
+    """``root.a.b`` for ``path='a.b'``; raises naming the missing part."""
+    obj = root
+    for part in path.split('.'):
+        if not hasattr(obj, part):
+            raise AttributeError(
+                f'{type(root).__name__} has no {path!r} ({part!r} missing); '
+                'fix STAGE_TARGETS')
+        obj = getattr(obj, part)
+    return obj
+
+
+class StageTimer:
+    """Accumulate wall time per stage over nested, exclusive regions.
+
+    A region entered while another one is open is not timed on its own:
+    its time belongs to the open one, so stage times never overlap and sum
+    to at most the enclosing total.
+
+    Args:
+        clock (callable): Returns seconds. Defaults to
+            :func:`time.perf_counter`.
+        sync (callable, optional): Called before each clock reading (e.g.
+            ``torch.cuda.synchronize``) so that GPU work is counted.
+    """
+
+    def __init__(self,
+                 clock: Callable[[], float] = time.perf_counter,
+                 sync: Optional[Callable[[], None]] = None) -> None:
+        self.clock = clock
+        self.sync = sync
+        self.totals: Dict[str, float] = defaultdict(float)
+        self._open: Optional[str] = None
+        self._start = 0.0
+        self._undo: List[Callable[[], None]] = []
+
+    def now(self) -> float:
+        if self.sync is not None:
+            self.sync()
+        return self.clock()
+
+    def enter(self, stage: str) -> bool:
+        """Open ``stage``; returns False (nothing opened) inside another."""
+        if self._open is not None:
+            return False
+        self._open = stage
+        self._start = self.now()
+        return True
+
+    def exit(self, stage: str) -> None:
+        if self._open == stage:
+            self.totals[stage] += self.now() - self._start
+            self._open = None
+
+    @contextmanager
+    def region(self, stage: str) -> Iterator[None]:
+        opened = self.enter(stage)
+        try:
+            yield
+        finally:
+            if opened:
+                self.exit(stage)
+
+    def time_module(self, module: torch.nn.Module, stage: str) -> None:
+        """Time every ``module(...)`` call under ``stage``."""
+        opened = []
+
+        def pre_hook(*_):
+            opened.append(self.enter(stage))
+
+        def post_hook(*_):
+            if opened.pop():
+                self.exit(stage)
+
+        handles = [
+            module.register_forward_pre_hook(pre_hook),
+            module.register_forward_hook(post_hook)
+        ]
+        self._undo.extend(h.remove for h in handles)
+
+    def time_method(self, owner, name: str, stage: str) -> None:
+        """Time every ``owner.name(...)`` call under ``stage`` (the method
+        is shadowed on the instance until :meth:`remove`)."""
+        method = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            with self.region(stage):
+                return method(*args, **kwargs)
+
+        setattr(owner, name, timed)
+        self._undo.append(lambda: delattr(owner, name))
+
+    def time_target(self, root, path: str, stage: str) -> None:
+        """Time ``root.<path>``: a module by hooks, a method by wrapping."""
+        target = resolve(root, path)
+        if isinstance(target, torch.nn.Module):
+            self.time_module(target, stage)
+        elif callable(target) and '.' in path:
+            owner_path, name = path.rsplit('.', 1)
+            self.time_method(resolve(root, owner_path), name, stage)
+        else:
+            raise TypeError(f'{path!r} is neither a module nor a method')
+
+    def reset(self) -> None:
+        self.totals = defaultdict(float)
+
+    def remove(self) -> None:
+        """Undo all hooks and wrappers."""
+        while self._undo:
+            self._undo.pop()()
+
+
+# ----------------------------------------------------------------------
+# machine, memory and frames
+# ----------------------------------------------------------------------
+def machine_description(device: torch.device) -> str:
+    if device.type == 'cuda':
+        return (f'GPU {torch.cuda.get_device_name(device)}, torch '
+                f'{torch.__version__}, CUDA {torch.version.cuda}')
+    cpu = platform.processor() or 'unknown CPU'
+    if osp.isfile('/proc/cpuinfo'):
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    return (f'CPU {cpu}, {os.cpu_count()} cores, torch threads '
+            f'{torch.get_num_threads()}, torch {torch.__version__}')
+
+
+def current_rss_mb() -> Optional[float]:
+    """Resident memory now (Linux /proc), or None where unavailable."""
+    try:
+        with open('/proc/self/statm') as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf('SC_PAGE_SIZE') / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (getrusage)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # kilobytes on Linux, bytes on macOS
+    return peak / 2**20 if sys.platform == 'darwin' else peak / 2**10
+
+
+def config_image_files(cfg) -> List[str]:
+    """Frame files under the config's test image folder, video folders and
+    frames in natural order (empty if the folder does not exist)."""
+    try:
+        dataset = cfg.test_dataloader.dataset
+        folder = osp.join(dataset.get('data_root', '') or '',
+                          dataset.data_prefix.img_path)
+    except (AttributeError, KeyError):
+        return []
+    if not osp.isdir(folder):
+        return []
+    files = []
+    for name in sorted(os.listdir(folder), key=natural_sort_key):
+        sub = osp.join(folder, name)
+        if osp.isdir(sub):
+            try:
+                files.extend(list_frame_files(sub))
+            except FileNotFoundError:
+                continue
+    return files
+
+
+def make_frames(num: int, size, input_path: Optional[str], cfg) -> tuple:
+    """``num`` (H, W, 3) uint8 frames of ``size`` and where they come from.
+
+    Frames repeat cyclically when the source has fewer.
+    """
+    height, width = size
+    if input_path:
+        source, label = list(FrameSource(input_path)), input_path
+    else:
+        files = config_image_files(cfg)
+        if files:
+            files = files[:num]
+            source = [cv2.imread(f) for f in files]
+            label = (f'{len(files)} test images of the config under '
+                     f'{osp.dirname(osp.dirname(files[0]))}')
+        else:
+            rng = np.random.default_rng(0)
+            source = [
+                rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+                for _ in range(min(num, 16))
+            ]
+            label = 'random frames (no test images found)'
+    frames = [
+        cv2.resize(source[i % len(source)], (width, height),
+                   interpolation=cv2.INTER_LINEAR) for i in range(num)
+    ]
+    return frames, label
+
+
+# ----------------------------------------------------------------------
+# measurement
+# ----------------------------------------------------------------------
+def install_timer(segmenter: VideoSegmenter, timer: StageTimer) -> dict:
+    """Hook the stages of ``segmenter``'s model and its pre/post steps.
+
+    Returns a dict that collects ``model`` (whole test step) seconds and
+    the model input size.
+    """
+    model = segmenter.model
+    targets = STAGE_TARGETS.get(type(model).__name__)
+    if targets is None:
+        raise KeyError(f'no stage targets for {type(model).__name__}; add '
+                       'them to STAGE_TARGETS in this file')
+    info = dict(model_seconds=0.0, input_shape=None)
+    timer.time_target(model, 'data_preprocessor', 'data pre-processor')
+    for stage, paths in targets.items():
+        for path in paths:
+            timer.time_target(model, path, stage)
+
+    prepare, run_model = segmenter._prepare, segmenter._run_model
+
+    def timed_prepare(*args, **kwargs):
+        with timer.region('pipeline'):
+            data = prepare(*args, **kwargs)
+        if info['input_shape'] is None:
+            info['input_shape'] = tuple(data['inputs'][0].shape[-2:])
+        return data
+
+    def timed_run_model(data):
+        start = timer.now()
+        out = run_model(data)
+        info['model_seconds'] += timer.now() - start
+        return out
+
+    segmenter._prepare = timed_prepare
+    segmenter._run_model = timed_run_model
+    return info
+
+
+def push_and_encode(segmenter: VideoSegmenter, frame: np.ndarray,
+                    timer: StageTimer) -> int:
+    """Push one frame, encode its results' masks; returns #instances."""
+    return encode_results(segmenter.push(frame), timer)
+
+
+def encode_results(results, timer: StageTimer) -> int:
+    """RLE-encode the results' masks; returns #instances."""
+    num = 0
+    with timer.region('rle'):
+        for result in results:
+            encode_masks(result.masks)
+            num += len(result)
+    return num
+
+
+def tracker_state(segmenter: VideoSegmenter) -> dict:
+    state = segmenter.state_size()
+    state['rss_mb'] = current_rss_mb()
+    state['peak_rss_mb'] = peak_rss_mb()
+    if segmenter.device.type == 'cuda':
+        state['cuda_allocated_mb'] = torch.cuda.memory_allocated() / 2**20
+    return state
+
+
+def measure(config: str, checkpoint: Optional[str], args) -> dict:
+    """Benchmark one config; returns a json-able dict."""
+    device = torch.device(args.device)
+    model = init_vis_model(config, checkpoint, device=args.device)
+    segmenter = VideoSegmenter.from_model(model)
+    sync = torch.cuda.synchronize if device.type == 'cuda' else None
+    timer = StageTimer(sync=sync)
+    info = install_timer(segmenter, timer)
+    try:
+        return run_measurement(config, checkpoint, args, model, segmenter,
+                               timer, info)
+    finally:
+        timer.remove()
+
+
+def run_measurement(config, checkpoint, args, model, segmenter, timer,
+                    info) -> dict:
+    """Warm up, stream the timed frames and collect the figures."""
+    device = segmenter.device
+    frames, frames_from = make_frames(args.warmup + args.frames, args.size,
+                                      args.input, model.cfg)
+
+    segmenter.reset()
+    for frame in frames[:args.warmup]:
+        push_and_encode(segmenter, frame, timer)
+    segmenter.reset()
+    timer.reset()
+    info['model_seconds'] = 0.0
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    num_instances = 0
+    start = timer.now()
+    for frame in tqdm(frames[args.warmup:], desc=osp.basename(config),
+                      unit='frame', file=sys.stderr):
+        num_instances += push_and_encode(segmenter, frame, timer)
+    num_instances += encode_results(segmenter.finish()[0], timer)
+    total = timer.now() - start
+
+    stage_seconds = split_stages(timer.totals, info['model_seconds'], total)
+    num = args.frames
+    result = dict(
+        config=config,
+        model=type(model).__name__,
+        weights=checkpoint or 'random',
+        device=str(device),
+        machine=machine_description(device),
+        frames=num,
+        frames_from=frames_from,
+        frame_size=list(args.size),
+        model_input=list(info['input_shape'] or ()),
+        instances_per_frame=num_instances / num,
+        fps=num / total,
+        stage_ms={k: 1000 * stage_seconds.get(k, 0.0) / num
+                  for k in STAGES},
+        total_ms=1000 * total / num)
+    if device.type == 'cuda':
+        result['peak_memory'] = (
+            torch.cuda.max_memory_allocated(device) / 2**20,
+            'CUDA max_memory_allocated')
+    else:
+        result['peak_memory'] = (peak_rss_mb(),
+                                 'process peak RSS, getrusage')
+    if args.long_video:
+        result['long_video'] = long_video(segmenter, model.cfg, args)
+    return result
+
+
+def split_stages(totals: Dict[str, float], model_seconds: float,
+                 total: float) -> Dict[str, float]:
+    """Seconds per row of :data:`STAGES` from the timed regions.
+
+    - pre-processing: the test pipeline (``pipeline``) and the model's
+      data pre-processor (``data pre-processor``);
+    - model stages as timed;
+    - other model code: the rest of the model's test step
+      (``model_seconds``), e.g. box decoding, NMS, embedding look-up;
+    - post-processing: RLE encoding (``rle``) and the rest of ``total``
+      (frame checks, results to NumPy, tracker bookkeeping).
+
+    The rows sum to ``total`` (up to clamping at 0).
+    """
+    model_parts = totals.get('data pre-processor', 0.0) + sum(
+        totals.get(s, 0.0) for s in MODEL_STAGES)
+    out = {s: totals.get(s, 0.0) for s in MODEL_STAGES}
+    out['pre-processing'] = totals.get('pipeline', 0.0) + totals.get(
+        'data pre-processor', 0.0)
+    out['other model code'] = max(model_seconds - model_parts, 0.0)
+    out['post-processing (to RLE)'] = totals.get('rle', 0.0) + max(
+        total - totals.get('pipeline', 0.0) - model_seconds -
+        totals.get('rle', 0.0), 0.0)
+    return out
+
+
+def long_video(segmenter: VideoSegmenter, cfg, args) -> list:
+    """Stream ``args.long_frames`` frames; state at 10%, 50% and 100%.
+
+    Summaries of ended tracks are drained every frame, as a consumer of an
+    endless stream would, so the state left is what the segmenter keeps.
+    """
+    num = args.long_frames
+    frames, _ = make_frames(min(num, 64), args.long_size, args.input, cfg)
+    checkpoints = {max(1, round(num * p)): p for p in (0.1, 0.5, 1.0)}
+    report = []
+    drained = 0
+    segmenter.reset()
+    for i in tqdm(range(num), desc='long video', unit='frame',
+                  file=sys.stderr):
+        segmenter.push(frames[i % len(frames)])
+        drained += len(segmenter.pop_finished_summaries())
+        if i + 1 in checkpoints:
+            state = tracker_state(segmenter)
+            state.update(frames=i + 1, percent=100 * checkpoints[i + 1],
+                         drained_summaries=drained)
+            report.append(state)
+    segmenter.finish()
+    return report
+
+
+# ----------------------------------------------------------------------
+# report
+# ----------------------------------------------------------------------
+def format_report(results: List[dict]) -> str:
+    first = results[0]
+    names = [osp.splitext(osp.basename(r['config']))[0] for r in results]
+    lines = ['# VIS inference benchmark']
+    random = [n for n, r in zip(names, results) if r['weights'] == 'random']
+    if random:
+        lines.append(f'RANDOM WEIGHTS (speed only, not a trained model): '
+                     f'{", ".join(random)}')
+    lines.append(f'machine: {first["machine"]}')
+    lines.append(f'frames: {first["frames"]} timed (+ warm-up) of '
+                 f'{first["frame_size"][0]}x{first["frame_size"][1]}, '
+                 f'{first["frames_from"]}')
+    lines.append('')
+    width = max(24, *(len(n) for n in names))
+    head = f'| {"":{width}} | ' + ' | '.join(
+        f'{n:>{width}}' for n in names) + ' |'
+    lines.append(head)
+    lines.append('|' + '|'.join(['-' * (width + 2)] * (len(names) + 1)) +
+                 '|')
+
+    def row(label, values):
+        lines.append(f'| {label:{width}} | ' + ' | '.join(
+            f'{v:>{width}}' for v in values) + ' |')
+
+    row('model', [r['model'] for r in results])
+    row('weights', [
+        'random' if r['weights'] == 'random' else osp.basename(r['weights'])
+        for r in results
+    ])
+    row('model input (h x w)',
+        [f'{r["model_input"][0]}x{r["model_input"][1]}' for r in results])
+    row('instances / frame',
+        [f'{r["instances_per_frame"]:.1f}' for r in results])
+    row('frames/s', [f'{r["fps"]:.2f}' for r in results])
+    row('frames/s ratio to first',
+        [f'{r["fps"] / first["fps"]:.2f}' for r in results])
+    for stage in STAGES:
+        row(f'{stage} (ms)', [f'{r["stage_ms"][stage]:.1f}' for r in results])
+    row('total (ms / frame)', [f'{r["total_ms"]:.1f}' for r in results])
+    row('peak memory (MiB)',
+        [f'{r["peak_memory"][0]:.0f}' for r in results])
+    lines.append('')
+    lines.append(f'peak memory: {first["peak_memory"][1]}'
+                 + (', one process per config' if len(results) > 1 else ''))
+    for name, r in zip(names, results):
+        if 'long_video' not in r:
+            continue
+        lines.append('')
+        lines.append(f'## long video: {name}')
+        lines.append('| frames | % | RSS (MiB) | peak RSS (MiB) | tracks | '
+                     'track tensors (KiB) | ended, not drained | drained |')
+        lines.append('|---|---|---|---|---|---|---|---|')
+        for s in r['long_video']:
+            rss = '-' if s['rss_mb'] is None else f'{s["rss_mb"]:.0f}'
+            lines.append(
+                f'| {s["frames"]} | {s["percent"]:.0f} | {rss} | '
+                f'{s["peak_rss_mb"]:.0f} | {s["num_tracks"]} | '
+                f'{s["tensor_bytes"] / 1024:.1f} | {s["num_finished"]} | '
+                f'{s["drained_summaries"]} |')
+    return '\n'.join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='model config')
+    parser.add_argument('--checkpoint', help='checkpoint of CONFIG')
+    parser.add_argument('--frames', type=int, default=100,
+                        help='timed frames (default 100)')
+    parser.add_argument('--warmup', type=int, default=3,
+                        help='untimed frames first (default 3)')
+    parser.add_argument('--size', type=int, nargs=2, default=[360, 640],
+                        metavar=('H', 'W'),
+                        help='original frame size (default 360 640)')
+    parser.add_argument('--input', help='video file or frame folder')
+    parser.add_argument('--compare', nargs='+', default=[],
+                        metavar='CONFIG', help='other configs to measure')
+    parser.add_argument('--compare-checkpoints', nargs='+', default=[],
+                        metavar='CKPT',
+                        help='checkpoints of the --compare configs, in order')
+    parser.add_argument('--long-video', action='store_true',
+                        help='also stream --long-frames frames and report '
+                        'memory and tracker state')
+    parser.add_argument('--long-frames', type=int, default=2000)
+    parser.add_argument('--long-size', type=int, nargs=2, default=[128, 224],
+                        metavar=('H', 'W'))
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--result-json', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.frames < 1 or args.warmup < 0 or args.long_frames < 1:
+        parser.error('--frames and --long-frames must be >= 1, --warmup >= 0')
+    if len(args.compare_checkpoints) > len(args.compare):
+        parser.error('more --compare-checkpoints than --compare configs')
+    return args
+
+
+def measure_in_subprocess(config: str, checkpoint: Optional[str],
+                          args) -> dict:
+    """Run :func:`measure` for ``config`` in a fresh Python process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = osp.join(tmp, 'result.json')
+        cmd = [sys.executable, osp.abspath(__file__), config, '--frames',
+               str(args.frames), '--warmup', str(args.warmup), '--size',
+               *map(str, args.size), '--device', args.device,
+               '--long-frames', str(args.long_frames), '--long-size',
+               *map(str, args.long_size), '--result-json', out]
+        if checkpoint:
+            cmd += ['--checkpoint', checkpoint]
+        if args.input:
+            cmd += ['--input', args.input]
+        if args.long_video:
+            cmd.append('--long-video')
+        proc = subprocess.run(cmd)
+        if proc.returncode != 0:
+            raise RuntimeError(f'benchmark of {config} failed (exit '
+                               f'{proc.returncode})')
+        with open(out) as f:
+            return json.load(f)
+
+
+def main(argv=None) -> List[dict]:
+    args = parse_args(argv)
+    if args.result_json:  # worker of a --compare run
+        result = measure(args.config, args.checkpoint, args)
+        with open(args.result_json, 'w') as f:
+            json.dump(result, f)
+        return [result]
+    runs = [(args.config, args.checkpoint)] + [
+        (cfg, args.compare_checkpoints[i]
+         if i < len(args.compare_checkpoints) else None)
+        for i, cfg in enumerate(args.compare)
+    ]
+    if len(runs) == 1:
+        results = [measure(args.config, args.checkpoint, args)]
+    else:
+        results = [measure_in_subprocess(c, k, args) for c, k in runs]
+    print(format_report(results))
+    return results
+
+
+if __name__ == '__main__':
+    main()

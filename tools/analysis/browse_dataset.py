@@ -1,0 +1,201 @@
+"""Render a VIS dataset's ground truth as the model sees it.
+
+Usage:
+    python tools/analysis/browse_dataset.py CONFIG [--output-dir DIR]
+        [--max-videos N] [--phase train|val|test] [--seed S]
+        [--cfg-options k=v ...]
+
+Samples go through the phase's pipeline (resize, flip, frame sampling, ...)
+and their ground truth (masks, boxes, class names, instance ids as track
+ids, one colour per id) is drawn on the transformed frames, one mp4 per
+video: ``DIR/<video name>.mp4``.
+
+- ``train``: one sample per frame of the video, that frame being the key
+  frame; each output frame shows the sample's frames side by side in
+  frame order (key and reference frames, or the clip), labelled. The video
+  has as many frames as the training set uses from that video (frames
+  without annotations are skipped by the dataset).
+- ``val`` / ``test``: the whole video is one sample; each output frame is
+  one frame of it. Ground truth loaded at the original size is scaled to
+  the resized frame.
+
+Frames of different sizes (random resize) are padded to the first output
+frame's size (shrunk to fit if larger).
+"""
+import argparse
+import os.path as osp
+import random
+import sys
+
+import cv2
+import numpy as np
+import torch
+from mmdet.registry import DATASETS
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+from tqdm import tqdm
+
+from mmvis_clip.visualization import AtomicVideoWriter, VideoRenderer
+from mmvis_clip.visualization.video_render_hook import video_name
+
+CAPTION_HEIGHT = 14
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--output-dir', default='work_dirs/browse_dataset',
+                        help='output folder (default work_dirs/'
+                        'browse_dataset)')
+    parser.add_argument('--max-videos', type=int, default=5,
+                        help='videos to render (default 5)')
+    parser.add_argument('--phase', choices=['train', 'val', 'test'],
+                        default='train', help='which dataloader (default '
+                        'train)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the random transforms (default 0)')
+    parser.add_argument('--fps', type=float, default=5.0)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    args = parser.parse_args(argv)
+    if args.max_videos < 1:
+        parser.error('--max-videos must be >= 1')
+    return args
+
+
+def gt_instances_of(frame_sample, image_shape) -> InstanceData:
+    """Ground truth of a frame with ``instances_id``.
+
+    Test pipelines load the annotations after ``Resize`` (ground truth at
+    the original size, for evaluation); masks of another size than the
+    image are then resized to it and boxes scaled alike.
+    """
+    gt = frame_sample.gt_instances
+    if 'instances_ids' not in gt:
+        raise KeyError(f'{frame_sample.img_path}: ground truth has no '
+                       'instances_ids (is LoadTrackAnnotations in the '
+                       'pipeline?)')
+    bboxes = gt.bboxes
+    bboxes = bboxes.tensor if hasattr(bboxes, 'tensor') else bboxes
+    out = InstanceData(
+        bboxes=torch.as_tensor(bboxes, dtype=torch.float32).reshape(-1, 4),
+        labels=torch.as_tensor(gt.labels).long(),
+        instances_id=torch.as_tensor(gt.instances_ids).long())
+    if 'masks' in gt:
+        height, width = image_shape
+        masks = gt.masks
+        if (masks.height, masks.width) != (height, width):
+            out.bboxes = out.bboxes * out.bboxes.new_tensor([
+                width / masks.width, height / masks.height,
+                width / masks.width, height / masks.height
+            ])
+            masks = masks.resize((height, width))
+        out.masks = masks.to_ndarray().astype(bool)
+    return out
+
+
+def caption(panel: np.ndarray, text: str, key: bool) -> np.ndarray:
+    """``panel`` with a caption bar on top (yellow text for key frames)."""
+    bar = np.zeros((CAPTION_HEIGHT, panel.shape[1], 3), dtype=np.uint8)
+    color = (0, 255, 255) if key else (255, 255, 255)
+    cv2.putText(bar, text, (2, CAPTION_HEIGHT - 4), cv2.FONT_HERSHEY_SIMPLEX,
+                0.35, color, 1, cv2.LINE_AA)
+    return np.concatenate([bar, panel], axis=0)
+
+
+def fit(image: np.ndarray, size) -> np.ndarray:
+    """Pad ``image`` to ``size`` (H, W) at the top left, shrinking it first
+    (keeping its aspect ratio) when it is larger."""
+    height, width = size
+    scale = min(1.0, height / image.shape[0], width / image.shape[1])
+    if scale < 1.0:
+        image = cv2.resize(image, (max(1, int(image.shape[1] * scale)),
+                                   max(1, int(image.shape[0] * scale))))
+    canvas = np.zeros((height, width, 3), dtype=np.uint8)
+    canvas[:image.shape[0], :image.shape[1]] = image
+    return canvas
+
+
+def draw_frames(item, renderer: VideoRenderer) -> list:
+    """Drawn (H, W, 3) BGR panels of a sample's frames in frame order, with
+    their captions."""
+    inputs = item['inputs']
+    track_sample = item['data_samples']
+    key_inds = set(track_sample.metainfo.get('key_frames_inds', []) or [])
+    frames = track_sample.video_data_samples
+    order = sorted(range(len(frames)),
+                   key=lambda i: frames[i].metainfo.get('frame_id', i))
+    panels = []
+    for i in order:
+        image = np.ascontiguousarray(inputs[i].permute(1, 2, 0).numpy())
+        gt = gt_instances_of(frames[i], image.shape[:2])
+        drawn = renderer.draw(image, gt)
+        frame_id = frames[i].metainfo.get('frame_id', i)
+        role = ('key ' if i in key_inds else 'ref ') if key_inds else ''
+        panels.append(caption(drawn, f'{role}frame {frame_id}', i in
+                              key_inds))
+    return panels
+
+
+def side_by_side(panels: list) -> np.ndarray:
+    height = max(p.shape[0] for p in panels)
+    return np.concatenate([fit(p, (height, p.shape[1])) for p in panels],
+                          axis=1)
+
+
+def render_video(dataset, video_idx: int, phase: str, out_dir: str,
+                 renderer: VideoRenderer, fps: float) -> tuple:
+    """Render one video; returns (path, number of frames written)."""
+    info = dataset.get_data_info(video_idx)
+    if phase == 'train':
+        items = (dataset.prepare_data((video_idx, f))
+                 for f in range(info['video_length']))
+    else:
+        items = [dataset.prepare_data(video_idx)]
+    name = video_name(info['images'][0]['img_path'])
+    out_file = osp.join(out_dir, f'{name}.mp4')
+    canvas = None
+    with AtomicVideoWriter(out_file, fps=fps) as writer:
+        for item in items:
+            if item is None:
+                raise RuntimeError(f'video {name}: the {phase} pipeline '
+                                   'returned no sample')
+            panels = draw_frames(item, renderer)
+            images = [side_by_side(panels)] if phase == 'train' else panels
+            for image in images:
+                if canvas is None:
+                    canvas = image.shape[:2]
+                writer.write(fit(image, canvas))
+        num = writer.num_frames
+    return out_file, num
+
+
+def main(argv=None) -> list:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+
+    loader_cfg = cfg.get(f'{args.phase}_dataloader', None)
+    if loader_cfg is None:
+        raise KeyError(f'config {args.config} has no {args.phase}_dataloader')
+    dataset = DATASETS.build(loader_cfg.dataset)
+    renderer = VideoRenderer(classes=dataset.metainfo.get('classes'))
+    num_videos = min(args.max_videos, len(dataset))
+    written = []
+    for video_idx in tqdm(range(num_videos), unit='video', file=sys.stderr):
+        written.append(
+            render_video(dataset, video_idx, args.phase, args.output_dir,
+                         renderer, args.fps))
+    for path, num in written:
+        print(f'{path}: {num} frames')
+    return written
+
+
+if __name__ == '__main__':
+    main()
