@@ -1,12 +1,13 @@
 """Frames of a video file or of a folder of images, one at a time."""
 import os
 import os.path as osp
-import re
 from typing import Iterator, List, Optional, Union
 
 import cv2
 import mmcv
 import numpy as np
+
+from ..utils.natural_sort import natural_sort_key
 
 #: File extensions read as frames in a frame folder (lower case).
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
@@ -14,15 +15,6 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
 
 #: Frames per second given to a frame folder, which has none of its own.
 DEFAULT_FOLDER_FPS = 10.0
-
-
-def natural_sort_key(name: str) -> list:
-    """Sort key putting ``2.jpg`` before ``10.jpg``.
-
-    Digit runs compare as numbers, the rest as case-folded text.
-    """
-    return [(0, int(part), '') if part.isdigit() else (1, 0, part.casefold())
-            for part in re.split(r'(\d+)', name) if part]
 
 
 def list_frame_files(folder: str) -> List[str]:

@@ -77,6 +77,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ...utils.atomic_io import dump_json_atomic
+from ...utils.natural_sort import natural_sort_key
 from ...utils.vis_format import VISFormatError, load_json
 
 FRAME_EXTENSIONS = ('.jpg', '.jpeg', '.png')
@@ -85,18 +86,6 @@ MASK_EXTENSION = '.png'
 MASK_MODES = ('1', 'L', 'P', 'I;16', 'I;16B', 'I;16L', 'I')
 CLASS_MAP_KEYS = ('classes', 'instances')
 EXIF_ORIENTATION_TAG = 0x0112
-
-
-def natural_sort_key(name: str) -> Tuple:
-    """Sort key putting ``'2.jpg'`` before ``'10.jpg'``.
-
-    Digit runs compare as numbers, other runs case-insensitively; the name
-    itself breaks ties (``'01.jpg'`` vs ``'1.jpg'``).
-    """
-    parts = re.split(r'(\d+)', name)
-    return tuple(
-        int(part) if i % 2 else part.lower()
-        for i, part in enumerate(parts)), name
 
 
 class ClassMap:
