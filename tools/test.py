@@ -18,8 +18,7 @@ import os
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
-import mmvis_clip.visualization  # noqa: F401  (registers VideoRenderHook)
+import mmvis_clip  # noqa: F401  (registers modules and hooks)
 from mmvis_clip.engine import add_runner_args, setup_runner_cfg
 
 
