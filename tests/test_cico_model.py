@@ -310,7 +310,9 @@ def test_mmdet_condinst_checkpoint_initialises_cico_condinst(tmp_path):
 
 
 def test_yolact_shared_head_conv_goes_to_both_towers(tmp_path):
-    cico = MODELS.build(tiny_model_cfg(SYNTHETIC['yolact']))
+    cfg = tiny_model_cfg(SYNTHETIC['yolact'])
+    cfg.bbox_head.norm_cfg = None  # YOLACT's head convs have a bias
+    cico = MODELS.build(cfg)
     conv = cico.bbox_head.cls_convs[0].conv
     weight = torch.randn_like(conv.weight)
     bias = torch.randn_like(conv.bias)

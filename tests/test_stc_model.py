@@ -410,3 +410,22 @@ def test_queries_sit_at_predicted_box_centres():
     flat = torch.cat([p[0].flatten(1).t() for p in params])
     pos = [int(y // 8) * 12 + int(x // 8) for x, y in info.points.tolist()]
     assert torch.equal(info.param_preds, flat[pos])
+
+
+@pytest.mark.parametrize('detach', [False, True])
+def test_track_head_detach_features_stops_gradient_at_fpn(detach):
+    from mmvis_clip.models.heads import STCTrackHead
+    head = STCTrackHead(
+        in_channels=4, feat_channels=4, num_convs=1, embed_dim=3,
+        detach_features=detach)
+    feats = [
+        torch.randn(1, 4, 8 // 2**i, 12 // 2**i, requires_grad=True)
+        for i in range(3)
+    ]
+    embeds = head(feats)
+    assert embeds.shape == (1, 3, 8, 12)
+    embeds.square().sum().backward()
+    for feat in feats:
+        assert (feat.grad is None) == detach
+    # the head's own weights learn either way
+    assert head.conv_embed.weight.grad.abs().sum() > 0

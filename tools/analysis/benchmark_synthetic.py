@@ -39,8 +39,8 @@ PRESETS = {
     ],
     'cico': [
         'configs/cico/cico-yolact_r18_fpn_1xb4-8e_synthetic.py',
-        'configs/cico/cico-yolact_r18_fpn_fifo_1xb4-8e_synthetic.py',
         'configs/cico/cico-condinst_r18_fpn_1xb4-8e_synthetic.py',
+        'configs/cico/cico-yolact_r18_fpn_fifo_1xb4-8e_synthetic.py',
         'configs/cico/cico-condinst_r18_fpn_fifo_1xb4-8e_synthetic.py',
         'configs/stc/stc_r18_fpn_1xb4-8e_synthetic.py',
         'configs/masktrack_rcnn/masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py',
