@@ -1,5 +1,6 @@
 """Shared test set-up."""
 import pytest
+import torch
 from mmengine.registry import init_default_scope
 
 
@@ -20,3 +21,12 @@ def mmdet_scope_per_module():
 def mmdet_scope_per_test():
     """Before every test."""
     _mmdet_scope()
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    """Small convs run much faster on one thread on a shared 2-core box."""
+    num = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(num)

@@ -8,28 +8,17 @@ import numpy as np
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample, TrackDataSample
-from mmdet.structures.mask import BitmapMasks
+from mmdet.structures import TrackDataSample
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.runner import Runner
-from mmengine.structures import InstanceData
+from scripted_frames import H, W, draw, frame_sample
 
 import mmvis_clip  # noqa: F401
 from mmvis_clip.models.utils import clip_ground_truth
 
 register_all_modules()
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Small convs run much faster on one thread on a shared 2-core box."""
-    num = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num)
-
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', 'configs', 'cico')
 SYNTHETIC = {
@@ -38,7 +27,6 @@ SYNTHETIC = {
                          'cico-condinst_r18_fpn_1xb4-8e_synthetic.py'),
 }
 FIFO = osp.join(CONFIG_DIR, 'cico-yolact_r18_fpn_fifo_1xb4-8e_synthetic.py')
-H, W = 64, 96
 COLOURS = {0: (200, 40, 40), 1: (40, 200, 40), 2: (40, 40, 200)}
 
 
@@ -52,31 +40,8 @@ def tiny_model_cfg(path):
     return cfg
 
 
-def draw(boxes, labels):
-    img = np.full((3, H, W), 30, dtype=np.uint8)
-    for (x1, y1, x2, y2), label in zip(boxes, labels):
-        img[:, y1:y2, x1:x2] = np.array(
-            COLOURS[label], dtype=np.uint8)[:, None, None]
-    return img
-
-
-def frame_sample(boxes, labels, ids, frame_id, video):
-    masks = np.zeros((len(boxes), H, W), dtype=np.uint8)
-    for i, (x1, y1, x2, y2) in enumerate(boxes):
-        masks[i, y1:y2, x1:x2] = 1
-    sample = DetDataSample(
-        metainfo=dict(
-            img_shape=(H, W),
-            ori_shape=(2 * H, 2 * W),
-            scale_factor=(0.5, 0.5),
-            frame_id=frame_id,
-            img_path=f'{video}/{frame_id:05d}.jpg'))
-    sample.gt_instances = InstanceData(
-        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-        labels=torch.tensor(labels, dtype=torch.long),
-        masks=BitmapMasks(masks, H, W),
-        instances_ids=torch.tensor(ids, dtype=torch.long))
-    return sample
+def paint(boxes, labels):
+    return draw(boxes, [COLOURS[label] for label in labels])
 
 
 def moving_clip(num_frames, start=0):
@@ -98,7 +63,8 @@ def training_batch(num_frames=3):
     for v, start in enumerate((0, 2)):
         frames = moving_clip(num_frames, start)
         inputs.append(
-            torch.from_numpy(np.stack([draw(b, lab) for b, lab, _ in frames])))
+            torch.from_numpy(
+                np.stack([paint(b, lab) for b, lab, _ in frames])))
         track = TrackDataSample()
         track.video_data_samples = [
             frame_sample(b, lab, i, start + t, f'v{v}')
@@ -183,7 +149,7 @@ def test_clip_inference_writes_every_frame_once(trained_yolact):
     model.bbox_head.test_cfg['max_per_clip'] = 4
     frames = moving_clip(5)
     inputs = torch.from_numpy(
-        np.stack([draw(b, lab) for b, lab, _ in frames]))[None]
+        np.stack([paint(b, lab) for b, lab, _ in frames]))[None]
     video = TrackDataSample()
     video.video_data_samples = [
         frame_sample(b, lab, i, t, 'v') for t, (b, lab, i) in enumerate(frames)

@@ -1,7 +1,6 @@
 """STC takes every weight of mmdet's COCO CondInst R50 through `load_from`."""
 import os.path as osp
 
-import pytest
 import torch
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
@@ -12,15 +11,6 @@ from mmengine.runner import Runner
 import mmvis_clip  # noqa: F401
 
 register_all_modules()
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Small convs run much faster on one thread on a shared 2-core box."""
-    num = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num)
 
 
 CONFIG = osp.join(

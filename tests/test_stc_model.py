@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample, TrackDataSample
+from mmdet.structures import TrackDataSample
 from mmdet.structures.bbox import bbox_overlaps
-from mmdet.structures.mask import BitmapMasks
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.structures import InstanceData
+from scripted_frames import H, W, draw, frame_sample
 
 import mmvis_clip  # noqa: F401
 from mmvis_clip.models.heads import STCMaskHead, num_dynamic_params
@@ -21,18 +21,8 @@ from mmvis_clip.models.vis.stc import _consistency_pairs
 register_all_modules()
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Small convs run much faster on one thread on a shared 2-core box."""
-    num = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num)
-
-
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', 'configs', 'stc')
 SYNTHETIC = osp.join(CONFIG_DIR, 'stc_r18_fpn_1xb4-8e_synthetic.py')
-H, W = 64, 96
 
 
 def tiny_model_cfg():
@@ -49,32 +39,6 @@ def tiny_model_cfg():
     cfg.track_head.update(
         in_channels=32, feat_channels=32, embed_dim=16, norm_cfg=gn8)
     return cfg
-
-
-def draw(boxes, colours):
-    img = np.full((3, H, W), 30, dtype=np.uint8)
-    for (x1, y1, x2, y2), colour in zip(boxes, colours):
-        img[:, y1:y2, x1:x2] = np.array(colour, dtype=np.uint8)[:, None, None]
-    return img
-
-
-def frame_sample(boxes, labels, ids, frame_id, video):
-    masks = np.zeros((len(boxes), H, W), dtype=np.uint8)
-    for i, (x1, y1, x2, y2) in enumerate(boxes):
-        masks[i, y1:y2, x1:x2] = 1
-    sample = DetDataSample(
-        metainfo=dict(
-            img_shape=(H, W),
-            ori_shape=(2 * H, 2 * W),
-            scale_factor=(0.5, 0.5),
-            frame_id=frame_id,
-            img_path=f'{video}/{frame_id:05d}.jpg'))
-    sample.gt_instances = InstanceData(
-        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-        labels=torch.tensor(labels, dtype=torch.long),
-        masks=BitmapMasks(masks, H, W),
-        instances_ids=torch.tensor(ids, dtype=torch.long))
-    return sample
 
 
 # two videos: (boxes, labels, ids) of the key and the reference frame
