@@ -250,6 +250,40 @@ def test_memory_bounded_on_a_long_stream():
     assert max_tracks <= bound
 
 
+def test_clip_stream_memory_bounded():
+    """CiCo streaming keeps at most To frames between clips and a bounded
+    track memory, whatever the length of the stream."""
+    retain, per_clip = 2, 4
+    model = init_vis_model(
+        CICO_CONFIG,
+        cfg_options={
+            'model.tracker.num_clips_retain': retain,
+            'model.test_cfg.max_per_clip': per_clip,
+            'model.test_cfg.score_thr': 0.0,
+            'test_dataloader.dataset.pipeline.0.transforms.1.scale':
+            (64, 32),
+        })
+    seg = VideoSegmenter.from_model(model)
+    seg.reset()
+    rng = np.random.default_rng(0)
+    bound = (retain + 1) * per_clip
+    emitted, max_bytes = 0, 0
+    for i in range(120):
+        frame = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
+        emitted += len(seg.push(frame))
+        assert len(seg._frames) <= model.tracker.clip_len
+        state = seg.state_size()
+        assert state['num_tracks'] <= bound
+        max_bytes = max(max_bytes, state['tensor_bytes'])
+        seg.pop_finished_summaries()
+        if i == 30:
+            bytes_early = max_bytes
+    rest, _ = seg.finish()
+    assert emitted + len(rest) == 120  # every frame once
+    assert seg.tracker.num_tracks > 2 * bound  # the bound was exercised
+    assert max_bytes <= 2 * bytes_early  # no growth with the stream
+
+
 def test_not_a_video_model(tmp_path):
     cfg = tmp_path / 'retinanet.py'
     cfg.write_text("_base_ = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'"
