@@ -393,3 +393,28 @@ def test_track_head_detach_features_stops_gradient_at_fpn(detach):
         assert (feat.grad is None) == detach
     # the head's own weights learn either way
     assert head.conv_embed.weight.grad.abs().sum() > 0
+
+
+def test_freeze_detector_trains_the_tracking_head_only():
+    cfg = tiny_model_cfg()
+    cfg.freeze_detector = True
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    model.train()
+    assert model.training and model.detector.training  # FCOS decoding
+    before = copy.deepcopy(model.state_dict())
+    optim = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.1)
+    data = model.data_preprocessor(training_batch(), training=True)
+    loss = sum(model.loss(**data).values())
+    optim.zero_grad()
+    loss.backward()
+    optim.step()
+    after = model.state_dict()
+    for key, value in before.items():
+        if key.startswith('detector.'):
+            # weights and BN running statistics alike
+            assert torch.equal(after[key], value), key
+    assert not torch.equal(after['track_head.conv_embed.weight'],
+                           before['track_head.conv_embed.weight'])

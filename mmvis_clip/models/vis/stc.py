@@ -11,6 +11,7 @@ from mmdet.structures import DetDataSample, TrackSampleList
 from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..heads.stc_mask_head import num_dynamic_params
 from ..utils.clip_ground_truth import check_instance_ids
@@ -77,6 +78,10 @@ class STC(BaseMOTModel):
             Defaults to ``KernelConsistencyLoss`` with weight 10.
         data_preprocessor (dict, optional): ``TrackDataPreprocessor``
             config.
+        freeze_detector (bool): Train the tracking head only: the detector
+            keeps its (loaded) weights and BN statistics. Not in the paper;
+            it compares tracking losses on one fixed detector (the tracking
+            loss is then the only term with a gradient). Defaults to False.
         init_cfg (dict, optional): Initialization config.
     """
 
@@ -87,6 +92,7 @@ class STC(BaseMOTModel):
                  loss_consistency: OptConfigType = dict(
                      type='KernelConsistencyLoss', loss_weight=10.0),
                  data_preprocessor: OptConfigType = None,
+                 freeze_detector: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(data_preprocessor, init_cfg)
         detector = copy.deepcopy(detector)
@@ -103,6 +109,22 @@ class STC(BaseMOTModel):
         self.loss_consistency = (
             MODELS.build(loss_consistency) if loss_consistency else None)
         self.register_load_state_dict_pre_hook(_nest_detector_keys)
+        self.freeze_detector = freeze_detector
+        if freeze_detector:
+            for param in self.detector.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'STC':
+        """Set the training mode; a frozen detector keeps its BN
+        statistics. (The detector itself stays in training mode: mmdet's
+        FCOS-style heads scale box predictions by the stride in eval mode,
+        which the training-time decoding does not expect.)"""
+        super().train(mode)
+        if self.freeze_detector:
+            for module in self.detector.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
 
     # ------------------------------------------------------------------
     # training
