@@ -288,7 +288,12 @@ def test_configs():
         if name.endswith('synthetic'):
             model = MODELS.build(cfg.model)
             assert model.detector.bbox_head.num_classes == 6
-            assert cfg.load_from is None
+            # from scratch, except the fixed-detector comparison
+            if 'track-head-only' in name:
+                assert model.freeze_detector
+                assert cfg.load_from.endswith('_detector.pth')
+            else:
+                assert cfg.load_from is None and not model.freeze_detector
 
 
 def test_predict_without_detections():
