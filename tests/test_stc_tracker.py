@@ -318,3 +318,36 @@ def test_bad_input_is_refused():
         STCTracker(match_weights=dict(iou=2.0))
     with pytest.raises(ValueError, match='num_frames_retain'):
         STCTracker(num_frames_retain=0)
+
+
+def test_cosine_similarity_is_scale_free_with_its_own_new_track_column():
+    tracker = STCTracker(
+        match_weights=dict(det_score=0.0, iou=0.0, det_label=0.0),
+        embed_similarity='cosine',
+        cosine_temperature=10.0,
+        new_track_cosine=0.5)
+    box = torch.tensor([[0., 0., 10., 10.]])
+    label = torch.tensor([0])
+    score = torch.tensor([1.0])
+    track = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    boxes2, labels2 = box.repeat(2, 1), label.repeat(2)
+    for scale in (0.01, 1.0, 100.0):  # the embedding norm does not matter
+        emb = scale * torch.tensor([[0.8, 0.6]])  # cos 0.8 and 0.6
+        out = tracker.get_match_score(box, label, score, emb, boxes2,
+                                      labels2, track)
+        logits = torch.tensor([[5.0, 8.0, 6.0]])  # 10 * [0.5, 0.8, 0.6]
+        assert torch.allclose(out, torch.log_softmax(logits, 1), atol=1e-5)
+    # the dot-product default depends on the scale: the same directions
+    # are a sure match at norm 10 and no preference at norm 0.1
+    dot = STCTracker(
+        match_weights=dict(det_score=0.0, iou=0.0, det_label=0.0))
+    probs = []
+    for scale in (0.1, 10.0):
+        out = dot.get_match_score(box, label, score,
+                                  scale * torch.tensor([[0.8, 0.6]]),
+                                  boxes2, labels2, scale * track)
+        probs.append(out.exp()[0])
+    assert probs[0].max() - probs[0].min() < 0.02
+    assert probs[1][1] > 0.99
+    with pytest.raises(ValueError, match='embed_similarity'):
+        STCTracker(embed_similarity='l2')

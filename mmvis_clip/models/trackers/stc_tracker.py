@@ -62,6 +62,16 @@ class STCTracker(VISTrackerBase):
             ``0.5 * old + 0.5 * new`` embeddings. Defaults to None (latest).
         assignment (str): ``'argmax'`` or ``'hungarian'``. Defaults to
             ``'argmax'``.
+        embed_similarity (str): ``'dot'`` (above, MaskTrack R-CNN's) or
+            ``'cosine'``: ``s_i = tau * [c0, cos(e_i, m_1), ...]``, a
+            scale-free similarity whose "new track" column sits at cosine
+            ``c0``. The dot-product softmax suits embeddings trained with
+            that very softmax (MaskTrack R-CNN's matching loss); the
+            contrastive loss (Eq. 3) constrains only differences of dot
+            products, so where its dot products fall against the fixed 0
+            is arbitrary. Defaults to ``'dot'``.
+        cosine_temperature (float): ``tau``. Defaults to 10.
+        new_track_cosine (float): ``c0``. Defaults to 0.5.
     """
 
     def __init__(self,
@@ -69,7 +79,16 @@ class STCTracker(VISTrackerBase):
                      det_score=1.0, iou=2.0, det_label=10.0),
                  num_frames_retain: int = 20,
                  momentums: Optional[Dict[str, float]] = None,
-                 assignment: str = 'argmax') -> None:
+                 assignment: str = 'argmax',
+                 embed_similarity: str = 'dot',
+                 cosine_temperature: float = 10.0,
+                 new_track_cosine: float = 0.5) -> None:
+        if embed_similarity not in ('dot', 'cosine'):
+            raise ValueError("embed_similarity must be 'dot' or 'cosine', "
+                             f'got {embed_similarity!r}.')
+        self.embed_similarity = embed_similarity
+        self.cosine_temperature = cosine_temperature
+        self.new_track_cosine = new_track_cosine
         expected = {'det_score', 'iou', 'det_label'}
         if set(match_weights) != expected:
             raise ValueError(f'match_weights must have exactly the keys '
@@ -103,8 +122,16 @@ class STCTracker(VISTrackerBase):
         Returns:
             Tensor: (N, M + 1) match scores, column 0 for a new track.
         """
-        logits = embeddings.float() @ prev_embeddings.float().t()
-        logits = torch.cat([logits.new_zeros(len(logits), 1), logits], dim=1)
+        if self.embed_similarity == 'cosine':
+            logits = self.cosine_temperature * (
+                F.normalize(embeddings.float(), dim=1)
+                @ F.normalize(prev_embeddings.float(), dim=1).t())
+            new = self.cosine_temperature * self.new_track_cosine
+        else:
+            logits = embeddings.float() @ prev_embeddings.float().t()
+            new = 0.
+        logits = torch.cat([logits.new_full((len(logits), 1), new), logits],
+                           dim=1)
         match_score = F.log_softmax(logits, dim=1)
 
         log_scores = scores.float().clamp(
