@@ -351,3 +351,16 @@ def test_cosine_similarity_is_scale_free_with_its_own_new_track_column():
     assert probs[1][1] > 0.99
     with pytest.raises(ValueError, match='embed_similarity'):
         STCTracker(embed_similarity='l2')
+
+
+def test_base_tracker_track_hooks_are_refused():
+    # mmdet's BaseTracker.init_track/update_track would store dicts of
+    # lists next to the TrackRecords and break the bounded memory
+    tracker = STCTracker()
+    tracker.update(0, torch.tensor([0]), torch.tensor([1]),
+                   torch.tensor([0.9]), bboxes=torch.zeros(1, 4),
+                   embeddings=torch.ones(1, 2))
+    for hook in (tracker.init_track, tracker.update_track):
+        with pytest.raises(TypeError, match='use update'):
+            hook(0, (torch.zeros(1, 4), ))
+    assert isinstance(tracker.tracks[0], TrackRecord)

@@ -14,6 +14,7 @@ tracker's, not the frames'::
 Adapters are looked up by the model's class (its MRO), see
 :func:`register_segmenter`.
 """
+from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple, Type
 
 import numpy as np
@@ -75,7 +76,7 @@ def tensor_bytes(obj) -> int:
     return sum(tensor_bytes(getattr(obj, s, None)) for s in slots)
 
 
-class VideoSegmenter:
+class VideoSegmenter(metaclass=ABCMeta):
     """Base adapter: a VIS model as a frame-stream API.
 
     Subclasses implement :meth:`push` and :meth:`finish`; the test
@@ -160,6 +161,7 @@ class VideoSegmenter:
         with torch.no_grad():
             return self.model.test_step(data)[0]
 
+    @abstractmethod
     def push(self, frame) -> List[FrameResult]:
         """Feed the next frame of the video.
 
@@ -171,8 +173,8 @@ class VideoSegmenter:
             list[FrameResult]: The frames whose results became final (in
             frame order), possibly none.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
         """End the video.
 
@@ -182,13 +184,12 @@ class VideoSegmenter:
             of observations) of every track id not yet returned by
             :meth:`pop_finished_summaries`.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
         """Return and forget the summaries of tracks that ended (left the
         tracker's memory); call it now and then on endless streams so that
         the kept summaries stay bounded."""
-        raise NotImplementedError
 
     def state_size(self) -> Dict[str, int]:
         """Size of the state kept between frames: ``num_tracks`` (in the

@@ -11,7 +11,7 @@ import tempfile
 from typing import Any, Callable
 
 
-def _new_file_mode() -> int:
+def new_file_mode() -> int:
     """Mode of a newly created file: ``0o666`` minus the process umask.
 
     ``tempfile.mkstemp`` creates files readable by their owner only
@@ -37,7 +37,7 @@ def write_bytes_atomic(data: bytes, path: str) -> None:
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
-        os.chmod(tmp_path, _new_file_mode())
+        os.chmod(tmp_path, new_file_mode())
         os.replace(tmp_path, path)
     except BaseException:
         if osp.exists(tmp_path):
@@ -57,7 +57,7 @@ def write_file_atomic(path: str, write: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         write(tmp_path)
-        os.chmod(tmp_path, _new_file_mode())
+        os.chmod(tmp_path, new_file_mode())
         os.replace(tmp_path, path)
     except BaseException:
         if osp.exists(tmp_path):

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from mmengine.structures import InstanceData
 
+from ..utils.atomic_io import new_file_mode
 from .vis_local_visualizer import VISLocalVisualizer
 
 _visualizer_names = itertools.count()
@@ -86,9 +87,7 @@ class AtomicVideoWriter:
         self._writer.release()
         self._writer = None
         # mkstemp makes the file private (0600); give it the usual mode
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self._tmp_path, 0o666 & ~umask)
+        os.chmod(self._tmp_path, new_file_mode())
         os.replace(self._tmp_path, self.path)
         self._tmp_path = None
         return self.path

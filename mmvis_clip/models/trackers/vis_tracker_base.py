@@ -192,12 +192,17 @@ class VISTrackerBase(BaseTracker):
                 track_id).summary()
 
     def init_track(self, *args, **kwargs):
-        """Not used: :meth:`update` creates :class:`TrackRecord` s."""
-        raise NotImplementedError('Use VISTrackerBase.update().')
+        """Refused: ``BaseTracker``'s version would store plain dicts of
+        lists next to the :class:`TrackRecord` s; :meth:`update` creates
+        tracks."""
+        raise TypeError(f'{type(self).__name__} keeps TrackRecords: use '
+                        'update(), not init_track()')
 
     def update_track(self, *args, **kwargs):
-        """Not used: :meth:`update` updates :class:`TrackRecord` s."""
-        raise NotImplementedError('Use VISTrackerBase.update().')
+        """Refused: see :meth:`init_track`; :meth:`update` updates
+        tracks."""
+        raise TypeError(f'{type(self).__name__} keeps TrackRecords: use '
+                        'update(), not update_track()')
 
     def get(self, item: str, ids: Optional[List[int]] = None) -> Tensor:
         """Stack a state of the tracks in memory.
