@@ -4,7 +4,7 @@
 #   python tools/train.py configs/cico/cico-yolact_r18_fpn_1xb4-8e_synthetic.py
 # Same method as the R50 configs (3-frame clips, 3D box/tracking towers,
 # 3D CMH, losses, clip tracker); narrower: 64-channel FPN, towers and
-# prototype net, 2 convs per tower; the synthetic STC config's schedule.
+# prototype net, 2 convs per tower; the synthetic budget shared with STC.
 # GroupNorm in the towers and the prototype net: trained from scratch
 # without it (the R50 configs start from COCO weights, as the paper), the
 # class and box towers' ReLUs died within the first epoch (all-zero
@@ -12,7 +12,7 @@
 _base_ = [
     '../_base_/models/cico-yolact_r50_fpn.py',
     '../_base_/datasets/synthetic_vis_clip.py',
-    '../_base_/schedules/schedule_cico_sgd_12e.py',
+    '../_base_/schedules/schedule_synthetic_sgd_8e.py',
     '../_base_/default_runtime.py'
 ]
 
@@ -41,21 +41,9 @@ train_dataloader = dict(batch_size=4, num_workers=1)
 val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
 
-# ---- schedule: 8 short epochs from scratch (as the synthetic STC config)
-optim_wrapper = dict(optimizer=dict(lr=0.01))
-max_epochs = 8
-train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs + 1)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[6],
-        gamma=0.1)
-]
+# 8 short epochs (_base_/schedules/schedule_synthetic_sgd_8e.py) with the
+# CiCo schedule's weight decay (YOLACT's)
+optim_wrapper = dict(optimizer=dict(weight_decay=0.0005))
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
-auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -8,7 +8,7 @@
 _base_ = [
     '../_base_/models/stc_r50_fpn.py',
     '../_base_/datasets/synthetic_vis.py',
-    '../_base_/schedules/schedule_stc_sgd_12e.py',
+    '../_base_/schedules/schedule_synthetic_sgd_8e.py',
     '../_base_/default_runtime.py'
 ]
 
@@ -53,21 +53,8 @@ train_dataloader = dict(batch_size=4, num_workers=1)
 val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
 
-# ---- schedule: 8 short epochs from scratch
-optim_wrapper = dict(optimizer=dict(lr=0.01))
-max_epochs = 8
-train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs + 1)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[6],
-        gamma=0.1)
-]
+# 8 short epochs (_base_/schedules/schedule_synthetic_sgd_8e.py); a log
+# line every 20 iterations, the last 2 checkpoints kept
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
-auto_scale_lr = dict(enable=False, base_batch_size=4)
