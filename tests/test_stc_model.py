@@ -423,3 +423,42 @@ def test_freeze_detector_trains_the_tracking_head_only():
             assert torch.equal(after[key], value), key
     assert not torch.equal(after['track_head.conv_embed.weight'],
                            before['track_head.conv_embed.weight'])
+
+
+@pytest.mark.parametrize('separate_clip', [True, False])
+def test_synthetic_ablation_trains_the_same_detector(separate_clip):
+    """With detached features and the tracking head clipped on its own, the
+    synthetic config and its no-contrastive ablation make identical
+    detector updates; one global clipping norm couples them."""
+    from mmengine.optim import build_optim_wrapper
+    wrapper_cfg = Config.fromfile(SYNTHETIC).optim_wrapper
+    assert wrapper_cfg.separate_clip == ['track_head']
+    wrapper_cfg.clip_grad.max_norm = 0.5  # clipping on at every step
+    if not separate_clip:
+        wrapper_cfg = dict(
+            type='OptimWrapper',
+            optimizer=wrapper_cfg.optimizer,
+            clip_grad=wrapper_cfg.clip_grad)
+    ablation = Config.fromfile(
+        osp.join(CONFIG_DIR,
+                 'stc_r18_fpn_no-contrastive_1xb4-8e_synthetic.py')).model
+    detectors = []
+    for contrastive in (True, False):
+        cfg = tiny_model_cfg()
+        if not contrastive:
+            cfg.track_head.contrastive = False
+            cfg.track_head.loss_track = ablation.track_head.loss_track
+        torch.manual_seed(0)
+        model = MODELS.build(cfg)
+        model.init_weights()
+        model.train()
+        wrapper = build_optim_wrapper(model, copy.deepcopy(wrapper_cfg))
+        data = model.data_preprocessor(training_batch(), training=True)
+        for _ in range(3):
+            wrapper.update_params(
+                sum(model.loss(**copy.deepcopy(data)).values()))
+        detectors.append(model.detector.state_dict())
+    same = all(
+        torch.equal(value, detectors[1][key])
+        for key, value in detectors[0].items())
+    assert same == separate_clip

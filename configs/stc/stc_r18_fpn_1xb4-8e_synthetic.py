@@ -48,6 +48,15 @@ model = dict(
     # as without the term (3-epoch runs: dice 0.43 vs 0.50).
     loss_consistency=dict(loss_weight=0.1))
 
+# The tracking head's gradients are clipped on their own norm: with the
+# features detached, this run and its ablations with another tracking loss
+# (or none) then train the same detector from the same seed, so the
+# ablation table compares tracking losses, not detector runs.
+optim_wrapper = dict(
+    type='SeparateClipOptimWrapper',
+    constructor='SeparateClipOptimWrapperConstructor',
+    separate_clip=['track_head'])
+
 # The synthetic base config's loaders (batch 2) with batch 4 per step.
 train_dataloader = dict(batch_size=4, num_workers=1)
 val_dataloader = dict(num_workers=1)

@@ -1,7 +1,10 @@
 from .device_aware_ddp import DeviceAwareDistributedDataParallel
 from .launch import add_runner_args, init_dist_on_cpu, setup_runner_cfg
+from .separate_clip_optim_wrapper import (SeparateClipOptimWrapper,
+                                          SeparateClipOptimWrapperConstructor)
 
 __all__ = [
     'DeviceAwareDistributedDataParallel', 'add_runner_args',
-    'init_dist_on_cpu', 'setup_runner_cfg'
+    'init_dist_on_cpu', 'setup_runner_cfg', 'SeparateClipOptimWrapper',
+    'SeparateClipOptimWrapperConstructor'
 ]

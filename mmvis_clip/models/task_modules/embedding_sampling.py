@@ -183,6 +183,13 @@ class ContrastivePairSampler:
       are candidates. When fewer candidates exist, all of them are used;
       ``num_negatives=-1`` always uses all of them.
 
+    The negatives are drawn from the sampler's own generator, seeded from
+    ``torch.initial_seed()`` (the run's seed) at the first draw, so that
+    drawing them leaves the global random stream alone: a run with the
+    contrastive loss and its ablation without it then make the same
+    other random draws (e.g. CondInst's subset of masks to train), and,
+    with the tracking head's features detached, train the same detector.
+
     Args:
         num_negatives (int): Negatives per query. Defaults to 128.
         neg_in_box (bool): Draw negatives only inside ground-truth boxes.
@@ -197,6 +204,14 @@ class ContrastivePairSampler:
                              f'candidates, got {num_negatives}')
         self.num_negatives = num_negatives
         self.neg_in_box = neg_in_box
+        self._generator = None
+
+    def _uniform(self, shape: torch.Size, device) -> Tensor:
+        """Uniform [0, 1) scores from the sampler's own (CPU) generator."""
+        if self._generator is None:
+            self._generator = torch.Generator()
+            self._generator.manual_seed(torch.initial_seed())
+        return torch.rand(shape, generator=self._generator).to(device)
 
     def sample(self, query_ids: Tensor, key_gt_ids: Tensor, key_assign: Tensor,
                key_in_box: Tensor, key_valid: Tensor) -> Tuple[Tensor, Tensor]:
@@ -246,7 +261,7 @@ class ContrastivePairSampler:
         k = min(self.num_negatives, num_keys)
         if k == 0:
             return torch.zeros_like(candidates)
-        scores = torch.rand(candidates.shape, device=candidates.device)
+        scores = self._uniform(candidates.shape, candidates.device)
         scores = scores.masked_fill(~candidates, -1.)
         top_scores, top_idx = scores.topk(k, dim=1)
         chosen = torch.zeros_like(candidates)
