@@ -30,3 +30,27 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(num)
+
+
+@pytest.fixture(scope='session')
+def make_tiny_synthetic(tmp_path_factory):
+    """Factory of small synthetic YouTube-VIS datasets (64x96 frames).
+
+    ``make_tiny_synthetic(num_videos, num_frames, seed)`` writes one into a
+    new temporary folder and returns its root with a trailing ``/`` (as
+    configs join ``data_root`` and file names).
+    """
+    from mmvis_clip.datasets.synthetic import make_synthetic_vis
+
+    def make(num_videos: int, num_frames: int, seed: int) -> str:
+        root = str(tmp_path_factory.mktemp('synthetic'))
+        make_synthetic_vis(
+            root,
+            num_videos=num_videos,
+            num_frames=num_frames,
+            size=(64, 96),
+            seed=seed,
+            show_progress=False)
+        return root + '/'
+
+    return make

@@ -13,7 +13,6 @@ from mmvis_clip.apis import (FrameSource, FrameVideoSegmenter, VideoSegmenter,
                              build_stream_pipeline, init_vis_model,
                              natural_sort_key, register_segmenter)
 from mmvis_clip.apis.video_segmenter import SEGMENTER_REGISTRY
-from mmvis_clip.datasets.synthetic import make_synthetic_vis
 from mmvis_clip.models.vis.stc import STC
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -28,12 +27,9 @@ CKPT_CLASSES = ('a', 'b', 'c', 'd', 'e', 'f')
 
 
 @pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('synthetic'))
+def data_root(make_tiny_synthetic):
     # 2 train videos, 2 valid videos of 6 frames of 64x96
-    make_synthetic_vis(root, num_videos=2, num_frames=6, size=(64, 96),
-                       seed=1, show_progress=False)
-    return root + '/'
+    return make_tiny_synthetic(num_videos=2, num_frames=6, seed=1)
 
 
 def data_options(data_root):

@@ -10,7 +10,6 @@ from mmdet.registry import DATASETS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmvis_clip.datasets.synthetic import make_synthetic_vis
 from mmvis_clip.visualization import VideoRenderer, instance_color
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -24,12 +23,9 @@ spec.loader.exec_module(browse_dataset)
 
 
 @pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('synthetic'))
+def data_root(make_tiny_synthetic):
     # 2 train videos, 2 valid videos of 6 frames of 64x96
-    make_synthetic_vis(root, num_videos=2, num_frames=6, size=(64, 96),
-                       seed=4, show_progress=False)
-    return root + '/'
+    return make_tiny_synthetic(num_videos=2, num_frames=6, seed=4)
 
 
 def options(data_root):

@@ -13,8 +13,6 @@ import sys
 
 import pytest
 
-from mmvis_clip.datasets.synthetic import make_synthetic_vis
-
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'masktrack_rcnn',
                   'masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py')
@@ -34,12 +32,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('synthetic'))
+def tiny_data(make_tiny_synthetic):
     # 4 train videos, 2 valid videos, 3 frames of 64x96
-    make_synthetic_vis(root, num_videos=4, num_frames=3, size=(64, 96),
-                       seed=3, show_progress=False)
-    return root + '/'
+    return make_tiny_synthetic(num_videos=4, num_frames=3, seed=3)
 
 
 def _cfg_options(data_root, max_epochs=1):

@@ -14,7 +14,6 @@ from mmengine.structures import InstanceData
 from pycocotools import mask as mask_utils
 
 from mmvis_clip.apis import FrameSource, VideoSegmenter, init_vis_model
-from mmvis_clip.datasets.synthetic import make_synthetic_vis
 from mmvis_clip.visualization import (AtomicVideoWriter, VideoRenderer,
                                       instance_color)
 
@@ -34,12 +33,9 @@ video_demo = load_tool('tools', 'demo', 'video_demo.py')
 
 
 @pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('synthetic'))
+def data_root(make_tiny_synthetic):
     # 2 train videos, 2 valid videos of 5 frames of 64x96
-    make_synthetic_vis(root, num_videos=2, num_frames=5, size=(64, 96),
-                       seed=2, show_progress=False)
-    return root + '/'
+    return make_tiny_synthetic(num_videos=2, num_frames=5, seed=2)
 
 
 @pytest.fixture(scope='module')

@@ -104,10 +104,8 @@ class SeparateClipOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if not isinstance(optim_wrapper, SeparateClipOptimWrapper):
             raise TypeError('separate_clip needs a SeparateClipOptimWrapper, '
                             f'got {type(optim_wrapper).__name__}')
+        # the optimizer is new (no state yet): its groups can be split
         optimizer = optim_wrapper.optimizer
-        if optimizer.state:
-            raise RuntimeError('param groups can only be split before the '
-                               'first step')
         split = []
         for group in optimizer.param_groups:
             by_name: 'OrderedDict[Optional[str], List]' = OrderedDict()
