@@ -347,3 +347,35 @@ def test_configs():
         assert pre.model.backbone.type == 'SwinTransformer'
         assert not pre.model.bbox_head.box_tower_3d
         assert {'type': 'ImageAsClip'} in pre.train_dataloader.dataset.pipeline
+
+
+def test_synthetic_finetune_configs_share_init_and_budget():
+    """The 4e synthetic configs: CiCo and its FiFo baseline start from the
+    same frame-level checkpoint and differ from their 8e configs only in
+    ``load_from`` and the schedule."""
+    for variant in ('yolact', 'condinst'):
+        producer = Config.fromfile(
+            osp.join(CONFIG_DIR,
+                     f'cico-{variant}_r18_fpn_fifo_1xb4-8e_synthetic.py'))
+        # tools/train.py's default work dir and mmengine's last checkpoint
+        assert producer.train_cfg.max_epochs == 8
+        assert 8 % producer.default_hooks.checkpoint.interval == 0
+        schedules = []
+        for kind in ('', 'fifo_'):
+            cfg = Config.fromfile(
+                osp.join(CONFIG_DIR,
+                         f'cico-{variant}_r18_fpn_{kind}1xb4-4e_synthetic.py'))
+            scratch = Config.fromfile(
+                osp.join(CONFIG_DIR,
+                         f'cico-{variant}_r18_fpn_{kind}1xb4-8e_synthetic.py'))
+            assert cfg.load_from == (f'work_dirs/cico-{variant}_r18_fpn_fifo_'
+                                     '1xb4-8e_synthetic/epoch_8.pth')
+            assert cfg.model == scratch.model
+            assert cfg.train_dataloader == scratch.train_dataloader
+            assert cfg.optim_wrapper == scratch.optim_wrapper
+            assert cfg.train_cfg.max_epochs == 4
+            warmup, steps = cfg.param_scheduler
+            assert warmup == scratch.param_scheduler[0]
+            assert (steps.end, steps.milestones) == (4, [3])
+            schedules.append((cfg.train_cfg, cfg.param_scheduler))
+        assert schedules[0] == schedules[1]

@@ -14,7 +14,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
-from mmvis_clip.engine import add_runner_args, setup_runner_cfg
+from mmvis_clip.engine import (add_runner_args, check_load_from,
+                               setup_runner_cfg)
 
 
 def parse_args():
@@ -58,6 +59,7 @@ def main():
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    check_load_from(cfg, args.config)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

@@ -1,10 +1,12 @@
 from .device_aware_ddp import DeviceAwareDistributedDataParallel
-from .launch import add_runner_args, init_dist_on_cpu, setup_runner_cfg
+from .launch import (add_runner_args, check_load_from, init_dist_on_cpu,
+                     load_from_producer, setup_runner_cfg)
 from .separate_clip_optim_wrapper import (SeparateClipOptimWrapper,
                                           SeparateClipOptimWrapperConstructor)
 
 __all__ = [
     'DeviceAwareDistributedDataParallel', 'add_runner_args',
-    'init_dist_on_cpu', 'setup_runner_cfg', 'SeparateClipOptimWrapper',
+    'check_load_from', 'init_dist_on_cpu', 'load_from_producer',
+    'setup_runner_cfg', 'SeparateClipOptimWrapper',
     'SeparateClipOptimWrapperConstructor'
 ]

@@ -3,6 +3,7 @@ import os
 import os.path as osp
 import subprocess
 from argparse import ArgumentParser, Namespace
+from typing import Optional, Tuple
 
 import torch
 import torch.distributed as torch_dist
@@ -90,3 +91,55 @@ def setup_runner_cfg(args: Namespace) -> Config:
             env_cfg.setdefault('dist_cfg', dict())['backend'] = 'gloo'
             init_dist_on_cpu(args.launcher, backend='gloo')
     return cfg
+
+
+def load_from_producer(load_from: Optional[str],
+                       config: str) -> Optional[Tuple[str, str]]:
+    """The config whose training writes the checkpoint ``load_from`` names.
+
+    A local ``load_from`` of the form ``work_dirs/<name>/<file>`` is the
+    checkpoint a config ``<name>.py`` writes when trained with its default
+    work directory (e.g. a synthetic CiCo config starts from its frame-level
+    model's ``epoch_8.pth``). Only configs in the directory of ``config``
+    are looked for.
+
+    Args:
+        load_from (str, optional): The ``load_from`` of ``config``.
+        config (str): Path of the config that sets it.
+
+    Returns:
+        tuple[str, str] | None: ``(producer config path, checkpoint file
+        name)``, or None when ``load_from`` is not of that form or no such
+        config exists.
+    """
+    if not load_from or '://' in load_from or '::' in load_from:
+        return None
+    parts = osp.normpath(load_from).split(os.sep)
+    if len(parts) != 3 or parts[0] != 'work_dirs':
+        return None
+    producer = osp.join(osp.dirname(config), parts[1] + '.py')
+    if not osp.isfile(producer):
+        return None
+    return producer, parts[2]
+
+
+def check_load_from(cfg: Config, config: str) -> None:
+    """Fail before building anything when ``cfg.load_from`` is a local file
+    that does not exist, naming the config to train first when there is one
+    (see :func:`load_from_producer`).
+
+    Raises:
+        FileNotFoundError: The missing checkpoint, with the hint.
+    """
+    load_from = cfg.get('load_from', None)
+    if (not load_from or '://' in load_from or '::' in load_from
+            or osp.isfile(load_from)):
+        return
+    message = f'{config}: load_from {load_from!r} does not exist.'
+    producer = load_from_producer(load_from, config)
+    if producer is not None:
+        message += (f' It is the checkpoint of {producer[0]}: train that '
+                    f'config first (python tools/train.py {producer[0]}), '
+                    'or give another checkpoint with --cfg-options '
+                    'load_from=PATH.')
+    raise FileNotFoundError(message)

@@ -1,0 +1,11 @@
+# Frame-in frame-out baseline of cico-condinst_r18_fpn_1xb4-4e_synthetic.py;
+# see cico-yolact_r18_fpn_fifo_1xb4-4e_synthetic.py.
+_base_ = './cico-condinst_r18_fpn_fifo_1xb4-8e_synthetic.py'
+
+load_from = 'work_dirs/cico-condinst_r18_fpn_fifo_1xb4-8e_synthetic/epoch_8.pth'  # noqa: E501
+max_epochs = 4
+train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs + 1)
+param_scheduler = [
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], end=max_epochs, milestones=[3])
+]
