@@ -274,3 +274,35 @@ def test_bad_arguments_are_refused_before_writing(tmp_path, kwargs, words):
         make_synthetic_vis(out, show_progress=False, **kwargs)
     assert all(word in str(error.value) for word in words)
     assert not osp.exists(out)
+
+
+def test_more_valid_videos_keep_train_and_extend_valid(tmp_path):
+    """--num-valid-videos: same train split, the default valid videos are
+    the first ones of a larger valid split (a bigger held-out set for the
+    same training data)."""
+    small, large = str(tmp_path / 'small'), str(tmp_path / 'large')
+    common = ['--num-videos', '4', '--frames', '2', '--size', '48', '64',
+              '--no-progress']
+    main(['--out', small] + common)  # valid: max(2, 4 // 4) = 2 videos
+    main(['--out', large, '--num-valid-videos', '3'] + common)
+    for split, count in (('train', 4), ('valid', 3)):
+        with open(osp.join(small, 'annotations', f'{split}.json')) as f:
+            small_json = json.load(f)
+        with open(osp.join(large, 'annotations', f'{split}.json')) as f:
+            large_json = json.load(f)
+        assert len(large_json['videos']) == count
+        shared = len(small_json['videos'])
+        assert shared == (4 if split == 'train' else 2)
+        assert large_json['videos'][:shared] == small_json['videos']
+        small_anns = small_json['annotations']
+        assert large_json['annotations'][:len(small_anns)] == small_anns
+        for video in small_json['videos']:
+            for name in video['file_names']:
+                with open(osp.join(small, split, 'JPEGImages', name),
+                          'rb') as f1, open(
+                              osp.join(large, split, 'JPEGImages', name),
+                              'rb') as f2:
+                    assert f1.read() == f2.read()
+    with pytest.raises(SystemExit, match='num_valid'):
+        main(['--out', str(tmp_path / 'bad'), '--num-valid-videos', '0'] +
+             common)

@@ -137,3 +137,35 @@ def test_dist_train_two_cpu_processes(tiny_data, tmp_path):
     per_rank = (_num_train_frames(tiny_data) + 1) // 2
     assert f'Epoch(train) [1][{per_rank}/{per_rank}]' in log
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+
+
+def test_clip_model_starts_from_its_frame_model(tiny_data, tmp_path):
+    """The synthetic CiCo 4e config: without its frame-level checkpoint
+    tools/train.py stops before training and names the config to train;
+    with it, the 2D towers are inflated into the 3D ones and it trains."""
+    fifo = osp.join(REPO, 'configs', 'cico',
+                    'cico-yolact_r18_fpn_fifo_1xb4-8e_synthetic.py')
+    clip = osp.join(REPO, 'configs', 'cico',
+                    'cico-yolact_r18_fpn_1xb4-4e_synthetic.py')
+    train = [sys.executable, osp.join(REPO, 'tools', 'train.py')]
+    options = _cfg_options(tiny_data)
+    # run from an empty directory: no work_dirs/ with the checkpoint
+    proc = subprocess.run(
+        train + [clip, '--work-dir', str(tmp_path / 'refused')] + options,
+        cwd=tmp_path, env=dict(os.environ, PYTHONPATH=REPO),
+        capture_output=True, text=True, timeout=900)
+    assert proc.returncode != 0
+    assert 'FileNotFoundError' in proc.stderr
+    assert f'train that config first (python tools/train.py {fifo})' in \
+        proc.stderr
+    assert 'Epoch(train)' not in proc.stdout + proc.stderr
+
+    fifo_dir = str(tmp_path / 'fifo')
+    _run(train + [fifo, '--work-dir', fifo_dir] + options)
+    clip_dir = str(tmp_path / 'clip')
+    log = _run(train + [clip, '--work-dir', clip_dir] + options +
+               [f'load_from={fifo_dir}/epoch_1.pth'])
+    # box and tracking towers: 2 convs each
+    assert 'CiCo: 4 2D conv weights inflated to 3D' in log
+    assert 'not loaded' not in log
+    assert osp.isfile(osp.join(clip_dir, 'epoch_1.pth'))

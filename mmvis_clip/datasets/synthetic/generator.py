@@ -125,7 +125,8 @@ def make_synthetic_vis(out_dir: str,
                        size: Tuple[int, int] = DEFAULT_SIZE,
                        seed: int = 0,
                        overwrite: bool = False,
-                       show_progress: bool = True) -> Dict[str, str]:
+                       show_progress: bool = True,
+                       num_valid: Optional[int] = None) -> Dict[str, str]:
     """Generate the synthetic dataset (layout in the module docstring).
 
     Args:
@@ -141,21 +142,29 @@ def make_synthetic_vis(out_dir: str,
             ``annotations`` sub-folders of a non-empty ``out_dir``; other
             content is left alone.
         show_progress (bool): Show tqdm bars.
+        num_valid (int, optional): Number of valid videos. Defaults to
+            :func:`num_valid_videos` of ``num_videos``. Video ``i`` of a
+            split depends only on ``seed``, the split and ``i``: a dataset
+            with more valid videos keeps the same train split and extends
+            the valid one (a larger held-out set for less noisy AP).
 
     Returns:
         dict[str, str]: ``'{split}_raw'`` and ``'{split}_cocovid'`` -> json
         path for each split.
     """
-    if num_videos < 1 or num_frames < 1:
-        raise ValueError(f'num_videos ({num_videos}) and num_frames '
-                         f'({num_frames}) must be >= 1')
+    if num_valid is None:
+        num_valid = num_valid_videos(num_videos)
+    if num_videos < 1 or num_frames < 1 or num_valid < 1:
+        raise ValueError(f'num_videos ({num_videos}), num_valid '
+                         f'({num_valid}) and num_frames ({num_frames}) must '
+                         'be >= 1')
     if len(size) != 2 or min(size) < MIN_SIDE:
         raise ValueError(f'size must be (height, width), each >= '
                          f'{MIN_SIDE}, got {tuple(size)}')
     size = (int(size[0]), int(size[1]))
     _prepare_out_dir(out_dir, overwrite)
     paths = {}
-    counts = dict(train=num_videos, valid=num_valid_videos(num_videos))
+    counts = dict(train=num_videos, valid=num_valid)
     for split in SYNTHETIC_SPLITS:
         raw = generate_split(out_dir, split, counts[split], num_frames, size,
                              seed, show_progress)
@@ -181,7 +190,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--num-videos',
         type=int,
         default=DEFAULT_NUM_VIDEOS,
-        help='number of train videos; valid gets max(2, N // 4)')
+        help='number of train videos; valid gets max(2, N // 4) unless '
+        '--num-valid-videos is given')
+    parser.add_argument(
+        '--num-valid-videos',
+        type=int,
+        default=None,
+        help='number of valid videos (the train split does not depend on '
+        'it, and the first valid videos are the same for every value)')
     parser.add_argument(
         '--frames',
         type=int,
@@ -210,7 +226,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     try:
         paths = make_synthetic_vis(args.out, args.num_videos, args.frames,
                                    tuple(args.size), args.seed, args.overwrite,
-                                   not args.no_progress)
+                                   not args.no_progress,
+                                   args.num_valid_videos)
     except (FileExistsError, ValueError) as e:
         raise SystemExit(f'error: {e}') from e
     for name, path in paths.items():
