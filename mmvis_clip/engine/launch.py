@@ -93,6 +93,13 @@ def setup_runner_cfg(args: Namespace) -> Config:
     return cfg
 
 
+def _is_local_path(load_from: Optional[str]) -> bool:
+    """Whether ``load_from`` is a local file path (not empty, not a URL
+    such as ``https://`` or ``torchvision://``, not an ``mmdet::`` path)."""
+    return bool(load_from) and '://' not in load_from \
+        and '::' not in load_from
+
+
 def load_from_producer(load_from: Optional[str],
                        config: str) -> Optional[Tuple[str, str]]:
     """The config whose training writes the checkpoint ``load_from`` names.
@@ -112,7 +119,7 @@ def load_from_producer(load_from: Optional[str],
         name)``, or None when ``load_from`` is not of that form or no such
         config exists.
     """
-    if not load_from or '://' in load_from or '::' in load_from:
+    if not _is_local_path(load_from):
         return None
     parts = osp.normpath(load_from).split(os.sep)
     if len(parts) != 3 or parts[0] != 'work_dirs':
@@ -132,8 +139,7 @@ def check_load_from(cfg: Config, config: str) -> None:
         FileNotFoundError: The missing checkpoint, with the hint.
     """
     load_from = cfg.get('load_from', None)
-    if (not load_from or '://' in load_from or '::' in load_from
-            or osp.isfile(load_from)):
+    if not _is_local_path(load_from) or osp.isfile(load_from):
         return
     message = f'{config}: load_from {load_from!r} does not exist.'
     producer = load_from_producer(load_from, config)
