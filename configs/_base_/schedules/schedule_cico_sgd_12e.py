@@ -1,6 +1,7 @@
 # CiCo's schedule (paper Sec. 4): 12 epochs, lr 1e-3, x0.1 after epochs 8
-# and 10, 24 clips per batch (4 GPUs x 6). Momentum 0.9 and weight decay
-# 5e-4 are YOLACT's (the paper does not give them).
+# and 10, 24 clips per batch (4 GPUs x 6). Where the paper is silent, the
+# public code's: momentum 0.9, weight decay 1e-4, no gradient clipping,
+# 500 iterations of linear warm-up from lr 1e-4.
 max_epochs = 12
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=13)
@@ -8,12 +9,12 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.001, momentum=0.9, weight_decay=0.0005),
-    clip_grad=dict(max_norm=35, norm_type=2))
+    optimizer=dict(type='SGD', lr=0.001, momentum=0.9, weight_decay=0.0001),
+    clip_grad=None)
 param_scheduler = [
     dict(
         type='LinearLR',
-        start_factor=1.0 / 3.0,
+        start_factor=0.1,
         by_epoch=False,
         begin=0,
         end=500),

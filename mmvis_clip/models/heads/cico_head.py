@@ -1,11 +1,12 @@
 """CiCo's clip-level prediction head (CPH, paper Sec. 3.2)."""
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmcv.ops import batched_nms
 from mmdet.models.dense_heads import AnchorHead
+from mmdet.models.losses.iou_loss import diou_loss
 from mmdet.models.utils import filter_scores_and_topk, multi_apply
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
@@ -13,7 +14,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..utils.clip_boxes import circumscribed_boxes, matching_frames
-from ..utils.clip_features import per_frame, temporal_mean
+from ..utils.clip_features import per_frame
 from ..utils.random_subset import random_subset
 
 
@@ -22,41 +23,47 @@ class CiCoHead(AnchorHead):
     """Clip-level prediction head of CiCo (CPH).
 
     Anchor-based (3 anchors per location, as YOLACT / RetinaNet) on the
-    clip cubes of P3-P7. Three towers of ``stacked_convs`` conv layers:
+    clip cubes of P3-P7. Three towers of ``stacked_convs`` conv layers run
+    on the clip cube: the **class tower**, 2D by default (paper Table 1b:
+    3D convs there hurt); the **box tower**, 3D (3x3x3) by default, which
+    also predicts the mask parameters and the centerness (both are
+    location-sensitive, Sec. 3.2); the **tracking tower**, 3D by default.
 
-    - **class tower**, 2D by default (paper Table 1b: 3D convs there hurt):
-      each frame through the 2D convs, the T maps averaged, then a 2D
-      prediction layer: one class score per anchor per clip.
-    - **box tower**, 3D (3x3x3) by default; it also predicts the mask
-      parameters (both are location-sensitive, Sec. 3.2): a 2D prediction
-      layer on each frame gives 4 coordinates per anchor per frame (4T per
-      anchor, one box per frame); the T maps averaged give the mask
-      parameters, one set per object per clip.
-    - **tracking tower**, 3D by default: the T maps averaged, then a 2D
-      layer gives one tracking embedding per anchor per clip.
+    **Prediction rows.** The prediction layers are 2D. With
+    ``per_frame_rows=True`` (the public code's; the paper does not say how
+    the T frames become predictions) they run on each frame's slice of the
+    tower outputs, so every anchor has T rows, one per frame: a row
+    predicts a class, 4T box coordinates (one box per frame of the clip),
+    the mask parameters, a centerness and a tracking embedding. Each row is
+    matched and trained on its own frame; at test all rows' candidates are
+    pooled. With ``per_frame_rows=False`` the tower outputs are averaged
+    over time and every anchor has one row per clip. Rows are ordered
+    ``(row, level, y, x, anchor)``; ``conv_reg``'s channels are
+    ``(anchor, frame, coordinate)``.
 
-    The paper does not say how the T frames become one prediction for the
-    clip-level outputs; averaging the tower output over time keeps the
-    head independent of T and, on a clip of identical frames, makes a head
-    inflated from a 2D one (see ``conv_inflation``) give the 2D output.
-    3D convs pad time by repeating the edge frames
-    (``ReplicateTimeConv3d``) for the same reason.
-
-    **Training.** Anchors are matched (``train_cfg.assigner``, IoU > 0.5
-    positive, < 0.4 negative) to the circumscribed boxes (Eq. 4) of the
-    objects over ``train_cfg.match_radius`` frames around the clip's
-    centre frame (1: the current, previous and next frame, the paper's
-    choice; None: the whole clip; Table 1c). Losses: focal loss on classes,
-    smooth-L1 on the 4T box deltas of a positive's frames where its object
-    is present (Eq. 8's box term), and the tracking loss of Eq. 9
-    (``CosineTrackLoss``) over the positives of each clip, labelled by
-    their objects' instance ids. The mask loss is the mask head's.
+    **Training.** In each row, anchors are matched (``train_cfg.assigner``,
+    IoU > 0.5 positive, < 0.4 negative) to the circumscribed boxes (Eq. 4)
+    over ``train_cfg.match_radius`` frames around the row's frame (1: the
+    current, previous and next frame, paper Table 1c; None: the whole
+    clip) of the objects present in the row's frame (the clip's centre
+    frame and all objects present in the matched frames in the time-mean
+    mode). Losses: focal loss on classes; on the 4T boxes of a positive,
+    over the frames where its object is present, smooth-L1 on the deltas
+    (Eq. 8's box term), and, as the public code, a DIoU loss on the decoded
+    boxes and a centerness BCE towards ``1 - DIoU loss`` (averaged over
+    the frames); the tracking loss of Eq. 9 (``CosineTrackLoss``) over the
+    positives of all rows of each clip, labelled by their objects' instance
+    ids. The mask loss is the mask head's.
 
     Args:
         num_classes (int): Object classes.
         in_channels (int): FPN channels.
         feat_channels (int): Tower channels. Defaults to 256.
         stacked_convs (int): Convs per tower. Defaults to 4.
+        num_frames (int): Clip length T (the box layer predicts 4T
+            coordinates). Defaults to 3.
+        per_frame_rows (bool): One prediction row per frame (True) or per
+            clip from the time mean of the towers (False). Defaults to True.
         num_params (int): Mask parameters per object (set by the model from
             its mask generator). Defaults to 32.
         embed_dim (int): Tracking embedding channels. Defaults to 64 (the
@@ -71,12 +78,17 @@ class CiCoHead(AnchorHead):
         anchor_generator, bbox_coder, loss_cls, loss_bbox: As
             :class:`AnchorHead`; the box coder encodes each frame's box
             against the anchor.
+        loss_iou (dict, optional): Loss on the decoded boxes (the public
+            code's DIoU x 1); None: none.
+        loss_centerness (dict, optional): Centerness loss (the public
+            code's BCE x 1); None: no centerness layer.
         loss_track (dict): Eq. 9. Defaults to ``CosineTrackLoss``.
         train_cfg (dict): ``assigner``; ``match_radius`` (int | None,
             default 1); ``max_track_samples`` (positives per clip in the
             tracking loss, default 64).
-        test_cfg (dict): ``score_thr`` (0.1), ``nms_pre`` (1000), ``nms``
-            (on circumscribed boxes, IoU 0.5), ``max_per_clip`` (100).
+        test_cfg (dict): ``score_thr`` (0.1) and ``nms_pre`` (None: at most
+            ``min(100 T, 300)`` candidates); the rest is
+            :func:`~mmvis_clip.models.utils.clip_nms.clip_nms`'s.
     """
 
     def __init__(self,
@@ -84,6 +96,8 @@ class CiCoHead(AnchorHead):
                  in_channels: int,
                  feat_channels: int = 256,
                  stacked_convs: int = 4,
+                 num_frames: int = 3,
+                 per_frame_rows: bool = True,
                  num_params: int = 32,
                  embed_dim: int = 64,
                  cls_tower_3d: bool = False,
@@ -108,7 +122,13 @@ class CiCoHead(AnchorHead):
                      alpha=0.25,
                      loss_weight=1.0),
                  loss_bbox: ConfigType = dict(
-                     type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=1.0),
+                     type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
+                 loss_iou: OptConfigType = dict(
+                     type='DIoULoss', loss_weight=1.0),
+                 loss_centerness: OptConfigType = dict(
+                     type='CrossEntropyLoss',
+                     use_sigmoid=True,
+                     loss_weight=1.0),
                  loss_track: ConfigType = dict(
                      type='CosineTrackLoss', loss_weight=1.0),
                  train_cfg: OptConfigType = None,
@@ -123,7 +143,10 @@ class CiCoHead(AnchorHead):
                          std=0.01,
                          bias_prob=0.01)),
                  **kwargs) -> None:
+        assert num_frames >= 1, num_frames
         self.stacked_convs = stacked_convs
+        self.num_frames = num_frames
+        self.per_frame_rows = per_frame_rows
         self.num_params = num_params
         self.embed_dim = embed_dim
         self.cls_tower_3d = cls_tower_3d
@@ -131,6 +154,7 @@ class CiCoHead(AnchorHead):
         self.track_tower_3d = track_tower_3d
         self.conv3d_cfg = conv3d_cfg
         self.norm_cfg = norm_cfg
+        self.with_centerness = loss_centerness is not None
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
@@ -146,6 +170,9 @@ class CiCoHead(AnchorHead):
         if not self.use_sigmoid_cls:
             raise ValueError('CiCoHead needs a sigmoid class loss '
                              '(e.g. FocalLoss with use_sigmoid=True)')
+        self.loss_iou = MODELS.build(loss_iou) if loss_iou else None
+        self.loss_centerness = (
+            MODELS.build(loss_centerness) if self.with_centerness else None)
         self.loss_track = MODELS.build(loss_track)
 
     def _init_layers(self) -> None:
@@ -156,11 +183,15 @@ class CiCoHead(AnchorHead):
         a = self.num_base_priors
         self.conv_cls = nn.Conv2d(
             self.feat_channels, a * self.cls_out_channels, 3, padding=1)
-        self.conv_reg = nn.Conv2d(self.feat_channels, a * 4, 3, padding=1)
+        self.conv_reg = nn.Conv2d(
+            self.feat_channels, a * 4 * self.num_frames, 3, padding=1)
         self.conv_params = nn.Conv2d(
             self.feat_channels, a * self.num_params, 3, padding=1)
         self.conv_embed = nn.Conv2d(
             self.feat_channels, a * self.embed_dim, 3, padding=1)
+        if self.with_centerness:
+            self.conv_centerness = nn.Conv2d(
+                self.feat_channels, a, 3, padding=1)
 
     def _tower(self, is_3d: bool) -> nn.ModuleList:
         convs = nn.ModuleList()
@@ -175,11 +206,12 @@ class CiCoHead(AnchorHead):
                     norm_cfg=self.norm_cfg))
         return convs
 
-    @staticmethod
-    def _run_tower(convs: nn.ModuleList, cube: Tensor, is_3d: bool) -> Tensor:
+    def _rows(self, convs: nn.ModuleList, cube: Tensor, is_3d: bool) -> Tensor:
+        """A tower on a cube, then its row features: (B, C, R, H, W), R = T
+        per-frame rows or 1 (time mean)."""
         for conv in convs:
             cube = conv(cube) if is_3d else per_frame(conv, cube)
-        return cube
+        return cube if self.per_frame_rows else cube.mean(2, keepdim=True)
 
     def forward(self, x: Tuple[Tensor]) -> Tuple[List[Tensor], ...]:
         """Predictions on the clip cubes of every FPN level.
@@ -188,137 +220,173 @@ class CiCoHead(AnchorHead):
             x (tuple[Tensor]): Per level, (B, C, T, H, W).
 
         Returns:
-            tuple[list[Tensor]]: Per level: ``cls_scores`` (B, A * K, H, W),
-            ``bbox_preds`` (B, A * 4, T, H, W) deltas per frame,
-            ``param_preds`` (B, A * P, H, W), ``embed_preds``
-            (B, A * D, H, W).
+            tuple[list[Tensor]]: Per level, each with R rows (T or 1):
+            ``cls_scores`` (B, A * K, R, H, W), ``bbox_preds``
+            (B, A * T * 4, R, H, W) deltas, ``param_preds``
+            (B, A * P, R, H, W), ``embed_preds`` (B, A * D, R, H, W),
+            ``centernesses`` (B, A, R, H, W) logits (None without a
+            centerness layer).
         """
         return multi_apply(self.forward_single, x)
 
     def forward_single(self, cube: Tensor) -> Tuple[Tensor, ...]:
         """See :meth:`forward`; one level."""
-        cls_feat = self._run_tower(self.cls_convs, cube, self.cls_tower_3d)
-        reg_feat = self._run_tower(self.reg_convs, cube, self.box_tower_3d)
-        track_feat = self._run_tower(self.track_convs, cube,
-                                     self.track_tower_3d)
-        cls_score = self.conv_cls(temporal_mean(cls_feat))
-        bbox_pred = per_frame(self.conv_reg, reg_feat)
-        param_pred = self.conv_params(temporal_mean(reg_feat))
-        embed_pred = self.conv_embed(temporal_mean(track_feat))
-        return cls_score, bbox_pred, param_pred, embed_pred
+        assert cube.size(2) == self.num_frames, (cube.shape, self.num_frames)
+        cls_feat = self._rows(self.cls_convs, cube, self.cls_tower_3d)
+        reg_feat = self._rows(self.reg_convs, cube, self.box_tower_3d)
+        track_feat = self._rows(self.track_convs, cube, self.track_tower_3d)
+        centerness = (
+            per_frame(self.conv_centerness, reg_feat)
+            if self.with_centerness else None)
+        return (per_frame(self.conv_cls, cls_feat),
+                per_frame(self.conv_reg, reg_feat),
+                per_frame(self.conv_params, reg_feat),
+                per_frame(self.conv_embed, track_feat), centerness)
 
     # ------------------------------------------------------------------
-    def flatten_predictions(self, cls_scores: List[Tensor],
-                            bbox_preds: List[Tensor],
-                            param_preds: List[Tensor],
-                            embed_preds: List[Tensor]) -> Tuple[Tensor, ...]:
-        """All levels' predictions as one row per anchor.
+    def flatten_predictions(
+            self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+            param_preds: List[Tensor], embed_preds: List[Tensor],
+            centernesses: List[Optional[Tensor]]) -> Tuple[Tensor, ...]:
+        """All levels' and rows' predictions, one row per (row, anchor).
 
-        Rows follow mmdet's anchor order (level, y, x, anchor), i.e. the
+        Rows are ordered ``(row, level, y, x, anchor)``: within a row, the
         order of ``prior_generator.grid_priors``.
 
         Returns:
-            tuple[Tensor]: ``cls`` (B, NA, K), ``deltas`` (B, NA, T, 4),
-            ``params`` (B, NA, P), ``embeds`` (B, NA, D).
+            tuple[Tensor]: ``cls`` (B, RNA, K), ``deltas`` (B, RNA, T, 4),
+            ``params`` (B, RNA, P), ``embeds`` (B, RNA, D), ``centerness``
+            (B, RNA) logits or None.
         """
-        a = self.num_base_priors
-        cls, deltas, params, embeds = [], [], [], []
-        for cls_score, bbox_pred, param_pred, embed_pred in zip(
-                cls_scores, bbox_preds, param_preds, embed_preds):
-            b, _, t, h, w = bbox_pred.shape
-            cls.append(_rows(cls_score, self.cls_out_channels))
-            deltas.append(
-                bbox_pred.view(b, a, 4, t, h,
-                               w).permute(0, 4, 5, 1, 3,
-                                          2).reshape(b, h * w * a, t, 4))
-            params.append(_rows(param_pred, self.num_params))
-            embeds.append(_rows(embed_pred, self.embed_dim))
-        return (torch.cat(cls, 1), torch.cat(deltas, 1), torch.cat(params, 1),
-                torch.cat(embeds, 1))
+        a, t = self.num_base_priors, self.num_frames
 
-    def clip_anchors(self, cls_scores: List[Tensor]) -> Tensor:
-        """Anchors of all levels, (NA, 4), in the rows' order."""
+        def rows(preds, channels):
+            # (B, A * C, R, H, W) per level -> (B, R * NA, C)
+            out = torch.cat([
+                p.permute(0, 2, 3, 4, 1).reshape(p.size(0), p.size(2), -1,
+                                                 channels) for p in preds
+            ], 2)
+            return out.flatten(1, 2)
+
+        deltas = rows(bbox_preds, a * t * 4)
+        deltas = deltas.reshape(deltas.size(0), -1, t, 4)
+        centerness = (
+            rows(centernesses, 1)[..., 0] if self.with_centerness else None)
+        return (rows(cls_scores, self.cls_out_channels), deltas,
+                rows(param_preds, self.num_params),
+                rows(embed_preds, self.embed_dim), centerness)
+
+    def row_priors(self, cls_scores: List[Tensor]) -> Tuple[Tensor, Tensor]:
+        """Anchors and frames of the rows of :meth:`flatten_predictions`.
+
+        Returns:
+            tuple[Tensor]: ``anchors`` (RNA, 4) and ``row_frames`` (RNA, )
+            long: the frame index of each row, -1 in the time-mean mode.
+        """
         featmap_sizes = [s.shape[-2:] for s in cls_scores]
-        return torch.cat(
+        anchors = torch.cat(
             self.prior_generator.grid_priors(
                 featmap_sizes, device=cls_scores[0].device))
+        num_rows = cls_scores[0].size(2)
+        frames = (
+            torch.arange(num_rows, device=anchors.device)
+            if self.per_frame_rows else anchors.new_full(
+                (1, ), -1, dtype=torch.long))
+        return (anchors.repeat(num_rows, 1),
+                frames.repeat_interleave(anchors.size(0)))
 
     # ------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------
+    def _assign_rows(self, anchors: Tensor, row_frames: Tensor,
+                     gts: InstanceData) -> Tensor:
+        """Matched object of every row of one clip (-1 negative, -2
+        ignored).
+
+        Args:
+            anchors (Tensor): (RNA, 4).
+            row_frames (Tensor): (RNA, ), see :meth:`row_priors`.
+            gts (InstanceData): The clip's objects (``bboxes`` (N, T, 4),
+                ``valid`` (N, T), ``labels`` (N, )).
+
+        Returns:
+            Tensor: (RNA, ) long.
+        """
+        num_frames = gts.valid.size(1)
+        radius = self.train_cfg.get('match_radius', 1)
+        gt_inds = anchors.new_full((anchors.size(0), ), -1, dtype=torch.long)
+        for frame in row_frames.unique().tolist():
+            in_row = (row_frames == frame).nonzero().squeeze(1)
+            frames = matching_frames(num_frames, radius,
+                                     None if frame < 0 else frame)
+            if frame < 0:
+                matchable = gts.valid[:, frames].any(dim=1)
+            else:  # the row's own frame must contain the object
+                matchable = gts.valid[:, frame]
+            if not matchable.any():
+                continue
+            candidates = matchable.nonzero().squeeze(1)
+            match_boxes = circumscribed_boxes(gts.bboxes[candidates],
+                                              gts.valid[candidates], frames)
+            result = self.assigner.assign(
+                InstanceData(priors=anchors[in_row]),
+                InstanceData(
+                    bboxes=match_boxes, labels=gts.labels[candidates]))
+            assigned = result.gt_inds
+            row_inds = torch.full_like(assigned, -1)
+            row_inds[assigned < 0] = -2
+            row_inds[assigned > 0] = candidates[assigned[assigned > 0] - 1]
+            gt_inds[in_row] = row_inds
+        return gt_inds
+
     def loss_by_feat(
         self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
         param_preds: List[Tensor], embed_preds: List[Tensor],
+        centernesses: List[Optional[Tensor]],
         batch_clip_gts: List[InstanceData]
     ) -> Tuple[Dict[str, Tensor], List[InstanceData]]:
         """Class, box and tracking losses of a batch of clips.
 
         Args:
-            cls_scores, bbox_preds, param_preds, embed_preds: See
-                :meth:`forward`.
+            cls_scores, bbox_preds, param_preds, embed_preds, centernesses:
+                See :meth:`forward`.
             batch_clip_gts (list[InstanceData]): Per clip, its N objects:
                 ``bboxes`` (N, T, 4), ``valid`` (N, T) bool (present in the
                 frame), ``labels`` (N, ), ``instances_ids`` (N, ).
 
         Returns:
-            tuple: ``losses`` (``loss_cls``, ``loss_bbox``,
-            ``loss_track``) and, per clip, the positives for the mask loss:
-            ``InstanceData`` with ``params`` (M, P) and ``gt_inds`` (M, )
-            indices into the clip's objects.
+            tuple: ``losses`` (``loss_cls``, ``loss_bbox``, ``loss_track``
+            and, when configured, ``loss_iou``, ``loss_centerness``) and,
+            per clip, the positives for the mask loss: ``InstanceData`` with
+            ``params`` (M, P), ``gt_inds`` (M, ) indices into the clip's
+            objects and ``row_frames`` (M, ) (-1 in the time-mean mode).
         """
-        cls, deltas, params, embeds = self.flatten_predictions(
-            cls_scores, bbox_preds, param_preds, embed_preds)
-        anchors = self.clip_anchors(cls_scores)
+        cls, deltas, params, embeds, centerness = self.flatten_predictions(
+            cls_scores, bbox_preds, param_preds, embed_preds, centernesses)
+        anchors, row_frames = self.row_priors(cls_scores)
         num_frames = deltas.size(2)
-        radius = self.train_cfg.get('match_radius', 1)
-        frames = matching_frames(num_frames, radius)
         max_track = self.train_cfg.get('max_track_samples', 64)
 
-        cls_targets, pos_deltas, delta_targets, delta_weights = \
-            [], [], [], []
-        track_losses, positive_infos = [], []
+        labels_all, weights_all = [], []
+        pos_deltas, pos_anchors, gt_boxes, present_all = [], [], [], []
+        pos_centerness, track_losses, positive_infos = [], [], []
         for b, gts in enumerate(batch_clip_gts):
-            labels = cls.new_full((anchors.size(0), ),
-                                  self.num_classes,
-                                  dtype=torch.long)
-            label_weights = cls.new_ones(anchors.size(0))
-            match_boxes = circumscribed_boxes(gts.bboxes, gts.valid, frames)
-            matchable = gts.valid[:, frames].any(dim=1)
-            gt_inds = anchors.new_full((anchors.size(0), ),
-                                       -1,
-                                       dtype=torch.long)
-            if matchable.any():
-                candidates = matchable.nonzero().squeeze(1)
-                result = self.assigner.assign(
-                    InstanceData(priors=anchors),
-                    InstanceData(
-                        bboxes=match_boxes[candidates],
-                        labels=gts.labels[candidates]))
-                assigned = result.gt_inds
-                label_weights[assigned < 0] = 0
-                pos = assigned > 0
-                gt_inds[pos] = candidates[assigned[pos] - 1]
+            gt_inds = self._assign_rows(anchors, row_frames, gts)
+            labels = gt_inds.new_full(gt_inds.shape, self.num_classes)
             pos_inds = (gt_inds >= 0).nonzero().squeeze(1)
             pos_gt = gt_inds[pos_inds]
             labels[pos_inds] = gts.labels[pos_gt]
-            cls_targets.append((labels, label_weights))
+            labels_all.append(labels)
+            weights_all.append((gt_inds != -2).to(cls.dtype))
 
-            # 4T box regression, only on frames where the object is present
-            present = gts.valid[pos_gt].reshape(-1)
-            target = self.bbox_coder.encode(
-                anchors[pos_inds, None].expand(-1, num_frames,
-                                               -1).reshape(-1, 4),
-                gts.bboxes[pos_gt].reshape(-1, 4))
-            # absent frames have no box: their (infinite) deltas get weight
-            # 0 and a finite placeholder, so that 0 * inf cannot make NaN
-            target = torch.where(present[:, None], target,
-                                 torch.zeros_like(target))
-            weight = present[:, None].expand(-1, 4).float()
-            pos_deltas.append(deltas[b, pos_inds].reshape(-1, 4))
-            delta_targets.append(target)
-            delta_weights.append(weight)
+            pos_deltas.append(deltas[b, pos_inds])
+            pos_anchors.append(anchors[pos_inds])
+            gt_boxes.append(gts.bboxes[pos_gt])
+            present_all.append(gts.valid[pos_gt])
+            if self.with_centerness:
+                pos_centerness.append(centerness[b, pos_inds])
 
-            # Eq. 9 over (a subset of) the clip's positives
+            # Eq. 9 over (a subset of) the clip's positives of all rows
             track_inds = random_subset(
                 pos_inds.size(0), max_track, pos_inds.device)
             if track_inds.numel() > 0:
@@ -326,30 +394,84 @@ class CiCoHead(AnchorHead):
                     self.loss_track(embeds[b, pos_inds[track_inds]],
                                     gts.instances_ids[pos_gt[track_inds]]))
             positive_infos.append(
-                InstanceData(params=params[b, pos_inds], gt_inds=pos_gt))
+                InstanceData(
+                    params=params[b, pos_inds],
+                    gt_inds=pos_gt,
+                    row_frames=row_frames[pos_inds]))
 
-        labels = torch.cat([t[0] for t in cls_targets])
-        label_weights = torch.cat([t[1] for t in cls_targets])
         num_pos = sum(len(p) for p in positive_infos)
-        avg_factor = max(float(num_pos), 1.)
         loss_cls = self.loss_cls(
             cls.reshape(-1, self.cls_out_channels),
-            labels,
-            label_weights,
-            avg_factor=avg_factor)
-        weights = torch.cat(delta_weights)
-        loss_bbox = self.loss_bbox(
-            torch.cat(pos_deltas),
-            torch.cat(delta_targets),
-            weights,
-            avg_factor=max(float(weights[:, 0].sum()), 1.))
+            torch.cat(labels_all),
+            torch.cat(weights_all),
+            avg_factor=max(float(num_pos), 1.))
+        losses = dict(loss_cls=loss_cls)
+        losses.update(
+            self._box_losses(
+                torch.cat(pos_deltas), torch.cat(pos_anchors),
+                torch.cat(gt_boxes), torch.cat(present_all),
+                torch.cat(pos_centerness) if self.with_centerness else None,
+                num_frames))
         if track_losses:
-            loss_track = torch.stack(track_losses).mean()
+            losses['loss_track'] = torch.stack(track_losses).mean()
         else:
-            loss_track = embeds.sum() * 0.
-        losses = dict(
-            loss_cls=loss_cls, loss_bbox=loss_bbox, loss_track=loss_track)
+            losses['loss_track'] = embeds.sum() * 0.
         return losses, positive_infos
+
+    def _box_losses(self, deltas: Tensor, anchors: Tensor, gt_boxes: Tensor,
+                    present: Tensor, centerness: Optional[Tensor],
+                    num_frames: int) -> Dict[str, Tensor]:
+        """Box losses of the positives, on the frames with their object.
+
+        Args:
+            deltas (Tensor): (M, T, 4) predicted deltas.
+            anchors (Tensor): (M, 4).
+            gt_boxes (Tensor): (M, T, 4) the matched objects' boxes.
+            present (Tensor): (M, T) bool, the object is in the frame.
+            centerness (Tensor, optional): (M, ) logits.
+            num_frames (int): T.
+
+        Returns:
+            dict[str, Tensor]: ``loss_bbox`` (smooth-L1 summed over the 4
+            coordinates, averaged over the present frames) and, when
+            configured, ``loss_iou`` (same average) and ``loss_centerness``
+            (target: one minus the DIoU loss averaged over the present
+            frames, detached).
+        """
+        flat_anchors = anchors[:, None].expand(-1, num_frames,
+                                               -1).reshape(-1, 4)
+        flat_present = present.reshape(-1)
+        # absent frames have no box: their deltas get weight 0 and a finite
+        # target, so that 0 * inf cannot make NaN
+        safe_gt = torch.where(flat_present[:, None],
+                              gt_boxes.reshape(-1, 4).float(),
+                              flat_anchors.float())
+        target = self.bbox_coder.encode(flat_anchors, safe_gt)
+        weight = flat_present[:, None].expand(-1, 4).to(deltas.dtype)
+        num_present = max(float(flat_present.sum()), 1.)
+        flat_deltas = deltas.reshape(-1, 4)
+        losses = dict(
+            loss_bbox=self.loss_bbox(
+                flat_deltas, target, weight, avg_factor=num_present))
+        if self.loss_iou is None and not self.with_centerness:
+            return losses
+        decoded = self.bbox_coder.decode(flat_anchors, flat_deltas.float())
+        iou_loss = diou_loss(decoded, safe_gt, reduction='none')
+        if self.loss_iou is not None:
+            losses['loss_iou'] = self.loss_iou(
+                decoded,
+                safe_gt,
+                flat_present.to(decoded.dtype),
+                avg_factor=num_present)
+        if self.with_centerness:
+            per_frame_quality = (1 - iou_loss.detach()).view(-1, num_frames)
+            frames = present.sum(1).clamp(min=1)
+            target_quality = (per_frame_quality * present).sum(1) / frames
+            losses['loss_centerness'] = self.loss_centerness(
+                centerness.float(),
+                target_quality.clamp(0, 1),
+                avg_factor=max(float(len(centerness)), 1.))
+        return losses
 
     # ------------------------------------------------------------------
     # inference
@@ -357,12 +479,15 @@ class CiCoHead(AnchorHead):
     def predict_by_feat(self, cls_scores: List[Tensor],
                         bbox_preds: List[Tensor], param_preds: List[Tensor],
                         embed_preds: List[Tensor],
+                        centernesses: List[Optional[Tensor]],
                         batch_img_metas: Sequence[dict]) -> List[InstanceData]:
-        """Clip-level detections (Sec. 3.4).
+        """Clip-level candidates before NMS (Sec. 3.4).
 
-        Class score > ``score_thr``, the ``nms_pre`` best (anchor, class)
-        pairs, one box per frame decoded from the anchor, NMS on the
-        circumscribed boxes per class, at most ``max_per_clip``.
+        The (row, anchor, class) triples of all rows with a class score
+        above ``score_thr``, at most ``nms_pre`` of them (None:
+        ``min(100 T, 300)``), each with one box per frame decoded from its
+        anchor. NMS needs the masks: see
+        :func:`~mmvis_clip.models.utils.clip_nms.clip_nms`.
 
         Args:
             batch_img_metas (Sequence[dict]): Per clip, the meta of one of
@@ -370,42 +495,37 @@ class CiCoHead(AnchorHead):
 
         Returns:
             list[InstanceData]: Per clip: ``scores`` (n, ), ``labels``
-            (n, ), ``bboxes`` (n, T, 4) per frame and ``clip_bboxes``
-            (n, 4) circumscribed, in network-input pixels; ``params``
-            (n, P); ``embeddings`` (n, D).
+            (n, ), ``quality`` (n, ) sigmoid centerness (ones without a
+            centerness layer), ``bboxes`` (n, T, 4) per frame and
+            ``clip_bboxes`` (n, 4) circumscribed, in network-input pixels;
+            ``params`` (n, P); ``embeddings`` (n, D), unit length.
         """
         cfg = self.test_cfg
-        cls, deltas, params, embeds = self.flatten_predictions(
-            cls_scores, bbox_preds, param_preds, embed_preds)
-        anchors = self.clip_anchors(cls_scores)
+        cls, deltas, params, embeds, centerness = self.flatten_predictions(
+            cls_scores, bbox_preds, param_preds, embed_preds, centernesses)
+        anchors, _ = self.row_priors(cls_scores)
         num_frames = deltas.size(2)
+        nms_pre = cfg.get('nms_pre', None)
+        if nms_pre is None:
+            nms_pre = min(100 * num_frames, 300)
         results = []
         for b, meta in enumerate(batch_img_metas):
             scores, labels, keep, _ = filter_scores_and_topk(
-                cls[b].sigmoid(), cfg.get('score_thr', 0.1),
-                cfg.get('nms_pre', 1000))
+                cls[b].sigmoid(), cfg.get('score_thr', 0.1), nms_pre)
             boxes = self.bbox_coder.decode(
                 anchors[keep, None].expand(-1, num_frames, -1).reshape(-1, 4),
                 deltas[b, keep].reshape(-1, 4),
                 max_shape=meta['img_shape'][:2]).view(-1, num_frames, 4)
-            clip_boxes = circumscribed_boxes(boxes)
-            max_per_clip = cfg.get('max_per_clip', 100)
-            if scores.numel() > 0:
-                _, kept = batched_nms(clip_boxes, scores, labels, cfg['nms'])
-                kept = kept[:max_per_clip]
-            else:
-                kept = keep.new_zeros((0, ))
+            quality = (
+                centerness[b, keep].sigmoid()
+                if self.with_centerness else torch.ones_like(scores))
             results.append(
                 InstanceData(
-                    scores=scores[kept],
-                    labels=labels[kept],
-                    bboxes=boxes[kept],
-                    clip_bboxes=clip_boxes[kept],
-                    params=params[b, keep[kept]],
-                    embeddings=embeds[b, keep[kept]]))
+                    scores=scores,
+                    labels=labels,
+                    quality=quality,
+                    bboxes=boxes,
+                    clip_bboxes=circumscribed_boxes(boxes),
+                    params=params[b, keep],
+                    embeddings=F.normalize(embeds[b, keep].float(), dim=1)))
         return results
-
-
-def _rows(pred: Tensor, channels: int) -> Tensor:
-    """(B, A * C, H, W) -> (B, H * W * A, C)."""
-    return pred.permute(0, 2, 3, 1).reshape(pred.size(0), -1, channels)

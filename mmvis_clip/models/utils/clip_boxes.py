@@ -97,18 +97,20 @@ def circumscribed_boxes(boxes: Tensor,
     return torch.where(present, circ, torch.zeros_like(circ))
 
 
-def matching_frames(num_frames: int, radius: Optional[int] = 1) -> List[int]:
+def matching_frames(num_frames: int,
+                    radius: Optional[int] = 1,
+                    centre: Optional[int] = None) -> List[int]:
     """Frames whose boxes the sample matcher encloses (CiCo Sec. 3.3).
 
-    The paper uses the current (centre) frame of the clip and the previous
-    and next frames (``radius=1``), since objects may move far over longer
-    intervals.
+    The paper uses the current frame and the previous and next frames
+    (``radius=1``), since objects may move far over longer intervals.
 
     Args:
         num_frames (int): Clip length T (>= 1).
         radius (int, optional): Number of neighbours on each side of the
-            centre frame ``(T - 1) // 2``, clipped to ``[0, T - 1]``.
-            ``None``: all frames.
+            current frame, clipped to ``[0, T - 1]``. ``None``: all frames.
+        centre (int, optional): The current frame: a prediction row's own
+            frame; ``None``: the clip's centre frame ``(T - 1) // 2``.
 
     Returns:
         list[int]: Sorted frame indices.
@@ -119,7 +121,9 @@ def matching_frames(num_frames: int, radius: Optional[int] = 1) -> List[int]:
         return list(range(num_frames))
     if radius < 0:
         raise ValueError(f'radius must be >= 0 or None, got {radius}')
-    centre = (num_frames - 1) // 2
+    if centre is None:
+        centre = (num_frames - 1) // 2
+    assert 0 <= centre < num_frames, (centre, num_frames)
     return list(
         range(max(0, centre - radius),
               min(num_frames - 1, centre + radius) + 1))

@@ -1,0 +1,131 @@
+"""Test-time filtering and NMS of a clip's candidates (CiCo, Sec. 3.4).
+
+The paper says "NMS"; the public CiCo code filters the candidates by their
+boxes and low-resolution masks and suppresses with a mixed box / mask IoU.
+This module is that step; its defaults are the public code's.
+"""
+from typing import Optional
+
+import torch
+from mmdet.structures.bbox import bbox_overlaps
+from torch import Tensor
+
+from ..trackers.clip_tracker import mask_iou
+
+
+def pairwise_clip_ious(bboxes: Tensor, clip_bboxes: Tensor, masks: Tensor,
+                       min_mask_pixels: int = 5):
+    """Frame-averaged IoUs between every pair of a clip's candidates.
+
+    A frame counts for a pair when both masks have more than
+    ``min_mask_pixels`` pixels there.
+
+    Args:
+        bboxes (Tensor): (n, T, 4) per-frame boxes.
+        clip_bboxes (Tensor): (n, 4) circumscribed boxes.
+        masks (Tensor): (n, T, h, w) bool.
+        min_mask_pixels (int): See above.
+
+    Returns:
+        tuple[Tensor]: (n, n) float32 each: ``box_iou`` and ``mask_iou``
+        averaged over the counted frames (0 without any), ``clip_box_iou``,
+        and ``coincident_box`` / ``coincident_mask``: the largest box / mask
+        IoU over the counted frames.
+    """
+    num, num_frames = masks.shape[:2]
+    flags = masks.flatten(2).sum(2) > min_mask_pixels  # (n, T)
+    box_sum = bboxes.new_zeros((num, num), dtype=torch.float32)
+    mask_sum = torch.zeros_like(box_sum)
+    box_max = torch.zeros_like(box_sum)
+    mask_max = torch.zeros_like(box_sum)
+    counts = torch.zeros_like(box_sum)
+    for t in range(num_frames):
+        flag = (flags[:, t, None] & flags[None, :, t]).float()
+        biou = bbox_overlaps(bboxes[:, t].float(), bboxes[:, t].float())
+        miou = mask_iou(masks[:, t], masks[:, t])
+        box_sum += biou * flag
+        mask_sum += miou * flag
+        box_max = torch.maximum(box_max, biou * flag)
+        mask_max = torch.maximum(mask_max, miou * flag)
+        counts += flag
+    counts = counts.clamp(min=1)
+    clip_iou = bbox_overlaps(clip_bboxes.float(), clip_bboxes.float())
+    return box_sum / counts, mask_sum / counts, clip_iou, box_max, mask_max
+
+
+def clip_nms(scores: Tensor,
+             labels: Tensor,
+             bboxes: Tensor,
+             clip_bboxes: Tensor,
+             masks: Tensor,
+             img_shape: tuple,
+             proto_stride: float,
+             quality: Optional[Tensor] = None,
+             score_thr: float = 0.1,
+             iou_thr: float = 0.5,
+             dup_iou_thr: float = 0.9,
+             min_mask_pixels: int = 5,
+             min_box_cover: float = 0.1,
+             max_per_clip: Optional[int] = None) -> Tensor:
+    """Indices of the candidates a clip keeps, best first.
+
+    1. Drop a candidate whose box centre is outside the image in every
+       frame, whose mask has at most ``min_mask_pixels`` pixels in every
+       frame, or whose mask covers at most ``min_box_cover`` of its box in
+       every frame.
+    2. Rank by ``scores * quality`` (the centerness; the public code's
+       rescoring) and drop the ranks at most ``score_thr``.
+    3. Per class, Fast NMS (YOLACT's, as the public code): a candidate is
+       suppressed when a better-ranked one of its class has
+       ``0.25 box IoU + 0.25 circumscribed box IoU + 0.5 mask IoU`` (box and
+       mask IoU averaged over the frames where both masks are non-empty)
+       above ``iou_thr``, or a box or mask IoU above ``dup_iou_thr`` in one
+       of those frames (a near-duplicate).
+    4. No cap unless ``max_per_clip`` is set.
+
+    Args:
+        scores (Tensor): (n, ) class scores.
+        labels (Tensor): (n, ).
+        bboxes (Tensor): (n, T, 4) per-frame boxes, network-input pixels.
+        clip_bboxes (Tensor): (n, 4) circumscribed boxes.
+        masks (Tensor): (n, T, h, w) bool masks at prototype resolution.
+        img_shape (tuple): (H, W) of the network input.
+        proto_stride (float): Input pixels per mask pixel.
+        quality (Tensor, optional): (n, ) in [0, 1]; None: ones.
+        score_thr, iou_thr, dup_iou_thr, min_mask_pixels, min_box_cover,
+            max_per_clip: See above.
+
+    Returns:
+        Tensor: (m, ) long indices into the candidates, by decreasing
+        ``scores * quality``.
+    """
+    num = scores.numel()
+    if num == 0:
+        return scores.new_zeros((0, ), dtype=torch.long)
+    height, width = img_shape[:2]
+    boxes = bboxes.float()
+    centre_x = (boxes[..., 0] + boxes[..., 2]) / 2
+    centre_y = (boxes[..., 1] + boxes[..., 3]) / 2
+    inside = ((centre_x > 0) & (centre_x < width) & (centre_y > 0) &
+              (centre_y < height)).any(1)
+    area = masks.flatten(2).sum(2).float()  # (n, T)
+    box_area = ((boxes[..., 2] - boxes[..., 0]) *
+                (boxes[..., 3] - boxes[..., 1]) / proto_stride**2).clamp(
+                    min=1e-6)
+    keep = inside & (area > min_mask_pixels).any(1) & (
+        area / box_area > min_box_cover).any(1)
+    ranks = scores.float() * (1 if quality is None else quality.float())
+    keep &= ranks > score_thr
+    kept = keep.nonzero().squeeze(1)
+    kept = kept[ranks[kept].argsort(descending=True, stable=True)]
+    if kept.numel() == 0:
+        return kept
+    box_iou, m_iou, clip_iou, box_max, mask_max = pairwise_clip_ious(
+        bboxes[kept], clip_bboxes[kept], masks[kept], min_mask_pixels)
+    iou = 0.25 * box_iou + 0.25 * clip_iou + 0.5 * m_iou
+    duplicate = (box_max > dup_iou_thr) | (mask_max > dup_iou_thr)
+    iou = torch.where(duplicate, torch.ones_like(iou), iou)
+    same_class = labels[kept, None] == labels[None, kept]
+    iou = (iou * same_class).triu(diagonal=1)
+    kept = kept[iou.amax(0) <= iou_thr]
+    return kept if max_per_clip is None else kept[:max_per_clip]
