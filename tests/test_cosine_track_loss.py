@@ -90,3 +90,33 @@ def test_gradient_pulls_same_id_together():
     cos_before = 0.0
     cos_after = torch.cosine_similarity(stepped[0], stepped[1], dim=0)
     assert cos_after.item() > cos_before
+
+
+@pytest.mark.parametrize('mode', ['bf16_autocast', 'fp16_tensors'])
+def test_half_precision_gives_finite_gradients(mode):
+    # identical embeddings of one id: every d = 1 (the clamp bound 1 - eps
+    # rounds to 1 in half precision) and the other ids' pairs use
+    # log(1 - d): the unused branch must not make NaN gradients
+    gen = torch.Generator().manual_seed(0)
+    base = torch.randn(2, 8, generator=gen)
+    embeds = torch.cat([base[:1].repeat(3, 1), base[1:]])
+    ids = torch.tensor([0, 0, 0, 1])
+    expected = CosineTrackLoss()(embeds.double(), ids)
+    if mode == 'fp16_tensors':
+        leaf = embeds.half().requires_grad_()
+        loss = CosineTrackLoss()(leaf, ids)
+    else:
+        leaf = embeds.clone().requires_grad_()
+        linear = torch.nn.Linear(8, 8).double()
+        torch.nn.init.eye_(linear.weight)
+        torch.nn.init.zeros_(linear.bias)
+        linear = linear.float()
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            feats = linear(leaf)  # bf16 under autocast
+            assert feats.dtype == torch.bfloat16
+            loss = CosineTrackLoss()(feats, ids)
+    assert loss.dtype == torch.float32
+    loss.backward()
+    assert torch.isfinite(leaf.grad).all()
+    # half-precision inputs, float32 loss: close to the float64 value
+    assert loss.item() == pytest.approx(expected.item(), rel=2e-2)

@@ -94,3 +94,70 @@ def test_paramwise_groups_keep_their_settings():
 def test_bad_module_names(separate, error):
     with pytest.raises(error, match='separate_clip'):
         build(TwoHeads(), separate_clip=separate)
+
+
+@pytest.fixture
+def amp_allowed_on_cpu(monkeypatch):
+    """mmengine's AmpOptimWrapper refuses hosts without an accelerator; its
+    GradScaler then runs disabled (scale 1), which is enough to test the
+    wrapper's own code on CPU."""
+    from mmengine.optim.optimizer import amp_optimizer_wrapper
+    monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available',
+                        lambda: True)
+
+
+def test_amp_form_clips_each_group(amp_allowed_on_cpu):
+    from mmvis_clip.engine import SeparateClipAmpOptimWrapper
+    from mmengine.optim import AmpOptimWrapper
+    model = TwoHeads()
+    wrapper = build(model, type='SeparateClipAmpOptimWrapper')
+    assert isinstance(wrapper, SeparateClipAmpOptimWrapper)
+    assert isinstance(wrapper, AmpOptimWrapper)
+    before = model.body.weight.detach().clone()
+    set_grads(model, 2.0, 0.1)
+    wrapper.step()
+    # lr 1: the body moved by its clipped gradient 2 / sqrt(24)
+    assert torch.allclose(before - model.body.weight.detach(),
+                          torch.full((2, 3), 2.0 / 24**0.5), atol=1e-6)
+    assert wrapper.message_hub.get_scalar(
+        'train/grad_norm_head').current() == pytest.approx(0.03**0.5)
+
+
+def test_enable_amp_keeps_separate_clipping_of_every_stc_config():
+    import glob
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from mmvis_clip.engine import enable_amp
+    root = osp.join(osp.dirname(__file__), '..', 'configs')
+    configs = glob.glob(osp.join(root, 'stc', '*synthetic.py')) + glob.glob(
+        osp.join(root, 'cico', '*synthetic.py'))
+    assert configs
+    for path in configs:
+        cfg = Config.fromfile(path)
+        kind = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        enable_amp(cfg)
+        expected = {
+            'OptimWrapper': 'AmpOptimWrapper',
+            'SeparateClipOptimWrapper': 'SeparateClipAmpOptimWrapper'
+        }[kind]
+        assert cfg.optim_wrapper.type == expected, path
+        assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert any('SeparateClip' in Config.fromfile(p).optim_wrapper.type
+               for p in configs)
+
+
+def test_enable_amp_refuses_bfloat16_with_cuda(monkeypatch):
+    from mmengine.config import Config
+
+    from mmvis_clip.engine import enable_amp
+    cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper',
+                                         dtype='bfloat16')))
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    with pytest.raises(ValueError, match='bfloat16.*float16'):
+        enable_amp(cfg)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    enable_amp(Config(dict(optim_wrapper=dict(dtype='bfloat16'))))
+    with pytest.raises(ValueError, match='no mixed-precision form'):
+        enable_amp(Config(dict(optim_wrapper=dict(type='MyWrapper'))))

@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
 from mmvis_clip.engine import (add_runner_args, check_load_from,
-                               setup_runner_cfg)
+                               enable_amp, setup_runner_cfg)
 
 
 def parse_args():
@@ -45,8 +45,7 @@ def main():
     cfg = setup_runner_cfg(args)
 
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        enable_amp(cfg)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise RuntimeError(

@@ -149,3 +149,35 @@ def check_load_from(cfg: Config, config: str) -> None:
                     'or give another checkpoint with --cfg-options '
                     'load_from=PATH.')
     raise FileNotFoundError(message)
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch ``cfg.optim_wrapper`` to its mixed-precision form (``--amp``).
+
+    ``OptimWrapper`` becomes mmengine's ``AmpOptimWrapper`` and
+    ``SeparateClipOptimWrapper`` becomes ``SeparateClipAmpOptimWrapper``
+    (the same per-module clipping), with a dynamic loss scale unless the
+    config sets one.
+
+    Raises:
+        ValueError: The wrapper type has no AMP form, or
+            ``optim_wrapper.dtype`` is bfloat16 with CUDA: mmcv's CUDA
+            focal-loss and RoIAlign kernels take float, double and half
+            only.
+    """
+    from .separate_clip_optim_wrapper import AMP_WRAPPERS
+    wrapper = cfg.optim_wrapper
+    kind = wrapper.get('type', 'OptimWrapper')
+    if kind not in AMP_WRAPPERS:
+        raise ValueError(f'--amp: optim_wrapper.type {kind!r} has no '
+                         f'mixed-precision form (known: '
+                         f'{", ".join(sorted(AMP_WRAPPERS))}).')
+    wrapper.type = AMP_WRAPPERS[kind]
+    wrapper.setdefault('loss_scale', 'dynamic')
+    dtype = wrapper.get('dtype', None)
+    if torch.cuda.is_available() and str(dtype).replace(
+            'torch.', '') == 'bfloat16':
+        raise ValueError(
+            '--amp with optim_wrapper.dtype=bfloat16: mmcv 2.1\'s CUDA '
+            'sigmoid focal loss and RoIAlign kernels take float, double and '
+            'half only; use dtype=float16 (the default).')

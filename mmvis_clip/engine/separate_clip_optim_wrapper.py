@@ -18,6 +18,9 @@ Config::
         separate_clip=['track_head'],
         optimizer=dict(type='SGD', lr=0.01, momentum=0.9),
         clip_grad=dict(max_norm=35, norm_type=2))
+
+``tools/train.py --amp`` swaps in :class:`SeparateClipAmpOptimWrapper`, the
+same clipping on gradients unscaled by the AMP loss scaler.
 """
 import copy
 from collections import OrderedDict
@@ -26,21 +29,21 @@ from typing import List, Optional, Sequence
 import torch.nn as nn
 from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 from mmengine.model import is_model_wrapper
-from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+from mmengine.optim import (AmpOptimWrapper, DefaultOptimWrapperConstructor,
+                            OptimWrapper)
 
 CLIP_GROUP_KEY = 'clip_group'
 
 
-@OPTIM_WRAPPERS.register_module()
-class SeparateClipOptimWrapper(OptimWrapper):
-    """:class:`OptimWrapper` clipping each clip group on its own norm.
+class SeparateClipMixin:
+    """Clips each clip group of an optim wrapper on its own norm.
 
     A param group's ``'clip_group'`` entry (set by
     :class:`SeparateClipOptimWrapperConstructor`) names its clip group;
     groups without it form the default group. ``clip_grad`` applies to each
     group independently. The default group's norm is logged as
     ``grad_norm``, a named group's as ``grad_norm_<name>``. Without named
-    groups it is exactly :class:`OptimWrapper`.
+    groups it is exactly the wrapper's own clipping.
     """
 
     def _clip_grad(self) -> None:
@@ -57,6 +60,28 @@ class SeparateClipOptimWrapper(OptimWrapper):
                 key = self.grad_name if name is None else \
                     f'{self.grad_name}_{name}'
                 self.message_hub.update_scalar(f'train/{key}', float(norm))
+
+
+@OPTIM_WRAPPERS.register_module()
+class SeparateClipOptimWrapper(SeparateClipMixin, OptimWrapper):
+    """:class:`OptimWrapper` clipping each clip group on its own norm (see
+    :class:`SeparateClipMixin`)."""
+
+
+@OPTIM_WRAPPERS.register_module()
+class SeparateClipAmpOptimWrapper(SeparateClipMixin, AmpOptimWrapper):
+    """:class:`AmpOptimWrapper` clipping each clip group on its own norm
+    (see :class:`SeparateClipMixin`); the loss scaler unscales the
+    gradients before clipping, as in :class:`AmpOptimWrapper`."""
+
+
+#: The AMP form of each optim wrapper type ``--amp`` can switch.
+AMP_WRAPPERS = {
+    'OptimWrapper': 'AmpOptimWrapper',
+    'AmpOptimWrapper': 'AmpOptimWrapper',
+    'SeparateClipOptimWrapper': 'SeparateClipAmpOptimWrapper',
+    'SeparateClipAmpOptimWrapper': 'SeparateClipAmpOptimWrapper',
+}
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -101,9 +126,10 @@ class SeparateClipOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             for param in modules[name].parameters():
                 owner[param] = name
         optim_wrapper = super().__call__(model)
-        if not isinstance(optim_wrapper, SeparateClipOptimWrapper):
-            raise TypeError('separate_clip needs a SeparateClipOptimWrapper, '
-                            f'got {type(optim_wrapper).__name__}')
+        if not isinstance(optim_wrapper, SeparateClipMixin):
+            raise TypeError('separate_clip needs a SeparateClipOptimWrapper '
+                            'or SeparateClipAmpOptimWrapper, got '
+                            f'{type(optim_wrapper).__name__}')
         # the optimizer is new (no state yet): its groups can be split
         optimizer = optim_wrapper.optimizer
         split = []

@@ -22,6 +22,11 @@ class CosineTrackLoss(nn.Module):
     zero, and carry no gradient because of the clamp). :math:`d_{ij}` is
     clamped to ``[eps, 1 - eps]`` so that the logarithms stay finite.
 
+    The loss is computed in float32 whatever the input dtype or autocast
+    (in half precision ``1 - eps`` rounds to 1), and only the logarithm of
+    the term each pair uses is evaluated: the unused branch of a
+    ``torch.where`` would still back-propagate ``0 * inf = NaN``.
+
     Args:
         loss_weight (float): :math:`\lambda_4`. The public CiCo code uses 5.
             Defaults to 1.0.
@@ -56,8 +61,12 @@ class CosineTrackLoss(nn.Module):
         if embeds.size(0) == 0:
             return embeds.sum() * 0.
 
-        unit = F.normalize(embeds, dim=1)
-        dist = (0.5 * (unit @ unit.t() + 1)).clamp(self.eps, 1 - self.eps)
-        same = ids[:, None] == ids[None, :]
-        loss = -torch.where(same, dist.log(), (1 - dist).log())
-        return self.loss_weight * loss.mean()
+        with torch.autocast(embeds.device.type, enabled=False):
+            # at least float32 (float64 stays float64)
+            unit = F.normalize(
+                embeds.to(torch.promote_types(embeds.dtype, torch.float32)),
+                dim=1)
+            dist = (0.5 * (unit @ unit.t() + 1)).clamp(self.eps, 1 - self.eps)
+            same = ids[:, None] == ids[None, :]
+            loss = -torch.where(same, dist, 1 - dist).log()
+            return self.loss_weight * loss.mean()
