@@ -44,3 +44,22 @@ def test_check_stack_raises_one_import_error_with_install_hint(monkeypatch):
         stack_check.check_stack()
     assert 'mmdet==3.2.0' in str(err.value)
     assert 'pip install --no-build-isolation mmcv==2.1.0' in str(err.value)
+
+
+def test_ops_check_by_torch_and_mmcv_builds():
+    assert stack_check.find_ops_problem('12.6', '12.6') is None
+    assert stack_check.find_ops_problem('', 'not available') is None
+    assert stack_check.find_ops_problem(None) is None  # this CPU torch
+    problem = stack_check.find_ops_problem('12.6', 'not available')
+    assert 'CUDA 12.6 build' in problem
+    assert 'FORCE_CUDA=1' in problem and '--no-cache-dir' in problem
+
+
+def test_check_install_fails_on_cpu_ops_with_cuda_torch(monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.version, 'cuda', '12.6')
+    # the mmcv built here has no CUDA ops
+    with pytest.raises(ImportError, match='compiled without CUDA'):
+        stack_check.check_install()
+    monkeypatch.setattr(torch.version, 'cuda', None)
+    stack_check.check_install()

@@ -462,3 +462,63 @@ def test_synthetic_ablation_trains_the_same_detector(separate_clip):
         torch.equal(value, detectors[1][key])
         for key, value in detectors[0].items())
     assert same == separate_clip
+
+
+def test_matching_loss_with_a_reference_frame_without_ground_truth():
+    """A batch where one reference frame lost all its objects (e.g. after a
+    crop): those queries are all "new" (target 0), by hand."""
+    from mmengine.structures import InstanceData
+
+    from mmvis_clip.models.heads import STCTrackHead
+    head = STCTrackHead(
+        in_channels=4,
+        feat_channels=4,
+        num_convs=1,
+        embed_dim=3,
+        contrastive=False,
+        loss_track=dict(type='CrossEntropyLoss', loss_weight=1.0))
+    queries = [torch.randn(2, 3), torch.randn(1, 3)]
+    query_ids = [torch.tensor([5, 6]), torch.tensor([9])]
+    key_maps = torch.randn(2, 3, 8, 12)
+    gts = [
+        InstanceData(
+            bboxes=torch.tensor([[0., 0., 16., 16.]]),
+            instances_ids=torch.tensor([6])),
+        InstanceData(
+            bboxes=torch.zeros(0, 4), instances_ids=torch.zeros(0).long())
+    ]
+    loss = head._matching_loss(queries, query_ids, key_maps, gts)
+    key = head.embeddings_at_boxes(key_maps[0], gts[0].bboxes)[0]
+    logits = torch.stack([
+        torch.stack([torch.tensor(0.), queries[0][0] @ key]),
+        torch.stack([torch.tensor(0.), queries[0][1] @ key]),
+        torch.tensor([0., float('-inf')])
+    ])
+    expected = torch.nn.functional.cross_entropy(
+        logits, torch.tensor([0, 1, 0]), reduction='sum') / 1
+    assert torch.isfinite(loss)
+    assert torch.allclose(loss, expected, atol=1e-5)
+
+
+def test_batch_without_ground_truth_uses_every_parameter():
+    """Every frame of a batch lost its objects (e.g. a crop on one DDP
+    rank): the losses are finite and every trainable parameter is in the
+    graph, as DDP without find_unused_parameters needs."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg())
+    model.init_weights()
+    model.train()
+    batch = training_batch()
+    for track in batch['data_samples']:
+        for frame in track.video_data_samples:
+            frame.gt_instances = frame.gt_instances[torch.zeros(
+                len(frame.gt_instances), dtype=torch.bool)]
+    data = model.data_preprocessor(batch, training=True)
+    losses = model.loss(**data)
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    unused = [
+        name for name, p in model.named_parameters()
+        if p.requires_grad and p.grad is None
+    ]
+    assert unused == []

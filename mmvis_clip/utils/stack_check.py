@@ -64,6 +64,53 @@ def find_stack_problems(
     return problems
 
 
+def find_ops_problem(torch_cuda: Optional[str] = None,
+                     mmcv_cuda: Optional[str] = None) -> Optional[str]:
+    """One line when torch has CUDA but mmcv's ops were compiled without it.
+
+    pip reuses a cached CPU build of mmcv (its wheel cache key ignores the
+    torch build) and mmcv compiles its CUDA code only when it sees a GPU or
+    ``FORCE_CUDA=1``; ``import mmcv.ops`` then succeeds and the first
+    training step fails (``sigmoid_focal_loss``: implementation for device
+    cuda:0 not found).
+
+    Args:
+        torch_cuda (str, optional): ``torch.version.cuda``; read from the
+            installed torch when None.
+        mmcv_cuda (str, optional): ``mmcv.ops.get_compiling_cuda_version()``
+            ('not available' for a CPU build); read when None.
+
+    Returns:
+        str | None: The problem with the command that fixes it, or None.
+    """
+    if torch_cuda is None:
+        import torch
+        torch_cuda = torch.version.cuda
+    if not torch_cuda:
+        return None
+    if mmcv_cuda is None:
+        from mmcv.ops import get_compiling_cuda_version
+        mmcv_cuda = get_compiling_cuda_version()
+    if mmcv_cuda and mmcv_cuda != 'not available':
+        return None
+    return (f'torch is a CUDA {torch_cuda} build but mmcv\'s ops were '
+            'compiled without CUDA (a cached CPU wheel?); rebuild them: '
+            'TORCH_CUDA_ARCH_LIST="<your GPUs, e.g. 8.0;9.0>" FORCE_CUDA=1 '
+            'pip install --no-cache-dir --force-reinstall --no-deps '
+            '--no-build-isolation mmcv==2.1.0')
+
+
+def check_install() -> None:
+    """The install check of ``make install``: the stack versions
+    (:func:`check_stack`) and, with a CUDA torch, mmcv's CUDA ops; raises
+    one ImportError."""
+    check_stack()
+    problem = find_ops_problem()
+    if problem:
+        raise ImportError('mmvis_clip cannot run on this environment: ' +
+                          problem)
+
+
 def check_stack() -> None:
     """Raise one ImportError listing every stack mismatch, or return."""
     problems = find_stack_problems()

@@ -292,10 +292,13 @@ class STCTrackHead(BaseModule):
             logit[:, len(gts) + 1:] = float('-inf')
             logit[:, 1:len(gts) + 1] = query @ keys.t()
             match = query_id[:, None] == gts.instances_ids[None, :]
+            # a reference frame without ground truth: every query is "new"
+            # (argmax over zero columns would raise)
             target = torch.where(
                 match.any(dim=1),
                 match.float().argmax(dim=1) + 1,
-                torch.zeros_like(query_id)).long()
+                torch.zeros_like(query_id)).long() if len(gts) else \
+                torch.zeros_like(query_id, dtype=torch.long)
             logits.append(logit)
             targets.append(target)
         logits = torch.cat(logits)

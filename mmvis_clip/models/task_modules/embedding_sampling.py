@@ -183,8 +183,9 @@ class ContrastivePairSampler:
       are candidates. When fewer candidates exist, all of them are used;
       ``num_negatives=-1`` always uses all of them.
 
-    The negatives are drawn from the sampler's own generator, seeded from
-    ``torch.initial_seed()`` (the run's seed) at the first draw, so that
+    The negatives are drawn from the sampler's own generator on the
+    device of the features (no host-to-device copy of the scores), seeded
+    from ``torch.initial_seed()`` (the run's seed) at the first draw, so that
     drawing them leaves the global random stream alone: a run with the
     contrastive loss and its ablation without it then make the same
     other random draws (e.g. CondInst's subset of masks to train), and,
@@ -204,14 +205,19 @@ class ContrastivePairSampler:
                              f'candidates, got {num_negatives}')
         self.num_negatives = num_negatives
         self.neg_in_box = neg_in_box
-        self._generator = None
+        self._generators = dict()
 
     def _uniform(self, shape: torch.Size, device) -> Tensor:
-        """Uniform [0, 1) scores from the sampler's own (CPU) generator."""
-        if self._generator is None:
-            self._generator = torch.Generator()
-            self._generator.manual_seed(torch.initial_seed())
-        return torch.rand(shape, generator=self._generator).to(device)
+        """Uniform [0, 1) scores from the sampler's own generator on
+        ``device``."""
+        device = torch.device(device)
+        generator = self._generators.get(device)
+        if generator is None:
+            generator = torch.Generator(device=device)
+            generator.manual_seed(torch.initial_seed())
+            self._generators[device] = generator
+        return torch.rand(
+            shape, generator=generator, device=device)
 
     def sample(self, query_ids: Tensor, key_gt_ids: Tensor, key_assign: Tensor,
                key_in_box: Tensor, key_valid: Tensor) -> Tuple[Tensor, Tensor]:

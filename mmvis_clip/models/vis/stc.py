@@ -159,8 +159,14 @@ class STC(BaseMOTModel):
 
         losses = bbox_head.loss_by_feat(*outs, gts, metas, gts_ignore)
         positive_infos = bbox_head.get_positive_infos()
-        mask_losses = self.detector.mask_head.loss(
+        mask_head = self.detector.mask_head
+        mask_losses = mask_head.loss(
             x, key_samples, positive_infos=positive_infos)
+        # without any positive in the batch mmdet's mask loss is a new zero:
+        # keep every mask-head parameter in the graph (gradient 0), or DDP
+        # stops on the unused mask_feature_head
+        mask_losses['loss_mask'] = mask_losses['loss_mask'] + sum(
+            p.sum() for p in mask_head.parameters() if p.requires_grad) * 0.
         losses.update(mask_losses)
 
         pos_infos = self._positive_locations(outs, gts)
