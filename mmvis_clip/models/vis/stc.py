@@ -14,6 +14,7 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..heads.stc_mask_head import num_dynamic_params
+from ..utils.offload import offload
 from ..utils.clip_ground_truth import check_instance_ids
 
 #: Top-level module names of a CondInst (single-stage instance segmentor)
@@ -246,7 +247,8 @@ class STC(BaseMOTModel):
             list[TrackDataSample]: The input sample with, per frame,
             ``pred_instances`` (detections) and ``pred_track_instances``
             (``bboxes``, ``scores``, ``labels``, ``masks`` (bool, frame
-            resolution), ``instances_id``).
+            resolution), ``instances_id``), on the CPU: each frame's
+            results leave the device once final.
         """
         if inputs.dim() != 5:
             raise ValueError('STC.predict expects (N, T, C, H, W) inputs, '
@@ -265,13 +267,17 @@ class STC(BaseMOTModel):
             x = self.detector.extract_feat(single_img)
             img_data_sample.pred_instances = self._predict_frame(
                 x, img_data_sample, rescale)
-            img_data_sample.pred_track_instances = self.tracker.track(
+            track = self.tracker.track(
                 model=self,
                 img=single_img,
                 feats=x,
                 data_sample=img_data_sample,
                 rescale=rescale,
                 **kwargs)
+            # final: off the device now, not when the video ends
+            img_data_sample.pred_instances = offload(
+                img_data_sample.pred_instances)
+            img_data_sample.pred_track_instances = offload(track)
         return [track_data_sample]
 
     def _predict_frame(self, x: Tuple[Tensor], data_sample: DetDataSample,
