@@ -115,7 +115,10 @@ def test_every_loss_term_decreases(variant, trained_yolact):
     _, before, after = (
         trained_yolact
         if variant == 'yolact' else train_tiny(SYNTHETIC[variant]))
-    assert set(before) == {'loss_cls', 'loss_bbox', 'loss_track', 'loss_mask'}
+    assert set(before) == {
+        'loss_cls', 'loss_bbox', 'loss_iou', 'loss_centerness', 'loss_track',
+        'loss_mask'
+    }
     for name in before:
         assert np.isfinite(before[name]) and np.isfinite(after[name])
         assert after[name] < before[name], (name, before[name], after[name])
@@ -154,29 +157,40 @@ def test_clip_inference_writes_every_frame_once(trained_yolact):
     video.video_data_samples = [
         frame_sample(b, lab, i, t, 'v') for t, (b, lab, i) in enumerate(frames)
     ]
-    calls = []
-    extract = model.extract_clip_feat
-
-    def recording_extract(clips):
-        calls.append(tuple(clips.shape))
-        return extract(clips)
-
-    model.extract_clip_feat = recording_extract
+    backbone_frames = []
+    hook = model.backbone.register_forward_hook(
+        lambda module, args, out: backbone_frames.append(args[0].size(0)))
     try:
         with torch.no_grad():
             data = model.data_preprocessor(
                 dict(inputs=[inputs[0]], data_samples=[video]), False)
-            out = model.predict(**data)
+            out = model.predict(**copy.deepcopy(data))
+            # the same without reusing the overlap frame's features
+            extract = model.extract_clip_feat
+            model.extract_clip_feat = lambda clips, frame_ids=None: extract(
+                clips)
+            uncached = model.predict(**copy.deepcopy(data))
     finally:
-        del model.extract_clip_feat
-    # 5 frames, T = 3, To = 1: clips [0, 1, 2] and [2, 3, 4], one at a time
-    assert [c[:2] for c in calls] == [(1, 3), (1, 3)]
+        hook.remove()
+        model.__dict__.pop('extract_clip_feat', None)
+    # 5 frames, T = 3, To = 1: clips [0, 1, 2] and [2, 3, 4]; the backbone
+    # runs once per video frame (frame 2's features are kept), then 3 + 3
+    # times without the cache
+    assert backbone_frames == [3, 2, 3, 3]
+    for t in range(5):
+        a = out[0][t].pred_track_instances
+        b = uncached[0][t].pred_track_instances
+        assert torch.equal(a.masks, b.masks)
+        assert torch.allclose(a.bboxes, b.bboxes, atol=1e-5)
+        assert torch.equal(a.instances_id, b.instances_id)
     ids_per_frame = []
     for t in range(5):
         pred = out[0][t].pred_track_instances
         assert 0 < len(pred) <= 4
         assert pred.masks.shape[1:] == (2 * H, 2 * W)  # original size
         assert pred.masks.dtype == torch.bool
+        # each frame's result owns its memory (not a view of the clip's)
+        assert pred.masks.untyped_storage().nbytes() == pred.masks.numel()
         assert pred.bboxes.shape == (len(pred), 4)
         ids_per_frame.append(sorted(pred.instances_id.tolist()))
     # a clip's objects are in each of its frames; the overlap frame 2 is

@@ -14,6 +14,8 @@ from mmengine.structures import InstanceData
 
 import mmvis_clip  # noqa: F401
 from mmvis_clip.models.trackers.clip_tracker import ClipTracker, mask_iou
+from mmvis_clip.models.trackers.track_assignment import (
+    DROPPED, NEW_TRACK, assign_detections_to_tracks)
 from mmvis_clip.models.utils.clip_schedule import clip_starts
 
 H, W = 40, 64
@@ -30,12 +32,15 @@ def _box(x, y=0, size=10):
     return [x, y, x + size, y + size]
 
 
-def _dets(objs, clip_len=3, dim=2):
+def _dets(objs, clip_len=3, dim=2, params=False):
     """Detections of one clip.
 
     Args:
         objs (list[dict]): ``boxes`` (clip_len boxes, one per frame),
             ``embed``, optional ``label`` (0) and ``score`` (0.9).
+        params (bool): Add ``params`` (N, 2) (an object's ``params``,
+            default ``[1, 0]``) and ``clip_bboxes`` (N, 4), the
+            circumscribed boxes.
     """
     num = len(objs)
     boxes = torch.tensor([o['boxes'] for o in objs],
@@ -44,7 +49,16 @@ def _dets(objs, clip_len=3, dim=2):
     for i, o in enumerate(objs):
         for t, box in enumerate(o['boxes']):
             masks[i, t] = _mask(box)
+    extra = dict()
+    if params:
+        extra = dict(
+            params=torch.tensor([o.get('params', [1.0, 0.0]) for o in objs],
+                                dtype=torch.float32).view(num, 2),
+            clip_bboxes=torch.cat(
+                [boxes[:, :, :2].min(1)[0], boxes[:, :, 2:].max(1)[0]],
+                dim=1))
     return InstanceData(
+        **extra,
         labels=torch.tensor([o.get('label', 0) for o in objs],
                             dtype=torch.long),
         scores=torch.tensor([o.get('score', 0.9) for o in objs]),
@@ -67,6 +81,38 @@ def _frames(results):
 
 
 A_EMB, B_EMB = [1.0, 0.0], [0.0, 1.0]
+#: the authors' weights (the constructor defaults)
+AUTHORS = dict(embed=1.0, mask_iou=0.5, box_iou=0.5, label=0.3, score=0.1)
+#: the package's former rule: a fixed threshold, the loser of a conflict
+#: starts a new track, IoU weights not doubled, every frame in the IoUs,
+#: IoU terms for tracks detected in the previous clip only, no carrying
+THRESHOLD_RULE = dict(
+    new_track='threshold',
+    match_thr=0.5,
+    on_conflict='new',
+    overlap_iou_scale=1.0,
+    iou_min_pixels=0,
+    lost_iou=False,
+    carry_clips=0)
+
+
+class BoxRenderer:
+    """``render_masks`` filling each (rounded) crop box in every frame when
+    the object's ``params[0] > 0`` (else an empty mask), recording its
+    calls."""
+
+    def __init__(self, clip_len=3):
+        self.clip_len = clip_len
+        self.calls = []
+
+    def __call__(self, params, boxes):
+        self.calls.append((params.clone(), boxes.clone()))
+        masks = torch.zeros(
+            len(params), self.clip_len, H, W, dtype=torch.bool)
+        for k, box in enumerate(boxes.tolist()):
+            if params[k, 0] > 0:
+                masks[k, :] = _mask([max(0, round(v)) for v in box])
+        return masks
 
 
 # --------------------------------------------------------------------------
@@ -120,8 +166,25 @@ def test_built_from_registry_with_config_keys():
             match_thr=0.7,
             num_clips_retain=4,
             momentums=dict(embeddings=0.5),
-            assignment='hungarian'))
+            assignment='hungarian',
+            new_track=dict(iou=0.4),
+            overlap_iou_scale=1.5,
+            iou_min_pixels=0,
+            on_conflict='new',
+            lost_iou=False,
+            carry_clips=2,
+            carry_score_decay=0.8,
+            carry_score_thr=0.2,
+            carry_min_pixels=1,
+            carry_box_scale=1.5))
     assert isinstance(tracker, ClipTracker)
+    assert tracker.new_track == dict(
+        embed=0.5, iou=0.4, small_iou_scale=0.5, small_area=0.1, label=1.0)
+    assert (tracker.overlap_iou_scale, tracker.iou_min_pixels,
+            tracker.on_conflict, tracker.lost_iou) == (1.5, 0, 'new', False)
+    assert (tracker.carry_clips, tracker.carry_score_decay,
+            tracker.carry_score_thr, tracker.carry_min_pixels,
+            tracker.carry_box_scale) == (2, 0.8, 0.2, 1, 1.5)
     assert (tracker.clip_len, tracker.overlap) == (5, 2)
     assert tracker.weights == weights
     assert tracker.match_thr == 0.7
@@ -143,12 +206,36 @@ def test_rejects_bad_arguments(kwargs, message):
         ClipTracker(**kwargs)
 
 
+@pytest.mark.parametrize('clip_len,carry_clips', [(1, 15), (2, 7), (3, 5),
+                                                  (5, 3), (6, 3), (10, 3)])
+def test_default_carry_clips(clip_len, carry_clips):
+    tracker = ClipTracker(clip_len=clip_len, overlap=0)
+    assert tracker.carry_clips == carry_clips
+    assert tracker.weights == AUTHORS
+    assert tracker.on_conflict == 'drop' and tracker.lost_iou
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(new_track='dummy'), 'new_track'),
+    (dict(new_track=dict(embed=0.5, cos=0.1)), 'new_track'),
+    (dict(on_conflict='keep'), 'on_conflict'),
+    (dict(carry_clips=-1), 'carry_clips'),
+    (dict(iou_min_pixels=1.5), 'iou_min_pixels'),
+    (dict(carry_score_decay=0.0), 'carry_score_decay'),
+    (dict(carry_box_scale=0.0), 'carry_box_scale'),
+])
+def test_rejects_bad_new_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ClipTracker(**kwargs)
+
+
 # --------------------------------------------------------------------------
 # matching score (Eq. 11)
 # --------------------------------------------------------------------------
 def test_match_score_by_hand():
     weights = dict(embed=1.0, mask_iou=2.0, box_iou=4.0, label=0.3, score=0.1)
-    tracker = ClipTracker(clip_len=3, overlap=2, weights=weights)
+    tracker = ClipTracker(
+        clip_len=3, overlap=2, weights=weights, overlap_iou_scale=1.0)
     # clip 0: track 0 at [30,0,40,10] in frames 1, 2 (its saved frames);
     # track 1 far away
     tracker.track_clip(
@@ -176,15 +263,19 @@ def test_match_score_by_hand():
     torch.testing.assert_close(scores, torch.tensor([[expected0, expected1]]))
 
 
-def test_lost_track_is_matched_on_embedding_only():
-    tracker = ClipTracker(clip_len=3, overlap=1)
+@pytest.mark.parametrize('lost_iou', [False, True])
+def test_lost_track_iou_terms(lost_iou):
+    tracker = ClipTracker(clip_len=3, overlap=1, lost_iou=lost_iou)
     tracker.track_clip([0, 1, 2], _dets([_static(0, A_EMB)]))
     tracker.track_clip([2, 3, 4], _dets([]))
     tracker.clip_index = 2
-    # same place, same embedding: 1.0 from the embedding, no IoU terms as
-    # the track was not seen in the previous clip
+    # same place, same embedding and label, score 0.9: 1 + 0.3 + 0.09;
+    # lost_iou: plus 2 x (0.5 + 0.5) x IoU 1 with its kept box and mask
+    # (no render_masks: its last mask); else no IoU term as the track was
+    # not detected in the previous clip
     scores = tracker.get_match_score(_dets([_static(0, A_EMB)]), [0])
-    torch.testing.assert_close(scores, torch.tensor([[1.0]]))
+    expected = 1.39 + (2.0 if lost_iou else 0.0)
+    torch.testing.assert_close(scores, torch.tensor([[expected]]))
 
 
 def test_mask_iou_by_hand():
@@ -192,6 +283,322 @@ def test_mask_iou_by_hand():
     masks2 = torch.stack([_mask([5, 0, 15, 10]), _mask([0, 0, 0, 0])])
     torch.testing.assert_close(
         mask_iou(masks1, masks2), torch.tensor([[1 / 3, 0.0], [0.0, 0.0]]))
+
+
+# --------------------------------------------------------------------------
+# the authors' rule: dummy column, doubled IoU weights, IoU frame flags
+# --------------------------------------------------------------------------
+BIG = [0, 0, 20, 20]  # 400 px: 0.156 of the 40 x 64 frame, not small
+
+
+def test_match_score_and_dummy_column_by_hand():
+    tracker = ClipTracker(clip_len=3, overlap=1)  # the authors' defaults
+    tracker.track_clip(
+        [0, 1, 2],
+        _dets([
+            dict(boxes=[BIG] * 3, embed=A_EMB, label=0),
+            dict(boxes=[[40, 0, 60, 20]] * 3, embed=B_EMB, label=1),
+        ]))
+    dets = _dets([
+        # overlap frame: box IoU with track 0 = 300 / 500 = 0.6 (masks too)
+        dict(boxes=[[5, 0, 25, 20]] * 3, embed=[0.6, 0.8], score=0.5),
+        # small (10 x 10 = 0.039 of the frame), far from both
+        dict(boxes=[[50, 30, 60, 40]] * 3, embed=A_EMB, label=1, score=0.8),
+    ])
+    tracker.clip_index = 1
+    scores = tracker.get_match_score(dets, [0, 1])
+    # cos mapped to [0, 1] + 0.1 score + 2 x (0.5 MIoU + 0.5 BIoU) + 0.3
+    expected = [[0.8 + 0.05 + 2 * 0.6 + 0.3, 0.9 + 0.05],
+                [1.0 + 0.08, 0.5 + 0.08 + 0.3]]
+    torch.testing.assert_close(scores, torch.tensor(expected))
+    # dummy: 0.5 + score term + 2 x (0.5 + 0.5) x 0.3 (0.15 small) + 0.3
+    torch.testing.assert_close(
+        tracker.get_new_track_score(dets),
+        torch.tensor([0.5 + 0.05 + 0.6 + 0.3, 0.5 + 0.08 + 0.3 + 0.3]))
+    # without shared frames the IoU weights are not doubled
+    no_overlap = ClipTracker(clip_len=3, overlap=0)
+    torch.testing.assert_close(
+        no_overlap.get_new_track_score(dets),
+        torch.tensor([0.5 + 0.05 + 0.3 + 0.3, 0.5 + 0.08 + 0.15 + 0.3]))
+    # the threshold rule: the fixed match_thr
+    torch.testing.assert_close(
+        ClipTracker(new_track='threshold',
+                    match_thr=0.7).get_new_track_score(dets),
+        torch.tensor([0.7, 0.7]))
+    # det 0 beats its dummy on track 0 (2.35 > 1.45); det 1's best, track 0
+    # (1.08), is below its dummy (1.18): a new track
+    tracker.clip_index = 0
+    out = tracker.track_clip([2, 3, 4], dets)
+    assert _ids(out[0][1]) == [0, 2]
+
+
+def test_small_object_is_mean_width_times_mean_height():
+    # widths 4, 36, 20 and heights 36, 4, 20: mean w x mean h = 400 px
+    # (0.156, not small; the authors' rule) where the mean of w x h is
+    # 229 px (0.089)
+    boxes = [[0, 0, 4, 36], [0, 0, 36, 4], [0, 0, 20, 20]]
+    dets = _dets([dict(boxes=boxes, embed=A_EMB, score=0.0)])
+    torch.testing.assert_close(
+        ClipTracker(overlap=0).get_new_track_score(dets),
+        torch.tensor([0.5 + 0.3 + 0.3]))
+    small = ClipTracker(overlap=0, new_track=dict(small_area=0.2))
+    torch.testing.assert_close(
+        small.get_new_track_score(dets), torch.tensor([0.5 + 0.15 + 0.3]))
+
+
+@pytest.mark.parametrize('min_pixels', [3, 0])
+def test_iou_over_overlap_frames_with_masks_of_3_pixels(min_pixels):
+    tracker = ClipTracker(clip_len=3, overlap=2, iou_min_pixels=min_pixels)
+    tracker.track_clip([0, 1, 2], _dets([dict(boxes=[BIG] * 3,
+                                              embed=A_EMB)]))
+    # overlap frames 1, 2: IoU 200 / 600, then a 2-pixel mask (IoU 2/400)
+    dets = _dets([
+        dict(boxes=[[10, 0, 30, 20], [0, 0, 2, 1], BIG], embed=A_EMB)
+    ])
+    tracker.clip_index = 1
+    mask_ious, box_ious = tracker.get_ious(dets, [0])
+    expected = 1 / 3 if min_pixels else (1 / 3 + 2 / 400) / 2
+    torch.testing.assert_close(mask_ious, torch.tensor([[expected]]))
+    torch.testing.assert_close(box_ious, torch.tensor([[expected]]))
+    # no frame where both masks have 3 pixels: IoU 0
+    empty = _dets([dict(boxes=[[0, 0, 2, 1]] * 3, embed=A_EMB)])
+    mask_ious, box_ious = tracker.get_ious(empty, [0])
+    expected = 0.0 if min_pixels else 2 / 400
+    torch.testing.assert_close(mask_ious, torch.tensor([[expected]]))
+    torch.testing.assert_close(box_ious, torch.tensor([[expected]]))
+
+
+@pytest.mark.parametrize('cos', [0.4, 0.9])
+def test_far_new_object_of_same_class_new_id_not_merged(cos):
+    a = dict(boxes=[BIG] * 3, embed=A_EMB, label=0)
+    c = dict(
+        boxes=[[40, 20, 60, 40]] * 3,
+        embed=[cos, (1 - cos**2)**0.5],
+        label=0)
+    ids = dict()
+    for rule, kwargs in [('authors', dict()), ('threshold', THRESHOLD_RULE)]:
+        tracker = ClipTracker(clip_len=3, overlap=1, **kwargs)
+        tracker.track_clip([0, 1, 2], _dets([a]))
+        # A vanishes, C appears far away (IoU 0)
+        out = tracker.track_clip([2, 3, 4], _dets([c]))
+        ids[rule] = _ids(out[0][1])
+    # threshold: (cos + 1) / 2 + 0.3 + 0.09 = 1.09 (1.34) > 0.5: merged.
+    # authors: below the dummy 0.5 + 0.3 + 0.09 + 2 x 1 x 0.3 = 1.49
+    assert ids == dict(authors=[1], threshold=[0])
+
+
+@pytest.mark.parametrize('on_conflict,ids,num_tracks', [('drop', [0], 1),
+                                                        ('new', [1, 0], 2)])
+def test_continuing_keeps_id_conflict_loser_dropped(on_conflict, ids,
+                                                    num_tracks):
+    tracker = ClipTracker(clip_len=3, overlap=1, on_conflict=on_conflict)
+    tracker.track_clip([0, 1, 2], _dets([dict(boxes=[BIG] * 3,
+                                              embed=A_EMB)]))
+    # A moved 2 px (IoU 360 / 440): 1 + 0.09 + 0.3 + 2 x 0.818 = 3.03; a
+    # duplicate 10 px off (IoU 1/3), listed first: 1 + 0.06 + 0.3 + 0.67 =
+    # 2.03, above its dummy (1.46) but below A for track 0
+    out = tracker.track_clip([2, 3, 4],
+                             _dets([
+                                 dict(boxes=[[10, 0, 30, 20]] * 3,
+                                      embed=A_EMB,
+                                      score=0.6),
+                                 dict(boxes=[[2, 0, 22, 20]] * 3,
+                                      embed=A_EMB),
+                             ]))
+    assert [_ids(r) for _, r in out] == [ids, ids]
+    assert tracker.num_tracks == num_tracks  # no id consumed when dropped
+    assert tracker.last_det_ids.tolist() == (
+        [-1, 0] if on_conflict == 'drop' else [1, 0])
+    assert out[0][1].bboxes.tolist() == (
+        [[2, 0, 22, 20]] if on_conflict == 'drop' else [[10, 0, 30, 20],
+                                                        [2, 0, 22, 20]])
+    assert tracker.track_summaries()[0].num_frames == 2
+
+
+def test_assignment_conflict_rules_by_hand():
+    scores = torch.tensor([[0.9, 0.1], [0.8, 0.7], [0.2, 0.3]])
+    # greedy by best score: d0 takes t0; d1 wanted t0 too (loser; t1 at
+    # 0.7 is not tried: the authors' rule); d2's best 0.3 < 0.5: new
+    assert assign_detections_to_tracks(
+        scores, 0.5, on_conflict='drop').tolist() == [0, DROPPED, NEW_TRACK]
+    assert assign_detections_to_tracks(scores,
+                                       0.5).tolist() == [0, -1, -1]
+    assert assign_detections_to_tracks(
+        scores, 0.5, method='hungarian',
+        on_conflict='drop').tolist() == [0, 1, -1]
+    with pytest.raises(ValueError, match='on_conflict'):
+        assign_detections_to_tracks(scores, 0.5, on_conflict='keep')
+
+
+# --------------------------------------------------------------------------
+# carried tracks
+# --------------------------------------------------------------------------
+def _scaled(box, scale=1.2):
+    x1, y1, x2, y2 = box
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    hw, hh = (x2 - x1) / 2, (y2 - y1) / 2
+    return [cx - scale * hw, cy - scale * hh, cx + scale * hw, cy + scale * hh]
+
+
+@pytest.mark.parametrize('clip_len,carry_clips', [(3, 5), (5, 3)])
+def test_unmatched_track_carried_then_dropped(clip_len, carry_clips):
+    # A moves 2 px a frame in clip 0, then vanishes; B stays
+    a_boxes = [[10 + 2 * t, 10, 30 + 2 * t, 30] for t in range(clip_len)]
+    b = dict(boxes=[[44, 0, 64, 20]] * clip_len, embed=B_EMB, params=[1, 1])
+    render = BoxRenderer(clip_len)
+    tracker = ClipTracker(clip_len=clip_len, overlap=1)
+    clips = clip_starts(1 + (clip_len - 1) * (carry_clips + 3), clip_len, 1)
+    tracker.track_clip(
+        clips[0],
+        _dets([dict(boxes=a_boxes, embed=A_EMB, label=2, params=[1, 0]), b],
+              clip_len,
+              params=True), render)
+    last_box = a_boxes[-1]
+    for k in range(1, carry_clips + 2):
+        out = tracker.track_clip(clips[k], _dets([b], clip_len, params=True),
+                                 render)
+        # A is rendered each clip (B, matched, is not): first by its
+        # circumscribed box x 1.2, then by its last frame box x 1.2
+        crop = _scaled([10, 10, 30 + 2 * (clip_len - 1), 30]) if k == 1 \
+            else _scaled(last_box)
+        params, boxes = render.calls[k - 1]
+        assert params.tolist() == [[1, 0]]
+        torch.testing.assert_close(boxes, torch.tensor([crop]))
+        mask = _mask([max(0, round(v)) for v in crop])
+        for _, result in out:
+            if k <= carry_clips:
+                assert _ids(result) == [1, 0]
+                assert result.bboxes[1].tolist() == last_box
+                assert torch.equal(result.masks[1], mask)
+                assert result.labels.tolist() == [0, 2]
+                assert result.scores[1].item() == pytest.approx(
+                    0.9 * 0.9**(clip_len * k))
+            else:
+                assert _ids(result) == [1]
+    # carried outputs cast no vote and add no score
+    assert tracker.track_summaries()[0] == (2, pytest.approx(0.9), 1)
+    assert 0 in tracker.tracks  # still in memory (num_clips_retain=10)
+
+
+@pytest.mark.parametrize('score,num_out', [(0.3, 3), (0.9, 5), (0.15, 1)])
+def test_carried_until_decayed_score_below_threshold(score, num_out):
+    # 0.3 x 0.9^9 = 0.116 > 0.1 > 0.3 x 0.9^12 = 0.085
+    render = BoxRenderer()
+    tracker = ClipTracker(clip_len=3, overlap=1)
+    clips = clip_starts(15, 3, 1)
+    tracker.track_clip(
+        clips[0],
+        _dets([dict(boxes=[BIG] * 3, embed=A_EMB, score=score)],
+              params=True), render)
+    carried = []
+    for frame_ids in clips[1:]:
+        out = tracker.track_clip(frame_ids, _dets([], params=True), render)
+        carried.append(len(out[0][1]))
+    assert carried == [1] * num_out + [0] * (len(clips) - 1 - num_out)
+
+
+@pytest.mark.parametrize('pixels,output', [(3, False), (4, True),
+                                           (0, False)])
+def test_carried_mask_must_have_4_pixels(pixels, output):
+
+    def render(params, boxes):
+        masks = torch.zeros(len(params), 3, H, W, dtype=torch.bool)
+        masks[:, 1, 0, :pixels] = True  # one frame only
+        return masks
+
+    tracker = ClipTracker(clip_len=3, overlap=1)
+    tracker.track_clip([0, 1, 2],
+                       _dets([dict(boxes=[BIG] * 3, embed=A_EMB)],
+                             params=True), render)
+    out = tracker.track_clip([2, 3, 4], _dets([], params=True), render)
+    assert [_ids(r) for _, r in out] == ([[0], [0]] if output else [[], []])
+
+
+def test_no_carry_without_renderer_or_when_disabled():
+    for kwargs, render in [(dict(), None),
+                           (dict(carry_clips=0), BoxRenderer())]:
+        tracker = ClipTracker(clip_len=3, overlap=1, **kwargs)
+        tracker.track_clip([0, 1, 2], _dets([_static(0, A_EMB)]), render)
+        out = tracker.track_clip([2, 3, 4], _dets([]), render)
+        assert [_ids(r) for _, r in out] == [[], []]
+        assert render is None or render.calls == []
+
+
+def test_carried_track_matched_again_keeps_id():
+    render = BoxRenderer()
+    tracker = ClipTracker(clip_len=3, overlap=1)
+    a = dict(boxes=[[10, 10, 30, 30]] * 3, embed=A_EMB, params=[1, 0])
+    tracker.track_clip([0, 1, 2], _dets([a], params=True), render)
+    out = tracker.track_clip([2, 3, 4], _dets([], params=True), render)
+    assert _ids(out[0][1]) == [0]  # carried
+    # A is back: its IoU terms use its carried mask (rendered in clip 1 by
+    # [8, 8, 32, 32]: 576 px, IoU 400 / 576) and its last box (IoU 1)
+    back = _dets([a], params=True)
+    tracker.clip_index = 2
+    scores = tracker.get_match_score(back, [0])
+    expected = 1 + 0.09 + 0.3 + 2 * (0.5 * 400 / 576 + 0.5)
+    torch.testing.assert_close(scores, torch.tensor([[expected]]))
+    tracker.clip_index = 1
+    out = tracker.track_clip([4, 5, 6], back, render)
+    assert [_ids(r) for _, r in out] == [[0], [0]]  # not carried twice
+    assert out[0][1].scores.tolist() == [pytest.approx(0.9)]
+    assert tracker.num_tracks == 1
+    assert tracker.track_summaries()[0].num_frames == 2
+
+
+def test_no_overlap_mask_iou_against_rendered_track_over_all_frames():
+    render = BoxRenderer()
+    tracker = ClipTracker(clip_len=3, overlap=0)
+    a = dict(boxes=[[10, 10, 30, 30]] * 3, embed=A_EMB, params=[1, 0])
+    tracker.track_clip([0, 1, 2], _dets([a], params=True), render)
+    assert render.calls == []
+    dets = _dets([
+        dict(
+            boxes=[[10, 10, 30, 30], [20, 10, 40, 30], [40, 0, 60, 20]],
+            embed=A_EMB)
+    ],
+                 params=True)
+    # rendered by [8, 8, 32, 32] in all 3 frames: IoUs 400/576, 240/736, 0
+    rendered = _mask([8, 8, 32, 32]).expand(1, 3, H, W)
+    tracker.clip_index = 1
+    scores = tracker.get_match_score(dets, [0], rendered)
+    mean_miou = (400 / 576 + 240 / 736 + 0) / 3
+    # first frame vs the last box: IoU 1; IoU weights not doubled
+    expected = 1 + 0.09 + 0.3 + 0.5 * mean_miou + 0.5 * 1
+    torch.testing.assert_close(scores, torch.tensor([[expected]]))
+    tracker.clip_index = 0
+    out = tracker.track_clip([3, 4, 5], dets, render)
+    # rendered before matching, for the IoU
+    torch.testing.assert_close(render.calls[0][1],
+                               torch.tensor([[8.0, 8.0, 32.0, 32.0]]))
+    assert _ids(out[0][1]) == [0]
+
+
+@pytest.mark.parametrize('render', [BoxRenderer(), None])
+def test_carried_states_with_two_overlap_frames(render):
+    tracker = ClipTracker(clip_len=3, overlap=2)
+    a_boxes = [[10, 10, 30, 30], [12, 10, 32, 30], [14, 10, 34, 30]]
+    tracker.track_clip([0, 1, 2],
+                       _dets([dict(boxes=a_boxes, embed=A_EMB)], params=True),
+                       render)
+    tracker.track_clip([1, 2, 3], _dets([], params=True), render)
+    states = tracker.tracks[0].states
+    # its last box in both saved frames; its masks rendered by its
+    # circumscribed box x 1.2 ([7.6, 8, 36.4, 32]), else its last mask
+    assert states['bboxes'].tolist() == [a_boxes[2]] * 2
+    mask = _mask([8, 8, 36, 32]) if render else _mask(a_boxes[2])
+    assert torch.equal(states['masks'], mask.expand(2, H, W))
+
+
+def test_render_fields_required_only_when_carrying():
+    tracker = ClipTracker(clip_len=3, overlap=1)
+    with pytest.raises(KeyError, match="'params'"):
+        tracker.track_clip([0, 1, 2], _dets([_static(0, A_EMB)]),
+                           BoxRenderer())
+    # carrying off: no params needed
+    ClipTracker(carry_clips=0).track_clip([0, 1, 2],
+                                          _dets([_static(0, A_EMB)]),
+                                          BoxRenderer())
 
 
 # --------------------------------------------------------------------------
@@ -253,6 +660,7 @@ def test_other_object_in_place_below_threshold_is_new():
     tracker = ClipTracker(
         clip_len=3,
         overlap=1,
+        new_track='threshold',
         weights=dict(
             embed=1.0, mask_iou=0.0, box_iou=0.0, label=0.0, score=0.0))
     tracker.track_clip([0, 1, 2], _dets([_static(0, A_EMB)]))
@@ -282,12 +690,13 @@ def test_no_overlap_uses_adjacent_frames(emb_a, emb_b):
     assert [_ids(r) for _, r in out] == [[1, 0]] * 3
     assert tracker.flush() == []
     if emb_a == emb_b:
-        # look-alikes: the adjacent-frame IoUs decide, 1 + 2 * 80/120
+        # look-alikes: the adjacent-frame IoUs decide (A's last box is
+        # _box(10)): 1 + 0.3 + 0.09 + (0.5 + 0.5) * 80/120, not doubled
         tracker.clip_index = 2
         scores = tracker.get_match_score(
             _dets([dict(boxes=[_box(12)] * 3, embed=emb_a)]), [0, 1])
-        torch.testing.assert_close(scores,
-                                   torch.tensor([[1 + 2 * 80 / 120, 1.0]]))
+        torch.testing.assert_close(
+            scores, torch.tensor([[1.39 + 80 / 120, 1.39]]))
 
 
 # --------------------------------------------------------------------------

@@ -11,7 +11,10 @@ train_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 model = dict(
     bbox_head=dict(
-        cls_tower_3d=False, box_tower_3d=False, track_tower_3d=False),
+        num_frames=num_frames,
+        cls_tower_3d=False,
+        box_tower_3d=False,
+        track_tower_3d=False),
     mask_head=dict(conv_3d=False, mask_generator=dict(loss_weight=6.125)),
     train_cfg=dict(match_radius=0),
     tracker=dict(clip_len=num_frames, overlap=0))

@@ -39,17 +39,14 @@ model = dict(
         feat_channels=channels,
         num_convs=2,
         conv_3d=False,
-        norm_cfg=gn),
-    # objects per synthetic clip: at most 6
-    test_cfg=dict(max_per_clip=20))
+        norm_cfg=gn))
 
 train_dataloader = dict(batch_size=4, num_workers=1)
 val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
 
-# 8 short epochs (_base_/schedules/schedule_synthetic_sgd_8e.py) with the
-# CiCo schedule's weight decay (YOLACT's)
-optim_wrapper = dict(optimizer=dict(weight_decay=0.0005))
+# 8 short epochs (_base_/schedules/schedule_synthetic_sgd_8e.py, weight
+# decay 1e-4 as the public CiCo code)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))

@@ -13,7 +13,10 @@ train_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 model = dict(
     bbox_head=dict(
-        cls_tower_3d=False, box_tower_3d=False, track_tower_3d=False),
+        num_frames=num_frames,
+        cls_tower_3d=False,
+        box_tower_3d=False,
+        track_tower_3d=False),
     mask_head=dict(
         conv_3d=False,
         # 6.125 * min(T, 5) with T = 1

@@ -17,7 +17,7 @@ class ClipVideoSegmenter(VideoSegmenter):
     The video is cut as in the model's test loop (``ClipTracker``'s
     ``clip_len`` T frames with ``overlap`` To frames shared by consecutive
     clips): when T frames are buffered, the clip goes through the config's
-    test pipeline, ``CiCo.predict_clip`` and ``ClipTracker.track_clip``,
+    test pipeline and ``CiCo.track_clip`` (detection and ``ClipTracker``),
     and :meth:`push` returns the frames that became final (the clip's
     frames except its last To, which the next clip writes). Only the last
     To frames stay buffered. :meth:`finish` pads a partial last clip by
@@ -27,6 +27,7 @@ class ClipVideoSegmenter(VideoSegmenter):
 
     def reset(self) -> None:
         super().reset()
+        self.model.reset_clip_state()
         self._frames: List[np.ndarray] = []
         self._frame_ids: List[int] = []
         self._num_new = 0  # buffered frames not yet in a processed clip
@@ -60,17 +61,17 @@ class ClipVideoSegmenter(VideoSegmenter):
         return self._to_results(final)
 
     def _run_model(self, data: dict):
-        """Data pre-processor, ``predict_clip`` and ``track_clip`` on one
-        collated clip; returns the tracker's final ``(frame_id,
-        InstanceData)`` pairs."""
+        """Data pre-processor and ``CiCo.track_clip`` on one collated
+        clip; returns the tracker's final ``(frame_id, InstanceData)``
+        pairs."""
         model = self.model
         with torch.no_grad():
             data = model.data_preprocessor(data, False)
             clip = data['data_samples'][0]
             frames = [clip[t] for t in range(len(clip))]
             frame_ids = [int(f.metainfo['frame_id']) for f in frames]
-            dets = model.predict_clip(data['inputs'], frames, rescale=True)
-            return self.tracker.track_clip(frame_ids, dets)
+            return model.track_clip(
+                data['inputs'], frames, frame_ids, rescale=True)
 
     def _to_results(self, final) -> List[FrameResult]:
         return [

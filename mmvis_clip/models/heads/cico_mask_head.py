@@ -1,5 +1,5 @@
 """CiCo's clip-level mask head (CMH, paper Sec. 3.2) and clip masks."""
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -12,6 +12,7 @@ from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..mask_generators import frame_decay_weights
 from ..utils.clip_boxes import circumscribed_boxes
 from ..utils.clip_features import clips_to_frames, frames_to_clips, per_frame
 from ..utils.random_subset import random_subset
@@ -21,15 +22,21 @@ from ..utils.random_subset import random_subset
 class CiCoMaskHead(BaseModule):
     """Clip-level prototypes and the clip masks built from them.
 
-    **Prototype net (CMH).** FPN levels ``start_level..end_level`` (P3-P5)
-    each go through a 3x3 conv, are upsampled to P3's size and summed;
-    then ``num_convs`` 3x3x3 3D convs, a deconv to 1/4 of the input
-    (time kernel 1), a 1x3x3 and a 1x1x1 conv down to ``k`` prototype
+    **Prototype net (CMH, paper Sec. 3.2 and Fig. 2c).** FPN levels
+    ``start_level..end_level`` (P3-P5) each go through a 3x3 conv, are
+    upsampled to P3's size (``aligned_bilinear``) and summed; then
+    ``num_convs`` 3x3x3 3D convs, an upsampling x2 to 1/4 of the input
+    (``upsample``: the paper's deconv, or the public code's bilinear
+    interpolation), a 1x3x3 and a 1x1x1 conv down to ``k`` prototype
     channels: ``(B, k, T, H/4, W/4)``, prototypes per frame sharing
-    temporal context. ``conv_3d=False`` makes the level and 3x3x3 convs
-    2D per frame (paper Table 1d). A 1xkxk 3D conv is a 2D conv on each
-    frame, so those layers are 2D convs applied per frame (their weights
-    load from 2D checkpoints as they are).
+    temporal context. A 1xkxk 3D conv is a 2D conv on each frame, so those
+    layers are 2D convs applied per frame (their weights load from 2D
+    checkpoints as they are). ``conv_3d=False`` makes the 3x3x3 convs 2D
+    per frame too (paper Table 1d); ``level_conv_3d`` makes the level
+    convs 3D (the paper does not say; the public code's are 2D). Every
+    conv but the last has ``norm_cfg`` (the public code: BN; a 2D ``BN``
+    becomes ``BN3d`` on 3D convs) and a ReLU; ``proto_relu`` puts a ReLU on
+    the prototypes (the public code has it for both variants).
 
     **Clip masks.** ``mask_generator`` turns the prototypes and an
     object's mask parameters into its masks on all T frames:
@@ -37,8 +44,14 @@ class CiCoMaskHead(BaseModule):
     ``CondInstClipMaskGenerator`` (Eq. 6, k = 8, CiCo-CondInst); its
     ``num_protos`` sets ``k`` and its ``num_params`` the box head's
     parameter channels. Masks are localised by the object's circumscribed
-    box over the clip (Eq. 4). The loss is the generator's clip-level BCE
-    over all T frames (Eq. 8).
+    box over the clip (Eq. 4), cropped by the generator.
+
+    **Loss** (Eq. 8, reduced as the public code): per positive the
+    generator's clip-level BCE over all T frames, the frames weighted
+    ``frame_decay^|t - f|`` with ``f`` the frame of the prediction row the
+    positive came from (equal weights for time-mean rows); averaged over
+    the positives of a clip (Eq. 8's ``1 / N_pos``) and over the clips of
+    the batch (``clip_average``).
 
     Args:
         in_channels (int): FPN channels. Defaults to 256.
@@ -47,16 +60,31 @@ class CiCoMaskHead(BaseModule):
         start_level (int): First FPN level used (0 = P3). Defaults to 0.
         end_level (int): Last FPN level used. Defaults to 2 (P5).
         num_convs (int): 3x3x3 convs after the level sum. Defaults to 3.
-        conv_3d (bool): 3D (True) or per-frame 2D level and 3x3x3 convs.
+        conv_3d (bool): 3D (True) or per-frame 2D 3x3x3 convs.
             Defaults to True.
+        level_conv_3d (bool): The level convs 3D too (only with
+            ``conv_3d``); the public code's are 2D. Defaults to False.
         conv3d_cfg (dict): 3D conv layer. Defaults to
             ``dict(type='ReplicateTimeConv3d')``.
-        norm_cfg (dict, optional): Norm of the convs. Defaults to None.
-        proto_relu (bool): ReLU on the prototypes (YOLACT's protonet has
-            it; CondInst's mask branch does not). Defaults to True.
+        norm_cfg (dict, optional): Norm after the convs (the public code:
+            ``dict(type='BN')``). Defaults to None.
+        upsample (str): ``'deconv'`` (paper: a 2x2 stride-2 transposed
+            conv and a ReLU) or ``'bilinear'`` (public code: bilinear x2,
+            ``align_corners=True``). Defaults to ``'deconv'``.
+        proto_relu (bool): ReLU on the prototypes. Defaults to True.
         mask_generator (dict): The clip mask generator.
-        max_masks_to_train (int): Positives per clip in the mask loss
-            (random subset above it, as YOLACT). Defaults to 100.
+        max_masks_to_train (int, optional): Positives per clip in the mask
+            loss (random subset above it, as YOLACT); None uses all, as
+            the public CiCo code. Defaults to None.
+        frame_decay (float): Base of the frame weights of the loss; 1.0
+            weighs all frames equally. Defaults to 0.9.
+        clip_average (bool): Average the per-clip losses over the clips of
+            the batch (public code; a clip without positives counts 0);
+            False averages over all positives of the batch.
+            Defaults to True.
+        render_chunk (int): Detections thresholded at full resolution at
+            a time in :meth:`render` (bounds peak memory; results are the
+            same). Defaults to 16.
         test_cfg (dict, optional): ``mask_thr`` (0.5).
         init_cfg (dict, optional): Initialisation config.
     """
@@ -71,12 +99,17 @@ class CiCoMaskHead(BaseModule):
         end_level: int = 2,
         num_convs: int = 3,
         conv_3d: bool = True,
+        level_conv_3d: bool = False,
         conv3d_cfg: ConfigType = dict(type='ReplicateTimeConv3d'),
         norm_cfg: OptConfigType = None,
+        upsample: str = 'deconv',
         proto_relu: bool = True,
         mask_generator: ConfigType = dict(
             type='YolactClipMaskGenerator', num_protos=32),
-        max_masks_to_train: int = 100,
+        max_masks_to_train: Optional[int] = None,
+        frame_decay: float = 0.9,
+        clip_average: bool = True,
+        render_chunk: int = 16,
         test_cfg: OptConfigType = None,
         init_cfg: OptMultiConfig = dict(
             type='Kaiming',
@@ -89,42 +122,55 @@ class CiCoMaskHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if not 0 <= start_level <= end_level:
             raise ValueError(f'bad FPN levels {start_level}..{end_level}')
+        if upsample not in ('deconv', 'bilinear'):
+            raise ValueError(
+                f"upsample must be 'deconv' or 'bilinear', got {upsample!r}")
+        if not 0 < frame_decay <= 1 or render_chunk < 1:
+            raise ValueError('need 0 < frame_decay <= 1 and render_chunk >= '
+                             f'1, got {frame_decay}, {render_chunk}')
         self.start_level = start_level
         self.end_level = end_level
         self.conv_3d = conv_3d
+        self.level_conv_3d = conv_3d and level_conv_3d
+        self.upsample = upsample
         self.max_masks_to_train = max_masks_to_train
+        self.frame_decay = frame_decay
+        self.clip_average = clip_average
+        self.render_chunk = render_chunk
         self.test_cfg = test_cfg or dict()
         self.mask_generator = MODELS.build(mask_generator)
         num_protos = self.mask_generator.num_protos
 
-        conv_cfg = conv3d_cfg if conv_3d else None
+        def conv(is_3d: bool, channels: int = feat_channels) -> ConvModule:
+            return ConvModule(
+                channels,
+                feat_channels,
+                3,
+                padding=1,
+                conv_cfg=conv3d_cfg if is_3d else None,
+                norm_cfg=_norm_3d(norm_cfg) if is_3d else norm_cfg)
+
         self.level_convs = nn.ModuleList([
-            ConvModule(
-                in_channels,
-                feat_channels,
-                3,
-                padding=1,
-                conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg) for _ in range(start_level, end_level + 1)
+            conv(self.level_conv_3d, in_channels)
+            for _ in range(start_level, end_level + 1)
         ])
-        self.convs = nn.ModuleList([
-            ConvModule(
-                feat_channels,
-                feat_channels,
-                3,
-                padding=1,
-                conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg) for _ in range(num_convs)
-        ])
-        self.deconv = nn.ConvTranspose2d(
-            feat_channels, feat_channels, 2, stride=2)
-        self.conv_refine = ConvModule(
-            feat_channels, feat_channels, 3, padding=1, norm_cfg=norm_cfg)
+        self.convs = nn.ModuleList([conv(conv_3d) for _ in range(num_convs)])
+        if upsample == 'deconv':
+            self.deconv = nn.ConvTranspose2d(
+                feat_channels, feat_channels, 2, stride=2)
+        self.conv_refine = conv(False)
         self.conv_proto = nn.Conv2d(feat_channels, num_protos, 1)
         self.proto_relu = proto_relu
 
-    def _conv(self, conv: nn.Module, cube: Tensor) -> Tensor:
-        return conv(cube) if self.conv_3d else per_frame(conv, cube)
+    def _conv(self, conv: nn.Module, cube: Tensor, is_3d: bool) -> Tensor:
+        return conv(cube) if is_3d else per_frame(conv, cube)
+
+    def _upsample(self, frames: Tensor) -> Tensor:
+        """x2 upsampling of (N, C, h, w) frames, ``upsample``."""
+        if self.upsample == 'deconv':
+            return self.deconv(frames).relu()
+        return F.interpolate(
+            frames, scale_factor=2, mode='bilinear', align_corners=True)
 
     def forward(self, x: Sequence[Tensor]) -> Tensor:
         """Clip prototypes.
@@ -140,16 +186,17 @@ class CiCoMaskHead(BaseModule):
             raise ValueError(f'expected at least {self.end_level + 1} FPN '
                              f'levels, got {len(x)}')
         num_frames = feats[0].size(2)
-        fused = self._conv(self.level_convs[0], feats[0])
+        fused = self._conv(self.level_convs[0], feats[0], self.level_conv_3d)
         for i, (feat, conv) in enumerate(
                 zip(feats[1:], self.level_convs[1:]), start=1):
             up = aligned_bilinear(
-                clips_to_frames(self._conv(conv, feat)), 2**i)
+                clips_to_frames(self._conv(conv, feat, self.level_conv_3d)),
+                2**i)
             up = frames_to_clips([up], num_frames)[0]
             fused = fused + up[..., :fused.size(-2), :fused.size(-1)]
         for conv in self.convs:
-            fused = self._conv(conv, fused)
-        fused = per_frame(self.deconv, fused).relu()
+            fused = self._conv(conv, fused, self.conv_3d)
+        fused = per_frame(self._upsample, fused)
         fused = per_frame(self.conv_refine, fused)
         protos = per_frame(self.conv_proto, fused)
         return protos.relu() if self.proto_relu else protos
@@ -161,15 +208,21 @@ class CiCoMaskHead(BaseModule):
         Args:
             protos (Tensor): (B, k, T, h, w).
             positive_infos (list[InstanceData]): Per clip, ``params``
-                (M, P) and ``gt_inds`` (M, ) from the box head.
+                (M, P), ``gt_inds`` (M, ) and optionally ``row_frames``
+                (M, ) long: the frame in [0, T) of the prediction row of
+                each positive, or -1 for one row per clip (the default
+                when the field is missing).
             batch_clip_gts (list[InstanceData]): Per clip, ``bboxes``
                 (N, T, 4), ``valid`` (N, T), ``masks`` (N, T, H, W) at the
                 padded input size.
 
         Returns:
-            dict[str, Tensor]: ``loss_mask``, the mean over the used
-            positives of all clips.
+            dict[str, Tensor]: ``loss_mask``: per clip the frame-weighted
+            loss averaged over its positives, then averaged over the clips
+            (``clip_average``) or, weighted by their positive counts, over
+            the clips that have positives.
         """
+        num_frames = protos.size(2)
         losses, counts = [], []
         for proto, pos, gts in zip(protos, positive_infos, batch_clip_gts):
             keep = random_subset(
@@ -177,6 +230,10 @@ class CiCoMaskHead(BaseModule):
             if keep.numel() == 0:
                 continue
             gt_inds = pos.gt_inds[keep]
+            if 'row_frames' in pos:
+                row_frames = pos.row_frames[keep].long()
+            else:
+                row_frames = gt_inds.new_full(gt_inds.shape, -1).long()
             boxes = circumscribed_boxes(gts.bboxes[gt_inds],
                                         gts.valid[gt_inds])
             targets = F.interpolate(
@@ -186,23 +243,121 @@ class CiCoMaskHead(BaseModule):
                 align_corners=False).gt(0.5).float()
             logits = self.mask_generator(proto, pos.params[keep], boxes,
                                          self.proto_stride)
+            weights = frame_decay_weights(row_frames, num_frames,
+                                          self.frame_decay)
             losses.append(
                 self.mask_generator.loss(logits, targets, boxes,
-                                         self.proto_stride))
+                                         self.proto_stride, weights))
             counts.append(keep.numel())
         if not losses:
             return dict(loss_mask=protos.sum() * 0. +
                         sum(p.params.sum() * 0. for p in positive_infos))
-        counts = protos.new_tensor(counts)
-        loss = (torch.stack(losses) * counts).sum() / counts.sum()
+        losses = torch.stack(losses)
+        if self.clip_average:
+            loss = losses.sum() / len(positive_infos)
+        else:
+            counts = losses.new_tensor(counts)
+            loss = (losses * counts).sum() / counts.sum()
         return dict(loss_mask=loss)
+
+    def render(self,
+               protos: Tensor,
+               params: Tensor,
+               boxes: Tensor,
+               img_meta: dict,
+               rescale: bool = True,
+               crop_scale: Optional[float] = None,
+               min_crop_size: Optional[float] = None) -> Tensor:
+        """Binary clip masks of arbitrary mask parameters and boxes.
+
+        Logits from the generator, sigmoid, the generator's test-time crop
+        of the box (:meth:`BaseClipMaskGenerator.crop_masks`), bilinear x4
+        to the padded input, cut to ``img_shape``, resized to
+        ``ori_shape`` with ``rescale``, thresholded at ``mask_thr``. Done
+        ``render_chunk`` objects at a time, so the float maps at full
+        resolution never exceed ``render_chunk * T`` frames.
+
+        Args:
+            protos (Tensor): (k, T, h, w) of the clip.
+            params (Tensor): (m, P) mask parameters.
+            boxes (Tensor): (m, 4) circumscribed boxes in network-input
+                pixels (not enlarged).
+            img_meta (dict): ``img_shape``, ``ori_shape`` of the frames.
+            rescale (bool): Masks at ``ori_shape`` (else ``img_shape``).
+            crop_scale (float, optional): Box enlargement of the crop;
+                default the generator's ``test_crop_scale`` (the public
+                tracker uses 1.2 for tracks carried over a clip).
+            min_crop_size (float, optional): Minimum crop side as a
+                fraction of the image; default the generator's.
+
+        Returns:
+            Tensor: (m, T, H, W) bool.
+        """
+        assert protos.dim() == 4 and boxes.shape == (params.size(0), 4), \
+            (protos.shape, params.shape, boxes.shape)
+        num, num_frames = params.size(0), protos.size(1)
+        img_h, img_w = img_meta['img_shape'][:2]
+        out_h, out_w = (
+            img_meta['ori_shape'][:2] if rescale else (img_h, img_w))
+        thr = self.test_cfg.get('mask_thr', 0.5)
+        masks = protos.new_zeros((num, num_frames, out_h, out_w),
+                                 dtype=torch.bool)
+        for start in range(0, num, self.render_chunk):
+            part = slice(start, start + self.render_chunk)
+            probs = self._cropped_probs(protos, params[part], boxes[part],
+                                        crop_scale, min_crop_size)
+            probs = F.interpolate(
+                probs,
+                scale_factor=self.proto_stride,
+                mode='bilinear',
+                align_corners=False)[..., :img_h, :img_w]
+            if (out_h, out_w) != (img_h, img_w):
+                probs = F.interpolate(
+                    probs,
+                    size=(out_h, out_w),
+                    mode='bilinear',
+                    align_corners=False)
+            masks[part] = probs > thr
+        return masks
+
+    def _cropped_probs(self, protos: Tensor, params: Tensor, boxes: Tensor,
+                       crop_scale: Optional[float],
+                       min_crop_size: Optional[float]) -> Tensor:
+        """Mask probabilities at prototype resolution, cropped as at test:
+        (m, T, h, w)."""
+        logits = self.mask_generator(protos, params, boxes, self.proto_stride)
+        return self.mask_generator.crop_masks(logits.sigmoid(), boxes,
+                                              self.proto_stride, crop_scale,
+                                              min_crop_size)
+
+    def proto_masks(self, protos: Tensor, params: Tensor,
+                    boxes: Tensor) -> Tensor:
+        """Binary masks at prototype resolution (the test-time filters and
+        NMS compare them), ``render_chunk`` objects at a time.
+
+        Args:
+            protos (Tensor): (k, T, h, w) of the clip.
+            params (Tensor): (m, P) mask parameters.
+            boxes (Tensor): (m, 4) circumscribed boxes, input pixels.
+
+        Returns:
+            Tensor: (m, T, h, w) bool, thresholded at ``mask_thr``.
+        """
+        thr = self.test_cfg.get('mask_thr', 0.5)
+        masks = protos.new_zeros((params.size(0), ) + protos.shape[1:],
+                                 dtype=torch.bool)
+        for start in range(0, params.size(0), self.render_chunk):
+            part = slice(start, start + self.render_chunk)
+            masks[part] = self._cropped_probs(protos, params[part],
+                                              boxes[part], None, None) > thr
+        return masks
 
     def predict(self,
                 protos: Tensor,
                 dets: InstanceData,
                 img_meta: dict,
                 rescale: bool = True) -> Tensor:
-        """Binary clip masks of one clip's detections.
+        """Binary clip masks of one clip's detections (:meth:`render`).
 
         Args:
             protos (Tensor): (k, T, h, w) of the clip.
@@ -214,28 +369,12 @@ class CiCoMaskHead(BaseModule):
         Returns:
             Tensor: (n, T, H, W) bool.
         """
-        num, num_frames = len(dets), protos.size(1)
-        img_h, img_w = img_meta['img_shape'][:2]
-        out_h, out_w = (
-            img_meta['ori_shape'][:2] if rescale else (img_h, img_w))
-        if num == 0:
-            return protos.new_zeros((0, num_frames, out_h, out_w),
-                                    dtype=torch.bool)
-        logits = self.mask_generator(protos, dets.params, dets.clip_bboxes,
-                                     self.proto_stride)
-        probs = logits.sigmoid()
-        crop = getattr(self.mask_generator, 'crop_masks', None)
-        if crop is not None:
-            probs = crop(probs, dets.clip_bboxes, self.proto_stride)
-        probs = F.interpolate(
-            probs,
-            scale_factor=self.proto_stride,
-            mode='bilinear',
-            align_corners=False)[..., :img_h, :img_w]
-        if (out_h, out_w) != (img_h, img_w):
-            probs = F.interpolate(
-                probs,
-                size=(out_h, out_w),
-                mode='bilinear',
-                align_corners=False)
-        return probs > self.test_cfg.get('mask_thr', 0.5)
+        return self.render(protos, dets.params, dets.clip_bboxes, img_meta,
+                           rescale)
+
+
+def _norm_3d(norm_cfg: OptConfigType) -> OptConfigType:
+    """The norm config of a 3D conv: 2D batch norm becomes ``BN3d``."""
+    if norm_cfg is None or norm_cfg.get('type') not in ('BN', 'BN2d'):
+        return norm_cfg
+    return dict(norm_cfg, type='BN3d')

@@ -2,16 +2,15 @@
 from typing import List, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .clip_mask_loss import clip_mask_bce_loss
+from .clip_mask_loss import BaseClipMaskGenerator
 
 
 @MODELS.register_module()
-class CondInstClipMaskGenerator(nn.Module):
+class CondInstClipMaskGenerator(BaseClipMaskGenerator):
     r"""CiCo-CondInst clip masks, Eq. 6.
 
     :math:`M_i = \sigma(FCN([P, \ddot{O}_i], \theta_i))`: a per-object
@@ -37,6 +36,15 @@ class CondInstClipMaskGenerator(nn.Module):
     ``num_protos == channels``, and it is a method of a head that builds
     its own feature module and loss.
 
+    **Crop.** Eq. 6 has no crop, but the public code crops CondInst's clip
+    masks as Yolact's, by the circumscribed box enlarged 1.5x (sides at
+    least 0.1 of the image, one mask pixel of padding), both in the loss
+    (BCE summed in the crop over the unenlarged box's area) and at
+    inference (``detection_within_clip``: 1.5x there too); ``crop=True``
+    (the default) does the same. ``crop=False`` is Eq. 6 as written: the
+    BCE averaged over the whole map (object pixels then weigh about
+    1 / (box fraction of the map) less) and uncropped masks at test.
+
     Args:
         num_protos (int): Prototype channels k (8 in CiCo-CondInst).
         channels (int): Hidden channels c of the dynamic FCN.
@@ -47,6 +55,14 @@ class CondInstClipMaskGenerator(nn.Module):
             ``sizes_of_interest`` of P3); CiCo centres on one
             circumscribed box per object rather than an FPN location, so a
             single value is used.
+        crop (bool): Crop as the public code (True) or Eq. 6's whole-map
+            BCE mean and no test crop (False). Defaults to True.
+        crop_scale (float): Enlargement of the loss crop. Defaults to 1.5.
+        test_crop_scale (float): Enlargement of the test crop.
+            Defaults to 1.5.
+        min_crop_size (float): Minimum crop side, fraction of the image.
+            Defaults to 0.1.
+        crop_padding (int): Mask pixels around the crop. Defaults to 1.
         loss_weight (float): :math:`\lambda_3`. Defaults to 1.0.
     """
 
@@ -55,8 +71,19 @@ class CondInstClipMaskGenerator(nn.Module):
                  channels: int = 8,
                  num_layers: int = 3,
                  coord_scale: float = 64.0,
+                 crop: bool = True,
+                 crop_scale: float = 1.5,
+                 test_crop_scale: float = 1.5,
+                 min_crop_size: float = 0.1,
+                 crop_padding: int = 1,
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(
+            crop=crop,
+            crop_scale=crop_scale,
+            test_crop_scale=test_crop_scale,
+            min_crop_size=min_crop_size,
+            crop_padding=crop_padding,
+            loss_weight=loss_weight)
         if num_protos < 1 or channels < 1 or num_layers < 2:
             raise ValueError('need num_protos >= 1, channels >= 1 and '
                              f'num_layers >= 2, got {num_protos}, '
@@ -67,7 +94,6 @@ class CondInstClipMaskGenerator(nn.Module):
         self.channels = channels
         self.num_layers = num_layers
         self.coord_scale = coord_scale
-        self.loss_weight = loss_weight
         # (out, in) of each layer
         self.layer_shapes = ([(channels, num_protos + 2)] +
                              [(channels, channels)] * (num_layers - 2) +
@@ -150,22 +176,3 @@ class CondInstClipMaskGenerator(nn.Module):
             if layer < self.num_layers - 1:
                 x = F.relu(x)
         return x.reshape(num, num_frames, height, width)
-
-    def loss(self, logits: Tensor, gt_masks: Tensor, boxes: Tensor,
-             proto_stride: float) -> Tensor:
-        """Clip-level BCE over the whole mask, Eq. 8.
-
-        Eq. 6 has no crop, so the BCE is averaged over every pixel of every
-        frame and object, times ``loss_weight``. ``boxes`` and
-        ``proto_stride`` are unused (common interface).
-
-        Args:
-            logits (Tensor): Shape (N, T, h, w), from :meth:`forward`.
-            gt_masks (Tensor): Shape (N, T, h, w), {0, 1}.
-            boxes (Tensor): Circumscribed boxes, shape (N, 4).
-            proto_stride (float): Input pixels per mask pixel.
-
-        Returns:
-            Tensor: Scalar loss.
-        """
-        return self.loss_weight * clip_mask_bce_loss(logits, gt_masks)

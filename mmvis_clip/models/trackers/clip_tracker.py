@@ -1,5 +1,5 @@
 """CiCo's clip-level online tracker (CiCo paper, Sec. 3.4, Eq. 11)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -8,10 +8,22 @@ from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from .track_assignment import (CONFLICT_RULES, DROPPED, NEW_TRACK,
+                               assign_detections_to_tracks)
 from .vis_tracker_base import VISTrackerBase
 
 REQUIRED_FIELDS = ('labels', 'scores', 'embeddings', 'bboxes', 'masks')
+RENDER_FIELDS = ('params', 'clip_bboxes')
 WEIGHT_KEYS = ('embed', 'mask_iou', 'box_iou', 'label', 'score')
+#: The authors' "new track" dummy column (``Track_TF.track`` and
+#: ``compute_comp_scores``).
+NEW_TRACK_DEFAULTS = dict(
+    embed=0.5, iou=0.3, small_iou_scale=0.5, small_area=0.1, label=1.0)
+
+#: ``render_masks(params (m, P), boxes (m, 4)) -> masks (m, T, H, W) bool``:
+#: masks of arbitrary mask parameters on the current clip's prototypes,
+#: cropped by ``boxes`` (output resolution).
+MaskRenderer = Callable[[Tensor, Tensor], Tensor]
 
 
 def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
@@ -32,49 +44,110 @@ def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
                        torch.zeros_like(inter))
 
 
+def scale_boxes(boxes: Tensor, scale: float) -> Tensor:
+    """Scale boxes about their centres.
+
+    Args:
+        boxes (Tensor): Of shape (m, 4), ``x1, y1, x2, y2``.
+        scale (float): Factor on the width and height.
+
+    Returns:
+        Tensor: Of shape (m, 4), float32.
+    """
+    boxes = boxes.float()
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = (boxes[:, 2:] - boxes[:, :2]) * (scale / 2)
+    return torch.cat([centres - half, centres + half], dim=1)
+
+
 @MODELS.register_module()
 class ClipTracker(VISTrackerBase):
-    """CiCo's clip-level online tracker.
+    """CiCo's clip-level online tracker, as the CiCo authors run it.
 
     A video is processed as clips of ``clip_len`` (T) frames, consecutive
     clips sharing ``overlap`` (To) frames (see
     :func:`~mmvis_clip.models.utils.clip_schedule.clip_starts`). Each clip's
     objects (already filtered by score and NMS in the model) are linked to
     the tracks in memory with the matching score of Eq. 11, extended with
-    the public code's optional label and detection score terms:
+    the authors' label and detection-score terms (``Track_TF.track``):
 
-    ``s(i, j) = w_embed * 0.5 * (cos(e_i, m_j) + 1)
-    + w_mask_iou * mean_q MIoU(M_i[q], M_j[q])
-    + w_box_iou * mean_q BIoU(B_i[q], B_j[q])
-    + w_label * [l_i == l_j] + w_score * s_i``
+    ``s(i, j) = w_embed * (cos(e_i, m_j) + 1) / 2 + w_score * s_i
+    + k * (w_mask_iou * MIoU(i, j) + w_box_iou * BIoU(i, j))
+    + w_label * [l_i == l_j]``
 
-    where ``e_i`` is the clip embedding of object ``i`` (cosine mapped to
-    [0, 1] as in the paper's d_ij and the public code), ``m_j`` the saved
+    where ``e_i`` is the clip embedding of object ``i``, ``m_j`` the saved
     embedding of track ``j`` (latest, or a momentum average with
-    ``momentums=dict(embeddings=m)``), ``l_j`` the track's label in the
-    clip it was last seen in and ``s_i`` the object's detection score. The
-    IoU terms average over the overlapping frames ``q``: the first To frames
-    of this clip against the last To frames of the previous clip (the same
-    video frames). With ``overlap=0`` there is no shared frame and the IoUs
-    compare this clip's first frame with the previous clip's last frame: the
-    two are adjacent video frames, in which objects move little. The IoU
-    terms only apply to tracks seen in the previous clip; a track lost
-    earlier (kept for ``num_clips_retain`` clips) has no frame to compare
-    and is matched on the other terms only.
+    ``momentums=dict(embeddings=m)``), ``l_j`` the label of the track's
+    latest detection, ``s_i`` the object's detection score and ``k =
+    overlap_iou_scale`` when the clips share frames (the authors double the
+    IoU weights then), else 1.
 
-    Each object takes the id of its best-scoring track when that score is
-    above ``match_thr`` (conflicts resolved by
-    :meth:`VISTrackerBase.assign_ids` with ``assignment``), else a new id.
-    A track saves, per clip it is seen in, its embedding and the masks and
-    boxes of the clip's last ``max(overlap, 1)`` frames, plus one label vote
-    and one score (:meth:`track_summaries`: majority-vote category over the
-    clips, mean score); memory is bounded whatever the video length.
+    **IoU terms** (the authors' rule). With ``overlap > 0`` they compare the
+    first To frames of this clip with the track's saved last To frames of
+    the previous clip (the same video frames), averaged over the frames
+    where both masks have at least ``iou_min_pixels`` pixels (the box IoU
+    over the same frames; 0 when no frame qualifies). With ``overlap=0`` the
+    box IoU compares this clip's first frame with the track's last box (two
+    adjacent video frames); the mask IoU compares every frame of the clip
+    with the track's masks rendered from its last mask parameters on this
+    clip's prototypes (when ``render_masks`` is given; else this clip's
+    first frame with the track's last mask), averaged over the qualifying
+    frames as above.
+
+    **Lost tracks.** The authors keep every object ever seen; an object
+    not matched in a clip keeps its last box (repeated over the frames) and
+    gets masks rendered from its last mask parameters on each new clip's
+    prototypes, and those serve for the IoU terms of the next clip. Here a
+    track is kept ``num_clips_retain`` clips after its last detection
+    (bounded memory); with ``lost_iou=True`` (default) it is scored like the
+    authors' (IoU terms against its carried box and masks; without
+    ``render_masks`` its last masks are kept as they are), with
+    ``lost_iou=False`` only tracks detected in the previous clip get IoU
+    terms (the others are matched on the other terms only).
+
+    **New tracks** (``new_track``). A dict (default, the authors' rule): a
+    dummy column per detection scored as above with the embedding term
+    ``embed`` (0.5: cosine 0), both IoUs ``iou`` (0.3; times
+    ``small_iou_scale`` = 0.5 for a small object: mean box width x mean box
+    height over the clip's frames below ``small_area`` = 0.1 of the frame,
+    the frame being the masks' H x W), the class term ``label`` (1) and the
+    same detection-score term; a detection continues a track only when it
+    scores strictly more than its dummy. ``'threshold'``: the dummy is the
+    fixed ``match_thr``. Detections then take tracks with ``assignment``:
+    ``'argmax'`` is greedy in order of descending best score; a detection
+    whose best track was taken by a better one is dropped
+    (``on_conflict='drop'``, the authors': not output, no id) or starts a
+    new track (``'new'``).
+
+    **Carried tracks** (the authors' ``Naive_Tacker``). When
+    ``render_masks`` is given and ``carry_clips > 0``, a track in memory not
+    matched in the clip is still output for up to ``carry_clips`` clips
+    after its last detection (default ``max(3, 15 // T)``; at most
+    ``num_clips_retain``): its masks are rendered from its last mask
+    parameters on the clip's prototypes, cropped by its circumscribed box
+    of its last clip (then its last frame box) scaled by
+    ``carry_box_scale`` (1.2); its boxes are its last frame box repeated;
+    its label is its last detection's; its score is its last detection's
+    times ``carry_score_decay ** (T * c)`` after ``c`` carried clips. It is
+    not output when that score is not above ``carry_score_thr`` (the
+    model's test score threshold; the authors' 0.1) or when its mask has
+    fewer than ``carry_min_pixels`` pixels in every frame (the authors': at
+    most 3). Carried outputs cast no label vote and add nothing to the
+    track's mean score (:meth:`track_summaries` count detections only), nor
+    do they renew its ``num_clips_retain``. Unlike the authors' code (which
+    skips its tracker on a clip without detections), tracks are carried
+    through clips without detections too.
+
+    A track saves its embedding, the masks and boxes of the last
+    ``max(overlap, 1)`` frames, its last detection score and, when the
+    detections have them, its last mask parameters and crop box; memory is
+    bounded whatever the video length.
 
     Outputs are written once per video frame, from the latest clip that
-    covers it (the public code's rule): the last To frames of a clip are
-    held back and replaced by the next clip, whose first To frames are the
-    same video frames; :meth:`flush` returns those still held at the end of
-    the video.
+    covers it (the authors' rule): the last To frames of a clip are held
+    back and replaced by the next clip, whose first To frames are the same
+    video frames; :meth:`flush` returns those still held at the end of the
+    video.
 
     Args:
         clip_len (int): Frames per clip T. Defaults to 3.
@@ -83,17 +156,45 @@ class ClipTracker(VISTrackerBase):
             Table 2).
         weights (dict[str, float]): Exactly the keys ``embed``,
             ``mask_iou``, ``box_iou`` (alpha1..3 of Eq. 11), ``label`` and
-            ``score``. Defaults to ``dict(embed=1.0, mask_iou=1.0,
-            box_iou=1.0, label=0.0, score=0.0)``.
-        match_thr (float): Best score an object needs to continue a track.
-            Defaults to 0.5.
-        num_clips_retain (int): A track last seen in clip ``c`` can be
+            ``score``. Defaults to the authors' ``dict(embed=1.0,
+            mask_iou=0.5, box_iou=0.5, label=0.3, score=0.1)``.
+        new_track (dict | str): The dummy column's terms (any of the keys
+            of ``NEW_TRACK_DEFAULTS``, the others keeping their defaults),
+            or ``'threshold'`` for a fixed ``match_thr``. Defaults to
+            ``NEW_TRACK_DEFAULTS``.
+        match_thr (float): With ``new_track='threshold'``, the score an
+            object needs to continue a track. Defaults to 0.5.
+        overlap_iou_scale (float): Factor on the IoU weights (tracks' and
+            dummy's) when ``overlap > 0``. Defaults to 2.0 (the authors').
+        iou_min_pixels (int): A frame enters the IoU terms when both masks
+            have at least this many pixels; 0 counts every frame. Defaults
+            to 3 (the authors': more than 2).
+        on_conflict (str): ``'drop'`` or ``'new'``, see above. Defaults to
+            ``'drop'``.
+        lost_iou (bool): IoU terms also for tracks not detected in the
+            previous clip, see above. Defaults to True.
+        carry_clips (int, optional): Clips a track is output for after its
+            last detection; 0 disables carrying. Defaults to None, meaning
+            ``max(3, 15 // clip_len)``.
+        carry_score_decay (float): Score factor per frame of a carried
+            clip. Defaults to 0.9.
+        carry_score_thr (float): A carried track is output only while its
+            decayed score is above it. Defaults to 0.1.
+        carry_min_pixels (int): A carried track is output only if its mask
+            has at least this many pixels in some frame. Defaults to 4.
+        carry_box_scale (float): Scale of the crop box of carried masks.
+            Defaults to 1.2.
+        num_clips_retain (int): A track last detected in clip ``c`` can be
             matched up to clip ``c + num_clips_retain``, then is forgotten.
             Defaults to 10.
         momentums (dict[str, float], optional): Only ``embeddings``.
             Defaults to None (latest embedding).
         assignment (str): ``'argmax'`` or ``'hungarian'``. Defaults to
             ``'argmax'``.
+
+    Attributes:
+        last_det_ids (Tensor): Of shape (N, ), long: the id given to each
+            detection of the latest clip, -1 for a dropped one.
     """
 
     def __init__(self,
@@ -101,11 +202,22 @@ class ClipTracker(VISTrackerBase):
                  overlap: int = 1,
                  weights: Dict[str, float] = dict(
                      embed=1.0,
-                     mask_iou=1.0,
-                     box_iou=1.0,
-                     label=0.0,
-                     score=0.0),
+                     mask_iou=0.5,
+                     box_iou=0.5,
+                     label=0.3,
+                     score=0.1),
+                 new_track: Union[Dict[str, float],
+                                  str] = NEW_TRACK_DEFAULTS,
                  match_thr: float = 0.5,
+                 overlap_iou_scale: float = 2.0,
+                 iou_min_pixels: int = 3,
+                 on_conflict: str = 'drop',
+                 lost_iou: bool = True,
+                 carry_clips: Optional[int] = None,
+                 carry_score_decay: float = 0.9,
+                 carry_score_thr: float = 0.1,
+                 carry_min_pixels: int = 4,
+                 carry_box_scale: float = 1.2,
                  num_clips_retain: int = 10,
                  momentums: Optional[Dict[str, float]] = None,
                  assignment: str = 'argmax') -> None:
@@ -121,13 +233,54 @@ class ClipTracker(VISTrackerBase):
                 f'{sorted(WEIGHT_KEYS)}, got '
                 f'{sorted(weights) if isinstance(weights, dict) else weights}'
                 '.')
+        if new_track != 'threshold' and not (
+                isinstance(new_track, dict)
+                and set(new_track) <= set(NEW_TRACK_DEFAULTS)):
+            raise ValueError(
+                "new_track must be 'threshold' or a dict with keys among "
+                f'{sorted(NEW_TRACK_DEFAULTS)}, got {new_track!r}.')
+        if on_conflict not in CONFLICT_RULES:
+            raise ValueError(f'on_conflict must be one of {CONFLICT_RULES},'
+                             f' got {on_conflict!r}.')
+        if carry_clips is None:
+            carry_clips = max(3, 15 // clip_len)
+        for name, value in dict(
+                carry_clips=carry_clips,
+                iou_min_pixels=iou_min_pixels,
+                carry_min_pixels=carry_min_pixels).items():
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f'{name} must be an int >= 0, got '
+                                 f'{value!r}.')
+        if not 0 < carry_score_decay <= 1:
+            raise ValueError('carry_score_decay must be in (0, 1], got '
+                             f'{carry_score_decay!r}.')
+        if carry_box_scale <= 0 or overlap_iou_scale < 0:
+            raise ValueError('carry_box_scale must be > 0 and '
+                             'overlap_iou_scale >= 0, got '
+                             f'{carry_box_scale!r}, {overlap_iou_scale!r}.')
         if momentums is not None and set(momentums) - {'embeddings'}:
             raise ValueError('ClipTracker momentums may only name '
                              f"'embeddings', got {sorted(momentums)}.")
         self.clip_len = clip_len
         self.overlap = overlap
         self.weights = {k: float(v) for k, v in weights.items()}
+        self.new_track = new_track if new_track == 'threshold' else {
+            k: float(v)
+            for k, v in {
+                **NEW_TRACK_DEFAULTS,
+                **new_track
+            }.items()
+        }
         self.match_thr = float(match_thr)
+        self.overlap_iou_scale = float(overlap_iou_scale)
+        self.iou_min_pixels = iou_min_pixels
+        self.on_conflict = on_conflict
+        self.lost_iou = bool(lost_iou)
+        self.carry_clips = carry_clips
+        self.carry_score_decay = float(carry_score_decay)
+        self.carry_score_thr = float(carry_score_thr)
+        self.carry_min_pixels = carry_min_pixels
+        self.carry_box_scale = float(carry_box_scale)
         super().__init__(
             num_frames_retain=num_clips_retain,
             momentums=momentums,
@@ -152,6 +305,7 @@ class ClipTracker(VISTrackerBase):
         self.last_clip_frame_ids: Optional[List[int]] = None
         self.held: List[Tuple[int, InstanceData]] = []
         self.video_ended = False
+        self.last_det_ids = torch.zeros(0, dtype=torch.long)
 
     def _check_frame_ids(self, frame_ids: Sequence[int]) -> List[int]:
         frame_ids = [int(f) for f in frame_ids]
@@ -186,7 +340,8 @@ class ClipTracker(VISTrackerBase):
                     f'previous clip {prev} (overlap=0).')
         return frame_ids
 
-    def _check_dets(self, frame_ids: List[int], dets: InstanceData) -> None:
+    def _check_dets(self, frame_ids: List[int], dets: InstanceData,
+                    render: bool) -> None:
         for field in REQUIRED_FIELDS:
             if field not in dets:
                 raise KeyError(f'ClipTracker.track_clip: dets of clip '
@@ -206,26 +361,129 @@ class ClipTracker(VISTrackerBase):
             raise TypeError(f'ClipTracker.track_clip: masks of clip '
                             f'{frame_ids} must be bool, got '
                             f'{dets.masks.dtype}.')
+        if render:
+            for field in RENDER_FIELDS:
+                if field not in dets:
+                    raise KeyError(
+                        f'ClipTracker.track_clip: with render_masks and '
+                        f'carry_clips > 0, dets of clip {frame_ids} need '
+                        f'{field!r}.')
+            if dets.params.dim() != 2 or \
+                    tuple(dets.clip_bboxes.shape) != (num, 4):
+                raise ValueError(
+                    f'ClipTracker.track_clip: dets of clip {frame_ids} '
+                    'need params (N, P) and clip_bboxes (N, 4); got '
+                    f'{tuple(dets.params.shape)} and '
+                    f'{tuple(dets.clip_bboxes.shape)}.')
 
-    def get_match_score(self, dets: InstanceData,
-                        track_ids: List[int]) -> Tensor:
+    def _iou_columns(self, track_ids: List[int]) -> List[int]:
+        """Columns of ``track_ids`` that get the IoU terms (see
+        ``lost_iou``)."""
+        if self.lost_iou:
+            return list(range(len(track_ids)))
+        return [
+            j for j, i in enumerate(track_ids)
+            if self.tracks[i].last_frame_id == self.clip_index - 1
+        ]
+
+    def _flagged_mean(self, ious: List[Tensor], det_masks: List[Tensor],
+                      prev_masks: List[Tensor]) -> Tensor:
+        """Mean of per-frame IoUs over the frames where both masks have at
+        least ``iou_min_pixels`` pixels.
+
+        Args:
+            ious (list[Tensor]): Q of shape (N, M), one per frame.
+            det_masks (list[Tensor]): Q of shape (N, H, W), bool.
+            prev_masks (list[Tensor]): Q of shape (M, H, W), bool.
+
+        Returns:
+            Tensor: Of shape (N, M), float32; 0 where no frame qualifies.
+        """
+        total = torch.zeros_like(ious[0])
+        count = torch.zeros_like(ious[0])
+        for iou, det, prev in zip(ious, det_masks, prev_masks):
+            flag = (det.flatten(1).sum(1) >= self.iou_min_pixels)[:, None] \
+                & (prev.flatten(1).sum(1) >= self.iou_min_pixels)[None]
+            total += iou * flag
+            count += flag
+        return total / count.clamp(min=1)
+
+    def get_ious(self,
+                 dets: InstanceData,
+                 track_ids: List[int],
+                 rendered: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Mask and box IoUs of the clip's objects with tracks (the
+        authors' rule, see the class docstring).
+
+        Args:
+            dets (InstanceData): The clip's N objects (see
+                :meth:`track_clip`).
+            track_ids (list[int]): M tracks in memory.
+            rendered (Tensor, optional): Of shape (M, T, H, W), bool: the
+                tracks' masks rendered on this clip's prototypes; used with
+                ``overlap=0`` only.
+
+        Returns:
+            tuple[Tensor, Tensor]: Mask IoUs and box IoUs, each of shape
+            (N, M), float32.
+        """
+        device = dets.masks.device
+        prev_masks = self.get('masks', track_ids).to(device)
+        prev_bboxes = self.get('bboxes', track_ids).to(device).float()
+        if prev_masks.shape[2:] != dets.masks.shape[2:]:
+            raise ValueError(
+                'ClipTracker: mask size changed within the video from '
+                f'{tuple(prev_masks.shape[2:])} to '
+                f'{tuple(dets.masks.shape[2:])}.')
+        if self.overlap:
+            # frame q of this clip is frame q of the track's saved frames
+            frames = list(range(self.overlap))
+            det_masks = [dets.masks[:, q] for q in frames]
+            track_masks = [prev_masks[:, q] for q in frames]
+            mask_ious = [mask_iou(a, b) for a, b in zip(det_masks,
+                                                        track_masks)]
+            box_ious = [
+                bbox_overlaps(dets.bboxes[:, q].float(), prev_bboxes[:, q])
+                for q in frames
+            ]
+            return (self._flagged_mean(mask_ious, det_masks, track_masks),
+                    self._flagged_mean(box_ious, det_masks, track_masks))
+        # no shared frame: the first frame against the track's last one
+        box_ious = bbox_overlaps(dets.bboxes[:, 0].float(), prev_bboxes[:,
+                                                                        -1])
+        if rendered is not None:
+            det_masks = list(dets.masks.unbind(1))
+            track_masks = list(rendered.to(device).unbind(1))
+        else:
+            det_masks, track_masks = [dets.masks[:, 0]], [prev_masks[:, -1]]
+        mask_ious = [mask_iou(a, b) for a, b in zip(det_masks, track_masks)]
+        return self._flagged_mean(mask_ious, det_masks, track_masks), \
+            box_ious
+
+    def get_match_score(self,
+                        dets: InstanceData,
+                        track_ids: List[int],
+                        rendered: Optional[Tensor] = None) -> Tensor:
         """Eq. 11 between the clip's objects and the tracks in memory.
 
         Called by :meth:`track_clip` once ``clip_index`` is this clip's
-        index: the tracks last seen at ``clip_index - 1`` get the IoU terms.
+        index (``lost_iou=False`` gives the IoU terms to the tracks
+        detected at ``clip_index - 1`` only).
 
         Args:
             dets (InstanceData): The clip's N objects (see
                 :meth:`track_clip`).
             track_ids (list[int]): The M tracks to score, in column order.
+            rendered (Tensor, optional): Of shape (M, T, H, W), bool, see
+                :meth:`get_ious`.
 
         Returns:
             Tensor: Of shape (N, M), float32.
         """
         w = self.weights
         device = dets.embeddings.device
-        scores = dets.embeddings.new_zeros(
-            len(dets), len(track_ids), dtype=torch.float32)
+        scores = torch.zeros(
+            len(dets), len(track_ids), dtype=torch.float32, device=device)
         if w['embed']:
             embeds = F.normalize(dets.embeddings.float(), dim=1)
             prev_embeds = F.normalize(
@@ -239,34 +497,175 @@ class ClipTracker(VISTrackerBase):
         if w['score']:
             scores += w['score'] * dets.scores.to(device).float()[:, None]
 
-        columns = [
-            j for j, i in enumerate(track_ids)
-            if self.tracks[i].last_frame_id == self.clip_index - 1
-        ]
+        columns = self._iou_columns(track_ids)
         if columns and (w['mask_iou'] or w['box_iou']):
-            seen = [track_ids[j] for j in columns]
-            num_saved = self.num_saved_frames
-            ious = scores.new_zeros(len(dets), len(columns))
-            if w['mask_iou']:
-                prev_masks = self.get('masks', seen).to(device)
-                if prev_masks.shape[2:] != dets.masks.shape[2:]:
-                    raise ValueError(
-                        'ClipTracker: mask size changed within the video '
-                        f'from {tuple(prev_masks.shape[2:])} to '
-                        f'{tuple(dets.masks.shape[2:])}.')
-                for q in range(num_saved):
-                    ious += w['mask_iou'] / num_saved * mask_iou(
-                        dets.masks[:, q], prev_masks[:, q])
-            if w['box_iou']:
-                prev_bboxes = self.get('bboxes', seen).to(device).float()
-                for q in range(num_saved):
-                    ious += w['box_iou'] / num_saved * bbox_overlaps(
-                        dets.bboxes[:, q].float(), prev_bboxes[:, q])
-            scores[:, columns] += ious
+            mask_ious, box_ious = self.get_ious(
+                dets, [track_ids[j] for j in columns],
+                None if rendered is None else rendered[columns])
+            scale = self.overlap_iou_scale if self.overlap else 1.0
+            scores[:, columns] += scale * (
+                w['mask_iou'] * mask_ious.to(device) +
+                w['box_iou'] * box_ious.to(device))
         return scores
 
-    def track_clip(self, frame_ids: Sequence[int],
-                   dets: InstanceData) -> List[Tuple[int, InstanceData]]:
+    def get_new_track_score(self, dets: InstanceData) -> Tensor:
+        """Score of each object starting a new track (the dummy column).
+
+        Args:
+            dets (InstanceData): The clip's N objects (see
+                :meth:`track_clip`).
+
+        Returns:
+            Tensor: Of shape (N, ), float32.
+        """
+        device = dets.embeddings.device
+        if self.new_track == 'threshold':
+            return torch.full((len(dets), ),
+                              self.match_thr,
+                              dtype=torch.float32,
+                              device=device)
+        w, new = self.weights, self.new_track
+        height, width = dets.masks.shape[-2:]
+        bboxes = dets.bboxes.to(device).float()
+        mean_w = (bboxes[..., 2] - bboxes[..., 0]).mean(1) / width
+        mean_h = (bboxes[..., 3] - bboxes[..., 1]).mean(1) / height
+        small = mean_w * mean_h < new['small_area']
+        iou = torch.full_like(mean_w, new['iou'])
+        iou[small] *= new['small_iou_scale']
+        scale = self.overlap_iou_scale if self.overlap else 1.0
+        return (w['embed'] * new['embed'] + w['label'] * new['label'] +
+                w['score'] * dets.scores.to(device).float() + scale *
+                (w['mask_iou'] + w['box_iou']) * iou)
+
+    def _render(self, render_masks: MaskRenderer, track_ids: List[int],
+                shape: Tuple[int, int]) -> Tensor:
+        """Masks of tracks from their last mask parameters on this clip's
+        prototypes, cropped by their crop boxes x ``carry_box_scale``.
+
+        Returns:
+            Tensor: Of shape (m, T, H, W), bool.
+        """
+        boxes = scale_boxes(
+            self.get('crop_boxes', track_ids), self.carry_box_scale)
+        masks = render_masks(self.get('params', track_ids), boxes)
+        assert masks.dtype == torch.bool and tuple(masks.shape) == (
+            len(track_ids), self.clip_len, *shape), \
+            f'render_masks gave {masks.dtype} {tuple(masks.shape)}'
+        return masks
+
+    def _carry(self, track_ids: List[int],
+               render_masks: Optional[MaskRenderer],
+               rendered: Optional[Tensor],
+               dets: InstanceData) -> Dict[str, Tensor]:
+        """Carry the tracks not matched in this clip.
+
+        Updates their saved boxes (last frame box repeated) and masks
+        (rendered on this clip's prototypes, else their last mask
+        repeated) for the next clip's IoU terms, and returns the ones to
+        output.
+
+        Args:
+            track_ids (list[int]): The unmatched tracks in memory.
+            render_masks (callable, optional): See :meth:`track_clip`;
+                None when carrying is off.
+            rendered (Tensor, optional): Of shape (M, T, H, W): masks of
+                ``track_ids`` already rendered on this clip.
+            dets (InstanceData): This clip's objects (for devices, dtypes
+                and the frame size).
+
+        Returns:
+            dict[str, Tensor]: The K carried outputs: ``bboxes`` (K, T, 4),
+            ``masks`` (K, T, H, W) bool, ``labels`` (K, ), ``scores`` (K, )
+            and ``instances_id`` (K, ).
+        """
+        clip_len, num_saved = self.clip_len, self.num_saved_frames
+        shape = tuple(dets.masks.shape[-2:])
+        ages = [self.clip_index - self.tracks[i].last_frame_id
+                for i in track_ids]
+        if render_masks is not None and rendered is None:
+            to_render = [
+                i for i, age in zip(track_ids, ages)
+                if self.lost_iou or age <= self.carry_clips
+            ]
+            if to_render:
+                rendered = self._render(render_masks, to_render, shape)
+                rows = dict(zip(to_render, rendered))
+            else:
+                rows = dict()
+        else:
+            rows = dict() if rendered is None else dict(
+                zip(track_ids, rendered))
+        out = dict(bboxes=[], masks=[], labels=[], scores=[], instances_id=[])
+        for track_id, age in zip(track_ids, ages):
+            states = self.tracks[track_id].states
+            last_box = states['bboxes'][-1]
+            states['bboxes'] = last_box.expand(num_saved, 4).clone()
+            masks = rows.get(track_id)
+            if masks is None:
+                states['masks'] = states['masks'][-1].expand(
+                    num_saved, *shape).clone()
+                continue
+            states['masks'] = masks[clip_len - num_saved:].clone()
+            states['crop_boxes'] = last_box.clone()
+            score = float(states['last_scores']) * \
+                self.carry_score_decay ** (clip_len * age)
+            if age > self.carry_clips or score <= self.carry_score_thr or \
+                    not (masks.flatten(1).sum(1) >=
+                         self.carry_min_pixels).any():
+                continue
+            out['bboxes'].append(last_box.expand(clip_len, 4))
+            out['masks'].append(masks)
+            out['labels'].append(self.tracks[track_id].last_label)
+            out['scores'].append(score)
+            out['instances_id'].append(track_id)
+        device = dets.masks.device
+        if not out['instances_id']:
+            return dict(
+                bboxes=dets.bboxes.new_zeros(0, clip_len, 4),
+                masks=dets.masks.new_zeros(0, clip_len, *shape),
+                labels=dets.labels.new_zeros(0),
+                scores=dets.scores.new_zeros(0),
+                instances_id=torch.zeros(0, dtype=torch.long, device=device))
+        return dict(
+            bboxes=torch.stack(out['bboxes']).to(device, dets.bboxes.dtype),
+            masks=torch.stack(out['masks']).to(device),
+            labels=torch.tensor(
+                out['labels'], dtype=dets.labels.dtype, device=device),
+            scores=torch.tensor(
+                out['scores'], dtype=dets.scores.dtype, device=device),
+            instances_id=torch.tensor(
+                out['instances_id'], dtype=torch.long, device=device))
+
+    def _assign(self, dets: InstanceData, track_ids: List[int],
+                rendered: Optional[Tensor]) -> Tensor:
+        """Ids of the clip's objects: a track's, a new one, or -1 for a
+        dropped conflict loser.
+
+        Returns:
+            Tensor: Of shape (N, ), long, on the CPU.
+        """
+        if len(dets) == 0 or not track_ids:
+            return self.allocate_ids(len(dets))
+        columns = assign_detections_to_tracks(
+            self.get_match_score(dets, track_ids, rendered),
+            self.get_new_track_score(dets),
+            method=self.assignment,
+            on_conflict=self.on_conflict).cpu()
+        ids = torch.full_like(columns, -1)
+        matched = columns >= 0
+        ids[matched] = torch.tensor(
+            track_ids, dtype=torch.long)[columns[matched]]
+        new = columns == NEW_TRACK
+        ids[new] = self.allocate_ids(int(new.sum()))
+        assert ((columns >= 0) | new | (columns == DROPPED)).all()
+        return ids
+
+    def track_clip(
+            self,
+            frame_ids: Sequence[int],
+            dets: InstanceData,
+            render_masks: Optional[MaskRenderer] = None
+    ) -> List[Tuple[int, InstanceData]]:
         """Give the objects of one clip their track ids.
 
         Args:
@@ -278,42 +677,75 @@ class ClipTracker(VISTrackerBase):
                 ``overlap=0``).
             dets (InstanceData): The clip's N objects: ``labels`` (N, ),
                 ``scores`` (N, ), ``embeddings`` (N, D), ``bboxes``
-                (N, T, 4) and ``masks`` (N, T, H, W) bool. Other fields are
-                not carried to the outputs.
+                (N, T, 4) and ``masks`` (N, T, H, W) bool, at output
+                resolution; with ``render_masks`` (and ``carry_clips >
+                0``) also ``params`` (N, P), the raw mask parameters, and
+                ``clip_bboxes`` (N, 4), the circumscribed boxes. Other
+                fields are not carried to the outputs.
+            render_masks (callable, optional): ``render_masks(params
+                (m, P), boxes (m, 4)) -> (m, T, H, W) bool``: masks of any
+                mask parameters on this clip's prototypes, cropped by
+                ``boxes`` (output resolution). Needed to carry tracks;
+                None carries nothing. Defaults to None.
 
         Returns:
             list[tuple[int, InstanceData]]: ``(frame_id, instances)`` for
             each video frame final after this clip, in frame order: the
             clip's frames except its last ``overlap`` ones (held back until
             the next clip or :meth:`flush`), a repeated index once, taken at
-            its first position. ``instances`` holds every object of the
-            clip: ``bboxes`` (n, 4), ``masks`` (n, H, W) bool, ``labels``
-            (n, ), ``scores`` (n, ) (the clip's values) and
-            ``instances_id`` (n, ) long.
+            its first position. ``instances`` holds the clip's objects that
+            were not dropped, in order, then the carried tracks by
+            ascending id: ``bboxes`` (n, 4), ``masks`` (n, H, W) bool,
+            ``labels`` (n, ), ``scores`` (n, ) (the clip's values; a
+            carried track's decayed score) and ``instances_id`` (n, ) long.
         """
         frame_ids = self._check_frame_ids(frame_ids)
-        self._check_dets(frame_ids, dets)
+        if not self.carry_clips:
+            render_masks = None
+        self._check_dets(frame_ids, dets, render_masks is not None)
         self.clip_index += 1
 
         track_ids = self.ids
-        if len(dets) == 0 or not track_ids:
-            ids = self.allocate_ids(len(dets))
-        else:
-            ids = self.assign_ids(
-                self.get_match_score(dets, track_ids), self.match_thr,
-                track_ids)
+        rendered = None
+        if render_masks is not None and track_ids and not self.overlap:
+            # the mask IoUs compare with the tracks rendered on this clip
+            rendered = self._render(render_masks, track_ids,
+                                    tuple(dets.masks.shape[-2:]))
+        ids = self._assign(dets, track_ids, rendered)
+        self.last_det_ids = ids
+        matched = set(ids.tolist())
+        unmatched = [
+            (j, i) for j, i in enumerate(track_ids) if i not in matched
+        ]
+        carried = self._carry(
+            [i for _, i in unmatched], render_masks,
+            None if rendered is None else rendered[[j for j, _ in unmatched]],
+            dets)
+
+        keep = ids >= 0
+        kept = dets[keep.to(dets.labels.device)] if not keep.all() else dets
         # clones: the tracks must not keep the clip's whole tensors alive
         saved = slice(self.clip_len - self.num_saved_frames, None)
-        self.update(
-            self.clip_index,
-            ids,
-            dets.labels,
-            dets.scores,
-            embeddings=dets.embeddings.detach().clone(),
-            masks=dets.masks[:, saved].clone(),
-            bboxes=dets.bboxes[:, saved].detach().clone())
-        ids = ids.to(dets.labels.device)
+        states = dict(
+            embeddings=kept.embeddings.detach().clone(),
+            masks=kept.masks[:, saved].clone(),
+            bboxes=kept.bboxes[:, saved].detach().clone(),
+            last_scores=kept.scores.detach().float().clone())
+        if all(field in kept for field in RENDER_FIELDS):
+            states.update(
+                params=kept.params.detach().clone(),
+                crop_boxes=kept.clip_bboxes.detach().float().clone())
+        self.update(self.clip_index, ids[keep], kept.labels, kept.scores,
+                    **states)
 
+        device = dets.labels.device
+        outputs = dict(
+            bboxes=torch.cat([kept.bboxes, carried['bboxes']]),
+            masks=torch.cat([kept.masks, carried['masks']]),
+            labels=torch.cat([kept.labels, carried['labels']]),
+            scores=torch.cat([kept.scores, carried['scores']]),
+            instances_id=torch.cat(
+                [ids[keep].to(device), carried['instances_id']]))
         held_frames = set(frame_ids[self.clip_len - self.overlap:])
         first_position: Dict[int, int] = dict()
         for position, frame_id in enumerate(frame_ids):
@@ -324,27 +756,26 @@ class ClipTracker(VISTrackerBase):
                 # copies, not views of the whole clip's tensors
                 self.held.append(
                     (frame_id,
-                     self._frame_result(dets, ids, position, copy=True)))
+                     self._frame_result(outputs, position, copy=True)))
             else:
-                ready.append(
-                    (frame_id, self._frame_result(dets, ids, position)))
+                ready.append((frame_id, self._frame_result(outputs,
+                                                           position)))
         self.last_clip_frame_ids = frame_ids
         self.video_ended = len(first_position) < self.clip_len
         return ready
 
     @staticmethod
-    def _frame_result(dets: InstanceData,
-                      ids: Tensor,
+    def _frame_result(outputs: Dict[str, Tensor],
                       position: int,
                       copy: bool = False) -> InstanceData:
-        """The clip's objects at one of its frames (tensors cloned when
+        """The clip's outputs at one of its frames (tensors cloned when
         ``copy``)."""
         fields = dict(
-            bboxes=dets.bboxes[:, position],
-            masks=dets.masks[:, position],
-            labels=dets.labels,
-            scores=dets.scores,
-            instances_id=ids)
+            bboxes=outputs['bboxes'][:, position],
+            masks=outputs['masks'][:, position],
+            labels=outputs['labels'],
+            scores=outputs['scores'],
+            instances_id=outputs['instances_id'])
         if copy:
             fields = {k: v.detach().clone() for k, v in fields.items()}
         return InstanceData(**fields)
@@ -361,8 +792,11 @@ class ClipTracker(VISTrackerBase):
         self.video_ended = self.last_clip_frame_ids is not None
         return held
 
-    def track(self, frame_ids: Sequence[int], dets: InstanceData,
+    def track(self,
+              frame_ids: Sequence[int],
+              dets: InstanceData,
+              render_masks: Optional[MaskRenderer] = None,
               **kwargs) -> List[Tuple[int, InstanceData]]:
         """mmdet's ``BaseTracker`` entry point: :meth:`track_clip`
-        (``kwargs`` are accepted and unused)."""
-        return self.track_clip(frame_ids, dets)
+        (other ``kwargs`` are accepted and unused)."""
+        return self.track_clip(frame_ids, dets, render_masks)

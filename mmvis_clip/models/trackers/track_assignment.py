@@ -6,11 +6,18 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 ASSIGNMENT_METHODS = ('argmax', 'hungarian')
+CONFLICT_RULES = ('new', 'drop')
+#: Returned for a detection that starts a new track.
+NEW_TRACK = -1
+#: Returned for a detection dropped after losing a conflict
+#: (``on_conflict='drop'``).
+DROPPED = -2
 
 
 def assign_detections_to_tracks(match_scores: Tensor,
                                 new_scores: Tensor,
-                                method: str = 'argmax') -> Tensor:
+                                method: str = 'argmax',
+                                on_conflict: str = 'new') -> Tensor:
     """Match detections to tracks; unmatched detections start new tracks.
 
     Args:
@@ -26,26 +33,39 @@ def assign_detections_to_tracks(match_scores: Tensor,
               track, as the dummy column comes first in MaskTrack R-CNN);
               when several detections want the same track, the one with the
               highest score for it keeps it (a tie goes to the lower
-              detection index) and the others start new tracks. This is
+              detection index) and the others lose the conflict (see
+              ``on_conflict``). With ``on_conflict='new'`` this is
               MaskTrack R-CNN's rule with its conflict bug fixed (there a
               later, better detection takes the id without the earlier one
-              losing it, so two detections share an id).
+              losing it, so two detections share an id). It equals a
+              greedy pass over the detections in order of descending best
+              score, each taking its best track unless already taken (the
+              CiCo authors' ``Track_TF.track``).
             - ``'hungarian'``: ``scipy.optimize.linear_sum_assignment`` on
               the (N, M + N) matrix ``[match_scores | diag(new_scores)]``,
               i.e. the one-to-one assignment with the highest total score.
               A detection that loses a conflict may then take its
               second-best track instead of starting a new one, and the
               conflict may go to the detection with the lower score for it
-              when that raises the total.
+              when that raises the total. There is no conflict loser, so
+              ``on_conflict`` has no effect.
+        on_conflict (str): What becomes of an ``'argmax'`` conflict loser:
+            ``'new'`` (default) starts a new track; ``'drop'`` drops the
+            detection (the CiCo authors' rule: it is a duplicate of the
+            winner).
 
     Returns:
         Tensor: Of shape (N, ), dtype long: the matched column of
-        ``match_scores`` for each detection, ``-1`` for a new track. No
-        column appears twice.
+        ``match_scores`` for each detection, ``NEW_TRACK`` (-1) for a new
+        track, ``DROPPED`` (-2) for a dropped conflict loser. No column
+        appears twice.
     """
     if method not in ASSIGNMENT_METHODS:
         raise ValueError(f'Unknown assignment method {method!r}; expected '
                          f'one of {ASSIGNMENT_METHODS}.')
+    if on_conflict not in CONFLICT_RULES:
+        raise ValueError(f'Unknown on_conflict {on_conflict!r}; expected '
+                         f'one of {CONFLICT_RULES}.')
     if match_scores.dim() != 2:
         raise ValueError('match_scores must have shape (N, M), got '
                          f'{tuple(match_scores.shape)}.')
@@ -63,18 +83,19 @@ def assign_detections_to_tracks(match_scores: Tensor,
         raise ValueError('new_scores must be finite.')
 
     assigned = torch.full((num_dets, ),
-                          -1,
+                          NEW_TRACK,
                           dtype=torch.long,
                           device=match_scores.device)
     if num_dets == 0 or num_tracks == 0:
         return assigned
     if method == 'argmax':
-        return _assign_argmax(match_scores, new_scores, assigned)
+        return _assign_argmax(match_scores, new_scores, assigned,
+                              on_conflict)
     return _assign_hungarian(match_scores, new_scores, assigned)
 
 
 def _assign_argmax(match_scores: Tensor, new_scores: Tensor,
-                   assigned: Tensor) -> Tensor:
+                   assigned: Tensor, on_conflict: str) -> Tensor:
     best_scores, best_tracks = match_scores.max(dim=1)
     for track in best_tracks.unique().tolist():
         wanting = ((best_tracks == track) &
@@ -83,6 +104,8 @@ def _assign_argmax(match_scores: Tensor, new_scores: Tensor,
             continue
         # argmax returns the first maximum: ties go to the lower index
         winner = wanting[best_scores[wanting].argmax()]
+        if on_conflict == 'drop':
+            assigned[wanting] = DROPPED
         assigned[winner] = track
     return assigned
 

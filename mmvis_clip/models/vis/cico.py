@@ -1,7 +1,8 @@
 """CiCo: clip-in clip-out video instance segmentation."""
 import copy
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
+import torch
 from mmdet.models.mot import BaseMOTModel
 from mmdet.models.utils import samplelist_boxtype2tensor
 from mmdet.registry import MODELS
@@ -13,8 +14,10 @@ from torch import Tensor
 
 from ..utils.clip_features import frames_to_clips
 from ..utils.clip_ground_truth import clip_ground_truth
+from ..utils.clip_nms import clip_nms
 from ..utils.clip_schedule import clip_starts
 from ..utils.conv_inflation import inflate_state_dict
+from ..utils.offload import offload
 
 
 @MODELS.register_module()
@@ -24,8 +27,9 @@ class CiCo(BaseMOTModel):
     Clip in, clip out: the backbone and FPN run on every frame of a clip
     of T frames unchanged; the FPN outputs of the T frames are stacked into
     cubes (N, C, T, H, W); the clip-level prediction head
-    (:class:`CiCoHead`, CPH) predicts per object one class, one set of mask
-    parameters, one tracking embedding and one box per frame; the
+    (:class:`CiCoHead`, CPH) predicts, in one row per frame (or per clip),
+    a class, a set of mask parameters, a tracking embedding and one box
+    per frame of the clip; the
     clip-level mask head (:class:`CiCoMaskHead`, CMH) predicts prototypes
     per frame and builds each object's masks on all T frames with its mask
     generator: ``YolactClipMaskGenerator`` (CiCo-Yolact, Eq. 5) or
@@ -40,10 +44,13 @@ class CiCo(BaseMOTModel):
 
     **Inference** (Sec. 3.4): the video is cut into clips of the tracker's
     ``clip_len`` frames overlapping by ``overlap`` frames (the last clip
-    padded by repeating the last frame); each clip's detections are
-    associated with the previous clip's objects by the ``tracker``
-    (:class:`ClipTracker`, Eq. 11), which writes every frame once. Only
-    one clip's features exist at a time.
+    padded by repeating the last frame); each clip's candidates of all rows
+    are filtered and suppressed (:func:`clip_nms`, with the ``test_cfg``)
+    and associated with the previous clip's objects by the ``tracker``
+    (:class:`ClipTracker`, Eq. 11), which writes every frame once. The
+    per-frame FPN features of the overlap frames are kept for the next
+    clip (the backbone runs once per frame); nothing else of a clip is
+    kept.
 
     **2D -> 3D initialisation.** A 2D checkpoint can be given as
     ``load_from``: this package's own image-level (T = 1, 2D) CiCo, or
@@ -93,20 +100,61 @@ class CiCo(BaseMOTModel):
             test_cfg=test_cfg)
         self.bbox_head = MODELS.build(bbox_head)
         self.tracker = MODELS.build(tracker) if tracker else None
+        assert self.tracker is None or \
+            self.tracker.clip_len == self.bbox_head.num_frames, \
+            'bbox_head.num_frames must equal tracker.clip_len'
+        self._feat_cache: Dict[int, List[Tensor]] = dict()
         self.register_load_state_dict_pre_hook(_load_2d_checkpoint)
 
-    def extract_clip_feat(self, clips: Tensor) -> tuple:
+    def extract_clip_feat(self,
+                          clips: Tensor,
+                          frame_ids: Optional[Sequence[int]] = None) -> tuple:
         """FPN cubes of a batch of clips.
+
+        With ``frame_ids`` (one clip of a video at test), the per-frame FPN
+        features of the frames the previous clip already computed (the
+        overlap frames, and repeated padding frames) are reused, not
+        computed again: the backbone runs once per video frame.
 
         Args:
             clips (Tensor): (B, T, C, H, W).
+            frame_ids (Sequence[int], optional): The T video frame indices
+                of the clip (B = 1).
 
         Returns:
             tuple[Tensor]: Per FPN level, (B, C', T, H_l, W_l).
         """
         num_frames = clips.size(1)
-        feats = self.neck(self.backbone(clips.flatten(0, 1)))
-        return frames_to_clips(feats, num_frames)
+        if frame_ids is None:
+            feats = self.neck(self.backbone(clips.flatten(0, 1)))
+            return frames_to_clips(feats, num_frames)
+        assert clips.size(0) == 1 and len(frame_ids) == num_frames
+        frame_ids = [int(f) for f in frame_ids]
+        cache = {f: v for f, v in self._feat_cache.items() if f in frame_ids}
+        new = [
+            t for t, f in enumerate(frame_ids)
+            if f not in cache and f not in frame_ids[:t]
+        ]
+        if new:
+            feats = self.neck(self.backbone(clips[0, new]))
+            for i, t in enumerate(new):
+                cache[frame_ids[t]] = [level[i] for level in feats]
+        per_frame_feats = [cache[f] for f in frame_ids]
+        # the next clip can only share this clip's last frames
+        overlap = self.tracker.overlap if self.tracker is not None else 0
+        self._feat_cache = {
+            f: cache[f]
+            for f in frame_ids[num_frames - overlap:]
+        } if overlap else dict()
+        return tuple(
+            torch.stack([frame[level] for frame in per_frame_feats],
+                        1)[None] for level in range(len(per_frame_feats[0])))
+
+    def reset_clip_state(self) -> None:
+        """Start a new video: forget the tracks and cached features."""
+        self._feat_cache = dict()
+        if self.tracker is not None:
+            self.tracker.reset()
 
     # ------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: TrackSampleList,
@@ -158,7 +206,8 @@ class CiCo(BaseMOTModel):
         Returns:
             list[TrackDataSample]: The sample with ``pred_track_instances``
             (``bboxes``, ``scores``, ``labels``, ``masks`` (bool),
-            ``instances_id``) in every frame.
+            ``instances_id``) in every frame, on the CPU: each frame's
+            results leave the device once final.
         """
         if inputs.dim() != 5 or len(data_samples) != 1:
             raise ValueError('CiCo.predict takes one video (1, L, C, H, W) '
@@ -167,22 +216,55 @@ class CiCo(BaseMOTModel):
         if self.tracker is None:
             raise RuntimeError('CiCo.predict needs a tracker in the config')
         video = data_samples[0]
-        self.tracker.reset()
+        self.reset_clip_state()
         for frame_ids in clip_starts(
                 len(video), self.tracker.clip_len, self.tracker.overlap):
-            dets = self.predict_clip(inputs[:, frame_ids],
-                                     [video[i] for i in frame_ids], rescale)
-            for frame_id, result in self.tracker.track_clip(frame_ids, dets):
-                video[frame_id].pred_track_instances = result
+            for frame_id, result in self.track_clip(
+                    inputs[:, frame_ids], [video[i] for i in frame_ids],
+                    frame_ids, rescale):
+                # final: off the device now, not when the video ends
+                video[frame_id].pred_track_instances = offload(result)
         for frame_id, result in self.tracker.flush():
-            video[frame_id].pred_track_instances = result
+            video[frame_id].pred_track_instances = offload(result)
+        self._feat_cache = dict()
         return [video]
+
+    def track_clip(self,
+                   clip: Tensor,
+                   frames: Sequence[DetDataSample],
+                   frame_ids: Sequence[int],
+                   rescale: bool = True) -> List[Tuple[int, InstanceData]]:
+        """Detect and track one clip of a video (test loop and stream API).
+
+        Call :meth:`reset_clip_state` at the start of each video.
+
+        Args:
+            clip (Tensor): (1, T, C, H, W).
+            frames (Sequence[DetDataSample]): The T frames' samples.
+            frame_ids (Sequence[int]): The T video frame indices (the last
+                one repeated to pad a clip at the end of the video).
+            rescale (bool): Results at the original frame resolution.
+
+        Returns:
+            list[tuple[int, InstanceData]]: ``ClipTracker.track_clip``'s
+            final frames.
+        """
+        dets, render = self.predict_clip(
+            clip, frames, rescale, frame_ids=frame_ids, with_render=True)
+        return self.tracker.track_clip(frame_ids, dets, render_masks=render)
 
     def predict_clip(self,
                      clip: Tensor,
                      frames: Sequence[DetDataSample],
-                     rescale: bool = True) -> InstanceData:
+                     rescale: bool = True,
+                     frame_ids: Optional[Sequence[int]] = None,
+                     with_render: bool = False):
         """Detections of one clip (before tracking).
+
+        Candidates of all prediction rows (:meth:`CiCoHead.predict_by_feat`),
+        their masks at prototype resolution, then
+        :func:`~mmvis_clip.models.utils.clip_nms.clip_nms` with the
+        ``test_cfg``; full-resolution masks for the kept ones only.
 
         Args:
             clip (Tensor): (1, T, C, H, W).
@@ -190,28 +272,64 @@ class CiCo(BaseMOTModel):
                 (``img_shape``, ``ori_shape``, ``scale_factor``; the
                 frames of a video share them).
             rescale (bool): Boxes and masks at ``ori_shape``.
+            frame_ids (Sequence[int], optional): Video frame indices, to
+                reuse the previous clip's features (see
+                :meth:`extract_clip_feat`).
+            with_render (bool): Also return the tracker's mask renderer.
 
         Returns:
             InstanceData: ``scores`` (n, ), ``labels`` (n, ),
-            ``embeddings`` (n, D), ``bboxes`` (n, T, 4), ``masks``
-            (n, T, H, W) bool.
+            ``embeddings`` (n, D), ``bboxes`` (n, T, 4), ``clip_bboxes``
+            (n, 4), ``params`` (n, P), ``masks`` (n, T, H, W) bool; boxes
+            at output resolution. With ``with_render``, a tuple of it and
+            ``render(params (m, P), boxes (m, 4) at output resolution) ->
+            (m, T, H, W)`` bool masks on this clip's prototypes.
         """
         meta = frames[0].metainfo
-        cubes = self.extract_clip_feat(clip)
-        dets = self.bbox_head.predict_by_feat(
+        cfg = self.bbox_head.test_cfg
+        cubes = self.extract_clip_feat(clip, frame_ids)
+        cands = self.bbox_head.predict_by_feat(
             *self.bbox_head(cubes), batch_img_metas=[meta])[0]
         protos = self.mask_head(cubes)[0]
-        masks = self.mask_head.predict(protos, dets, meta, rescale)
-        bboxes = dets.bboxes
+        low_res = self.mask_head.proto_masks(protos, cands.params,
+                                             cands.clip_bboxes)
+        keep = clip_nms(
+            cands.scores,
+            cands.labels,
+            cands.bboxes,
+            cands.clip_bboxes,
+            low_res,
+            meta['img_shape'],
+            self.mask_head.proto_stride,
+            quality=cands.quality,
+            score_thr=cfg.get('score_thr', 0.1),
+            iou_thr=cfg.get('nms_iou_thr', 0.5),
+            dup_iou_thr=cfg.get('dup_iou_thr', 0.9),
+            min_mask_pixels=cfg.get('min_mask_pixels', 5),
+            min_box_cover=cfg.get('min_box_cover', 0.1),
+            max_per_clip=cfg.get('max_per_clip', None))
+        dets = cands[keep]
+        masks = self.mask_head.render(protos, dets.params, dets.clip_bboxes,
+                                      meta, rescale)
+        scale = dets.bboxes.new_ones(4)
         if rescale and 'scale_factor' in meta:
-            scale = bboxes.new_tensor(meta['scale_factor']).repeat(2)
-            bboxes = bboxes / scale
-        return InstanceData(
+            scale = dets.bboxes.new_tensor(meta['scale_factor']).repeat(2)
+        result = InstanceData(
             scores=dets.scores,
             labels=dets.labels,
             embeddings=dets.embeddings,
-            bboxes=bboxes,
+            bboxes=dets.bboxes / scale,
+            clip_bboxes=dets.clip_bboxes / scale,
+            params=dets.params,
             masks=masks)
+        if not with_render:
+            return result
+
+        def render(params: Tensor, boxes: Tensor) -> Tensor:
+            return self.mask_head.render(protos, params, boxes * scale, meta,
+                                         rescale)
+
+        return result, render
 
     def _forward(self,
                  inputs: Tensor,
