@@ -911,3 +911,15 @@ def test_bad_clip_inputs():
     no_overlap.track_clip([0, 1, 2], dets)
     with pytest.raises(ValueError, match='start after'):
         no_overlap.track_clip([2, 3, 4], dets)
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_mask_iou_exact_under_autocast(dtype):
+    """120000 and 105000 pixels: float16 overflows (the IoU would be 0),
+    bfloat16 rounds the counts; the IoU is 0.875 exactly either way."""
+    a = torch.zeros(1, 300, 400, dtype=torch.bool)
+    a[0, :, :350] = True
+    b = torch.ones(1, 300, 400, dtype=torch.bool)
+    with torch.autocast('cpu', dtype=dtype):
+        iou = mask_iou(a, b)
+    assert iou.dtype == torch.float32 and iou.item() == 0.875

@@ -208,3 +208,34 @@ def test_matching_baseline_is_masktrack_softmax():
         logits = [0.0] + (a[cell] @ keys.t()).tolist()
         total += -logits[target] + math.log(sum(math.exp(v) for v in logits))
     assert out.item() == pytest.approx(total / 3, rel=1e-5)
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_contrastive_in_float32_under_autocast(dtype):
+    """Hard negatives nearly parallel to 256-d queries of norm ~320: the
+    dot products (~1e5) overflow float16 (inf - inf = NaN) and lose their
+    O(1) differences in bfloat16; the loss stays the float64 one."""
+    gen = torch.Generator().manual_seed(3)
+    query = torch.randn(2, 256, generator=gen) * 20
+    hard = query + 0.01 * torch.randn(2, 256, generator=gen)
+    key = torch.cat([query, hard, torch.randn(3, 256, generator=gen)])
+    pos = torch.zeros(2, 7, dtype=torch.bool)
+    pos[0, 0] = pos[1, 1] = True
+    neg = torch.zeros(2, 7, dtype=torch.bool)
+    neg[0, 2] = neg[1, 3] = True
+    neg[:, 4:] = True
+    linear = torch.nn.Linear(256, 256, bias=False)
+    torch.nn.init.eye_(linear.weight)
+    leaf = query.clone().requires_grad_()
+    with torch.autocast('cpu', dtype=dtype):
+        q = linear(leaf)
+        assert q.dtype == dtype
+        loss = MultiPosContrastiveLoss()(q, key, pos, neg)
+    # the reference takes the same (rounded) queries, in float64
+    expected = eq3_loop(q.detach(), key, pos, neg)
+    assert 0.1 < expected < 10
+    assert loss.dtype == torch.float32
+    loss.backward()
+    assert torch.isfinite(leaf.grad).all()
+    # float32 rounding of ~1e5 dot products: ~1e-2 absolute
+    assert loss.item() == pytest.approx(expected, rel=1e-2)

@@ -70,20 +70,22 @@ class MultiPosContrastiveLoss(nn.Module):
             raise ValueError('a key is marked both positive and negative '
                              'for the same query')
 
-        sim = query @ key.t()  # (Nq, Nk)
-        has_neg = neg_mask.any(dim=1)
-        # log sum_{k-} exp(q·k-); rows without negatives get a finite
-        # placeholder so that neither the value nor its gradient is NaN,
-        # and their terms are zeroed below (log(1 + 0) = 0).
-        neg_sim = sim.masked_fill(~neg_mask, float('-inf'))
-        neg_sim = torch.where(has_neg[:, None], neg_sim, torch.zeros_like(sim))
-        neg_lse = torch.logsumexp(neg_sim, dim=1)  # (Nq, )
-        terms = F.softplus(neg_lse[:, None] - sim)
-        terms = torch.where(pos_mask & has_neg[:, None], terms,
-                            torch.zeros_like(terms))
-        has_pos = pos_mask.any(dim=1)
-        num_pos = int(has_pos.sum())
-        if num_pos == 0:
-            return sim.sum() * 0.
-        loss = terms.sum(dim=1)[has_pos].sum() / num_pos
-        return self.loss_weight * loss
+        # float32 whatever the autocast: exp / logsumexp of half-precision
+        # dot products of 256-d embeddings overflow
+        with torch.autocast(query.device.type, enabled=False):
+            sim = query.float() @ key.float().t()  # (Nq, Nk)
+            has_neg = neg_mask.any(dim=1)
+            # log sum_{k-} exp(q·k-); rows without negatives get a finite
+            # placeholder so that neither the value nor its gradient is
+            # NaN, and their terms are zeroed below (log(1 + 0) = 0).
+            neg_sim = sim.masked_fill(~neg_mask, float('-inf'))
+            neg_sim = torch.where(has_neg[:, None], neg_sim,
+                                  torch.zeros_like(sim))
+            neg_lse = torch.logsumexp(neg_sim, dim=1)  # (Nq, )
+            terms = F.softplus(neg_lse[:, None] - sim)
+            terms = torch.where(pos_mask & has_neg[:, None], terms,
+                                torch.zeros_like(terms))
+            # rows without positives are all zero: no indexing (no host
+            # synchronisation on a GPU)
+            num_pos = pos_mask.any(dim=1).sum().clamp(min=1)
+            return self.loss_weight * terms.sum() / num_pos
