@@ -17,8 +17,10 @@ from mmengine.registry import DefaultScope
 
 import mmvis_clip  # noqa: F401
 from mmvis_clip.models.layers.replicate_time_conv3d import ReplicateTimeConv3d
-from mmvis_clip.models.utils.conv_inflation import (inflate_conv_weight,
+from mmvis_clip.models.utils.conv_inflation import (expand_box_frames,
+                                                    inflate_conv_weight,
                                                     inflate_state_dict,
+                                                    repeat_over_anchors,
                                                     time_tap_weights)
 
 
@@ -343,3 +345,52 @@ def test_inflated_state_dict_loads_into_3d_net_and_keeps_2d_output():
     moving = torch.randn(1, 3, 4, 9, 9)
     assert not torch.allclose(
         net3d(moving), _per_frame(net2d, moving), atol=1e-3)
+
+
+# --------------------------------------------------------------------------
+# 2D box layer -> 4T (a box per frame); anchor-free layer -> every anchor
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize('num_anchors,num_frames', [(3, 3), (1, 5), (2, 1)])
+def test_expand_box_frames_against_a_loop(num_anchors, num_frames):
+    torch.manual_seed(7)
+    weight = torch.randn(num_anchors * 4, 5, 3, 3)
+    bias = torch.randn(num_anchors * 4)
+    out_w = expand_box_frames(weight, num_anchors, num_frames)
+    out_b = expand_box_frames(bias, num_anchors, num_frames)
+    assert out_w.shape == (num_anchors * num_frames * 4, 5, 3, 3)
+    assert out_b.shape == (num_anchors * num_frames * 4, )
+    for a in range(num_anchors):
+        for t in range(num_frames):
+            for c in range(4):
+                # CiCoHead's conv_reg channel ((a * T + t) * 4 + c)
+                assert torch.equal(out_w[(a * num_frames + t) * 4 + c],
+                                   weight[a * 4 + c])
+                assert out_b[(a * num_frames + t) * 4 + c] == bias[a * 4 + c]
+    out_w.zero_()  # a copy, not a view of the source
+    assert weight.abs().sum() > 0
+
+
+def test_expanded_box_layer_gives_the_2d_box_in_every_frame():
+    torch.manual_seed(8)
+    conv2d = nn.Conv2d(6, 3 * 4, 3, padding=1)
+    conv = nn.Conv2d(6, 3 * 5 * 4, 3, padding=1)
+    with torch.no_grad():
+        conv.weight.copy_(expand_box_frames(conv2d.weight, 3, 5))
+        conv.bias.copy_(expand_box_frames(conv2d.bias, 3, 5))
+    feat = torch.randn(2, 6, 7, 8)
+    boxes2d = conv2d(feat).view(2, 3, 4, 7, 8)
+    boxes = conv(feat).view(2, 3, 5, 4, 7, 8)  # (anchor, frame, coordinate)
+    for t in range(5):
+        torch.testing.assert_close(boxes[:, :, t], boxes2d)
+
+
+def test_repeat_over_anchors_against_a_loop():
+    torch.manual_seed(9)
+    weight, bias = torch.randn(7, 4, 3, 3), torch.randn(7)
+    out_w, out_b = repeat_over_anchors(weight, 3), repeat_over_anchors(bias, 3)
+    assert out_w.shape == (21, 4, 3, 3) and out_b.shape == (21, )
+    for a in range(3):
+        for o in range(7):
+            # mmdet AnchorHead channel a * O + o
+            assert torch.equal(out_w[a * 7 + o], weight[o])
+            assert out_b[a * 7 + o] == bias[o]

@@ -4,8 +4,12 @@
 _base_ = './cico-yolact_r18_fpn_1xb4-8e_synthetic.py'
 
 model = dict(
+    # mmdet CondInst's FPN, as the R50 config
+    neck=dict(
+        add_extra_convs='on_output',
+        relu_before_extra_convs=True,
+        upsample_cfg=dict(mode='nearest')),
     mask_head=dict(
-        proto_relu=False,
         mask_generator=dict(
             _delete_=True,
             type='CondInstClipMaskGenerator',

@@ -4,8 +4,13 @@
 _base_ = './cico-yolact_swin-t-p4-w7_fpn_8xb8-12e_coco.py'
 
 model = dict(
+    # the FPN of the CiCo-CondInst video configs (mmdet CondInst's, see
+    # configs/_base_/models/cico-condinst_r50_fpn.py)
+    neck=dict(
+        add_extra_convs='on_output',
+        relu_before_extra_convs=True,
+        upsample_cfg=dict(mode='nearest')),
     mask_head=dict(
-        proto_relu=False,
         mask_generator=dict(
             _delete_=True,
             type='CondInstClipMaskGenerator',

@@ -172,3 +172,49 @@ def inflate_state_dict(state_dict: Dict[str, Tensor],
             f'({num_centre} with centre tap weights).',
             logger=logger)
     return new_state_dict, inflated
+
+
+def expand_box_frames(value: Tensor, num_anchors: int,
+                      num_frames: int) -> Tensor:
+    """Expand a 2D box layer (4 deltas per anchor) to 4T (a box per frame).
+
+    A 2D (T = 1) detector's box layer has ``A * 4`` output channels, channel
+    ``a * 4 + c``; CiCo's predicts the 4 deltas of every frame of the clip,
+    ``A * T * 4`` channels, channel ``(a * T + t) * 4 + c`` (anchor, then
+    frame, then coordinate; :class:`CiCoHead`). Each anchor's 4 channels
+    are repeated for the T frames, so that on a clip of identical frames
+    every frame's box is the 2D box.
+
+    Args:
+        value (Tensor): The 2D layer's weight (A * 4, C, kh, kw) or bias
+            (A * 4, ).
+        num_anchors (int): Anchors per location A.
+        num_frames (int): Clip length T.
+
+    Returns:
+        Tensor: (A * T * 4, ...) of the same dtype and device.
+    """
+    assert value.size(0) == num_anchors * 4, (value.shape, num_anchors)
+    rest = value.shape[1:]
+    per_anchor = value.reshape(num_anchors, 1, 4, *rest)
+    return per_anchor.expand(num_anchors, num_frames, 4, *rest).reshape(
+        num_anchors * num_frames * 4, *rest).clone()
+
+
+def repeat_over_anchors(value: Tensor, num_anchors: int) -> Tensor:
+    """Repeat an anchor-free prediction layer for every anchor.
+
+    An anchor-free detector (FCOS / CondInst: one prediction per location)
+    has ``O`` output channels; an anchor-based head's layer has ``A * O``,
+    channel ``a * O + o`` (mmdet's ``AnchorHead`` layout). Every anchor
+    gets the anchor-free layer, so all A anchors of a location predict what
+    the location predicted.
+
+    Args:
+        value (Tensor): Weight (O, C, kh, kw) or bias (O, ).
+        num_anchors (int): Anchors per location A.
+
+    Returns:
+        Tensor: (A * O, ...) of the same dtype and device.
+    """
+    return value.repeat(num_anchors, *([1] * (value.dim() - 1)))

@@ -1,5 +1,6 @@
 """CiCo: clip-in clip-out video instance segmentation."""
 import copy
+import functools
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -8,7 +9,6 @@ from mmdet.models.utils import samplelist_boxtype2tensor
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackSampleList
 from mmdet.utils import OptConfigType, OptMultiConfig
-from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -16,7 +16,7 @@ from ..utils.clip_features import frames_to_clips
 from ..utils.clip_ground_truth import clip_ground_truth
 from ..utils.clip_nms import clip_nms
 from ..utils.clip_schedule import clip_starts
-from ..utils.conv_inflation import inflate_state_dict
+from ..utils.cico_checkpoint import load_2d_checkpoint
 from ..utils.offload import offload
 
 
@@ -54,14 +54,13 @@ class CiCo(BaseMOTModel):
 
     **2D -> 3D initialisation.** A 2D checkpoint can be given as
     ``load_from``: this package's own image-level (T = 1, 2D) CiCo, or
-    mmdet's CondInst / YOLACT (backbone, FPN and, where the names and
-    shapes match, towers). A load-state-dict pre-hook inflates every 2D
-    conv weight that is 3D here by repeating it along time and dividing by
-    the time kernel (prototype net: temporal weights 0.125 / 0.75 / 0.125,
-    the public code's scheme) and drops weights whose shapes cannot match
-    (e.g. class layers of another class count or anchor count), logging
-    them; class layers stay 2D. mmdet YOLACT's single shared head conv
-    initialises the first conv of the class and box towers.
+    mmdet's YOLACT / CondInst. A load-state-dict pre-hook
+    (:func:`~mmvis_clip.models.utils.cico_checkpoint.load_2d_checkpoint`)
+    loads every tensor whose role and shape match (towers, prediction
+    layers, prototype net), inflates 2D conv weights that are 3D here
+    (prototype net: temporal weights 0.125 / 0.75 / 0.125), expands the 2D
+    box layer to 4T coordinates, and logs a table of loaded / inflated /
+    expanded / skipped tensors with the reasons.
 
     Args:
         backbone (dict): Backbone config.
@@ -73,6 +72,9 @@ class CiCo(BaseMOTModel):
         train_cfg (dict, optional): Box head training config.
         test_cfg (dict, optional): Box head (and ``mask_thr``) test config.
         data_preprocessor (dict, optional): ``TrackDataPreprocessor``.
+        init_2d_cfg (dict, optional): Options of the 2D -> 3D loading
+            (``track_from_box``, ``anchor_repeat``, ``expand_box``; see
+            ``load_2d_checkpoint``).
         init_cfg (dict, optional): Initialization config.
     """
 
@@ -85,6 +87,7 @@ class CiCo(BaseMOTModel):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
+                 init_2d_cfg: Optional[dict] = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(data_preprocessor, init_cfg)
         self.backbone = MODELS.build(backbone)
@@ -104,7 +107,8 @@ class CiCo(BaseMOTModel):
             self.tracker.clip_len == self.bbox_head.num_frames, \
             'bbox_head.num_frames must equal tracker.clip_len'
         self._feat_cache: Dict[int, List[Tensor]] = dict()
-        self.register_load_state_dict_pre_hook(_load_2d_checkpoint)
+        self.register_load_state_dict_pre_hook(
+            functools.partial(load_2d_checkpoint, **(init_2d_cfg or {})))
 
     def extract_clip_feat(self,
                           clips: Tensor,
@@ -338,52 +342,3 @@ class CiCo(BaseMOTModel):
         """Raw head outputs and prototypes of a batch of clips."""
         cubes = self.extract_clip_feat(inputs)
         return self.bbox_head(cubes), self.mask_head(cubes)
-
-
-#: mmdet YOLACT's shared head conv -> the first conv of CiCo's class and
-#: box towers.
-_YOLACT_RENAMES = {
-    'bbox_head.head_convs.0.':
-    ('bbox_head.cls_convs.0.', 'bbox_head.reg_convs.0.'),
-}
-
-
-def _load_2d_checkpoint(module: CiCo, state_dict: dict, prefix: str,
-                        *args) -> None:
-    """Load-state-dict pre-hook: 2D checkpoints into the 3D model.
-
-    Renames mmdet YOLACT's shared head conv, inflates 4D conv weights whose
-    target is 5D (:func:`inflate_state_dict`; ``mask_head.`` with the
-    centre-weighted scheme) and drops weights whose shapes cannot match,
-    so that only really missing weights are reported. A CiCo checkpoint of
-    the same architecture passes unchanged.
-    """
-    for old, news in _YOLACT_RENAMES.items():
-        old_keys = [k for k in state_dict if k.startswith(prefix + old)]
-        if not old_keys or any(
-                k.startswith(prefix + news[0]) for k in state_dict):
-            continue
-        for key in old_keys:
-            value = state_dict.pop(key)
-            rest = key[len(prefix + old):]
-            for new in news:
-                state_dict[prefix + new + rest] = value.clone()
-    target = {prefix + k: v for k, v in module.state_dict().items()}
-    inflated, inflated_keys = inflate_state_dict(
-        state_dict, target, centre_weighted_prefixes=(prefix + 'mask_head.', ))
-    dropped = []
-    for key in list(inflated.keys()):
-        if key in target and inflated[key].shape != target[key].shape:
-            dropped.append(f'{key} {tuple(inflated[key].shape)} -> '
-                           f'{tuple(target[key].shape)}')
-            del inflated[key]
-    state_dict.clear()
-    state_dict.update(inflated)
-    if inflated_keys:
-        print_log(
-            f'CiCo: {len(inflated_keys)} 2D conv weights inflated to 3D',
-            logger='current')
-    if dropped:
-        print_log(
-            'CiCo: not loaded (shapes differ): ' + '; '.join(dropped),
-            logger='current')
