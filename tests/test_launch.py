@@ -57,3 +57,28 @@ def test_check_load_from_other_missing_files_and_remote_paths(tmp_path):
     for load_from in (None, 'https://example.com/model.pth',
                       'torchvision://resnet18'):
         check_load_from(Config(dict(load_from=load_from)), config)
+
+
+def test_cuda_determinism_is_relaxed_with_one_message(monkeypatch):
+    import torch
+    from mmengine.config import Config
+
+    from mmvis_clip.engine import relax_cuda_determinism
+    cfg = Config(dict(randomness=dict(seed=0, deterministic=True)))
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert not relax_cuda_determinism(cfg)  # CPU: torch's setting stays
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    import mmengine.logging
+    messages = []
+    monkeypatch.setattr(mmengine.logging, 'print_log',
+                        lambda msg, **kwargs: messages.append(msg))
+    assert not relax_cuda_determinism(Config(dict(randomness=dict(seed=0))))
+    torch.use_deterministic_algorithms(True)
+    try:
+        assert relax_cuda_determinism(cfg)
+        assert len(messages) == 1
+        assert 'upsample_bilinear2d backward' in messages[0]
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)

@@ -128,3 +128,39 @@ def test_negatives_leave_the_global_random_stream_alone():
     first = draws(0)
     assert torch.equal(first, draws(0))
     assert any(not torch.equal(first, draws(seed)) for seed in (1, 2, 3))
+
+
+def test_embeddings_at_points_equal_grid_sample_and_are_deterministic():
+    """The four-gather bilinear read equals grid_sample (bilinear, border,
+    align_corners=False) everywhere, borders included, values and
+    gradients; it needs no grid_sample (no deterministic CUDA backward)."""
+    import torch.nn.functional as F
+
+    from mmvis_clip.models.task_modules.embedding_sampling import \
+        sample_embeddings_at_points
+    gen = torch.Generator().manual_seed(0)
+    embed_map = torch.randn(5, 6, 7, generator=gen, requires_grad=True)
+    stride = 8.
+    points = torch.cat([
+        torch.rand(40, 2, generator=gen) * torch.tensor([7 * 8., 6 * 8.]),
+        torch.tensor([[0., 0.], [56., 48.], [-5., 20.], [60., -3.],
+                      [4., 4.], [52., 44.]])
+    ])
+    got = sample_embeddings_at_points(embed_map, points, stride)
+    grid = torch.stack([
+        2 * points[:, 0] / (7 * stride) - 1, 2 * points[:, 1] /
+        (6 * stride) - 1
+    ], 1)
+    expected = F.grid_sample(
+        embed_map[None], grid[None, None], mode='bilinear',
+        padding_mode='border', align_corners=False)[0, :, 0].t()
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+    g1, = torch.autograd.grad(got.square().sum(), embed_map)
+    g2, = torch.autograd.grad(expected.square().sum(), embed_map)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=1e-5)
+    torch.use_deterministic_algorithms(True)
+    try:
+        got = sample_embeddings_at_points(embed_map, points, stride)
+        got.sum().backward()
+    finally:
+        torch.use_deterministic_algorithms(False)

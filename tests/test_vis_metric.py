@@ -269,3 +269,44 @@ def test_frame_count_mismatch_names_the_video(tmp_path):
     ann_file.write_text(json.dumps(gt))
     with pytest.raises(VISFormatError, match='video 1 has 4 frames but 3'):
         run_metric(VISMetric(ann_file=str(ann_file)))
+
+
+def _two_rank_worker(rank, store, work_dir, out_file):
+    """One rank of a 2-process gloo group evaluating its own video."""
+    import os
+
+    import torch.distributed as dist
+    os.chdir(work_dir)
+    dist.init_process_group(
+        'gloo', init_method=f'file://{store}', rank=rank, world_size=2)
+    try:
+        metric = VISMetric()
+        metric.dataset_meta = dict(classes=CLASSES)
+        video_id = sorted(LENGTHS)[rank]
+        metric.process({}, [track_sample(video_id).to_dict()])
+        metrics = metric.evaluate(size=len(LENGTHS))
+        with open(f'{out_file}.{rank}', 'w') as f:
+            json.dump(metrics, f)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_ranks_gather_through_the_process_group(tmp_path):
+    """Each rank holds one video: every rank gets the single-process
+    metrics, and nothing goes through files in the working directory
+    (mmdet's ./.dist_test needs a shared file system across nodes)."""
+    import torch.multiprocessing as mp
+    work_dir = tmp_path / 'work'
+    work_dir.mkdir()
+    out_file = str(tmp_path / 'metrics')
+    mp.spawn(
+        _two_rank_worker,
+        args=(str(tmp_path / 'store'), str(work_dir), out_file),
+        nprocs=2)
+    expected = run_metric(VISMetric())
+    for rank in range(2):
+        with open(f'{out_file}.{rank}') as f:
+            got = json.load(f)
+        assert got == pytest.approx(expected, abs=1e-12)
+    assert list(work_dir.iterdir()) == []

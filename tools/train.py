@@ -15,7 +15,8 @@ from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
 from mmvis_clip.engine import (add_runner_args, check_load_from,
-                               enable_amp, setup_runner_cfg)
+                               enable_amp, relax_cuda_determinism,
+                               setup_runner_cfg)
 
 
 def parse_args():
@@ -64,6 +65,7 @@ def main():
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    relax_cuda_determinism(cfg)
     runner.train()
 
 

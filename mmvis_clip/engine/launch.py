@@ -181,3 +181,35 @@ def enable_amp(cfg: Config) -> None:
             '--amp with optim_wrapper.dtype=bfloat16: mmcv 2.1\'s CUDA '
             'sigmoid focal loss and RoIAlign kernels take float, double and '
             'half only; use dtype=float16 (the default).')
+
+
+#: The ops of this package's models whose CUDA backward torch implements
+#: only non-deterministically (bilinear upsampling in the mask heads and
+#: the FPN: mmdet's ``aligned_bilinear``, ``F.interpolate``).
+NONDETERMINISTIC_CUDA_OPS = ('upsample_bilinear2d backward', )
+
+
+def relax_cuda_determinism(cfg: Config) -> bool:
+    """With ``randomness.deterministic=True`` on CUDA, let the ops in
+    :data:`NONDETERMINISTIC_CUDA_OPS` run (torch warns once each) instead
+    of stopping at the first backward, and say so in one message.
+
+    mmengine's Runner calls ``torch.use_deterministic_algorithms(True)``;
+    torch then raises on the first op without a deterministic CUDA
+    implementation. Call this after the Runner is built.
+
+    Returns:
+        bool: Whether it changed torch's setting.
+    """
+    if not (cfg.get('randomness', {}).get('deterministic', False)
+            and torch.cuda.is_available()):
+        return False
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    from mmengine.logging import print_log
+    print_log(
+        'randomness.deterministic=True on CUDA: deterministic algorithms '
+        'everywhere torch has them; these run non-deterministically (torch '
+        'warns): ' + ', '.join(NONDETERMINISTIC_CUDA_OPS) + '. A run is '
+        'then repeatable up to those ops (see the README, "Determinism").',
+        logger='current')
+    return True

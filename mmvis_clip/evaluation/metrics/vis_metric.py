@@ -5,6 +5,8 @@ from typing import Dict, List, Optional, Sequence
 
 from mmdet.evaluation.metrics import YouTubeVISMetric
 from mmdet.registry import METRICS
+from mmengine.dist import (all_gather_object, broadcast_object_list,
+                           get_world_size, is_main_process)
 from mmengine.logging import MMLogger
 
 from ...utils.vis_format import load_json
@@ -50,7 +52,10 @@ class VISMetric(YouTubeVISMetric):
             ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm ARl`` and
             ``AP_light AP_medium AP_heavy`` (these need occlusion labels in
             ``ann_file``). Defaults to all available.
-        collect_device (str): 'cpu' or 'gpu' for gathering across ranks.
+        collect_device (str): Kept for mmdet's signature; results are
+            gathered across ranks with ``all_gather_object`` over the
+            process group (no shared file system, no ``./.dist_test``),
+            whatever its value.
         prefix (str, optional): Key prefix, defaults to ``youtube_vis``;
             keys read ``youtube_vis/AP`` etc., values in [0, 1] (-1 where
             undefined).
@@ -89,6 +94,49 @@ class VISMetric(YouTubeVISMetric):
             format_only=format_only)
         self.ann_file = ann_file
 
+    def evaluate(self, size: int = 1) -> dict:
+        """Gather every rank's videos on rank 0, compute the metrics there
+        and share them (``size`` is unused: results are whole videos).
+
+        mmdet's video metrics gather through files under ``./.dist_test``
+        in the working directory, which multi-node testing would need on a
+        shared file system, and refuse ``collect_device='gpu'``; here the
+        results and video records go through the process group (gloo or
+        NCCL) instead.
+
+        Returns:
+            dict: The metrics, with the prefix, on every rank.
+        """
+        videos = self._vis_meta_info['videos']
+        if get_world_size() > 1:
+            results = [
+                item for part in all_gather_object(self.results)
+                for item in part
+            ]
+            videos = [
+                video for part in all_gather_object(videos) for video in part
+            ]
+        else:
+            results = list(self.results)
+        self._vis_meta_info = dict(videos=videos)
+        metrics = [None]
+        try:
+            if is_main_process():
+                values = self.compute_metrics(results)
+                if self.prefix:
+                    values = {
+                        f'{self.prefix}/{k}': v
+                        for k, v in values.items()
+                    }
+                metrics = [values]
+        finally:
+            # a fresh defaultdict (mmdet leaves a plain dict, on which the
+            # next round's process() fails): the metric runs every epoch
+            self.results.clear()
+            self._vis_meta_info = defaultdict(list)
+        broadcast_object_list(metrics)
+        return metrics[0]
+
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
         """Collect the predictions (and ground truth) of whole videos.
 
@@ -111,18 +159,6 @@ class VISMetric(YouTubeVISMetric):
             self.process_video(frames)
             # mmdet's video records lack the length the evaluator checks
             self._vis_meta_info['videos'][-1]['length'] = len(frames)
-
-    def evaluate(self, size: int = 1) -> dict:
-        """Evaluate the collected videos (see mmdet's ``evaluate``).
-
-        mmdet's version leaves its per-video records as a plain empty dict,
-        on which the next round's :meth:`process` fails; they are reset to
-        the empty ``defaultdict`` here, so the metric can run every epoch.
-        """
-        try:
-            return super().evaluate(size)
-        finally:
-            self._vis_meta_info = defaultdict(list)
 
     def _label_to_category_ids(
             self, gt_categories: Optional[List[dict]]) -> List[int]:

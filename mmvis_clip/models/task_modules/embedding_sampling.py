@@ -15,7 +15,6 @@ trackers can reuse the same grid and sampling code.
 from typing import Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmdet.registry import TASK_UTILS
 from torch import Tensor
 
@@ -144,18 +143,19 @@ def sample_embeddings_at_points(embed_map: Tensor, points: Tensor,
     d, h, w = embed_map.shape
     if points.numel() == 0:
         return embed_map.new_zeros((0, d))
-    grid = torch.stack([
-        2. * points[:, 0] / (w * stride) - 1., 2. * points[:, 1] /
-        (h * stride) - 1.
-    ],
-                       dim=1).to(embed_map.dtype)
-    out = F.grid_sample(
-        embed_map[None],
-        grid[None, None],
-        mode='bilinear',
-        padding_mode='border',
-        align_corners=False)  # (1, D, 1, N)
-    return out[0, :, 0].t()
+    # grid_sample(align_corners=False, padding_mode='border') written as
+    # four gathers: its CUDA backward has no deterministic implementation,
+    # indexing's has
+    x = (points[:, 0] / stride - 0.5).clamp(0, w - 1).to(embed_map.dtype)
+    y = (points[:, 1] / stride - 0.5).clamp(0, h - 1).to(embed_map.dtype)
+    x0, y0 = x.floor().long(), y.floor().long()
+    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+    wx, wy = x - x0, y - y0
+    out = (embed_map[:, y0, x0] * ((1 - wx) * (1 - wy)) +
+           embed_map[:, y0, x1] * (wx * (1 - wy)) +
+           embed_map[:, y1, x0] * ((1 - wx) * wy) +
+           embed_map[:, y1, x1] * (wx * wy))  # (D, N)
+    return out.t()
 
 
 @TASK_UTILS.register_module()
