@@ -290,3 +290,24 @@ def test_synthetic_finetune_configs_share_init_and_budget():
             assert (steps.end, steps.milestones) == (4, [3])
             schedules.append((cfg.train_cfg, cfg.param_scheduler))
         assert schedules[0] == schedules[1]
+
+
+@pytest.mark.parametrize('variant', ['yolact', 'condinst'])
+def test_bf16_autocast_step_has_finite_gradients(variant):
+    """What ``--amp`` does, on CPU: the losses under bfloat16 autocast give
+    finite gradients for every parameter (the tracking loss's unused
+    log(0) branch made them NaN)."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg(SYNTHETIC[variant]))
+    model.init_weights()
+    model.train()
+    data = model.data_preprocessor(training_batch(), training=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(**data)
+    assert all(torch.isfinite(v) for v in losses.values()), losses
+    sum(losses.values()).backward()
+    bad = [
+        name for name, p in model.named_parameters()
+        if p.grad is not None and not torch.isfinite(p.grad).all()
+    ]
+    assert bad == []
