@@ -236,11 +236,13 @@ class CiCoMaskHead(BaseModule):
                 row_frames = gt_inds.new_full(gt_inds.shape, -1).long()
             boxes = circumscribed_boxes(gts.bboxes[gt_inds],
                                         gts.valid[gt_inds])
+            # each object downsampled once, then gathered per positive
+            # (not the full-resolution masks once per positive)
             targets = F.interpolate(
-                gts.masks[gt_inds].float(),
+                gts.masks.float(),
                 size=proto.shape[-2:],
                 mode='bilinear',
-                align_corners=False).gt(0.5).float()
+                align_corners=False).gt(0.5)[gt_inds].float()
             logits = self.mask_generator(proto, pos.params[keep], boxes,
                                          self.proto_stride)
             weights = frame_decay_weights(row_frames, num_frames,

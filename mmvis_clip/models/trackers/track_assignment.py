@@ -70,8 +70,12 @@ def assign_detections_to_tracks(match_scores: Tensor,
         raise ValueError('match_scores must have shape (N, M), got '
                          f'{tuple(match_scores.shape)}.')
     num_dets, num_tracks = match_scores.shape
-    new_scores = torch.as_tensor(
-        new_scores, dtype=match_scores.dtype, device=match_scores.device)
+    # a small matrix, assigned on the host: one transfer instead of a
+    # device synchronisation per track in the loops below
+    device = match_scores.device
+    match_scores = match_scores.detach().cpu()
+    new_scores = torch.as_tensor(new_scores).detach().cpu().to(
+        match_scores.dtype)
     new_scores = new_scores.expand(num_dets) if new_scores.dim() == 0 \
         else new_scores
     if new_scores.shape != (num_dets, ):
@@ -82,16 +86,15 @@ def assign_detections_to_tracks(match_scores: Tensor,
     if not torch.isfinite(new_scores).all():
         raise ValueError('new_scores must be finite.')
 
-    assigned = torch.full((num_dets, ),
-                          NEW_TRACK,
-                          dtype=torch.long,
-                          device=match_scores.device)
+    assigned = torch.full((num_dets, ), NEW_TRACK, dtype=torch.long)
     if num_dets == 0 or num_tracks == 0:
-        return assigned
+        return assigned.to(device)
     if method == 'argmax':
-        return _assign_argmax(match_scores, new_scores, assigned,
-                              on_conflict)
-    return _assign_hungarian(match_scores, new_scores, assigned)
+        assigned = _assign_argmax(match_scores, new_scores, assigned,
+                                  on_conflict)
+    else:
+        assigned = _assign_hungarian(match_scores, new_scores, assigned)
+    return assigned.to(device)
 
 
 def _assign_argmax(match_scores: Tensor, new_scores: Tensor,

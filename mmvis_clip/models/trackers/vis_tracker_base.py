@@ -158,7 +158,8 @@ class VISTrackerBase(BaseTracker):
             if len(value) != num:
                 raise ValueError(f'Tracker update: {name} has {len(value)} '
                                  f'entries for {num} ids.')
-        id_list = [int(i) for i in ids]
+        # one transfer per tensor, not one host sync per detection
+        id_list = [int(i) for i in ids.tolist()]
         if len(set(id_list)) != num:
             raise ValueError(f'Tracker update: repeated ids in {id_list}.')
         if num:
@@ -169,9 +170,11 @@ class VISTrackerBase(BaseTracker):
                 raise ValueError(f'Tracker update: states {keys} differ '
                                  f'from the earlier {self.state_keys}.')
         self.last_frame_id = frame_id
+        label_list = [int(v) for v in labels.tolist()]
+        score_list = [float(v) for v in scores.tolist()]
         for i, track_id in enumerate(id_list):
             obs_states = {k: v[i] for k, v in states.items()}
-            label, score = int(labels[i]), float(scores[i])
+            label, score = label_list[i], score_list[i]
             if track_id in self.tracks:
                 self.tracks[track_id].observe(frame_id, label, score,
                                               obs_states, self.momentums)
