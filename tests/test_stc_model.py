@@ -522,3 +522,22 @@ def test_batch_without_ground_truth_uses_every_parameter():
         if p.requires_grad and p.grad is None
     ]
     assert unused == []
+
+
+def test_bf16_autocast_step_has_finite_gradients():
+    """What ``--amp`` does, on CPU: STC's losses under bfloat16 autocast
+    are finite and give finite gradients for every parameter."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg())
+    model.init_weights()
+    model.train()
+    data = model.data_preprocessor(training_batch(), training=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(**data)
+    assert all(torch.isfinite(v) for v in losses.values()), losses
+    sum(losses.values()).backward()
+    bad = [
+        name for name, p in model.named_parameters()
+        if p.grad is not None and not torch.isfinite(p.grad).all()
+    ]
+    assert bad == []
