@@ -13,7 +13,8 @@ from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 
 import mmvis_clip  # noqa: F401
-from mmvis_clip.models.trackers.clip_tracker import ClipTracker, mask_iou
+from mmvis_clip.models.trackers.clip_tracker import (THRESHOLD_RULE,
+                                                     ClipTracker, mask_iou)
 from mmvis_clip.models.trackers.track_assignment import (
     DROPPED, NEW_TRACK, assign_detections_to_tracks)
 from mmvis_clip.models.utils.clip_schedule import clip_starts
@@ -83,17 +84,6 @@ def _frames(results):
 A_EMB, B_EMB = [1.0, 0.0], [0.0, 1.0]
 #: the authors' weights (the constructor defaults)
 AUTHORS = dict(embed=1.0, mask_iou=0.5, box_iou=0.5, label=0.3, score=0.1)
-#: the package's former rule: a fixed threshold, the loser of a conflict
-#: starts a new track, IoU weights not doubled, every frame in the IoUs,
-#: IoU terms for tracks detected in the previous clip only, no carrying
-THRESHOLD_RULE = dict(
-    new_track='threshold',
-    match_thr=0.5,
-    on_conflict='new',
-    overlap_iou_scale=1.0,
-    iou_min_pixels=0,
-    lost_iou=False,
-    carry_clips=0)
 
 
 class BoxRenderer:

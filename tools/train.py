@@ -14,9 +14,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
-from mmvis_clip.engine import (add_runner_args, check_load_from,
-                               enable_amp, relax_cuda_determinism,
-                               setup_runner_cfg)
+from mmvis_clip.engine import (add_runner_args, check_load_from, enable_amp,
+                               relax_cuda_determinism, setup_runner_cfg)
 
 
 def parse_args():

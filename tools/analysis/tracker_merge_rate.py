@@ -35,6 +35,7 @@ import torch
 from mmengine.structures import InstanceData
 
 from mmvis_clip.models.trackers import ClipTracker
+from mmvis_clip.models.trackers.clip_tracker import THRESHOLD_RULE
 
 #: Frame size of the scripted scenes (masks and boxes).
 H, W = 180, 320
@@ -42,18 +43,6 @@ EMBED_DIM = 32
 NUM_CLASSES = 3
 #: The authors' Eq. 11 weights (the R50 CiCo config's), for every rule.
 WEIGHTS = dict(embed=1.0, mask_iou=0.5, box_iou=0.5, label=0.3, score=0.1)
-#: The package's former rule: fixed threshold 0.5, the loser of a conflict
-#: starts a new track, no doubled IoU weights, every frame in the IoUs,
-#: IoU terms for the tracks detected in the previous clip only, no
-#: carried tracks.
-THRESHOLD_RULE = dict(
-    new_track='threshold',
-    match_thr=0.5,
-    on_conflict='new',
-    overlap_iou_scale=1.0,
-    iou_min_pixels=0,
-    lost_iou=False,
-    carry_clips=0)
 RULES = {
     'default (authors\' rule)': dict(),
     'threshold 0.5, loser new': THRESHOLD_RULE,

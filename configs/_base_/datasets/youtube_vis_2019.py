@@ -21,6 +21,28 @@ train_frame_transforms = dict(
         dict(type='Resize', scale=(640, 360), keep_ratio=True),
         dict(type='RandomFlip', prob=0.5),
     ])
+# The clip models' (CiCo's) version: the public CiCo code's augmentation
+# (the paper gives none), a random zoom x0.5-1.5 of the 640x360 scale,
+# cropped back to at most 640x360, and a flip, the same on every frame of a
+# clip. Used by the *_clip.py dataset configs.
+clip_train_frame_transforms = dict(
+    type='TransformBroadcaster',
+    share_random_params=True,
+    transforms=[
+        dict(type='LoadImageFromFile', backend_args=backend_args),
+        dict(type='LoadTrackAnnotations', with_mask=True),
+        dict(
+            type='RandomResize',
+            scale=(640, 360),
+            ratio_range=(0.5, 1.5),
+            keep_ratio=True),
+        dict(
+            type='RandomCrop',
+            crop_size=(360, 640),
+            recompute_bbox=True,
+            allow_negative_crop=True),
+        dict(type='RandomFlip', prob=0.5),
+    ])
 # Key frame + one reference frame from its temporal neighbourhood (STC);
 # the papers do not state the range, 10 frames either side is used here.
 # Clip-based methods replace this first step (e.g. ContiguousClipSample).

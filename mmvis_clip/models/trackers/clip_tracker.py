@@ -26,6 +26,20 @@ NEW_TRACK_DEFAULTS = dict(
 MaskRenderer = Callable[[Tensor, Tensor], Tensor]
 
 
+#: ClipTracker keys of this package's former rule, for comparisons: a fixed
+#: threshold 0.5, the loser of a conflict starts a new track, IoU weights
+#: not doubled with overlap, every frame in the IoUs, IoU terms for the
+#: tracks detected in the previous clip only, no carried tracks.
+THRESHOLD_RULE = dict(
+    new_track='threshold',
+    match_thr=0.5,
+    on_conflict='new',
+    overlap_iou_scale=1.0,
+    iou_min_pixels=0,
+    lost_iou=False,
+    carry_clips=0)
+
+
 def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
     """IoU of every pair of binary masks.
 

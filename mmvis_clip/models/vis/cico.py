@@ -12,11 +12,11 @@ from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..utils.cico_checkpoint import load_2d_checkpoint
 from ..utils.clip_features import frames_to_clips
 from ..utils.clip_ground_truth import clip_ground_truth
 from ..utils.clip_nms import clip_nms
 from ..utils.clip_schedule import clip_starts
-from ..utils.cico_checkpoint import load_2d_checkpoint
 from ..utils.offload import offload
 
 

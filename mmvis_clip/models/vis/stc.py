@@ -14,8 +14,8 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..heads.stc_mask_head import num_dynamic_params
-from ..utils.offload import offload
 from ..utils.clip_ground_truth import check_instance_ids
+from ..utils.offload import offload
 
 #: Top-level module names of a CondInst (single-stage instance segmentor)
 #: state dict; STC keeps them under ``detector.``.
