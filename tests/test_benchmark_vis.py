@@ -141,3 +141,20 @@ def test_frames_per_second_pass_has_no_hooks(tmp_path, monkeypatch):
     # warm-up and frames/s pass: no hook; stage pass: the stages' hooks
     assert len(hooks_seen) == 7
     assert hooks_seen[:4] == [0] * 4 and min(hooks_seen[4:]) > 0
+
+
+def test_score_thr_reaches_every_kind_of_model():
+    from mmengine.config import Config
+    cico = osp.join(REPO, 'configs', 'cico',
+                    'cico-yolact_r18_fpn_1xb4-8e_synthetic.py')
+    masktrack = osp.join(REPO, 'configs', 'masktrack_rcnn',
+                         'masktrack-rcnn_r18_fpn_1xb4-8e_synthetic.py')
+    for config in (CONFIG, cico, masktrack):
+        options = benchmark_vis.score_thr_options(config, 0.0)
+        (key, value), = options.items()
+        node = Config.fromfile(config)
+        for part in key.split('.'):
+            assert part in node, (config, key)  # an existing key
+            node = node[part]
+        assert isinstance(node, float) and value == 0.0
+    assert benchmark_vis.score_thr_options(CONFIG, None) == {}

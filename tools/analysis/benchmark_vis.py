@@ -5,7 +5,7 @@ Usage:
         [--frames N] [--size H W] [--input VIDEO_OR_FOLDER]
         [--compare OTHER_CONFIG ...] [--compare-checkpoints CKPT ...]
         [--long-video] [--long-frames N] [--long-size H W]
-        [--device D] [--warmup N]
+        [--device D] [--warmup N] [--score-thr X]
 
 Frames are pushed one at a time through the streaming API
 (:class:`mmvis_clip.apis.VideoSegmenter`), as the demo does, and every
@@ -42,6 +42,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 import cv2
 import numpy as np
 import torch
+from mmengine.config import Config
 from tqdm import tqdm
 
 from mmvis_clip.apis import (FrameSource, VideoSegmenter, init_vis_model,
@@ -358,9 +359,26 @@ def device_sync(device: torch.device) -> Optional[Callable[[], None]]:
     return None
 
 
+def score_thr_options(config: str, score_thr: Optional[float]) -> dict:
+    """``cfg_options`` setting the detection score threshold of the
+    config's model, wherever its kind of model keeps it."""
+    if score_thr is None:
+        return dict()
+    model = Config.fromfile(config).model
+    if 'detector' not in model:  # CiCo
+        return {'model.test_cfg.score_thr': score_thr}
+    if 'rcnn' in model.detector.get('test_cfg', {}):  # MaskTrack R-CNN
+        return {'model.detector.test_cfg.rcnn.score_thr': score_thr}
+    return {'model.detector.test_cfg.score_thr': score_thr}  # STC
+
+
 def measure(config: str, checkpoint: Optional[str], args) -> dict:
     """Benchmark one config; returns a json-able dict."""
-    model = init_vis_model(config, checkpoint, device=args.device)
+    model = init_vis_model(
+        config,
+        checkpoint,
+        device=args.device,
+        cfg_options=score_thr_options(config, args.score_thr))
     segmenter = VideoSegmenter.from_model(model)
     return run_measurement(config, checkpoint, args, model, segmenter)
 
@@ -578,6 +596,12 @@ def parse_args(argv=None):
     parser.add_argument('--long-size', type=int, nargs=2, default=[128, 224],
                         metavar=('H', 'W'))
     parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        help='detection score threshold of every model (e.g. 0: every '
+        'candidate through the whole pipeline, for speed with random '
+        'weights); default: the configs\'')
     parser.add_argument('--result-json', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.frames < 1 or args.warmup < 0 or args.long_frames < 1:
@@ -603,6 +627,8 @@ def measure_in_subprocess(config: str, checkpoint: Optional[str],
             cmd += ['--input', args.input]
         if args.long_video:
             cmd.append('--long-video')
+        if args.score_thr is not None:
+            cmd += ['--score-thr', str(args.score_thr)]
         proc = subprocess.run(cmd)
         if proc.returncode != 0:
             raise RuntimeError(f'benchmark of {config} failed (exit '
