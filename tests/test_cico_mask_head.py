@@ -204,8 +204,9 @@ def all_on_params(head):
     # 2..10; CondInst x1.5 -> (8, 10, 56, 46): columns 1..14, rows 1..11
     # (the last row of the map)
     (YOLACT, (8, 8, 52, 44), [(8, 8), (8, 51), (43, 8), (43, 51)]),
-    (CONDINST, (4, 4, 60, 48), [(4, 4), (4, 59)]),
-    (dict(CONDINST, crop=False), (0, 0, 64, 48), []),
+    # raw kernels: probabilities ~1 (tanh would bound the logit to 1)
+    (dict(CONDINST, params_tanh=False), (4, 4, 60, 48), [(4, 4), (4, 59)]),
+    (dict(CONDINST, params_tanh=False, crop=False), (0, 0, 64, 48), []),
 ])
 def test_render_crops_at_test(generator, crop_px, corners):
     """Probabilities ~1 in the crop and 0 outside, upsampled x4 bilinearly

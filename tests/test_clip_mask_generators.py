@@ -127,7 +127,8 @@ def test_condinst_relative_coords_by_hand():
 @pytest.mark.parametrize('k,c,layers', [(8, 8, 3), (3, 4, 3), (3, 4, 2),
                                         (2, 3, 4)])
 def test_condinst_logits_match_per_frame_conv2d(k, c, layers):
-    gen = CondInstClipMaskGenerator(k, c, layers, coord_scale=8.0)
+    gen = CondInstClipMaskGenerator(
+        k, c, layers, coord_scale=8.0, params_tanh=False)
     protos = randn(k, 3, 4, 5, seed=3)
     params = randn(2, gen.num_params, seed=4)
     logits = gen(protos, params, BOXES, STRIDE)
@@ -135,6 +136,12 @@ def test_condinst_logits_match_per_frame_conv2d(k, c, layers):
     expected = condinst_reference(protos, params, BOXES, STRIDE, k, c,
                                   layers, 8.0)
     torch.testing.assert_close(logits, expected)
+    # the default (the public code's): the dynamic kernels through tanh
+    bounded = CondInstClipMaskGenerator(k, c, layers, coord_scale=8.0)
+    torch.testing.assert_close(
+        bounded(protos, params, BOXES, STRIDE),
+        condinst_reference(protos, params.tanh(), BOXES, STRIDE, k, c,
+                           layers, 8.0))
 
 
 @pytest.mark.parametrize('name', ['yolact', 'condinst'])

@@ -63,6 +63,10 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
         min_crop_size (float): Minimum crop side, fraction of the image.
             Defaults to 0.1.
         crop_padding (int): Mask pixels around the crop. Defaults to 1.
+        params_tanh (bool): Dynamic weights and biases through tanh, as the
+            public code's mask coefficients of both variants (bounded
+            kernels; mmdet's CondInst uses the raw controller output:
+            False). Defaults to True.
         loss_weight (float): :math:`\lambda_3`. Defaults to 1.0.
     """
 
@@ -76,6 +80,7 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
                  test_crop_scale: float = 1.5,
                  min_crop_size: float = 0.1,
                  crop_padding: int = 1,
+                 params_tanh: bool = True,
                  loss_weight: float = 1.0) -> None:
         super().__init__(
             crop=crop,
@@ -94,6 +99,7 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
         self.channels = channels
         self.num_layers = num_layers
         self.coord_scale = coord_scale
+        self.params_tanh = params_tanh
         # (out, in) of each layer
         self.layer_shapes = ([(channels, num_protos + 2)] +
                              [(channels, channels)] * (num_layers - 2) +
@@ -162,7 +168,8 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
         if boxes.shape != (params.size(0), 4):
             raise ValueError(f'boxes must be ({params.size(0)}, 4), got '
                              f'{tuple(boxes.shape)}')
-        weights, biases = self.parse_dynamic_params(params)
+        weights, biases = self.parse_dynamic_params(
+            params.tanh() if self.params_tanh else params)
         _, num_frames, height, width = protos.shape
         num = params.size(0)
         coords = self.relative_coords(
