@@ -150,3 +150,94 @@ def test_cli_reports_bad_results(tmp_path, capsys):
     assert run_main('--gt', str(gt_path), '--results', str(zip_path)) == 1
     assert 'other.zip: no results.json at the zip root' in \
         capsys.readouterr().err
+
+
+HOTA_NAMES = ['HOTA', 'DetA', 'AssA', 'LocA', 'IDF1']
+OVIS_NAMES = STAT_NAMES[:6] + ['AP_light', 'AP_medium', 'AP_heavy'] + \
+    STAT_NAMES[6:] + ['AR_light', 'AR_medium', 'AR_heavy']
+
+
+def test_cli_hota_adds_the_trackeval_stats(tmp_path, capsys):
+    from mmvis_clip.evaluation.functional import evaluate_hota
+    gt_path, res_path, _ = write_case(tmp_path)
+    out = tmp_path / 'stats.json'
+    assert run_main('--gt', str(gt_path), '--results', str(res_path),
+                    '--out', str(out), '--hota') == 0
+    stats = json.loads(out.read_text())
+    assert list(stats) == STAT_NAMES + HOTA_NAMES
+    assert {k: stats[k] for k in STAT_NAMES} == pytest.approx(
+        EXPECTED, abs=1e-9)
+    assert {k: stats[k] for k in HOTA_NAMES} == pytest.approx(
+        evaluate_hota(gt_path, res_path), abs=1e-12)
+    # the second prediction is partly a false positive
+    assert 0 < stats['DetA'] < 1 and 0 < stats['HOTA'] < 1
+    printed = capsys.readouterr().out
+    assert 'DetA' in printed and f'{stats["AssA"]:.4f}' in printed
+    assert 'TrackEval, detection-averaged over categories, on all ' \
+        'predictions' in printed
+
+    assert run_main('--gt', str(gt_path), '--results', str(res_path),
+                    '--out', str(out), '--hota', '--hota-score-thr', '0.6',
+                    '--hota-average', 'class') == 0
+    only_first = json.loads(out.read_text())
+    assert only_first['AP'] == stats['AP']  # AP uses every prediction
+    assert only_first['DetA'] == pytest.approx(
+        evaluate_hota(gt_path, res_path, score_thr=0.6,
+                      average='class')['DetA'], abs=1e-12)
+    assert 'on predictions scoring >= 0.6' in capsys.readouterr().out
+
+
+def test_cli_hota_options_need_hota(tmp_path, capsys):
+    gt_path, res_path, _ = write_case(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run_main('--gt', str(gt_path), '--results', str(res_path),
+                 '--hota-score-thr', '0.5')
+    assert exit_info.value.code == 2
+    assert '--hota-score-thr and --hota-average need --hota' in \
+        capsys.readouterr().err
+
+
+def _with_occlusion(gt_path, labels):
+    gt = json.loads(gt_path.read_text())
+    for ann, occlusion in zip(gt['annotations'], labels):
+        ann['occlusion'] = occlusion
+    gt_path.write_text(json.dumps(gt))
+
+
+def test_cli_ovis_ground_truth_gives_18_stats_and_hota(tmp_path):
+    """Instance 1 scores 0.25 (light and medium), instance 2 0.75 (heavy):
+    light and medium hold the found instance only, heavy the missed one.
+    """
+    gt_path, res_path, _ = write_case(tmp_path)
+    _with_occlusion(gt_path, [['slight_occlusion', 'no_occlusion'],
+                              ['severe_occlusion', None]])
+    out = tmp_path / 'stats.json'
+    assert run_main('--gt', str(gt_path), '--results', str(res_path),
+                    '--out', str(out), '--hota') == 0
+    stats = json.loads(out.read_text())
+    assert list(stats) == OVIS_NAMES + HOTA_NAMES
+    # instance 1 is found at 7 of 10 thresholds with precision 1: the other
+    # prediction (IoU 0.25 with instance 2) is a false positive ranked
+    # after it
+    expected = dict(
+        AP_light=0.7,
+        AP_medium=0.7,
+        AP_heavy=0.0,
+        AR_light=0.7,
+        AR_medium=0.7,
+        AR_heavy=0.0)
+    levels = {k: stats[k] for k in expected}
+    assert levels == pytest.approx(expected, abs=1e-9)
+
+
+def test_cli_names_an_instance_without_occlusion_labels(tmp_path, capsys):
+    gt_path, res_path, _ = write_case(tmp_path)
+    _with_occlusion(gt_path, [['slight_occlusion', 'no_occlusion'],
+                              [None, None]])
+    assert run_main('--gt', str(gt_path), '--results', str(res_path)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        f'eval_vis: error: {gt_path}: annotations[1] (id 2): none of its 2 '
+        'frames has an occlusion label (all null), so it has no OVIS '
+        'occlusion score; label at least one frame or drop the "occlusion" '
+        'field of every annotation')

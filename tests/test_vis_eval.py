@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from mmvis_clip.evaluation.functional import (OCCLUSION_STAT_NAMES,
-                                              VIS_STAT_NAMES, VISEval,
-                                              VISFormatError, evaluate_vis,
-                                              occlusion_level, occlusion_score,
+from mmvis_clip.evaluation.functional import (OVIS_STAT_NAMES, VIS_STAT_NAMES,
+                                              VISEval, VISFormatError,
+                                              evaluate_vis, occlusion_levels,
+                                              occlusion_score,
                                               sequence_mask_iou)
 
 # precision is tp / (tp + fp + eps) as in the official code: 1 - 1e-16
@@ -597,27 +597,52 @@ def test_paths_and_empty_results(tmp_path):
     assert stats['APm'] == -1
 
 
-def test_occlusion_scores_and_levels():
-    assert occlusion_score(['no_occlusion', None, 'severe_occlusion'],
-                           'x') == 0.375
-    assert occlusion_level(0.375) == 'medium'
-    assert occlusion_level(occlusion_score(['slight_occlusion'], 'x')) \
-        == 'medium'
-    assert occlusion_level(occlusion_score(['no_occlusion'], 'x')) == 'light'
-    assert occlusion_level(
-        occlusion_score(['slight_occlusion', 'severe_occlusion'],
-                        'x')) == 'heavy'
-    assert occlusion_level(occlusion_score([None, None], 'x')) is None
-    with pytest.raises(ValueError, match="ann 4: occlusion label 'partly'"):
-        occlusion_score(['partly'], 'ann 4')
+NO, SLIGHT, SEVERE = 'no_occlusion', 'slight_occlusion', 'severe_occlusion'
 
 
-def test_occlusion_level_aps():
-    """Three instances, one per level; the medium one is missed."""
-    boxes = [(0, 0, 20, 20), (40, 0, 20, 20), (0, 40, 20, 20)]
-    labels = [['no_occlusion', 'slight_occlusion', 'no_occlusion'],
-              ['no_occlusion', 'severe_occlusion', None],
-              ['severe_occlusion', 'slight_occlusion', 'severe_occlusion']]
+@pytest.mark.parametrize(
+    'labels, score, levels',
+    [
+        # n labelled frames: the mean of the top ceil(n / 2) scores
+        ([NO, NO, NO], 0.0, ('light', )),
+        ([NO, None, SEVERE], 0.75, ('heavy', )),  # n=2: top 1
+        ([SLIGHT], 0.25, ('light', 'medium')),
+        # n=4: top 2 = 0.25, 0.25 (the mean of all would be 0.125)
+        ([NO, SLIGHT, NO, SLIGHT], 0.25, ('light', 'medium')),
+        # n=3: top 2 = 0.25, 0.75 (the mean of all would be 1/3)
+        ([NO, SLIGHT, SEVERE], 0.5, ('medium', 'heavy')),
+        # n=4: top 2 = 0, 0.75 (the mean of all would be 0.1875, light)
+        ([NO, NO, NO, SEVERE], 0.375, ('medium', )),
+        # n=5: top 3 = 0, 0.25, 0.75
+        ([NO, SEVERE, NO, SLIGHT, NO], 1 / 3, ('medium', )),
+        ([SEVERE, NO, SEVERE, None], 0.75, ('heavy', )),
+        ([SLIGHT, SLIGHT, NO], 0.25, ('light', 'medium')),
+    ])
+def test_occlusion_score_is_the_top_half_mean(labels, score, levels):
+    assert occlusion_score(labels, 'x') == score
+    assert occlusion_levels(score) == levels
+
+
+def test_occlusion_score_errors_name_the_annotation():
+    with pytest.raises(VISFormatError,
+                       match="ann 4: occlusion label 'partly' in frame 1"):
+        occlusion_score([NO, 'partly'], 'ann 4')
+    with pytest.raises(VISFormatError,
+                       match='ann 5: none of its 2 frames has an occlusion'):
+        occlusion_score([None, None], 'ann 5')
+
+
+def _occlusion_case():
+    """One 3-frame video; four fish whose occlusion scores are 0 (light),
+    0.25 (light and medium), 0.5 (medium and heavy) and 0.75 (heavy).
+
+    Predictions, perfect masks: a false positive (score 0.95), fish 1
+    (0.9), fish 3 (0.8), fish 4 (0.7); fish 2 is missed.
+    """
+    boxes = [(0, 0, 20, 20), (40, 0, 20, 20), (0, 40, 20, 20),
+             (40, 40, 20, 20)]
+    labels = [[NO, NO, NO], [NO, SLIGHT, SLIGHT], [NO, SEVERE, SLIGHT],
+              [SEVERE, SEVERE, None]]
     annotations = []
     for i, (box, occlusion) in enumerate(zip(boxes, labels), 1):
         masks = [_box_mask(80, 80, *box) for _ in range(3)]
@@ -634,22 +659,120 @@ def test_occlusion_level_aps():
         videos=[_video(1, 80, 80, 3)],
         annotations=annotations,
         categories=[dict(id=1, name='fish')])
+    false_positive = _track([_box_mask(80, 80, 62, 62, 10, 10)] * 3)
     results = [
+        dict(
+            video_id=1,
+            category_id=1,
+            score=0.95,
+            segmentations=false_positive)
+    ] + [
         dict(
             video_id=1,
             category_id=1,
             score=s,
             segmentations=annotations[i]['segmentations'])
-        for i, s in ((0, 0.9), (2, 0.8))
+        for i, s in ((0, 0.9), (2, 0.8), (3, 0.7))
     ]
+    return gt, results
+
+
+def test_occlusion_level_aps_and_ars_follow_the_official_ovis_code():
+    """Hand-computed; the same at every IoU threshold (perfect masks).
+
+    light {1, 2}: FP, TP (fish 3 and 4 match ignored ground truth):
+    precision 1/2 up to recall 1/2: AP = 0.5 * 51/101, AR = 1/2.
+    medium {2, 3}: FP, (fish 1 ignored), TP: the same.
+    heavy {3, 4}: FP, TP, TP: precision 2/3 at recall 1/2 and 1 -> 2/3
+    at every recall point, AR = 1.
+    all {1..4}: FP, TP, TP, TP: precision 3/4 up to recall 3/4:
+    AP = 0.75 * 76/101, AR100 = 3/4.
+    """
+    gt, results = _occlusion_case()
     stats = evaluate_vis(gt, results)
-    assert list(stats)[-3:] == list(OCCLUSION_STAT_NAMES)
-    # levels: 0.083 light, 0.375 medium, 0.583 heavy
-    assert stats['AP_light'] == approx(1)
-    assert stats['AP_medium'] == 0.0
-    assert stats['AP_heavy'] == approx(1)
-    # overall: precision 1 up to recall 2/3 -> 67 of 101 recall points
-    assert stats['AP'] == approx(67 / 101)
-    for ann in annotations:
+    assert list(stats) == list(OVIS_STAT_NAMES)
+    assert len(stats) == 18
+    expected = dict(
+        AP=0.75 * 76 / 101,
+        AR100=0.75,
+        AP_light=0.5 * 51 / 101,
+        AP_medium=0.5 * 51 / 101,
+        AP_heavy=2 / 3,
+        AR_light=0.5,
+        AR_medium=0.5,
+        AR_heavy=1.0)
+    assert {k: stats[k] for k in expected} == approx(expected)
+    # no occlusion labels: the 12 YouTube-VIS stats only
+    for ann in gt['annotations']:
         del ann['occlusion']
-    assert 'AP_light' not in evaluate_vis(gt, results)
+    assert list(evaluate_vis(gt, results)) == list(VIS_STAT_NAMES)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_occlusion_levels_equal_official_code_on_ignored_ground_truth(
+        seed, monkeypatch):
+    """An occlusion level is the 'all' subset with the other levels'
+    instances ignored: give those a mean area above the official 'all'
+    range (1e10) and mmdet's vendored official code must report our
+    AP_<level> and AR_<level> as its AP and AR100, and the same tables.
+    """
+    monkeypatch.setattr(np, 'float', float, raising=False)
+    gt, results = random_vis_data(seed, many_dets=seed == 0)
+    rng = np.random.default_rng(100 + seed)
+    label_scores = {NO: 0.0, SLIGHT: 0.25, SEVERE: 0.75}
+    scores = []
+    for ann in gt['annotations']:
+        labels = [
+            str(rng.choice(list(label_scores)))
+            if rng.random() < 0.8 else None for _ in ann['segmentations']
+        ]
+        labels[int(rng.integers(len(labels)))] = str(
+            rng.choice(list(label_scores)))
+        ann['occlusion'] = labels
+        frame_scores = sorted(label_scores[x] for x in labels if x)
+        scores.append(float(np.mean(frame_scores[len(frame_scores) // 2:])))
+    ours, stats = run_ours(gt, results)
+    assert list(stats) == list(OVIS_STAT_NAMES)
+
+    levels = {'light': (0, 0.25), 'medium': (0.25, 0.5), 'heavy': (0.5, 1)}
+    for s, (level, (low, high)) in enumerate(levels.items(), start=4):
+        inside = [low <= score <= high for score in scores]
+        assert 0 < sum(inside) < len(inside)
+        level_gt = copy.deepcopy(gt)
+        for ann, keep in zip(level_gt['annotations'], inside):
+            del ann['occlusion']
+            if not keep:
+                ann['areas'] = [2e10 if a else a for a in ann['areas']]
+        official = official_eval(level_gt, results)
+        official.accumulate()
+        official.summarize()
+        assert stats[f'AP_{level}'] == approx(official.stats[0]), level
+        assert stats[f'AR_{level}'] == approx(official.stats[8]), level
+        np.testing.assert_allclose(
+            ours.precision[:, :, :, s], official.eval['precision'][..., 0, :],
+            atol=1e-9)
+        np.testing.assert_allclose(
+            ours.recall[:, :, s], official.eval['recall'][..., 0, :],
+            atol=1e-9)
+    # boundary scores, which count in two levels, are present
+    assert {0.25, 0.5} <= set(scores)
+
+
+def test_occlusion_label_errors_name_the_annotation():
+    gt, results = _occlusion_case()
+    gt['annotations'][1]['occlusion'] = [None, None, None]
+    with pytest.raises(
+            VISFormatError,
+            match=r'annotations\[1\] \(id 2\): none of its 3 frames has an '
+            'occlusion label'):
+        evaluate_vis(gt, results)
+    del gt['annotations'][1]['occlusion']
+    with pytest.raises(
+            VISFormatError,
+            match=r'annotations\[1\] \(id 2\): no "occlusion" labels while '
+            'other annotations have them'):
+        evaluate_vis(gt, results)
+    gt['annotations'][1]['occlusion'] = [NO, NO]
+    with pytest.raises(VISFormatError,
+                       match=r'\(id 2\): "occlusion" must list 3 labels'):
+        evaluate_vis(gt, results)

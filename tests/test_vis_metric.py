@@ -13,7 +13,9 @@ from pycocotools import mask as mask_utils
 
 import mmvis_clip  # noqa: F401  (registers VISMetric)
 from mmvis_clip.evaluation import VISMetric, evaluate_vis
-from mmvis_clip.evaluation.functional import VIS_STAT_NAMES, VISFormatError
+from mmvis_clip.evaluation.functional import (HOTA_STAT_NAMES, OVIS_STAT_NAMES,
+                                              VIS_STAT_NAMES, VISFormatError,
+                                              evaluate_hota)
 
 CLASSES = ('cat', 'dog')
 CAT_IDS = (3, 7)  # the ground-truth json's ids of CLASSES
@@ -183,7 +185,7 @@ def test_ground_truth_from_samples_gives_the_same_numbers(tmp_path):
     assert from_samples == pytest.approx(with_file, abs=1e-12)
 
 
-def test_ann_file_occlusion_labels_add_occlusion_aps(tmp_path):
+def test_ann_file_occlusion_labels_give_the_18_ovis_stats(tmp_path):
     gt = gt_json()
     levels = ['no_occlusion', 'severe_occlusion', 'slight_occlusion']
     for ann, label in zip(gt['annotations'], levels):
@@ -194,7 +196,8 @@ def test_ann_file_occlusion_labels_add_occlusion_aps(tmp_path):
     ann_file.write_text(json.dumps(gt))
     metrics = run_metric(VISMetric(ann_file=str(ann_file)))
     direct = evaluate_vis(gt, expected_results())
-    assert list(direct)[-3:] == ['AP_light', 'AP_medium', 'AP_heavy']
+    assert list(direct) == list(OVIS_STAT_NAMES)
+    assert {'AP_light', 'AR_light', 'AP_heavy', 'AR_heavy'} <= set(direct)
     assert metrics == pytest.approx(
         {
             f'youtube_vis/{k}': v
@@ -216,6 +219,34 @@ def test_metric_items_select_stats(tmp_path):
         VISMetric(metric_items=['mAP'])
     with pytest.raises(KeyError, match='occlusion'):
         run_metric(VISMetric(metric_items=['AP_heavy']))
+    with pytest.raises(KeyError, match=r"\['HOTA'\] need hota=True"):
+        VISMetric(metric_items=['AP', 'HOTA'])
+
+
+def test_hota_option_adds_the_trackeval_stats(tmp_path):
+    gt = gt_json()
+    ann_file = tmp_path / 'valid.json'
+    ann_file.write_text(json.dumps(gt))
+    metrics = run_metric(VISMetric(ann_file=str(ann_file), hota=True))
+    names = VIS_STAT_NAMES + HOTA_STAT_NAMES
+    assert list(metrics) == [f'youtube_vis/{n}' for n in names]
+    direct = evaluate_hota(gt, expected_results())
+    for name in HOTA_STAT_NAMES:
+        assert metrics[f'youtube_vis/{name}'] == pytest.approx(
+            direct[name], abs=1e-12), name
+    # the 0.3 prediction in video 1 is a false positive of every alpha
+    assert 0 < metrics['youtube_vis/DetA'] < 1
+    thresholded = run_metric(
+        VISMetric(
+            ann_file=str(ann_file),
+            hota=True,
+            hota_score_thr=0.5,
+            metric_items=['AP', 'DetA']))
+    assert list(thresholded) == ['youtube_vis/AP', 'youtube_vis/DetA']
+    assert thresholded['youtube_vis/AP'] == metrics['youtube_vis/AP']
+    assert thresholded['youtube_vis/DetA'] > metrics['youtube_vis/DetA']
+    with pytest.raises(ValueError, match='hota_average'):
+        VISMetric(hota=True, hota_average='sequence')
 
 
 def test_format_only_writes_results_and_submission_zip(tmp_path):

@@ -2,28 +2,35 @@
 
 Usage:
     python tools/analysis/eval_vis.py --gt GT.json --results RESULTS
-        [--out METRICS.json]
+        [--out METRICS.json] [--hota [--hota-score-thr THR]
+        [--hota-average {detection,class}]]
 
 ``RESULTS`` is a ``results.json`` (YouTube-VIS results format) or a
 submission zip holding ``results.json`` at its root; ``GT.json`` is the raw
 YouTube-VIS-format ground truth (``videos``/``annotations``/``categories``).
 Prints the 12 stats ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm ARl``
-(plus ``AP_light AP_medium AP_heavy`` when the ground truth carries OVIS
-occlusion labels) and, with ``--out``, writes them as a json object with
-exactly these keys, values in [0, 1] and -1 where undefined.
+or, when the ground truth carries OVIS occlusion labels, the 18 of the
+official OVIS code (those plus ``AP_light AP_medium AP_heavy`` and
+``AR_light AR_medium AR_heavy``, in its order); with ``--hota`` also
+``HOTA DetA AssA LocA IDF1`` computed by TrackEval (``pip install
+trackeval``). With ``--out`` it writes them as a json object with exactly
+these keys, values in [0, 1] and -1 where undefined.
 """
 import argparse
 import json
 import sys
 
-from mmvis_clip.evaluation.functional import (VISFormatError, evaluate_vis,
+from mmvis_clip.evaluation.functional import (HOTA_AVERAGES,
+                                              HOTAUnavailableError,
+                                              VISFormatError, evaluate_vis,
                                               format_vis_stats)
 from mmvis_clip.utils.atomic_io import write_bytes_atomic
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Evaluate YouTube-VIS / OVIS results (AP/AR)')
+        description='Evaluate YouTube-VIS / OVIS results (AP/AR, and HOTA '
+        'with --hota)')
     parser.add_argument(
         '--gt', required=True, help='ground truth json (YouTube-VIS format)')
     parser.add_argument(
@@ -32,17 +39,48 @@ def parse_args(argv=None):
         help='results.json or a submission zip with results.json at its '
         'root')
     parser.add_argument('--out', help='write the stats to this json file')
-    return parser.parse_args(argv)
+    parser.add_argument(
+        '--hota',
+        action='store_true',
+        help='also report HOTA, DetA, AssA, LocA and IDF1 (TrackEval)')
+    parser.add_argument(
+        '--hota-score-thr',
+        type=float,
+        default=None,
+        help='with --hota: count only predictions scoring at least this '
+        'for HOTA (default: all, as TrackEval does; AP always uses all)')
+    parser.add_argument(
+        '--hota-average',
+        choices=list(HOTA_AVERAGES),
+        default='detection',
+        help='with --hota: combine categories per detection (TrackEval '
+        'cls_comb_det_av, default) or per class (cls_comb_cls_av)')
+    args = parser.parse_args(argv)
+    if not args.hota and (args.hota_score_thr is not None
+                          or args.hota_average != 'detection'):
+        parser.error('--hota-score-thr and --hota-average need --hota')
+    return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        stats = evaluate_vis(args.gt, args.results, progress=True)
-    except (VISFormatError, OSError) as err:
+        stats = evaluate_vis(
+            args.gt,
+            args.results,
+            progress=True,
+            hota=args.hota,
+            hota_score_thr=args.hota_score_thr,
+            hota_average=args.hota_average)
+    except (VISFormatError, OSError, HOTAUnavailableError) as err:
         print(f'eval_vis: error: {err}', file=sys.stderr)
         return 1
     print(format_vis_stats(stats))
+    if args.hota:
+        kept = 'all predictions' if args.hota_score_thr is None else \
+            f'predictions scoring >= {args.hota_score_thr}'
+        print(f'HOTA stats: TrackEval, {args.hota_average}-averaged over '
+              f'categories, on {kept}')
     if args.out:
         write_bytes_atomic(
             json.dumps(stats, indent=2).encode('utf-8'), args.out)

@@ -7,7 +7,8 @@ OVIS format::
     annotations: [{id, video_id, category_id, iscrowd,
                    segmentations: [per frame: RLE | polygons | null],
                    areas: [per frame: float | null] (optional),
-                   occlusion: [per frame: str | null] (optional, OVIS)}]
+                   occlusion: [per frame: str | null] (optional, OVIS;
+                               all annotations or none)}]
     categories:  [{id, name, ...}]
 
 Results (a list, or the path of a json file or of a submission zip with
@@ -37,7 +38,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ...utils.vis_format import VISFormatError, load_json
-from .ovis_occlusion import occlusion_level, occlusion_score
+from .ovis_occlusion import occlusion_score
 from .vis_results_io import load_vis_results
 
 PathOrDict = Union[str, os.PathLike, dict]
@@ -65,8 +66,9 @@ class VideoInstance:
         score (float): Confidence (predictions; 1 for ground truth).
         iscrowd (bool): Crowd ground truth (ignored when matching).
         ann_id (int | None): Ground-truth annotation id.
-        occlusion (str | None): OVIS occlusion level of a ground truth
-            (``'light'``, ``'medium'``, ``'heavy'``), ``None`` if unknown.
+        occlusion_score (float | None): OVIS occlusion score of a ground
+            truth (:func:`.ovis_occlusion.occlusion_score`), ``None``
+            without occlusion labels.
     """
     video_id: int
     category_id: int
@@ -75,7 +77,7 @@ class VideoInstance:
     score: float = 1.0
     iscrowd: bool = False
     ann_id: Optional[int] = None
-    occlusion: Optional[str] = None
+    occlusion_score: Optional[float] = None
 
 
 @dataclass
@@ -86,8 +88,8 @@ class VISGroundTruth:
         videos (dict[int, VideoInfo]): Videos by id.
         category_ids (list[int]): Sorted ids of the ``categories``.
         instances (list[VideoInstance]): Annotations in file order.
-        has_occlusion (bool): Whether any annotation carries OVIS
-            ``occlusion`` labels.
+        has_occlusion (bool): Whether the annotations carry OVIS
+            ``occlusion`` labels (then all of them do).
     """
     videos: Dict[int, VideoInfo]
     category_ids: List[int]
@@ -195,7 +197,8 @@ def _parse_video(video: dict, where: str) -> VideoInfo:
 
 
 def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
-                         category_ids: set) -> VideoInstance:
+                         category_ids: set,
+                         has_occlusion: bool) -> VideoInstance:
     ann_id = _require(ann, 'id', where)
     where = f'{where} (id {ann_id})'
     video_id = _require(ann, 'video_id', where)
@@ -215,13 +218,18 @@ def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
         mean_area = _mean_truthy(areas)
     else:
         mean_area = _mean_truthy(mask_areas(rles).tolist())
-    level = None
-    if ann.get('occlusion') is not None:
-        labels = ann['occlusion']
+    score = None
+    if has_occlusion:
+        labels = ann.get('occlusion')
+        if labels is None:
+            raise VISFormatError(
+                f'{where}: no "occlusion" labels while other annotations '
+                'have them; the OVIS occlusion levels need them on every '
+                'annotation')
         if not isinstance(labels, list) or len(labels) != video.length:
             raise VISFormatError(
                 f'{where}: "occlusion" must list {video.length} labels')
-        level = occlusion_level(occlusion_score(labels, where))
+        score = occlusion_score(labels, where)
     return VideoInstance(
         video_id=video_id,
         category_id=category_id,
@@ -229,7 +237,7 @@ def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
         mean_area=mean_area,
         iscrowd=bool(ann.get('iscrowd', 0)),
         ann_id=ann_id,
-        occlusion=level)
+        occlusion_score=score)
 
 
 def parse_ground_truth(gt: PathOrDict) -> VISGroundTruth:
@@ -257,17 +265,19 @@ def parse_ground_truth(gt: PathOrDict) -> VISGroundTruth:
     if len(set(category_ids)) != len(category_ids):
         raise VISFormatError(f'{name}: duplicate category ids')
 
+    has_occlusion = any(
+        isinstance(ann, dict) and ann.get('occlusion') is not None
+        for ann in gt['annotations'])
     instances, ann_ids = [], set()
     for i, ann in enumerate(gt['annotations']):
         instance = _parse_gt_annotation(ann, f'{name}: annotations[{i}]',
-                                        videos, set(category_ids))
+                                        videos, set(category_ids),
+                                        has_occlusion)
         if instance.ann_id in ann_ids:
             raise VISFormatError(
                 f'{name}: duplicate annotation id {instance.ann_id}')
         ann_ids.add(instance.ann_id)
         instances.append(instance)
-    has_occlusion = any(
-        ann.get('occlusion') is not None for ann in gt['annotations'])
     return VISGroundTruth(videos, sorted(category_ids), instances,
                           has_occlusion)
 

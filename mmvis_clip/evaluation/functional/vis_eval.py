@@ -25,11 +25,16 @@ same numbers:
   a category without regular ground truth in a subset is left out of that
   subset's mean, and a stat with no category at all is -1.
 
-With OVIS ``occlusion`` labels in the ground truth, ``AP_light``,
-``AP_medium`` and ``AP_heavy`` are the AP (100 detections) on the
-instances of each occlusion level (:mod:`.ovis_occlusion`), the others
-being ignored as for area ranges; predictions have no occlusion level, so
-unmatched predictions count as false positives in every level.
+With OVIS ``occlusion`` labels in the ground truth the stats are the 18 of
+the official OVIS code (``oviseval.py`` of the OVIS fork of the COCO API,
+following the OVIS challenge report): ``AP_light``, ``AP_medium`` and
+``AP_heavy`` after ``APl``, ``AR_light``, ``AR_medium`` and ``AR_heavy``
+after ``ARl`` (:data:`OVIS_STAT_NAMES`). Each is the AP or AR (IoU
+0.50:0.95, 100 detections) on the instances of one occlusion level
+(:mod:`.ovis_occlusion`: mean of the top half of the per-frame scores,
+closed ranges, so an instance at 0.25 or 0.5 counts in two levels), the
+others being ignored as for area ranges; predictions have no occlusion
+level, so unmatched predictions count as false positives in every level.
 
 Departures from the official code, none of which changes the numbers of
 valid input: results for unknown videos or categories, segmentation lists
@@ -48,6 +53,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .hota import hota_from_parsed
 from .ovis_occlusion import OCCLUSION_LEVELS
 from .sequence_iou import sequence_mask_iou
 from .vis_annotations import (VideoInstance, VISGroundTruth,
@@ -57,8 +63,14 @@ VIS_STAT_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10',
                   'AR100', 'ARs', 'ARm', 'ARl')
 """The 12 YouTube-VIS stats, in the official order."""
 
-OCCLUSION_STAT_NAMES = tuple(f'AP_{level}' for level in OCCLUSION_LEVELS)
-"""OVIS occlusion-level APs: ``AP_light``, ``AP_medium``, ``AP_heavy``."""
+OCCLUSION_STAT_NAMES = tuple(f'{kind}_{level}' for kind in ('AP', 'AR')
+                             for level in OCCLUSION_LEVELS)
+"""OVIS occlusion-level stats: ``AP_light AP_medium AP_heavy AR_light
+AR_medium AR_heavy``."""
+
+OVIS_STAT_NAMES = (VIS_STAT_NAMES[:6] + OCCLUSION_STAT_NAMES[:3] +
+                   VIS_STAT_NAMES[6:] + OCCLUSION_STAT_NAMES[3:])
+"""The 18 stats of the official OVIS code, in its order."""
 
 AREA_RANGES = {
     'all': (0.0, 1e5**2),
@@ -159,12 +171,13 @@ class VISEval:
             for name, (low, high) in AREA_RANGES.items()
         ]
         if self.gt.has_occlusion:
-            levels = np.array([g.occlusion for g in self.gt.instances],
-                              dtype=object)
+            scores = np.array(
+                [g.occlusion_score for g in self.gt.instances], np.float64)
             subsets += [
-                _Subset(f'{level}_occlusion', levels == level,
+                _Subset(f'{level}_occlusion',
+                        (scores >= low) & (scores <= high),
                         np.zeros(len(self.dts), dtype=bool))
-                for level in OCCLUSION_LEVELS
+                for level, (low, high) in OCCLUSION_LEVELS.items()
             ]
         return subsets
 
@@ -303,10 +316,12 @@ class VISEval:
         return np.where(at < num_dt, sampled, 0.), recall[:, -1]
 
     def summarize(self) -> Dict[str, float]:
-        """The 12 stats of :data:`VIS_STAT_NAMES` (and the occlusion APs).
+        """The 12 stats of :data:`VIS_STAT_NAMES`, or with occlusion labels
+        the 18 of :data:`OVIS_STAT_NAMES`.
 
         Returns:
-            dict[str, float]: Values in [0, 1], -1 where undefined.
+            dict[str, float]: Values in [0, 1], -1 where undefined, in the
+            order of :data:`VIS_STAT_NAMES` or :data:`OVIS_STAT_NAMES`.
         """
         if self.precision is None:
             raise RuntimeError('run accumulate() before summarize()')
@@ -328,34 +343,57 @@ class VISEval:
             stats[f'AR{max_det}'] = recall[:, :, subset['all'], m]
         for name, short in (('small', 's'), ('medium', 'm'), ('large', 'l')):
             stats[f'AR{short}'] = recall[:, :, subset[name], max100]
-        summary = {name: _mean_defined(stats[name]) for name in VIS_STAT_NAMES}
-        if self.gt.has_occlusion:
-            for level, name in zip(OCCLUSION_LEVELS, OCCLUSION_STAT_NAMES):
-                summary[name] = _mean_defined(
-                    precision[:, :, :, subset[f'{level}_occlusion'], max100])
-        return summary
+        if not self.gt.has_occlusion:
+            return {
+                name: _mean_defined(stats[name])
+                for name in VIS_STAT_NAMES
+            }
+        for level in OCCLUSION_LEVELS:
+            s = subset[f'{level}_occlusion']
+            stats[f'AP_{level}'] = precision[:, :, :, s, max100]
+            stats[f'AR_{level}'] = recall[:, :, s, max100]
+        return {name: _mean_defined(stats[name]) for name in OVIS_STAT_NAMES}
 
 
 def evaluate_vis(gt: Union[str, os.PathLike, dict],
                  results: Union[str, os.PathLike, list],
-                 progress: bool = False) -> Dict[str, float]:
-    """Evaluate YouTube-VIS results.
+                 progress: bool = False,
+                 hota: bool = False,
+                 hota_score_thr: Optional[float] = None,
+                 hota_average: str = 'detection') -> Dict[str, float]:
+    """Evaluate YouTube-VIS / OVIS results.
 
     Args:
         gt (str | PathLike | dict): Ground truth json (path or dict).
         results (str | PathLike | list[dict]): Results: a list, or the path
             of a json file or of a submission zip with ``results.json``.
         progress (bool): Show a progress bar.
+        hota (bool): Also compute ``HOTA DetA AssA LocA IDF1`` through
+            TrackEval (:mod:`.hota`).
+        hota_score_thr (float, optional): With ``hota``, keep only the
+            predictions scoring at least this for HOTA (AP uses all).
+        hota_average (str): With ``hota``, ``'detection'`` or ``'class'``
+            combination of the categories (:data:`.hota.HOTA_AVERAGES`).
 
     Returns:
         dict[str, float]: ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm
-        ARl`` in [0, 1] (-1 where undefined), plus ``AP_light AP_medium
-        AP_heavy`` when the ground truth has OVIS occlusion labels.
+        ARl`` in [0, 1] (-1 where undefined), or the 18 stats of
+        :data:`OVIS_STAT_NAMES` when the ground truth has OVIS occlusion
+        labels; then, with ``hota``, ``HOTA DetA AssA LocA IDF1``.
     """
     evaluator = VISEval(gt, results)
     evaluator.evaluate(progress=progress)
     evaluator.accumulate()
-    return evaluator.summarize()
+    stats = evaluator.summarize()
+    if hota:
+        stats.update(
+            hota_from_parsed(
+                evaluator.gt,
+                evaluator.dts,
+                score_thr=hota_score_thr,
+                average=hota_average,
+                progress=progress))
+    return stats
 
 
 _STAT_SETTINGS = {
@@ -371,12 +409,28 @@ _STAT_SETTINGS = {
     'ARs': ('0.50:0.95', 'small', 100),
     'ARm': ('0.50:0.95', 'medium', 100),
     'ARl': ('0.50:0.95', 'large', 100),
+    # HOTA: mean over the alpha (IoU) thresholds 0.05:0.95, every
+    # prediction (above the HOTA score threshold) counts
+    'HOTA': ('0.05:0.95', 'all', 'all'),
+    'DetA': ('0.05:0.95', 'all', 'all'),
+    'AssA': ('0.05:0.95', 'all', 'all'),
+    'LocA': ('0.05:0.95', 'all', 'all'),
+    'IDF1': ('0.50', 'all', 'all'),
 }
 
 
 def format_vis_stats(stats: Dict[str, float],
                      names: Optional[Sequence[str]] = None) -> str:
-    """A plain-text table of VIS stats (IoU, subset, max detections)."""
+    """A plain-text table of VIS stats (IoU, subset, max detections).
+
+    Args:
+        stats (dict[str, float]): Stats by name, -1 where undefined.
+        names (Sequence[str], optional): Those to show, in order; defaults
+            to all.
+
+    Returns:
+        str: The table, one row per stat.
+    """
     names = list(stats) if names is None else list(names)
     rows = [('stat', 'IoU', 'subset', 'maxDets', 'value')]
     for name in names:

@@ -10,8 +10,9 @@ from mmengine.dist import (all_gather_object, broadcast_object_list,
 from mmengine.logging import MMLogger
 
 from ...utils.vis_format import load_json
-from ..functional import (OCCLUSION_STAT_NAMES, VIS_STAT_NAMES, VISFormatError,
-                          dump_vis_results, evaluate_vis, format_vis_stats)
+from ..functional import (HOTA_AVERAGES, HOTA_STAT_NAMES, OCCLUSION_STAT_NAMES,
+                          VIS_STAT_NAMES, VISFormatError, dump_vis_results,
+                          evaluate_vis, format_vis_stats)
 
 
 @METRICS.register_module()
@@ -49,9 +50,19 @@ class VISMetric(YouTubeVISMetric):
         format_only (bool): Only write the results, compute no metric.
         outfile_prefix (str, optional): Directory for the results files.
         metric_items (Sequence[str], optional): Stats to return, among
-            ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm ARl`` and
-            ``AP_light AP_medium AP_heavy`` (these need occlusion labels in
-            ``ann_file``). Defaults to all available.
+            ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm ARl``,
+            ``AP_light AP_medium AP_heavy AR_light AR_medium AR_heavy``
+            (these need occlusion labels in ``ann_file``; they follow the
+            official OVIS code) and ``HOTA DetA AssA LocA IDF1`` (these need
+            ``hota=True``). Defaults to all available.
+        hota (bool): Also compute HOTA, DetA, AssA, LocA and IDF1 through
+            TrackEval (``pip install trackeval``), see
+            :mod:`mmvis_clip.evaluation.functional.hota`.
+        hota_score_thr (float, optional): With ``hota``, count only the
+            predictions scoring at least this for HOTA (AP uses all).
+            Defaults to all, as TrackEval does.
+        hota_average (str): With ``hota``, ``'detection'`` (default) or
+            ``'class'`` combination of the categories.
         collect_device (str): Kept for mmdet's signature; results are
             gathered across ranks with ``all_gather_object`` over the
             process group (no shared file system, no ``./.dist_test``),
@@ -69,7 +80,13 @@ class VISMetric(YouTubeVISMetric):
                  outfile_prefix: Optional[str] = None,
                  metric_items: Optional[Sequence[str]] = None,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: Optional[str] = None,
+                 hota: bool = False,
+                 hota_score_thr: Optional[float] = None,
+                 hota_average: str = 'detection') -> None:
+        if hota_average not in HOTA_AVERAGES:
+            raise ValueError(f'VISMetric: hota_average must be one of '
+                             f'{list(HOTA_AVERAGES)}, got {hota_average!r}')
         if format_only and outfile_prefix is None:
             raise ValueError(
                 'VISMetric: format_only=True needs outfile_prefix (the '
@@ -78,13 +95,17 @@ class VISMetric(YouTubeVISMetric):
         if ann_file is not None and not osp.isfile(ann_file):
             raise FileNotFoundError(
                 f'VISMetric: ann_file {ann_file} does not exist')
-        known = VIS_STAT_NAMES + OCCLUSION_STAT_NAMES
+        known = VIS_STAT_NAMES + OCCLUSION_STAT_NAMES + HOTA_STAT_NAMES
         if metric_items is not None:
             metric_items = list(metric_items)
             unknown = [item for item in metric_items if item not in known]
             if unknown:
                 raise KeyError(f'VISMetric: unknown metric items {unknown}; '
                                f'choose among {list(known)}')
+            needs_hota = [i for i in metric_items if i in HOTA_STAT_NAMES]
+            if needs_hota and not hota:
+                raise KeyError(f'VISMetric: metric items {needs_hota} need '
+                               'hota=True')
         super().__init__(
             metric='youtube_vis_ap',
             metric_items=metric_items,
@@ -93,6 +114,9 @@ class VISMetric(YouTubeVISMetric):
             prefix=prefix,
             format_only=format_only)
         self.ann_file = ann_file
+        self.hota = hota
+        self.hota_score_thr = hota_score_thr
+        self.hota_average = hota_average
 
     def evaluate(self, size: int = 1) -> dict:
         """Gather every rank's videos on rank 0, compute the metrics there
@@ -238,7 +262,12 @@ class VISMetric(YouTubeVISMetric):
                     f'VISMetric: {len(missing)} of {len(gt["videos"])} '
                     f'videos of {self.ann_file} got no samples and count '
                     'as missed')
-        stats = evaluate_vis(gt, preds)
+        stats = evaluate_vis(
+            gt,
+            preds,
+            hota=self.hota,
+            hota_score_thr=self.hota_score_thr,
+            hota_average=self.hota_average)
         names = self.metric_items or list(stats)
         absent = [name for name in names if name not in stats]
         if absent:
