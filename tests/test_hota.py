@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
+from test_vis_eval import _rle, _uncompressed_rle
 
 from mmvis_clip.evaluation.functional import (HOTA_STAT_NAMES, OVIS_STAT_NAMES,
                                               HOTAUnavailableError,
@@ -27,23 +28,6 @@ def _box(height, width, x0, y0, w, h):
     x0, y0 = max(0, x0), max(0, y0)
     mask[y0:y0 + h, x0:x0 + w] = 1
     return mask
-
-
-def _rle(mask):
-    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
-    rle['counts'] = rle['counts'].decode()
-    return rle
-
-
-def _uncompressed_rle(mask):
-    """Uncompressed RLE, as in the YouTube-VIS / OVIS ground truth."""
-    flat = mask.flatten(order='F')
-    changes = np.flatnonzero(np.diff(flat)) + 1
-    bounds = np.concatenate([[0], changes, [flat.size]])
-    counts = np.diff(bounds).tolist()
-    if flat[0]:
-        counts = [0] + counts
-    return {'size': list(mask.shape), 'counts': counts}
 
 
 def _video(video_id, height, width, length):
