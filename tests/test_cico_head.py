@@ -209,3 +209,17 @@ def test_predict_pools_the_rows(per_frame_rows):
     assert torch.allclose(cands.embeddings.norm(dim=1),
                           torch.ones(len(cands)))
     assert ((cands.quality > 0) & (cands.quality < 1)).all()
+
+
+def test_predict_under_bf16_autocast_gives_float32_results():
+    """Scores and boxes are results: float32 even when the head ran in
+    bfloat16 (they would reach the metric's ``.numpy()`` as bfloat16)."""
+    head = build_head()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        outs = head(cubes())
+        assert outs[0][0].dtype == torch.bfloat16
+        cands = head.predict_by_feat(
+            *outs, batch_img_metas=[dict(img_shape=(64, 64))])[0]
+    for key in ('scores', 'quality', 'bboxes', 'clip_bboxes', 'params',
+                'embeddings'):
+        assert cands.get(key).dtype == torch.float32, key

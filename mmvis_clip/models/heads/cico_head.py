@@ -501,9 +501,15 @@ class CiCoHead(AnchorHead):
             ``params`` (n, P); ``embeddings`` (n, D), unit length.
         """
         cfg = self.test_cfg
-        cls, deltas, params, embeds, centerness = self.flatten_predictions(
-            cls_scores, bbox_preds, param_preds, embed_preds, centernesses)
+        # float32 from here whatever the autocast: decoded boxes and scores
+        # are results (bfloat16 boxes are off by pixels at 640 wide)
+        cls, deltas, params, embeds, centerness = (
+            None if x is None else x.float()
+            for x in self.flatten_predictions(cls_scores, bbox_preds,
+                                              param_preds, embed_preds,
+                                              centernesses))
         anchors, _ = self.row_priors(cls_scores)
+        anchors = anchors.float()
         num_frames = deltas.size(2)
         nms_pre = cfg.get('nms_pre', None)
         if nms_pre is None:
