@@ -22,3 +22,16 @@ def test_a_view_of_a_clip_tensor_becomes_its_own_copy():
     assert out.metainfo == dict(frame_id=7)
     assert out.names == frame.names
     assert out.labels.data_ptr() != frame.labels.data_ptr()
+
+
+def test_half_precision_results_become_float32():
+    """Under autocast scores come out in bfloat16, which NumPy cannot read."""
+    frame = InstanceData(
+        scores=torch.tensor([0.5, 0.25], dtype=torch.bfloat16),
+        bboxes=torch.zeros(2, 4, dtype=torch.float16),
+        masks=torch.zeros(2, 3, 3, dtype=torch.bool),
+        labels=torch.tensor([1, 2]))
+    out = offload(frame)
+    assert out.scores.dtype == out.bboxes.dtype == torch.float32
+    assert out.masks.dtype == torch.bool and out.labels.dtype == torch.long
+    assert out.scores.numpy().tolist() == [0.5, 0.25]
