@@ -3,8 +3,10 @@ import json
 import os
 from typing import Union
 
+from .user_errors import UserError
 
-class VISFormatError(ValueError):
+
+class VISFormatError(UserError):
     """A raw VIS json, ground truth or results file that breaks the
     YouTube-VIS / OVIS format. The message names the file, video and field.
     """
