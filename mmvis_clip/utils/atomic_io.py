@@ -3,12 +3,23 @@
 A file is first written to a temporary file in the destination folder and
 then moved over the destination with :func:`os.replace`, so a reader never
 sees a half-written file and an interrupted run leaves no partial output.
+
+Temporaries are named ``.<name>.<random>.tmp`` (``<random>``: the 8
+characters of :func:`tempfile.mkstemp`); a process killed while writing
+leaves one behind, which :func:`remove_stale_temporaries` (called by
+:func:`publish_files_atomic`) deletes on the next run.
 """
 import json
 import os
 import os.path as osp
+import re
 import tempfile
-from typing import Any, Callable
+from typing import (Any, Callable, Dict, Iterable, List, Optional, Sequence,
+                    Tuple, Union)
+
+from .user_errors import UserError
+
+PathLike = Union[str, os.PathLike]
 
 
 def new_file_mode() -> int:
@@ -23,6 +34,40 @@ def new_file_mode() -> int:
     return 0o666 & ~umask
 
 
+def _check_destination(path: str) -> str:
+    """Create the parent folders of ``path``; refuse a folder as ``path``.
+
+    Returns:
+        str: The destination folder.
+    """
+    if osp.isdir(path):
+        raise IsADirectoryError(f'{path} is a folder; expected the path of '
+                                'a file to write')
+    folder = osp.dirname(osp.abspath(path))
+    ancestor = folder
+    while not osp.exists(ancestor):
+        ancestor = osp.dirname(ancestor)
+    if not osp.isdir(ancestor):
+        raise NotADirectoryError(f'{path}: cannot be written, {ancestor} is '
+                                 'a file, not a folder')
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def _temporary_for(path: str, folder: str) -> str:
+    """A new, closed temporary file next to ``path`` (see the module doc
+    for its name)."""
+    fd, tmp_path = tempfile.mkstemp(
+        dir=folder, prefix='.' + osp.basename(path) + '.', suffix='.tmp')
+    os.close(fd)
+    return tmp_path
+
+
+def _remove_quietly(path: Optional[str]) -> None:
+    if path is not None and osp.lexists(path):
+        os.remove(path)
+
+
 def write_bytes_atomic(data: bytes, path: str) -> None:
     """Write ``data`` to ``path`` atomically, creating parent folders.
 
@@ -30,39 +75,166 @@ def write_bytes_atomic(data: bytes, path: str) -> None:
         data (bytes): The file content.
         path (str): Destination file path.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(
-        dir=folder, prefix='.' + osp.basename(path) + '.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
+
+    def write(tmp_path):
+        with open(tmp_path, 'wb') as f:
             f.write(data)
-        os.chmod(tmp_path, new_file_mode())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+
+    write_file_atomic(path, write)
 
 
 def write_file_atomic(path: str, write: Callable[[str], None]) -> None:
     """Let ``write(tmp_path)`` produce a file, then move it to ``path``.
 
     For writers that need a path rather than bytes (e.g. ``zipfile``).
+
+    Args:
+        path (str): Destination file path; parent folders are created.
+        write (Callable[[str], None]): Writes the content to the given
+            temporary path.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(
-        dir=folder, prefix='.' + osp.basename(path) + '.', suffix='.tmp')
-    os.close(fd)
+    folder = _check_destination(os.fspath(path))
+    tmp_path = _temporary_for(path, folder)
     try:
         write(tmp_path)
         os.chmod(tmp_path, new_file_mode())
         os.replace(tmp_path, path)
     except BaseException:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
+        _remove_quietly(tmp_path)
         raise
+
+
+def stale_temporaries(path: PathLike) -> List[str]:
+    """Temporaries of ``path`` left by an interrupted atomic write: the
+    files ``.<name>.<8 characters>.tmp`` next to it, sorted."""
+    path = os.fspath(path)
+    folder = osp.dirname(osp.abspath(path))
+    pattern = re.compile(
+        r'\.' + re.escape(osp.basename(path)) + r'\.[A-Za-z0-9_]{8}\.tmp')
+    if not osp.isdir(folder):
+        return []
+    return sorted(
+        osp.join(folder, name) for name in os.listdir(folder)
+        if pattern.fullmatch(name) and osp.isfile(osp.join(folder, name)))
+
+
+def remove_stale_temporaries(path: PathLike) -> List[str]:
+    """Delete the :func:`stale_temporaries` of ``path``.
+
+    Two processes writing the same file at the same time are not
+    supported: one would delete the other's temporary.
+
+    Returns:
+        list[str]: The deleted files.
+    """
+    removed = stale_temporaries(path)
+    for tmp_path in removed:
+        _remove_quietly(tmp_path)
+    return removed
+
+
+def publish_files_atomic(
+        files: Sequence[Tuple[PathLike, Callable[[str], None]]]) -> None:
+    """Write several files that belong together (e.g. ``results.json`` and
+    the ``submission.zip`` made from it), so that the files present under
+    their final names always come from one call.
+
+    Every file is first written to its temporary (``write(tmp_path)``); a
+    failure there leaves the previous files untouched. Then the previous
+    versions of all files but the first are deleted, and the temporaries
+    are renamed in order, first file first. A renaming of several files
+    cannot be atomic as a whole; this order guarantees that a reader who
+    finds several of the files finds them from the same call: a kill
+    during publication leaves the old first file alone, or the new first
+    file with some (possibly none) of the new others, never a new file
+    beside an old one. The stale temporaries of earlier interrupted calls
+    are deleted first (:func:`remove_stale_temporaries`).
+
+    Args:
+        files (Sequence[tuple[str, Callable[[str], None]]]): Destination
+            paths (distinct) and the function writing each to a temporary
+            path. Parent folders are created.
+    """
+    paths = [os.fspath(path) for path, _ in files]
+    real = [osp.realpath(path) for path in paths]
+    assert len(set(real)) == len(real), f'duplicate destinations {paths}'
+    folders = [_check_destination(path) for path in paths]
+    for path in paths:
+        remove_stale_temporaries(path)
+    tmp_paths: Dict[str, str] = {}
+    try:
+        for (path, write), folder in zip(files, folders):
+            tmp_paths[path] = _temporary_for(path, folder)
+            write(tmp_paths[path])
+            os.chmod(tmp_paths[path], new_file_mode())
+        for path in paths[1:]:
+            _remove_quietly(path)
+        for path in paths:
+            os.replace(tmp_paths.pop(path), path)
+    except BaseException:
+        for tmp_path in tmp_paths.values():
+            _remove_quietly(tmp_path)
+        raise
+
+
+def _file_identity(path: str) -> Optional[Tuple[int, int]]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def refuse_overwriting_inputs(outputs: Dict[str, Optional[PathLike]],
+                              inputs: Iterable[Tuple[str, PathLike]],
+                              folders: Iterable[Tuple[str,
+                                                      PathLike]] = ()) -> None:
+    """Refuse output paths that would overwrite what the run reads.
+
+    An output is refused when it resolves (:func:`os.path.realpath`, or
+    :func:`os.path.samefile` for hard links) to an input file or to an
+    input folder, when it lies inside one of ``folders`` (folders whose
+    every file is read, e.g. a folder of frames), when it is an existing
+    folder, or when two outputs are the same file.
+
+    Args:
+        outputs (dict[str, str | None]): Option name (e.g. ``'--out'``) ->
+            output path; None entries are skipped.
+        inputs (Iterable[tuple[str, str]]): (what, path) of every input
+            file or folder, e.g. ``('input video', 'in.mp4')``.
+        folders (Iterable[tuple[str, str]]): (what, path) of input folders
+            no output may be written into.
+
+    Raises:
+        UserError: Naming the option, the path and the input it hits.
+    """
+    inputs = [(what, os.fspath(path)) for what, path in inputs]
+    folders = [(what, os.fspath(path)) for what, path in folders]
+    seen: Dict[str, str] = {}
+    for option, out in outputs.items():
+        if out is None:
+            continue
+        out = os.fspath(out)
+        real_out = osp.realpath(out)
+        if osp.isdir(out):
+            raise UserError(f'{option} {out} is a folder; expected the path '
+                            'of a file to write')
+        if real_out in seen:
+            raise UserError(f'{option} {out} is the same file as '
+                            f'{seen[real_out]}')
+        seen[real_out] = f'{option} {out}'
+        out_id = _file_identity(out)
+        for what, path in inputs:
+            if real_out == osp.realpath(path) or (
+                    out_id is not None and out_id == _file_identity(path)):
+                raise UserError(f'{option} {out} is the {what} {path}; '
+                                'refusing to overwrite an input')
+        for what, folder in folders:
+            real_folder = osp.realpath(folder)
+            if osp.commonpath([real_out, real_folder]) == real_folder:
+                raise UserError(f'{option} {out} is inside the {what} '
+                                f'{folder}; refusing to write into an input '
+                                'folder')
 
 
 def dumps_json_canonical(obj: Any) -> bytes:
