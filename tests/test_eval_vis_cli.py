@@ -241,3 +241,133 @@ def test_cli_names_an_instance_without_occlusion_labels(tmp_path, capsys):
         'frames has an occlusion label (all null), so it has no OVIS '
         'occlusion score; label at least one frame or drop the "occlusion" '
         'field of every annotation')
+
+
+def run_tool(*argv, cwd):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, str(SCRIPT)] + [str(a) for a in argv],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(proc, *words):
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert 'Traceback' not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('eval_vis: error: '), last
+    for word in words:
+        assert str(word) in last, (word, last)
+    return last
+
+
+@pytest.mark.parametrize('empty', ['videos', 'annotations'])
+def test_cli_refuses_ground_truth_with_nothing_to_evaluate(tmp_path, empty):
+    """Not twelve n/a (-1) with exit 0; with results for its videos the
+    ground truth is blamed, not the results."""
+    gt_path, res_path, _ = write_case(tmp_path)
+    gt = json.loads(gt_path.read_text())
+    gt[empty] = []
+    if empty == 'videos':
+        gt['annotations'] = []
+    gt_path.write_text(json.dumps(gt))
+    out = tmp_path / 'stats.json'
+    proc = run_tool('--gt', gt_path, '--results', res_path, '--out', out,
+                    cwd=tmp_path)
+    last = assert_one_line_error(proc, gt_path, 'nothing to evaluate')
+    assert 'results.json' not in last
+    assert 'n/a' not in proc.stdout and not out.exists()
+
+
+def test_cli_refuses_an_out_that_is_an_input(tmp_path):
+    gt_path, res_path, _ = write_case(tmp_path)
+    before = res_path.read_bytes()
+    proc = run_tool('--gt', gt_path, '--results', res_path, '--out',
+                    res_path, cwd=tmp_path)
+    assert_one_line_error(proc, f'--out {res_path}', 'is the results file')
+    assert res_path.read_bytes() == before
+
+
+def _write(path, content):
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content if isinstance(content, str) else json.dumps(
+            content))
+    return path
+
+
+@pytest.mark.parametrize('case, words', [
+    ('missing gt', ['missing.json']),
+    ('gt is a folder', ['Is a directory']),
+    ('malformed gt', ['gt.json', 'malformed JSON']),
+    ('binary gt', ['gt.json', 'not a JSON text file']),
+    ('gt height not a number', ['gt.json', 'videos[0] (id 5)', "'height'"]),
+    ('gt rle of another size', ['gt.json', 'annotations[0] (id 1)',
+                                'frame 0', '"size" is [10, 9]']),
+    ('gt rle counts too short', ['gt.json', 'annotations[1] (id 2)',
+                                 'frame 0', 'cover 99 pixels']),
+    ('gt polygon outside', ['gt.json', 'annotations[0] (id 1)', 'frame 1',
+                            'x = 10.5 outside the frame']),
+    ('results not a list', ['results.json', 'expected a list']),
+    ('result without video_id', ['results.json', 'result 1',
+                                 "'video_id'"]),
+    ('result without segmentations', ['results.json', 'result 0',
+                                      "'segmentations'"]),
+    ('unknown video id', ['results.json', 'result 0',
+                          'unknown video_id 6']),
+    ('broken zip', ['results.zip', 'broken zip']),
+    ('out parent is a file', ['gt.json/stats.json']),
+])
+def test_cli_user_mistakes_give_one_line(tmp_path, capsys, case, words):
+    gt_path, res_path, results = write_case(tmp_path)
+    gt = json.loads(gt_path.read_text())
+    argv = ['--gt', str(gt_path), '--results', str(res_path)]
+    if case == 'missing gt':
+        argv[1] = str(tmp_path / 'missing.json')
+    elif case == 'gt is a folder':
+        argv[1] = str(tmp_path)
+    elif case == 'malformed gt':
+        _write(gt_path, '{"videos": [')
+    elif case == 'binary gt':
+        _write(gt_path, b'\xff\xfe\x00binary')
+    elif case == 'gt height not a number':
+        gt['videos'][0]['height'] = 'ten'
+        _write(gt_path, gt)
+    elif case == 'gt rle of another size':
+        gt['annotations'][0]['segmentations'][0]['size'] = [10, 9]
+        _write(gt_path, gt)
+    elif case == 'gt rle counts too short':
+        rle = mask_utils.encode(np.asfortranarray(np.ones((9, 11),
+                                                          np.uint8)))
+        gt['annotations'][1]['segmentations'][0] = dict(
+            size=[10, 10], counts=rle['counts'].decode())
+        _write(gt_path, gt)
+    elif case == 'gt polygon outside':
+        gt['annotations'][0]['segmentations'][1] = [[0, 0, 10.5, 0, 10, 4]]
+        _write(gt_path, gt)
+    elif case == 'results not a list':
+        _write(res_path, {'video_id': 5})
+    elif case == 'result without video_id':
+        del results[1]['video_id']
+        _write(res_path, results)
+    elif case == 'result without segmentations':
+        del results[0]['segmentations']
+        _write(res_path, results)
+    elif case == 'unknown video id':
+        results[0]['video_id'] = 6
+        _write(res_path, results)
+    elif case == 'broken zip':
+        zip_path = tmp_path / 'results.zip'
+        with zipfile.ZipFile(zip_path, 'w') as zf:
+            zf.writestr('results.json', json.dumps(results) * 50)
+        data = bytearray(zip_path.read_bytes())
+        data[40:60] = b'x' * 20  # inside the compressed member
+        zip_path.write_bytes(bytes(data))
+        argv[3] = str(zip_path)
+    elif case == 'out parent is a file':
+        argv += ['--out', str(gt_path / 'stats.json')]
+    assert run_main(*argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) >= 1 and err[-1].startswith('eval_vis: error: ')
+    for word in words:
+        assert word in err[-1], (word, err[-1])

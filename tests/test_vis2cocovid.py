@@ -3,6 +3,8 @@ import copy
 import json
 import os
 import os.path as osp
+import subprocess
+import sys
 
 import numpy as np
 import pycocotools.mask as mask_utils
@@ -264,3 +266,101 @@ def test_input_dict_is_not_modified():
     before = copy.deepcopy(raw)
     convert_vis_to_cocovid(raw, show_progress=False)
     assert raw == before
+
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TOOL = osp.join(REPO, 'tools', 'dataset_converters', 'vis2cocovid.py')
+
+
+def _bad_segmentation(kind):
+    """A raw json whose annotation 7 (video 11, 'vid_a'), frame 0, has a
+    bad segmentation but a bbox and an area, so that nothing needs to
+    decode it."""
+    raw = _raw()
+    if kind == 'rle size':
+        segm = dict(size=[6, 4], counts=_compressed_block()['counts'])
+    elif kind == 'compressed counts':  # a 4x5 mask called 4x6
+        rle = mask_utils.encode(np.asfortranarray(_block_mask()[:, :5]))
+        segm = dict(size=[4, 6], counts=rle['counts'].decode('ascii'))
+    elif kind == 'uncompressed counts':
+        segm = dict(size=[4, 6], counts=BLOCK_RLE_COUNTS[:-1])
+    else:  # a polygon point beyond the right border (x = 6 is the border)
+        segm = [[2.0, 1.0, 6.5, 1.0, 5.0, 3.0]]
+    raw['annotations'][0]['segmentations'][0] = segm
+    return raw
+
+
+@pytest.mark.parametrize('kind, problem', [
+    ('rle size', '"size" is [6, 4] but the video is [4, 6]'),
+    ('compressed counts', 'cover 20 pixels but the frame has 4x6 = 24'),
+    ('uncompressed counts', 'cover 19 pixels'),
+    ('polygon', 'x = 6.5 outside the frame'),
+])
+def test_cli_refuses_a_segmentation_that_does_not_fit_its_video(
+        tmp_path, kind, problem):
+    raw_path = osp.join(tmp_path, 'raw.json')
+    out_path = osp.join(tmp_path, 'out.json')
+    with open(raw_path, 'w') as f:
+        json.dump(_bad_segmentation(kind), f)
+    proc = subprocess.run(
+        [sys.executable, TOOL, '-i', raw_path, '-o', out_path,
+         '--no-progress'], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert 'Traceback' not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'error: {raw_path}: video 11 (vid_a), '
+                           "annotation 7, frame 0: field 'segmentations'")
+    assert problem in last
+    assert not osp.exists(out_path)
+
+
+def test_polygons_may_reach_the_frame_border():
+    raw = _raw()
+    border = [[0.0, 0.0, 6.0, 0.0, 6.0, 4.0, 0.0, 4.0]]
+    raw['annotations'][0]['segmentations'][2] = border
+    raw['annotations'][0]['bboxes'][2] = None
+    raw['annotations'][0]['areas'][2] = None
+    out = convert_vis_to_cocovid(raw, show_progress=False)
+    assert out['annotations'][2]['segmentation'] == border
+    assert out['annotations'][2]['area'] == 24
+
+
+@pytest.mark.parametrize('segm, words', [
+    ([], ['empty list of polygons']),
+    ({}, ['RLE object with "size" and "counts"']),
+    (dict(size=[4, 6], counts='#bad'), ['outside the RLE alphabet']),
+    ([[1.0, 1.0, 2.0, float('nan'), 3.0, 3.0]], ['not a finite number']),
+    ([[1.0, 1.0, 2.0, 2.0]], ['polygon 0', '>= 6']),
+])
+def test_other_bad_segmentations_name_the_frame(tmp_path, segm, words):
+    raw = _raw()
+    raw['annotations'][1]['segmentations'][1] = segm
+    with pytest.raises(VISFormatError) as error:
+        convert_vis_to_cocovid(raw, source='raw.json', show_progress=False)
+    message = str(error.value)
+    assert message.startswith('raw.json: video 11 (vid_a), annotation 9, '
+                              "frame 1: field 'segmentations'"), message
+    for word in words:
+        assert word in message
+
+
+def test_cli_refuses_an_output_that_is_the_input(tmp_path):
+    raw_path = osp.join(tmp_path, 'raw.json')
+    with open(raw_path, 'w') as f:
+        json.dump(_raw(), f)
+    with open(raw_path, 'rb') as f:
+        before = f.read()
+    with pytest.raises(SystemExit, match='-o .*is the input json'):
+        main(['-i', raw_path, '-o', osp.join(tmp_path, '.', 'raw.json')])
+    with open(raw_path, 'rb') as f:
+        assert f.read() == before
+
+
+def test_cli_reports_a_binary_input_in_one_line(tmp_path):
+    raw_path = osp.join(tmp_path, 'raw.json')
+    with open(raw_path, 'wb') as f:
+        f.write(b'\xff\xd8\xff binary')
+    with pytest.raises(SystemExit, match='raw.json: not a JSON text file'):
+        main(['-i', raw_path, '-o', osp.join(tmp_path, 'out.json')])
+    with pytest.raises(SystemExit, match='Is a directory'):
+        main(['-i', str(tmp_path), '-o', osp.join(tmp_path, 'out.json')])

@@ -578,7 +578,9 @@ def test_unknown_video_and_category_are_named():
 def test_mask_size_mismatch_and_malformed_json_are_named(tmp_path):
     gt, results = _partial_overlap_case()
     results[0]['segmentations'][0] = _rle(np.ones((10, 12), np.uint8))
-    with pytest.raises(VISFormatError, match=r'frame 0: mask size \[10, 12'):
+    with pytest.raises(VISFormatError,
+                       match=r'frame 0: RLE "size" is \[10, 12\] but the '
+                       r'video is \[10, 10\]'):
         evaluate_vis(gt, results)
     broken = tmp_path / 'broken.json'
     broken.write_text('{"videos": [')

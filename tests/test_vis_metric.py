@@ -341,3 +341,47 @@ def test_two_ranks_gather_through_the_process_group(tmp_path):
             got = json.load(f)
         assert got == pytest.approx(expected, abs=1e-12)
     assert list(work_dir.iterdir()) == []
+
+
+def test_ground_truth_without_annotations_is_refused_early(tmp_path):
+    gt = gt_json()
+    gt['annotations'] = []
+    ann_file = tmp_path / 'valid.json'
+    ann_file.write_text(json.dumps(gt))
+    # before any test runs, not as twelve -1 after it
+    with pytest.raises(VISFormatError,
+                       match=f'ann_file {ann_file} has no annotations; '
+                       'nothing to evaluate.*format_only=True'):
+        VISMetric(ann_file=str(ann_file))
+    # writing the results of such a split is what it is for
+    VISMetric(ann_file=str(ann_file), format_only=True,
+              outfile_prefix=str(tmp_path / 'out'))
+    # evaluate_vis names the ground truth, not the results
+    with pytest.raises(VISFormatError,
+                       match=f'^{ann_file}: the ground truth has no '
+                       'annotation in its 2 videos; nothing to evaluate'):
+        evaluate_vis(str(ann_file), expected_results())
+    with pytest.raises(VISFormatError, match='^valid split: the ground '
+                       'truth has no video'):
+        evaluate_vis(dict(gt, videos=[]), expected_results(),
+                     gt_name='valid split')
+
+
+def test_results_pair_replaces_the_previous_run(tmp_path):
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    (out_dir / 'results.json').write_text('[]')
+    (out_dir / 'submission.zip').write_bytes(b'previous run')
+    stale = out_dir / '.submission.zip.a1b2c3d4.tmp'
+    stale.write_bytes(b'killed run')
+    meta = dict(classes=CLASSES, cat_ids=list(CAT_IDS))
+    run_metric(VISMetric(format_only=True, outfile_prefix=str(out_dir)), meta)
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        'results.json', 'submission.zip'
+    ]
+    with zipfile.ZipFile(out_dir / 'submission.zip') as zf:
+        assert zf.read('results.json') == (out_dir /
+                                           'results.json').read_bytes()
+    first = (out_dir / 'submission.zip').read_bytes()
+    run_metric(VISMetric(format_only=True, outfile_prefix=str(out_dir)), meta)
+    assert (out_dir / 'submission.zip').read_bytes() == first  # same bytes

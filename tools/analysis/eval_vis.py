@@ -15,16 +15,23 @@ official OVIS code (those plus ``AP_light AP_medium AP_heavy`` and
 ``HOTA DetA AssA LocA IDF1`` computed by TrackEval (``pip install
 trackeval``). With ``--out`` it writes them as a json object with exactly
 these keys, values in [0, 1] and -1 where undefined.
+
+Ground truth without videos, or without an annotation that is not a
+crowd, is refused (nothing to evaluate), as is an ``--out`` that is the
+ground truth or the results file. Errors are one line on stderr naming
+the file and field, exit status 1.
 """
 import argparse
 import json
+import math
 import sys
 
 from mmvis_clip.evaluation.functional import (HOTA_AVERAGES,
                                               HOTAUnavailableError,
-                                              VISFormatError, evaluate_vis,
-                                              format_vis_stats)
-from mmvis_clip.utils.atomic_io import write_bytes_atomic
+                                              evaluate_vis, format_vis_stats)
+from mmvis_clip.utils.atomic_io import (refuse_overwriting_inputs,
+                                        write_bytes_atomic)
+from mmvis_clip.utils.user_errors import USER_ERRORS, one_line
 
 
 def parse_args(argv=None):
@@ -59,12 +66,19 @@ def parse_args(argv=None):
     if not args.hota and (args.hota_score_thr is not None
                           or args.hota_average != 'detection'):
         parser.error('--hota-score-thr and --hota-average need --hota')
+    if args.hota_score_thr is not None and not math.isfinite(
+            args.hota_score_thr):
+        parser.error(f'--hota-score-thr must be a finite number, got '
+                     f'{args.hota_score_thr}')
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        refuse_overwriting_inputs({'--out': args.out},
+                                  [('ground truth', args.gt),
+                                   ('results file', args.results)])
         stats = evaluate_vis(
             args.gt,
             args.results,
@@ -72,8 +86,11 @@ def main(argv=None) -> int:
             hota=args.hota,
             hota_score_thr=args.hota_score_thr,
             hota_average=args.hota_average)
-    except (VISFormatError, OSError, HOTAUnavailableError) as err:
-        print(f'eval_vis: error: {err}', file=sys.stderr)
+        if args.out:
+            write_bytes_atomic(
+                json.dumps(stats, indent=2).encode('utf-8'), args.out)
+    except USER_ERRORS + (HOTAUnavailableError, ) as err:
+        print(f'eval_vis: error: {one_line(err)}', file=sys.stderr)
         return 1
     print(format_vis_stats(stats))
     if args.hota:
@@ -82,8 +99,6 @@ def main(argv=None) -> int:
         print(f'HOTA stats: TrackEval, {args.hota_average}-averaged over '
               f'categories, on {kept}')
     if args.out:
-        write_bytes_atomic(
-            json.dumps(stats, indent=2).encode('utf-8'), args.out)
         print(f'stats written to {args.out}')
     return 0
 

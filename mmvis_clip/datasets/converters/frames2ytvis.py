@@ -76,8 +76,9 @@ import pycocotools.mask as mask_utils
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils.atomic_io import dump_json_atomic
+from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
+from ...utils.user_errors import exit_on_user_error
 from ...utils.vis_format import VISFormatError, load_json
 
 FRAME_EXTENSIONS = ('.jpg', '.jpeg', '.png')
@@ -495,11 +496,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Command line entry point (``tools/dataset_converters/
     frames2ytvis.py`` calls it)."""
     args = parse_args(argv)
-    try:
-        ytvis = frames2ytvis(args.root, args.out, args.class_map,
+    class_map = args.class_map or osp.join(args.root, 'classes.json')
+    with exit_on_user_error():
+        refuse_overwriting_inputs(
+            {'OUT': args.out}, [('class map', class_map)],
+            folders=[('frame folder', osp.join(args.root, 'JPEGImages')),
+                     ('mask folder', osp.join(args.root, 'Annotations'))])
+        ytvis = frames2ytvis(args.root, args.out, class_map,
                              not args.no_progress)
-    except (OSError, VISFormatError) as err:
-        raise SystemExit(f'error: {err}') from err
     num_frames = sum(video['length'] for video in ytvis['videos'])
     print(f'{args.out}: {len(ytvis["videos"])} videos, {num_frames} '
           f'frames, {len(ytvis["annotations"])} instances, '

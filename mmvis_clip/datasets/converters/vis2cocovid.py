@@ -39,6 +39,14 @@ A frame whose raw segmentation is ``null`` (instance absent) gives no
 annotation at all. A frame with a segmentation but a ``null`` (or missing)
 bbox/area gets them computed from the mask with pycocotools.
 
+Every segmentation is checked against its video's frame size
+(:func:`~mmvis_clip.utils.vis_format.check_segmentation`): an RLE's
+``size`` must be ``[height, width]`` and its run lengths must cover the
+frame exactly; polygon points must lie in the frame (``0 <= x <= width``,
+``0 <= y <= height``). A violation is an error naming the file, the video
+(id and name), the annotation id and the frame; nothing is copied
+unchecked. An output path that is an input json is refused.
+
 Directory mode (:func:`convert_vis_data_root`) reads the official layouts
 and writes mmdet's file names:
 
@@ -54,7 +62,7 @@ version    raw json (under ``data_root``)         CocoVID json (``out_dir``)
 skipped. ``out_dir`` defaults to ``data_root/annotations``.
 """  # noqa: E501
 import argparse
-import json
+import math
 import os.path as osp
 import posixpath
 from collections import defaultdict
@@ -63,8 +71,9 @@ from typing import Dict, List, Optional, Sequence, Union
 import pycocotools.mask as mask_utils
 from tqdm import tqdm
 
-from ...utils.atomic_io import dump_json_atomic
-from ...utils.vis_format import VISFormatError
+from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
+from ...utils.user_errors import exit_on_user_error
+from ...utils.vis_format import VISFormatError, check_segmentation, load_json
 
 VIS_SPLITS = ('train', 'valid', 'test')
 VIS_VERSIONS = ('2019', '2021', 'ovis')
@@ -118,36 +127,23 @@ class _Validator:
         return value
 
 
-def _mask_rle(segmentation, height: int, width: int, check: _Validator,
-              where: str) -> dict:
-    """Compressed RLE of a raw frame segmentation (polygons or RLE)."""
+def _mask_rle(segmentation, height: int, width: int) -> dict:
+    """Compressed RLE of a raw frame segmentation (polygons or RLE) that
+    :func:`check_segmentation` accepted."""
     if isinstance(segmentation, list):
-        if not segmentation or not all(
-                isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0
-                for p in segmentation):
-            check.fail(
-                where, 'segmentations',
-                'holds a polygon list that is empty or has a '
-                'polygon with fewer than 3 points')
         return mask_utils.merge(
             mask_utils.frPyObjects(segmentation, height, width))
-    if isinstance(segmentation, dict) and 'counts' in segmentation \
-            and 'size' in segmentation:
-        if list(segmentation['size']) != [height, width]:
-            check.fail(
-                where, 'segmentations',
-                f'has an RLE of size {segmentation["size"]} but the '
-                f'video is {[height, width]} (height, width)')
-        if isinstance(segmentation['counts'], list):
-            return mask_utils.frPyObjects(segmentation, height, width)
-        counts = segmentation['counts']
-        if isinstance(counts, str):
-            counts = counts.encode('ascii')
-        return dict(size=[height, width], counts=counts)
-    check.fail(
-        where, 'segmentations',
-        'holds an entry that is neither null, a polygon list nor an '
-        'RLE dict with "counts" and "size"')
+    if isinstance(segmentation['counts'], list):
+        return mask_utils.frPyObjects(segmentation, height, width)
+    counts = segmentation['counts']
+    if isinstance(counts, str):
+        counts = counts.encode('ascii')
+    return dict(size=[height, width], counts=counts)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
 
 
 def _per_frame_list(ann: dict, field: str, length: int, check: _Validator,
@@ -165,11 +161,7 @@ def _per_frame_list(ann: dict, field: str, length: int, check: _Validator,
 def _load_raw(raw: Union[dict, str], source: Optional[str]):
     if isinstance(raw, str):
         source = source or raw
-        try:
-            with open(raw, encoding='utf-8') as f:
-                raw = json.load(f)
-        except json.JSONDecodeError as e:
-            raise VISFormatError(f'{source}: not valid json: {e}') from e
+        raw = load_json(raw)
     if not isinstance(raw, dict):
         raise VISFormatError(f'{source or "<raw dict>"}: the top level is a '
                              f'{type(raw).__name__}, expected an object')
@@ -258,6 +250,11 @@ def convert_vis_to_cocovid(raw: Union[dict, str],
             check.fail(where, 'category_id',
                        f'{category_id} is not in "categories"')
         anns_by_video[video_id].append(ann)
+    video_where = {
+        video_id: f'video {video_id} '
+        f'({_video_name(video["file_names"], video_id)})'
+        for video_id, video in video_by_id.items()
+    }
 
     out = dict(
         categories=[dict(c) for c in categories],
@@ -285,7 +282,7 @@ def convert_vis_to_cocovid(raw: Union[dict, str],
                 length=length))
         frames = []
         for ann in anns_by_video[video_id]:
-            where = f'video {video_id}, annotation {ann["id"]}'
+            where = f'{video_where[video_id]}, annotation {ann["id"]}'
             frames.append((ann, where,
                            _per_frame_list(
                                ann,
@@ -330,14 +327,24 @@ def convert_vis_to_cocovid(raw: Union[dict, str],
                 if segm is None:
                     continue
                 frame_where = f'{where}, frame {frame_id}'
+                check_segmentation(
+                    segm, height, width,
+                    f'{source}: {frame_where}: field \'segmentations\'')
                 bbox = None if bboxes is None else bboxes[frame_id]
                 area = None if areas is None else areas[frame_id]
-                if bbox is not None and not (isinstance(bbox, list)
-                                             and len(bbox) == 4):
-                    check.fail(frame_where, 'bboxes',
-                               'holds an entry that is not [x, y, w, h]')
+                if bbox is not None and not (
+                        isinstance(bbox, list) and len(bbox) == 4
+                        and all(_is_number(v) for v in bbox)
+                        and bbox[2] >= 0 and bbox[3] >= 0):
+                    check.fail(
+                        frame_where, 'bboxes', 'holds an entry that is not '
+                        '[x, y, w, h] (finite numbers, w and h >= 0)')
+                if area is not None and not (_is_number(area)
+                                             and area >= 0):
+                    check.fail(frame_where, 'areas',
+                               'holds an entry that is not a number >= 0')
                 if bbox is None or area is None:
-                    rle = _mask_rle(segm, height, width, check, frame_where)
+                    rle = _mask_rle(segm, height, width)
                     if bbox is None:
                         bbox = [float(v) for v in mask_utils.toBbox(rle)]
                     if area is None:
@@ -391,12 +398,16 @@ def convert_vis_data_root(data_root: str,
             ``data_root``.
     """
     out_dir = out_dir or osp.join(data_root, 'annotations')
+    pairs = [(split, raw_vis_ann_path(data_root, version, split),
+              osp.join(out_dir, cocovid_ann_name(version, split)))
+             for split in VIS_SPLITS
+             if osp.isfile(raw_vis_ann_path(data_root, version, split))]
+    refuse_overwriting_inputs(
+        {f'{split} output': out_path
+         for split, _, out_path in pairs},
+        [(f'raw {split} json', in_path) for split, in_path, _ in pairs])
     written = {}
-    for split in VIS_SPLITS:
-        in_path = raw_vis_ann_path(data_root, version, split)
-        if not osp.isfile(in_path):
-            continue
-        out_path = osp.join(out_dir, cocovid_ann_name(version, split))
+    for split, in_path, out_path in pairs:
         cocovid = convert_vis_file(in_path, out_path, show_progress)
         print(f'{in_path} -> {out_path}: {summarize_cocovid(cocovid)}')
         written[split] = out_path
@@ -449,8 +460,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Command line entry point (``tools/dataset_converters/vis2cocovid.py``
     calls it)."""
     args = parse_args(argv)
-    try:
+    with exit_on_user_error():
         if args.input is not None:
+            refuse_overwriting_inputs({'-o': args.output},
+                                      [('input json', args.input)])
             cocovid = convert_vis_file(args.input, args.output,
                                        not args.no_progress)
             print(f'{args.input} -> {args.output}: '
@@ -458,8 +471,6 @@ def main(argv: Optional[List[str]] = None) -> None:
         else:
             convert_vis_data_root(args.data_root, args.version, args.out_dir,
                                   not args.no_progress)
-    except (OSError, VISFormatError) as e:
-        raise SystemExit(f'error: {e}') from e
 
 
 __all__ = [

@@ -37,7 +37,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from ...utils.vis_format import VISFormatError, load_json
+from ...utils.vis_format import VISFormatError, check_segmentation, load_json
 from .ovis_occlusion import occlusion_score
 from .vis_results_io import load_vis_results
 
@@ -90,11 +90,13 @@ class VISGroundTruth:
         instances (list[VideoInstance]): Annotations in file order.
         has_occlusion (bool): Whether the annotations carry OVIS
             ``occlusion`` labels (then all of them do).
+        source (str): Names the ground truth in messages (its file).
     """
     videos: Dict[int, VideoInfo]
     category_ids: List[int]
     instances: List[VideoInstance]
     has_occlusion: bool
+    source: str = 'ground truth'
 
 
 def _source_name(source) -> str:
@@ -117,7 +119,8 @@ def frame_rle(segmentation, video: VideoInfo, where: str) -> Optional[dict]:
 
     Args:
         segmentation: Compressed or uncompressed RLE dict, polygon list, or
-            a falsy value for an absent instance.
+            a falsy value for an absent instance; checked against the video
+            size (:func:`~mmvis_clip.utils.vis_format.check_segmentation`).
         video (VideoInfo): The video, whose size the mask must have.
         where (str): Names the annotation/result and frame in errors.
 
@@ -128,28 +131,12 @@ def frame_rle(segmentation, video: VideoInfo, where: str) -> Optional[dict]:
     if not segmentation:
         return None
     height, width = video.height, video.width
+    check_segmentation(segmentation, height, width, where)
     if isinstance(segmentation, list):
-        try:
-            rle = mask_utils.merge(
-                mask_utils.frPyObjects(segmentation, height, width))
-        except (TypeError, ValueError, IndexError) as err:
-            raise VISFormatError(f'{where}: invalid polygons ({err})') \
-                from None
-        return rle
-    if not isinstance(segmentation, dict) or 'counts' not in segmentation \
-            or 'size' not in segmentation:
-        raise VISFormatError(
-            f'{where}: a segmentation must be an RLE dict with "size" and '
-            f'"counts", a polygon list or null, got {type(segmentation)}')
-    if list(segmentation['size']) != [height, width]:
-        raise VISFormatError(
-            f'{where}: mask size {list(segmentation["size"])} differs from '
-            f'the video size [{height}, {width}] (height, width)')
+        return mask_utils.merge(
+            mask_utils.frPyObjects(segmentation, height, width))
     if isinstance(segmentation['counts'], list):
         return mask_utils.frPyObjects(segmentation, height, width)
-    if not isinstance(segmentation['counts'], (str, bytes)):
-        raise VISFormatError(f'{where}: RLE counts must be a str, bytes or '
-                             f'a list, got {type(segmentation["counts"])}')
     return segmentation
 
 
@@ -182,18 +169,34 @@ def mask_areas(rles: Sequence[Optional[dict]]) -> np.ndarray:
     return areas
 
 
+def _require_int(record: dict,
+                 key: str,
+                 where: str,
+                 minimum: Optional[int] = None) -> int:
+    value = _require(record, key, where)
+    if not (_is_number(value) and math.isfinite(value)
+            and value == int(value)) or (minimum is not None
+                                         and value < minimum):
+        kind = 'an integer' if minimum is None else \
+            f'an integer >= {minimum}'
+        raise VISFormatError(
+            f'{where}: field {key!r} must be {kind}, got {value!r}')
+    return int(value)
+
+
 def _parse_video(video: dict, where: str) -> VideoInfo:
-    video_id = _require(video, 'id', where)
+    video_id = _require_int(video, 'id', where)
     where = f'{where} (id {video_id})'
-    height = _require(video, 'height', where)
-    width = _require(video, 'width', where)
+    height = _require_int(video, 'height', where, 1)
+    width = _require_int(video, 'width', where, 1)
     if 'length' in video:
-        length = video['length']
-    elif 'file_names' in video:
+        length = _require_int(video, 'length', where, 1)
+    elif isinstance(video.get('file_names'), list):
         length = len(video['file_names'])
     else:
-        raise VISFormatError(f'{where}: needs "length" or "file_names"')
-    return VideoInfo(int(video_id), int(height), int(width), int(length))
+        raise VISFormatError(f'{where}: needs "length" or a list '
+                             '"file_names"')
+    return VideoInfo(video_id, height, width, length)
 
 
 def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
@@ -240,12 +243,22 @@ def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
         occlusion_score=score)
 
 
-def parse_ground_truth(gt: PathOrDict) -> VISGroundTruth:
-    """Parse and validate YouTube-VIS ground truth (dict or json path)."""
+def parse_ground_truth(gt: PathOrDict,
+                       name: Optional[str] = None) -> VISGroundTruth:
+    """Parse and validate YouTube-VIS ground truth (dict or json path).
+
+    Args:
+        gt (str | PathLike | dict): The ground truth or its json file.
+        name (str, optional): Names it in messages; defaults to the path,
+            or ``'ground truth'`` for a dict.
+
+    Returns:
+        VISGroundTruth: The parsed ground truth.
+    """
     source = _source_name(gt)
     if source:
         gt = load_json(source)
-    name = source or 'ground truth'
+    name = name or source or 'ground truth'
     if not isinstance(gt, dict):
         raise VISFormatError(f'{name}: expected a json object')
     for key in ('videos', 'annotations', 'categories'):
@@ -279,7 +292,27 @@ def parse_ground_truth(gt: PathOrDict) -> VISGroundTruth:
         ann_ids.add(instance.ann_id)
         instances.append(instance)
     return VISGroundTruth(videos, sorted(category_ids), instances,
-                          has_occlusion)
+                          has_occlusion, name)
+
+
+def check_evaluable(gt: VISGroundTruth) -> None:
+    """Refuse ground truth that nothing can be measured on: no video, or
+    no annotation that is not a crowd (every stat would be undefined).
+
+    Raises:
+        VISFormatError: Naming the ground truth's file.
+    """
+    if not gt.videos:
+        raise VISFormatError(f'{gt.source}: the ground truth has no video; '
+                             'nothing to evaluate')
+    if not any(not inst.iscrowd for inst in gt.instances):
+        what = 'only crowd annotations' if gt.instances else \
+            'no annotation'
+        raise VISFormatError(
+            f'{gt.source}: the ground truth has {what} in its '
+            f'{len(gt.videos)} videos; nothing to evaluate (a split without '
+            'ground truth is scored by its evaluation server: write the '
+            'results with tools/test.py --format-only --out DIR)')
 
 
 def parse_results(results: PathOrList,

@@ -56,7 +56,7 @@ import numpy as np
 from .hota import hota_from_parsed
 from .ovis_occlusion import OCCLUSION_LEVELS
 from .sequence_iou import sequence_mask_iou
-from .vis_annotations import (VideoInstance, VISGroundTruth,
+from .vis_annotations import (VideoInstance, VISGroundTruth, check_evaluable,
                               parse_ground_truth, parse_results)
 
 VIS_STAT_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10',
@@ -132,8 +132,12 @@ class VISEval:
         stats = evaluator.summarize()  # {'AP': 0.37, 'AP50': ...}
 
     Args:
-        gt (str | PathLike | dict): Ground truth, see :mod:`.vis_annotations`.
+        gt (str | PathLike | dict): Ground truth, see :mod:`.vis_annotations`;
+            it must have a video and an annotation that is not a crowd
+            (:func:`.vis_annotations.check_evaluable`).
         results (str | PathLike | list[dict]): Results for it.
+        gt_name (str, optional): Names the ground truth in messages;
+            defaults to its path, or ``'ground truth'`` for a dict.
 
     Attributes:
         precision (np.ndarray): After :meth:`accumulate`, shape
@@ -147,9 +151,12 @@ class VISEval:
     recall_thresholds = np.linspace(0., 1., 101)
     max_dets = (1, 10, 100)
 
-    def __init__(self, gt: Union[str, os.PathLike, dict],
-                 results: Union[str, os.PathLike, list]) -> None:
-        self.gt: VISGroundTruth = parse_ground_truth(gt)
+    def __init__(self,
+                 gt: Union[str, os.PathLike, dict],
+                 results: Union[str, os.PathLike, list],
+                 gt_name: Optional[str] = None) -> None:
+        self.gt: VISGroundTruth = parse_ground_truth(gt, gt_name)
+        check_evaluable(self.gt)
         self.dts: List[VideoInstance] = parse_results(results, self.gt)
         self.subsets = self._build_subsets()
         self._matches: Dict[Tuple[int, int, int], _Matches] = {}
@@ -360,7 +367,8 @@ def evaluate_vis(gt: Union[str, os.PathLike, dict],
                  progress: bool = False,
                  hota: bool = False,
                  hota_score_thr: Optional[float] = None,
-                 hota_average: str = 'detection') -> Dict[str, float]:
+                 hota_average: str = 'detection',
+                 gt_name: Optional[str] = None) -> Dict[str, float]:
     """Evaluate YouTube-VIS / OVIS results.
 
     Args:
@@ -374,6 +382,8 @@ def evaluate_vis(gt: Union[str, os.PathLike, dict],
             predictions scoring at least this for HOTA (AP uses all).
         hota_average (str): With ``hota``, ``'detection'`` or ``'class'``
             combination of the categories (:data:`.hota.HOTA_AVERAGES`).
+        gt_name (str, optional): Names the ground truth in messages;
+            defaults to its path, or ``'ground truth'`` for a dict.
 
     Returns:
         dict[str, float]: ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm
@@ -381,7 +391,7 @@ def evaluate_vis(gt: Union[str, os.PathLike, dict],
         :data:`OVIS_STAT_NAMES` when the ground truth has OVIS occlusion
         labels; then, with ``hota``, ``HOTA DetA AssA LocA IDF1``.
     """
-    evaluator = VISEval(gt, results)
+    evaluator = VISEval(gt, results, gt_name)
     evaluator.evaluate(progress=progress)
     evaluator.accumulate()
     stats = evaluator.summarize()

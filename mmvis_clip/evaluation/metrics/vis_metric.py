@@ -43,7 +43,14 @@ class VISMetric(YouTubeVISMetric):
     Output: when ``outfile_prefix`` is given (always needed with
     ``format_only``), it is a directory that receives ``results.json`` and
     ``submission.zip`` (``results.json`` at the zip root, for the
-    evaluation server), each written atomically.
+    evaluation server), published together: a ``submission.zip`` in the
+    folder always holds the ``results.json`` beside it, even after a kill
+    (:func:`~mmvis_clip.evaluation.functional.dump_vis_results`).
+
+    Ground truth with nothing to evaluate (no video, or no annotation that
+    is not a crowd) is refused, naming ``ann_file``; without
+    ``format_only`` an ``ann_file`` without videos or annotations is
+    refused when the metric is built, before the test runs.
 
     Args:
         ann_file (str, optional): Raw YouTube-VIS-format ground truth json.
@@ -95,6 +102,8 @@ class VISMetric(YouTubeVISMetric):
         if ann_file is not None and not osp.isfile(ann_file):
             raise FileNotFoundError(
                 f'VISMetric: ann_file {ann_file} does not exist')
+        if ann_file is not None and not format_only:
+            self._check_has_ground_truth(ann_file)
         known = VIS_STAT_NAMES + OCCLUSION_STAT_NAMES + HOTA_STAT_NAMES
         if metric_items is not None:
             metric_items = list(metric_items)
@@ -117,6 +126,20 @@ class VISMetric(YouTubeVISMetric):
         self.hota = hota
         self.hota_score_thr = hota_score_thr
         self.hota_average = hota_average
+
+    @staticmethod
+    def _check_has_ground_truth(ann_file: str) -> None:
+        """Refuse, before any test runs, an ``ann_file`` without videos or
+        annotations to evaluate on (a split scored by a server)."""
+        gt = load_json(ann_file)
+        for key in ('videos', 'annotations'):
+            if isinstance(gt, dict) and isinstance(gt.get(key), list) \
+                    and not gt[key]:
+                raise VISFormatError(
+                    f'VISMetric: ann_file {ann_file} has no {key}; nothing '
+                    'to evaluate (for a split without ground truth, set '
+                    'format_only=True and outfile_prefix, e.g. tools/test.py '
+                    '--format-only --out DIR)')
 
     def evaluate(self, size: int = 1) -> dict:
         """Gather every rank's videos on rank 0, compute the metrics there
@@ -267,7 +290,8 @@ class VISMetric(YouTubeVISMetric):
             preds,
             hota=self.hota,
             hota_score_thr=self.hota_score_thr,
-            hota_average=self.hota_average)
+            hota_average=self.hota_average,
+            gt_name=self.ann_file or 'ground truth of the test samples')
         names = self.metric_items or list(stats)
         absent = [name for name in names if name not in stats]
         if absent:
