@@ -9,7 +9,8 @@ from mmdet.registry import DATASETS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
-from mmvis_clip.apis import (FrameSource, FrameVideoSegmenter, VideoSegmenter,
+from mmvis_clip.apis import (FrameSizeError, FrameSource, FrameVideoSegmenter,
+                             StreamEndedError, VideoSegmenter,
                              build_stream_pipeline, init_vis_model,
                              natural_sort_key, register_segmenter)
 from mmvis_clip.apis.video_segmenter import SEGMENTER_REGISTRY
@@ -399,3 +400,40 @@ def test_segmenter_registry():
             register_segmenter(SubSTC)(FrameVideoSegmenter)
     finally:
         del SEGMENTER_REGISTRY[SubSTC]
+
+
+@pytest.mark.parametrize('config', [STC_CONFIG, CICO_CONFIG])
+def test_stream_refuses_frames_after_finish_until_reset(config):
+    """STC used to continue the old video after finish(); both adapters
+    refuse push() and a second finish() until reset()."""
+    seg = VideoSegmenter.from_model(init_vis_model(config))
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
+              for _ in range(4)]
+    seg.reset()
+    first = [r.frame_index for f in frames for r in seg.push(f)]
+    rest, _ = seg.finish()
+    assert first + [r.frame_index for r in rest] == [0, 1, 2, 3]
+    for call in (lambda: seg.push(frames[0]), seg.finish):
+        with pytest.raises(StreamEndedError,
+                           match=r'ended with finish\(\) after 4 frames; '
+                           r'call reset\(\)'):
+            call()
+    assert seg.frame_index == 4  # nothing was pushed
+    seg.reset()
+    again = [r.frame_index for f in frames for r in seg.push(f)]
+    rest, _ = seg.finish()
+    assert again + [r.frame_index for r in rest] == [0, 1, 2, 3]
+
+
+def test_frame_folder_of_mixed_sizes_names_the_file(tmp_path):
+    for index, shape in ((1, (4, 6, 3)), (2, (4, 6, 3)), (3, (5, 6, 3))):
+        cv2.imwrite(str(tmp_path / f'{index}.png'), np.zeros(shape, np.uint8))
+    frames = iter(FrameSource(str(tmp_path)))
+    next(frames), next(frames)
+    with pytest.raises(FrameSizeError) as error:
+        next(frames)
+    assert str(error.value) == (
+        f'frame {tmp_path / "3.png"} is 6x5 (WxH) but the first frame '
+        f'{tmp_path / "1.png"} of the folder is 6x4; all frames of a video '
+        'must have one size')

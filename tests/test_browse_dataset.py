@@ -1,7 +1,12 @@
 """tools/analysis/browse_dataset.py on a tiny synthetic dataset."""
 import importlib.util
 import json
+import os
 import os.path as osp
+import re
+import shutil
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -9,6 +14,7 @@ import pytest
 from mmdet.registry import DATASETS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from pycocotools import mask as mask_utils
 
 from mmvis_clip.visualization import VideoRenderer, instance_color
 
@@ -117,3 +123,54 @@ def test_ground_truth_drawn_in_id_colours(data_root):
         assert np.linalg.norm(drawn_px - color) < np.linalg.norm(raw_px -
                                                                  color)
     assert checked >= 1
+
+
+def run_browse(*argv):
+    tool = osp.join(REPO, 'tools', 'analysis', 'browse_dataset.py')
+    return subprocess.run([sys.executable, tool] + [str(a) for a in argv],
+                          cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_mask_of_another_size_names_the_video(data_root, tmp_path):
+    """A CocoVID json not made by vis2cocovid.py (which refuses it) with a
+    mask of another size: one line naming the video and the file."""
+    root = tmp_path / 'data'
+    shutil.copytree(data_root, root)
+    ann_file = root / 'annotations' / 'train_cocovid.json'
+    data = json.loads(ann_file.read_text())
+    first = data['annotations'][0]
+    video = next(v for v in data['videos'] if v['id'] == first['video_id'])
+    small = mask_utils.encode(np.asfortranarray(np.ones((32, 48), np.uint8)))
+    first['segmentation'] = dict(size=[32, 48],
+                                 counts=small['counts'].decode())
+    ann_file.write_text(json.dumps(data))
+    out = tmp_path / 'out'
+    proc = run_browse(CONFIG, '--output-dir', out, '--max-videos', '1',
+                      '--cfg-options',
+                      f'train_dataloader.dataset.data_root={root}/')
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'error: video {video["name"]} of {ann_file}: '
+                           'the train pipeline failed on it'), last
+    assert not out.exists() or not any(
+        name.endswith('.mp4') for name in os.listdir(out))
+
+
+def test_user_mistakes_give_one_line(data_root, tmp_path, capsys):
+    with pytest.raises(SystemExit, match='missing.py does not exist'):
+        browse_dataset.main([str(tmp_path / 'missing.py')])
+    with pytest.raises(SystemExit) as error:
+        browse_dataset.main([CONFIG, '--fps', '0'])
+    assert error.value.code == 2
+    assert '--fps must be > 0' in capsys.readouterr().err
+    ann_file = tmp_path / 'broken.json'
+    ann_file.write_text('{"videos": [')
+    with pytest.raises(SystemExit, match=re.escape(f'ann_file {ann_file})')
+                       + '.*cannot be built'):
+        browse_dataset.main([
+            CONFIG, '--cfg-options',
+            f'train_dataloader.dataset.data_root={tmp_path}/',
+            'train_dataloader.dataset.ann_file=broken.json'
+        ])

@@ -183,3 +183,105 @@ def test_test_py_show_dir(data_root, checkpoint, tmp_path):
     assert sorted(os.listdir(show)) == ['video_0000.mp4', 'video_0001.mp4']
     for name in os.listdir(show):
         assert count_frames(osp.join(show, name)) == (5, (64, 96))
+
+
+DEMO = osp.join(REPO, 'tools', 'demo', 'video_demo.py')
+
+
+def run_demo(*argv):
+    return subprocess.run([sys.executable, DEMO] + [str(a) for a in argv],
+                          cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+
+
+def last_error_line(proc):
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: '), last
+    return last
+
+
+@pytest.fixture(scope='module')
+def inputs(data_root, checkpoint, tmp_path_factory):
+    """An mp4, a frame folder (copies), the config and the checkpoint."""
+    root = tmp_path_factory.mktemp('demo_inputs')
+    folder = root / 'frames'
+    folder.mkdir()
+    src = osp.join(data_root, 'valid', 'JPEGImages', 'video_0000')
+    video = root / 'in.mp4'
+    with AtomicVideoWriter(str(video), fps=5) as writer:
+        for i, frame in enumerate(FrameSource(src)):
+            writer.write(frame)
+            cv2.imwrite(str(folder / f'{i}.jpg'), frame)
+    return dict(video=video, folder=folder, frame=folder / '2.jpg',
+                config=CONFIG, checkpoint=checkpoint)
+
+
+def snapshot(inputs):
+    files = [inputs['video'], inputs['checkpoint']] + sorted(
+        inputs['folder'].iterdir())
+    return {str(f): open(f, 'rb').read() for f in files}
+
+
+@pytest.mark.parametrize('source, option, target, words', [
+    ('video', '--out', 'video', 'is the input video'),
+    ('folder', '--out-json', 'frame', 'is inside the input frame folder'),
+    ('folder', '--out-json', 'folder', 'is a folder'),
+    ('video', '--out-json', 'checkpoint', 'is the checkpoint'),
+    ('video', '--out-json', 'config', 'is the config'),
+])
+def test_demo_refuses_outputs_that_are_inputs(inputs, source, option,
+                                              target, words):
+    before = snapshot(inputs)
+    config_before = open(CONFIG, 'rb').read()
+    proc = run_demo(inputs[source], CONFIG, '--checkpoint',
+                    inputs['checkpoint'], option, inputs[target])
+    last = last_error_line(proc)
+    assert last.startswith(f'error: {option} {inputs[target]} ')
+    assert words in last, last
+    if target != 'folder':
+        assert 'refusing' in last, last
+    assert snapshot(inputs) == before
+    assert open(CONFIG, 'rb').read() == config_before
+
+
+def test_demo_refuses_one_file_for_both_outputs(inputs, tmp_path):
+    out = tmp_path / 'both.mp4'
+    proc = run_demo(inputs['video'], CONFIG, '--out', out, '--out-json', out)
+    assert 'is the same file as --out' in last_error_line(proc)
+    assert not out.exists()
+
+
+def test_demo_bad_inputs_give_one_line(inputs, tmp_path):
+    """An unreadable mp4, a corrupt frame, frames of different sizes and a
+    truncated checkpoint: one line naming the file, no output."""
+    out = tmp_path / 'out.json'
+    not_video = tmp_path / 'notes.mp4'
+    not_video.write_text('not a video')
+    mixed = tmp_path / 'mixed'
+    mixed.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(mixed / f'{i}.jpg'),
+                    np.zeros((64, 96 if i < 2 else 80, 3), np.uint8))
+    corrupt = tmp_path / 'corrupt'
+    corrupt.mkdir()
+    cv2.imwrite(str(corrupt / '0.jpg'), np.zeros((64, 96, 3), np.uint8))
+    (corrupt / '1.jpg').write_bytes(b'\xff\xd8 not a jpeg')
+    truncated = tmp_path / 'cut.pth'
+    truncated.write_bytes(open(inputs['checkpoint'], 'rb').read()[:5000])
+    cases = [
+        ([not_video], f'video {not_video} cannot be opened'),
+        ([tmp_path / 'missing'], f'input {tmp_path / "missing"} is neither'),
+        ([mixed], f'frame {mixed / "2.jpg"} is 80x64 (WxH) but the first '
+         f'frame {mixed / "0.jpg"}'),
+        ([corrupt], f'frame {corrupt / "1.jpg"} cannot be read'),
+        ([inputs['video'], '--checkpoint', truncated], f'checkpoint '
+         f'{truncated}'),
+    ]
+    for argv, words in cases:
+        proc = run_demo(argv[0], CONFIG, '--out-json', out, *argv[1:])
+        last = last_error_line(proc)
+        assert words in last, (words, last)
+        assert 'reset()' not in last
+        assert not out.exists()

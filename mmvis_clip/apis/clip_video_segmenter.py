@@ -37,8 +37,7 @@ class ClipVideoSegmenter(VideoSegmenter):
     def clip_len(self) -> int:
         return self.tracker.clip_len
 
-    def push(self, frame) -> List[FrameResult]:
-        image = self._read(frame)
+    def _push(self, image: np.ndarray) -> List[FrameResult]:
         self._frames.append(image)
         self._frame_ids.append(self.frame_index)
         self._num_new += 1
@@ -79,7 +78,7 @@ class ClipVideoSegmenter(VideoSegmenter):
             for frame_id, instances in final
         ]
 
-    def finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
+    def _finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
         results = []
         if self._num_new > 0 or (self._clips_done == 0 and self._frames):
             pad = self.clip_len - len(self._frames)

@@ -1,6 +1,7 @@
 """Frames of a video file or of a folder of images, one at a time."""
 import os
 import os.path as osp
+import warnings
 from typing import Iterator, List, Optional, Union
 
 import cv2
@@ -8,6 +9,7 @@ import mmcv
 import numpy as np
 
 from ..utils.natural_sort import natural_sort_key
+from ..utils.user_errors import UserError
 
 #: File extensions read as frames in a frame folder (lower case).
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
@@ -15,6 +17,14 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
 
 #: Frames per second given to a frame folder, which has none of its own.
 DEFAULT_FOLDER_FPS = 10.0
+
+
+class FrameError(UserError):
+    """A frame that is not an (H, W, 3) uint8 BGR image."""
+
+
+class FrameSizeError(FrameError):
+    """A frame whose size is not that of the video's first frame."""
 
 
 def list_frame_files(folder: str) -> List[str]:
@@ -41,14 +51,15 @@ def check_frame(frame: np.ndarray, name: str = 'frame') -> np.ndarray:
     """Check that ``frame`` is an (H, W, 3) uint8 BGR image.
 
     Raises:
-        ValueError: Naming ``name`` and what is wrong.
+        TypeError: ``frame`` is not an array.
+        FrameError: Naming ``name`` and what is wrong.
     """
     if not isinstance(frame, np.ndarray):
         raise TypeError(f'{name}: expected an (H, W, 3) uint8 BGR numpy '
                         f'array or an image path, got {type(frame).__name__}')
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8 \
             or min(frame.shape[:2]) < 1:
-        raise ValueError(f'{name}: expected an (H, W, 3) uint8 BGR image, '
+        raise FrameError(f'{name}: expected an (H, W, 3) uint8 BGR image, '
                          f'got shape {frame.shape} and dtype {frame.dtype}')
     return frame
 
@@ -62,7 +73,7 @@ def read_frame(frame: Union[str, os.PathLike, np.ndarray]) -> np.ndarray:
 
     Raises:
         FileNotFoundError: If the path does not exist or cannot be decoded.
-        ValueError: If the array is not (H, W, 3) uint8.
+        FrameError: If the array is not (H, W, 3) uint8.
     """
     if isinstance(frame, (str, os.PathLike)):
         path = os.fspath(frame)
@@ -85,7 +96,9 @@ class FrameSource:
     folder of images (natural order: ``2.jpg`` before ``10.jpg``).
 
     Iterating yields (H, W, 3) uint8 BGR arrays, one at a time; nothing is
-    read ahead, so memory does not depend on the video length.
+    read ahead, so memory does not depend on the video length. Every frame
+    of a folder must have the size of its first frame
+    (:class:`FrameSizeError` names the file otherwise).
 
     Args:
         path (str): A video file or a folder of frames.
@@ -136,8 +149,18 @@ class FrameSource:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.frame_files is not None:
+            first_size = None
             for file in self.frame_files:
-                yield read_frame(file)
+                frame = read_frame(file)
+                if first_size is None:
+                    first_size = frame.shape[:2]
+                elif frame.shape[:2] != first_size:
+                    raise FrameSizeError(
+                        f'frame {file} is {frame.shape[1]}x{frame.shape[0]} '
+                        f'(WxH) but the first frame {self.frame_files[0]} of '
+                        f'the folder is {first_size[1]}x{first_size[0]}; all '
+                        'frames of a video must have one size')
+                yield frame
             return
         capture = self._open_video()
         try:
@@ -153,3 +176,8 @@ class FrameSource:
         if index == 0:
             raise FileNotFoundError(
                 f'video {self.path} has no frame that can be decoded')
+        if self.num_frames is not None and index < self.num_frames:
+            warnings.warn(
+                f'video {self.path}: only {index} of the {self.num_frames} '
+                'frames its container announces could be decoded (a '
+                'truncated or damaged file?)')

@@ -11,8 +11,29 @@ from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmengine.utils import import_modules_from_strings
+
+from ..utils.checkpoint_loading import load_checkpoint_checked
+from ..utils.user_errors import UserError, one_line
+
+
+class NotAVideoModelError(UserError, TypeError):
+    """The config's model is not a video model with a tracker."""
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` whose failures (a syntax error, a missing
+    ``_base_`` file, ...) name the config file."""
+    if not osp.exists(path):
+        raise FileNotFoundError(f'config {path} does not exist')
+    if not osp.isfile(path):
+        raise IsADirectoryError(f'config {path} is a folder, not a config '
+                                'file')
+    try:
+        return Config.fromfile(path)
+    except Exception as err:  # mmengine raises many types for a bad file
+        raise UserError(f'config {path} cannot be loaded: '
+                        f'{type(err).__name__}: {one_line(err)}') from None
 
 
 def _dataset_meta_from_config(cfg: Config) -> Optional[dict]:
@@ -66,14 +87,16 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
 
     Raises:
         FileNotFoundError: If the config or checkpoint does not exist.
-        TypeError: If the config's model is not a video model (an mmdet
-            ``BaseMOTModel`` with a tracker).
+        UserError: If the config cannot be loaded or names an unknown
+            model type.
+        NotAVideoModelError: If the config's model is not a video model
+            (an mmdet ``BaseMOTModel`` with a tracker); a ``TypeError``.
+        CheckpointError: If the checkpoint cannot be read or does not fit
+            the model (:func:`~mmvis_clip.utils.checkpoint_loading.
+            load_checkpoint_checked`); a ``RuntimeError``.
     """
     if isinstance(config, (str, os.PathLike)):
-        config = os.fspath(config)
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config {config} does not exist')
-        config = Config.fromfile(config)
+        config = load_config(os.fspath(config))
     elif isinstance(config, Config):
         config = copy.deepcopy(config)
     else:
@@ -90,29 +113,29 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
     model_cls = MODELS.get(model_type) if isinstance(model_type,
                                                      str) else model_type
     if model_cls is None:
-        raise KeyError(f'config {name}: model type {model_type!r} is not '
-                       'registered')
+        raise UserError(f'config {name}: model type {model_type!r} is not '
+                        'registered')
     if not (isinstance(model_cls, type)
             and issubclass(model_cls, BaseMOTModel)):
-        raise TypeError(f'config {name} is not a video model: its model '
-                        f'{model_type} is not an mmdet BaseMOTModel')
+        raise NotAVideoModelError(
+            f'config {name} is not a video model: its model {model_type} '
+            'is not an mmdet BaseMOTModel')
     model = MODELS.build(config.model)
     if getattr(model, 'tracker', None) is None:
-        raise TypeError(f'config {name} is not a video model: its model '
-                        f'{model_type} has no tracker')
+        raise NotAVideoModelError(
+            f'config {name} is not a video model: its model {model_type} '
+            'has no tracker')
 
     dataset_meta = None
     if checkpoint is not None:
         checkpoint = os.fspath(checkpoint)
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
-        try:
-            ckpt = load_checkpoint(
-                model, checkpoint, map_location='cpu', strict=strict)
-        except RuntimeError as err:
-            raise RuntimeError(f'checkpoint {checkpoint} does not fit the '
-                               f'model of config {name}: {err}') from None
-        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+        ckpt = load_checkpoint_checked(
+            model,
+            checkpoint,
+            allow_partial=not strict,
+            what=f'the model of config {name}')
+        meta = ckpt.get('meta', {})
+        meta = meta if isinstance(meta, dict) else {}
         dataset_meta = copy.deepcopy(meta.get('dataset_meta', None))
         if dataset_meta and 'CLASSES' in dataset_meta:
             dataset_meta['classes'] = dataset_meta.pop('CLASSES')

@@ -12,8 +12,12 @@ tracker's, not the frames'::
     results, summaries = seg.finish()        # {id: TrackSummary}
 
 Adapters are looked up by the model's class (its MRO), see
-:func:`register_segmenter`.
+:func:`register_segmenter`. After :meth:`VideoSegmenter.finish` the stream
+is closed: :meth:`~VideoSegmenter.push` and ``finish`` raise
+:class:`StreamEndedError` until :meth:`~VideoSegmenter.reset` starts the
+next video.
 """
+import os
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple, Type
 
@@ -28,7 +32,7 @@ from mmengine.model import is_model_wrapper
 from ..models.trackers import TrackSummary, VISTrackerBase
 from ..models.vis.stc import STC
 from .frame_result import FrameResult
-from .frame_source import read_frame
+from .frame_source import FrameSizeError, read_frame
 from .result_track_summaries import ResultTrackSummaries
 from .stream_pipeline import build_stream_pipeline, stream_inputs
 
@@ -63,6 +67,11 @@ def register_segmenter(*model_classes: type):
     return register
 
 
+class StreamEndedError(RuntimeError):
+    """A frame was pushed (or ``finish()`` called again) after
+    ``finish()`` ended the video and before ``reset()``."""
+
+
 def tensor_bytes(obj) -> int:
     """Bytes of all tensors in nested dicts, lists, tuples and objects with
     ``__slots__`` (e.g. :class:`TrackRecord`)."""
@@ -79,8 +88,11 @@ def tensor_bytes(obj) -> int:
 class VideoSegmenter(metaclass=ABCMeta):
     """Base adapter: a VIS model as a frame-stream API.
 
-    Subclasses implement :meth:`push` and :meth:`finish`; the test
-    pipeline, frame checks, tracker access and track summaries are shared.
+    Subclasses implement :meth:`_push` (one checked frame) and
+    :meth:`_finish`; :meth:`push` and :meth:`finish` around them keep the
+    stream's state (a video is open from :meth:`reset` to :meth:`finish`),
+    and the test pipeline, frame checks, tracker access and track
+    summaries are shared.
 
     Args:
         model (nn.Module): A video model from :func:`init_vis_model`
@@ -133,7 +145,16 @@ class VideoSegmenter(metaclass=ABCMeta):
         """Start a new video: forget the tracks and the frame count."""
         self.frame_index = 0
         self.frame_shape: Optional[Tuple[int, int]] = None
+        self.finished = False
         self.tracker.reset()
+
+    def _check_open(self, call: str) -> None:
+        """Refuse ``call`` once :meth:`finish` has ended the video."""
+        if self.finished:
+            raise StreamEndedError(
+                f'{type(self).__name__}.{call}: the video ended with '
+                f'finish() after {self.frame_index} frames; call reset() '
+                'to start the next video')
 
     def _read(self, frame) -> np.ndarray:
         """Read and check one frame; all frames of a video share a size."""
@@ -142,8 +163,9 @@ class VideoSegmenter(metaclass=ABCMeta):
         if self.frame_shape is None:
             self.frame_shape = shape
         elif shape != self.frame_shape:
-            name = frame if isinstance(frame, str) else 'frame'
-            raise ValueError(
+            name = os.fspath(frame) if isinstance(
+                frame, (str, os.PathLike)) else 'frame'
+            raise FrameSizeError(
                 f'{name} (index {self.frame_index}) is {shape[1]}x{shape[0]}'
                 f' but the video is {self.frame_shape[1]}x'
                 f'{self.frame_shape[0]}; call reset() between videos')
@@ -161,7 +183,6 @@ class VideoSegmenter(metaclass=ABCMeta):
         with torch.no_grad():
             return self.model.test_step(data)[0]
 
-    @abstractmethod
     def push(self, frame) -> List[FrameResult]:
         """Feed the next frame of the video.
 
@@ -172,18 +193,37 @@ class VideoSegmenter(metaclass=ABCMeta):
         Returns:
             list[FrameResult]: The frames whose results became final (in
             frame order), possibly none.
-        """
 
-    @abstractmethod
+        Raises:
+            StreamEndedError: After :meth:`finish`, until :meth:`reset`.
+        """
+        self._check_open('push')
+        return self._push(self._read(frame))
+
     def finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
-        """End the video.
+        """End the video; the stream then needs :meth:`reset`.
 
         Returns:
             tuple: The remaining :class:`FrameResult` s and the
             :class:`TrackSummary` (majority-vote label, mean score, number
             of observations) of every track id not yet returned by
             :meth:`pop_finished_summaries`.
+
+        Raises:
+            StreamEndedError: If the video already ended.
         """
+        self._check_open('finish')
+        self.finished = True
+        return self._finish()
+
+    @abstractmethod
+    def _push(self, image: np.ndarray) -> List[FrameResult]:
+        """Process the next frame (checked by :meth:`_read`, the size of
+        the stream); returns what :meth:`push` returns."""
+
+    @abstractmethod
+    def _finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
+        """End the video; returns what :meth:`finish` returns."""
 
     @abstractmethod
     def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
@@ -232,8 +272,7 @@ class FrameVideoSegmenter(VideoSegmenter):
         self._summaries = None if isinstance(
             self.tracker, VISTrackerBase) else ResultTrackSummaries()
 
-    def push(self, frame) -> List[FrameResult]:
-        image = self._read(frame)
+    def _push(self, image: np.ndarray) -> List[FrameResult]:
         sample = self._run_model(
             self._prepare([image], [self.frame_index]))
         result = FrameResult.from_instances(
@@ -254,7 +293,7 @@ class FrameVideoSegmenter(VideoSegmenter):
             self._summaries.observe(result)
             self._summaries.retire(tracker.tracks.keys())
 
-    def finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
+    def _finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
         if self._summaries is None:
             return [], self.tracker.track_summaries()
         return [], self._summaries.summaries()

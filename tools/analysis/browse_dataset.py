@@ -21,8 +21,13 @@ video: ``DIR/<video name>.mp4``.
 
 Frames of different sizes (random resize) are padded to the first output
 frame's size (shrunk to fit if larger).
+
+A user's mistake (a missing config or annotation file, a frame that
+cannot be read, an annotation the pipeline cannot decode) ends in one
+``error: ...`` line naming the file or the video, exit status 1.
 """
 import argparse
+import math
 import os.path as osp
 import random
 import sys
@@ -31,11 +36,14 @@ import cv2
 import numpy as np
 import torch
 from mmdet.registry import DATASETS
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 from tqdm import tqdm
 
+from mmvis_clip.apis.inference import load_config
+from mmvis_clip.utils.user_errors import (USER_ERRORS, UserError,
+                                          exit_on_user_error, one_line)
 from mmvis_clip.visualization import AtomicVideoWriter, VideoRenderer
 from mmvis_clip.visualization.video_render_hook import video_name
 
@@ -61,6 +69,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.max_videos < 1:
         parser.error('--max-videos must be >= 1')
+    if not (math.isfinite(args.fps) and args.fps > 0):
+        parser.error(f'--fps must be > 0, got {args.fps}')
     return args
 
 
@@ -144,6 +154,29 @@ def side_by_side(panels: list) -> np.ndarray:
                           axis=1)
 
 
+def _samples(items, name: str, dataset, phase: str):
+    """The samples of ``items``; a failure of the pipeline on the data
+    (e.g. a mask that does not fit its frame) names the video and the
+    annotation file."""
+    ann_file = getattr(dataset, 'ann_file', '')
+    iterator = iter(items)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except USER_ERRORS:
+            raise
+        except Exception as err:  # the pipeline decodes user data
+            raise UserError(
+                f'video {name} of {ann_file}: the {phase} pipeline failed '
+                f'on it ({type(err).__name__}: {one_line(err)})') from None
+        if item is None:
+            raise UserError(f'video {name} of {ann_file}: the {phase} '
+                            'pipeline returned no sample')
+        yield item
+
+
 def render_video(dataset, video_idx: int, phase: str, out_dir: str,
                  renderer: VideoRenderer, fps: float) -> tuple:
     """Render one video; returns (path, number of frames written)."""
@@ -152,15 +185,12 @@ def render_video(dataset, video_idx: int, phase: str, out_dir: str,
         items = (dataset.prepare_data((video_idx, f))
                  for f in range(info['video_length']))
     else:
-        items = [dataset.prepare_data(video_idx)]
+        items = (dataset.prepare_data(video_idx) for _ in range(1))
     name = video_name(info['images'][0]['img_path'])
     out_file = osp.join(out_dir, f'{name}.mp4')
     canvas = None
     with AtomicVideoWriter(out_file, fps=fps) as writer:
-        for item in items:
-            if item is None:
-                raise RuntimeError(f'video {name}: the {phase} pipeline '
-                                   'returned no sample')
+        for item in _samples(items, name, dataset, phase):
             panels = draw_frames(item, renderer)
             images = [side_by_side(panels)] if phase == 'train' else panels
             for image in images:
@@ -171,9 +201,32 @@ def render_video(dataset, video_idx: int, phase: str, out_dir: str,
     return out_file, num
 
 
+def build_dataset(dataset_cfg, config: str, phase: str):
+    """Build the phase's dataset; a failure (e.g. a malformed annotation
+    file) names the annotation file."""
+    ann_file = osp.join(dataset_cfg.get('data_root', '') or '',
+                        dataset_cfg.get('ann_file', '') or '')
+    try:
+        return DATASETS.build(dataset_cfg)
+    except USER_ERRORS:
+        raise
+    except Exception as err:  # mmengine/mmdet parse the user's files
+        raise UserError(
+            f'the {phase} dataset of config {config} (ann_file {ann_file}) '
+            f'cannot be built: {type(err).__name__}: {one_line(err)}') \
+            from None
+
+
 def main(argv=None) -> list:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    with exit_on_user_error():
+        return run(args)
+
+
+def run(args) -> list:
+    """Render the videos (user errors raise, see :func:`main`); returns
+    ``(path, number of frames)`` per video."""
+    cfg = load_config(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
@@ -183,9 +236,13 @@ def main(argv=None) -> list:
 
     loader_cfg = cfg.get(f'{args.phase}_dataloader', None)
     if loader_cfg is None:
-        raise KeyError(f'config {args.config} has no {args.phase}_dataloader')
-    dataset = DATASETS.build(loader_cfg.dataset)
+        raise UserError(
+            f'config {args.config} has no {args.phase}_dataloader')
+    dataset = build_dataset(loader_cfg.dataset, args.config, args.phase)
     renderer = VideoRenderer(classes=dataset.metainfo.get('classes'))
+    if len(dataset) == 0:
+        raise UserError(f'{getattr(dataset, "ann_file", args.config)}: the '
+                        f'{args.phase} dataset has no video')
     num_videos = min(args.max_videos, len(dataset))
     written = []
     for video_idx in tqdm(range(num_videos), unit='video', file=sys.stderr):
@@ -194,6 +251,8 @@ def main(argv=None) -> list:
                          renderer, args.fps))
     for path, num in written:
         print(f'{path}: {num} frames')
+    print(f'{num_videos} of the {len(dataset)} videos of the {args.phase} '
+          'dataset rendered')
     return written
 
 

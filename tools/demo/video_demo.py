@@ -11,18 +11,29 @@ a time (memory does not grow with the video). ``--out`` writes the video
 with masks, boxes, class names and track ids (one colour per id);
 ``--out-json`` writes the YouTube-VIS results of the video, as
 ``tools/test.py`` does (every prediction, whatever ``--score-thr``).
+
+Outputs are written atomically, and never over what the demo reads: an
+output that is the input video, the frame folder or a file in it, the
+config or the checkpoint is refused, as are two outputs that are one file.
+A user's mistake (a missing or unreadable input, frames of different
+sizes, a broken checkpoint, ...) ends in one ``error: ...`` line naming
+the file, exit status 1.
 """
 import argparse
+import math
 import os.path as osp
 import sys
 import warnings
 
+import torch
 from mmengine.config import DictAction
 from tqdm import tqdm
 
 from mmvis_clip.apis import FrameSource, VideoSegmenter, init_vis_model
 from mmvis_clip.apis.vis_results_collector import VISResultsCollector
-from mmvis_clip.utils.atomic_io import dump_json_atomic
+from mmvis_clip.utils.atomic_io import (dump_json_atomic,
+                                        refuse_overwriting_inputs)
+from mmvis_clip.utils.user_errors import exit_on_user_error
 from mmvis_clip.visualization import AtomicVideoWriter, VideoRenderer
 
 
@@ -58,12 +69,44 @@ def parse_args(argv=None):
         parser.error('nothing to write: give --out and/or --out-json')
     if args.out and osp.splitext(args.out)[1].lower() != '.mp4':
         parser.error(f'--out {args.out}: the output video must be .mp4')
+    if not (math.isfinite(args.score_thr) and 0 <= args.score_thr <= 1):
+        parser.error(f'--score-thr must be in [0, 1], got {args.score_thr}')
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as err:
+        parser.error(f'--device {args.device}: {err}')
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        parser.error(f'--device {args.device}: CUDA is not available here')
     return args
+
+
+def check_outputs(args, source: FrameSource) -> None:
+    """Refuse outputs that would overwrite what the demo reads."""
+    if source.frame_files is not None:
+        inputs = [('input frame folder', args.input)]
+        folders = [('input frame folder', args.input)]
+    else:
+        inputs, folders = [('input video', args.input)], []
+    inputs.append(('config', args.config))
+    if args.checkpoint:
+        inputs.append(('checkpoint', args.checkpoint))
+    refuse_overwriting_inputs({
+        '--out': args.out,
+        '--out-json': args.out_json
+    }, inputs, folders)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    with exit_on_user_error():
+        return run(args)
+
+
+def run(args) -> int:
+    """The demo on parsed arguments (user errors raise, see
+    :func:`main`)."""
     source = FrameSource(args.input)  # fails early on a bad input
+    check_outputs(args, source)
     if args.checkpoint is None:
         warnings.warn(
             'no --checkpoint: the model weights are RANDOM, the output '
