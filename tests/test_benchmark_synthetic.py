@@ -50,3 +50,52 @@ def test_configs_starting_from_each_other_are_refused(tmp_path):
     (tmp_path / 'b.py').write_text("load_from = 'work_dirs/a/epoch_1.pth'\n")
     with pytest.raises(ValueError, match='starting from each other'):
         benchmark.plan_runs([str(tmp_path / 'a.py')], 'wd')
+
+
+def test_test_variants_are_parsed_and_checked():
+    assert benchmark.parse_test_variants(None) == [('default', [])]
+    assert benchmark.parse_test_variants([
+        'dot:', 'cosine:model.tracker.embed_similarity=cosine,'
+        'model.tracker.num_frames_retain=5'
+    ]) == [('dot', []),
+           ('cosine', ['model.tracker.embed_similarity=cosine',
+                       'model.tracker.num_frames_retain=5'])]
+    for bad, words in (('cosine', 'NAME:'), ('x:a=1,b', "'b' is not K=V"),
+                       (':a=1', 'NAME:')):
+        with pytest.raises(ValueError, match=words):
+            benchmark.parse_test_variants([bad])
+    with pytest.raises(ValueError, match='twice'):
+        benchmark.parse_test_variants(['a:', 'a:k=v'])
+
+
+def _row(name, data_root, variant, ap, hota=None):
+    row = dict(name=name, data_root=data_root, variant=variant,
+               train_seconds=None, AP=ap, AP50=0.5, AP75=0.25, AR1=0.1,
+               AR10=0.2)
+    if hota is not None:
+        row.update(HOTA=hota, DetA=0.5, AssA=0.75)
+    return row
+
+
+def test_table_shows_data_and_variant_only_where_they_vary():
+    one = benchmark.format_table([_row('a', 'd/', 'default', 0.123)])
+    assert one.splitlines()[0] == ('| config | AP | AP50 | AP75 | AR1 | '
+                                   'AR10 | train time |')
+    assert one.splitlines()[2] == ('| a | 12.3 | 50.0 | 25.0 | 10.0 | 20.0 '
+                                   '| (reused) |')
+    many = benchmark.format_table([
+        _row('a', 'd/', 'dot', 0.1, hota=0.2),
+        _row('a', 'd/', 'cosine', 0.3, hota=0.4)
+    ]).splitlines()
+    assert many[0] == ('| config | variant | AP | AP50 | AP75 | AR1 | AR10 '
+                       '| HOTA | DetA | AssA | train time |')
+    assert many[3] == ('| a | cosine | 30.0 | 50.0 | 25.0 | 10.0 | 20.0 | '
+                       '40.0 | 50.0 | 75.0 | (reused) |')
+
+
+def test_results_folders_keep_the_old_name_for_the_default_run():
+    class Args:
+        data_root = 'data/a/'
+    assert benchmark.results_folder('data/a/', 'default', Args) == 'results'
+    assert benchmark.results_folder('data/b/', 'cosine',
+                                    Args) == 'results-b-cosine'

@@ -8,7 +8,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-from mmvis_clip.datasets.synthetic import (MIN_VISIBLE_AREA,
+from mmvis_clip.datasets.synthetic import (MIN_VISIBLE_AREA, SCENE_PRESETS,
                                            SYNTHETIC_VIS_CLASSES,
                                            SceneInstance, VideoScene,
                                            make_synthetic_vis, render_frame)
@@ -306,3 +306,100 @@ def test_more_valid_videos_keep_train_and_extend_valid(tmp_path):
     with pytest.raises(SystemExit, match='num_valid'):
         main(['--out', str(tmp_path / 'bad'), '--num-valid-videos', '0'] +
              common)
+
+
+# sha256 of annotations/train.json and valid.json of
+# make_synthetic_vis(num_videos=4, num_frames=6, size=(64, 96), seed=5)
+# written before scene presets existed: the default preset keeps the bytes
+DEFAULT_PRESET_DIGESTS = {
+    'train.json':
+    'd9bfc804f7cd5f4a723cb4496445518ff4a7ae33d74c9ef33e2c137008c90aae',
+    'valid.json':
+    '5200f98c5b16035691a88ccfb0c607cb0d5df5bef8adb0bd0da1a81a6b941a16',
+}
+
+
+def test_default_preset_keeps_the_dataset_bytes(tmp_path):
+    import hashlib
+    out = str(tmp_path / 'data')
+    make_synthetic_vis(
+        out,
+        num_videos=4,
+        num_frames=6,
+        size=(64, 96),
+        seed=5,
+        show_progress=False,
+        preset='default')
+    for name, digest in DEFAULT_PRESET_DIGESTS.items():
+        with open(osp.join(out, 'annotations', name), 'rb') as f:
+            assert hashlib.sha256(f.read()).hexdigest() == digest, name
+
+
+def _lookalike_groups(scene):
+    groups = {}
+    for instance in scene.instances:
+        look = instance.appearance
+        key = (instance.category, look['size'], tuple(look['color_a']),
+               look['angle'])
+        groups.setdefault(key, []).append(instance)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def test_association_preset_crosses_lookalikes():
+    """Every association scene has 3+ instances and a look-alike group of
+    2-4 whose paths meet: in one frame all its centres lie within
+    sqrt(2) radii of one another (each within half a radius of one point),
+    where they occlude one another."""
+    preset = SCENE_PRESETS['association']
+    assert preset.num_frames == 24
+    occluded = 0
+    for index in range(30):
+        scene, _, masks = sample_rendered_video(
+            video_rng(0, 'valid', index), preset.num_frames, (128, 224),
+            preset=preset)
+        assert 3 <= len(scene.instances) <= MAX_INSTANCES
+        groups = _lookalike_groups(scene)
+        assert len(groups) == 1 and 2 <= len(groups[0]) <= 4
+        group = groups[0]
+        crossing = [i for i in group if i.motion == 'cross_lookalike']
+        # the back-most instance may pass behind the occluder instead
+        assert len(crossing) >= len(group) - 1
+        if len(crossing) < 2:
+            continue
+        centers = np.stack([i.centers for i in crossing])  # (G, L, 2)
+        spread = np.linalg.norm(
+            centers[:, None] - centers[None], axis=-1).max(axis=(0, 1))
+        size = crossing[0].appearance['size']
+        middle = np.arange(preset.num_frames // 4,
+                           3 * preset.num_frames // 4)
+        meet = int(middle[spread[middle].argmin()])
+        assert spread[meet] <= np.sqrt(2) * size + 1e-9
+        # at the meeting frame some look-alike lost pixels to another one
+        rows = [k for k, i in enumerate(scene.instances)
+                if any(i is c for c in crossing)]
+        for row in rows:
+            x, y = scene.instances[row].centers[meet]
+            full = render_shape_mask(
+                scene.instances[row].category, (x, y), size,
+                scene.instances[row].appearance['angle'] +
+                scene.instances[row].appearance['spin'] * meet, (128, 224))
+            mask = masks[row][meet]
+            visible = 0 if mask is None else mask.sum()
+            if 0 < full.sum() and visible < full.sum():
+                occluded += 1
+                break
+    assert occluded >= 20
+
+
+def test_association_preset_files_say_so(tmp_path):
+    out = str(tmp_path / 'data')
+    main(['--out', out, '--preset', 'association', '--num-videos', '2',
+          '--size', '64', '96', '--no-progress'])
+    with open(osp.join(out, 'annotations', 'valid.json')) as f:
+        raw = json.load(f)
+    assert raw['info']['preset'] == 'association'
+    assert raw['info']['num_frames'] == 24
+    assert all(video['length'] == 24 for video in raw['videos'])
+    with pytest.raises(ValueError, match="unknown preset 'hard'"):
+        make_synthetic_vis(str(tmp_path / 'x'), preset='hard',
+                           show_progress=False)

@@ -10,6 +10,15 @@ Usage:
     python tools/analysis/benchmark_synthetic.py --preset stc [--jobs 2]
     python tools/analysis/benchmark_synthetic.py --preset cico [--jobs 2]
     python tools/analysis/benchmark_synthetic.py CONFIG [CONFIG ...]
+        [--eval-data-root DIR [DIR ...]] [--test-variant NAME:K=V[,K=V]]
+        [--hota]
+
+Each trained checkpoint is tested on the valid split of every
+``--eval-data-root`` (default: ``--data-root``; e.g. a larger valid split
+or the ``association`` preset of ``make_synthetic_vis.py``), once per
+``--test-variant`` (test-time ``--cfg-options`` such as
+``cosine:model.tracker.embed_similarity=cosine``; default: the config as it
+is). ``--hota`` adds HOTA, DetA and AssA (TrackEval) to the table.
 
 A config whose ``load_from`` is the checkpoint of another config
 (``work_dirs/<name>/<file>``, e.g. the synthetic CiCo configs, which start
@@ -58,6 +67,8 @@ PRESETS = {
     ],
 }
 COLUMNS = ('AP', 'AP50', 'AP75', 'AR1', 'AR10')
+HOTA_COLUMNS = ('HOTA', 'DetA', 'AssA')
+PRESETS['stc-ablations'] = PRESETS['stc'][:4]
 
 
 def parse_args():
@@ -68,6 +79,24 @@ def parse_args():
     parser.add_argument('--data-root', default='data/synthetic_vis/')
     parser.add_argument('--work-dir', default='work_dirs/benchmark')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--eval-data-root',
+        nargs='+',
+        default=None,
+        help='synthetic datasets whose valid split each checkpoint is '
+        'tested on (default: --data-root)')
+    parser.add_argument(
+        '--test-variant',
+        action='append',
+        default=None,
+        metavar='NAME:K=V[,K=V]',
+        help='test each checkpoint also with these --cfg-options, e.g. '
+        'cosine:model.tracker.embed_similarity=cosine (repeatable; '
+        'default: the config as it is)')
+    parser.add_argument(
+        '--hota',
+        action='store_true',
+        help='also report HOTA, DetA and AssA (TrackEval)')
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs at the same time')
     parser.add_argument('--threads', type=int, default=None,
@@ -80,9 +109,57 @@ def parse_args():
         if not osp.isfile(osp.join(REPO, cfg)) and not osp.isfile(cfg):
             parser.error(f'config {cfg} does not exist')
     args.configs = configs
-    if not args.data_root.endswith('/'):
-        args.data_root += '/'
+    args.data_root = _as_folder(args.data_root)
+    args.eval_data_roots = [
+        _as_folder(root) for root in (args.eval_data_root or [args.data_root])
+    ]
+    for root in args.eval_data_roots:
+        if not osp.isfile(root + 'annotations/valid.json'):
+            parser.error(f'--eval-data-root {root}: no '
+                         f'{root}annotations/valid.json')
+    try:
+        args.test_variants = parse_test_variants(args.test_variant)
+    except ValueError as err:
+        parser.error(str(err))
     return args
+
+
+def _as_folder(path):
+    return path if path.endswith('/') else path + '/'
+
+
+def parse_test_variants(specs):
+    """Parse ``--test-variant`` values.
+
+    Args:
+        specs (list[str] | None): ``NAME:K=V[,K=V]`` strings (``NAME:`` for
+            the config as it is).
+
+    Returns:
+        list[tuple[str, list[str]]]: ``(name, cfg-options)`` pairs;
+        ``[('default', [])]`` when ``specs`` is empty.
+
+    Raises:
+        ValueError: A value without ``NAME:``, an option without ``=`` or a
+            name used twice.
+    """
+    if not specs:
+        return [('default', [])]
+    variants = []
+    for spec in specs:
+        name, sep, options = spec.partition(':')
+        if not sep or not name:
+            raise ValueError(f'--test-variant {spec!r}: expected '
+                             'NAME:K=V[,K=V]')
+        options = [opt for opt in options.split(',') if opt]
+        bad = [opt for opt in options if '=' not in opt]
+        if bad:
+            raise ValueError(f'--test-variant {spec!r}: {bad[0]!r} is not '
+                             'K=V')
+        if name in (v[0] for v in variants):
+            raise ValueError(f'--test-variant name {name!r} given twice')
+        variants.append((name, options))
+    return variants
 
 
 def data_options(data_root):
@@ -147,6 +224,13 @@ def plan_runs(configs, work_dir):
 
 
 def run_one(config, load_from, args, threads):
+    """Train ``config`` (unless its checkpoint exists) and test it on every
+    evaluation data root with every test variant.
+
+    Returns:
+        list[dict]: One row per (data root, variant): config, name,
+        checkpoint, train_seconds, data_root, variant and the stats.
+    """
     name = config_name(config)
     path = config if osp.isabs(config) else osp.join(REPO, config)
     work_dir = osp.join(args.work_dir, name)
@@ -154,8 +238,7 @@ def run_one(config, load_from, args, threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads),
                PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    options = ['--cfg-options', f'randomness.seed={args.seed}'
-               ] + data_options(args.data_root)
+    seed = [f'randomness.seed={args.seed}']
     train_options = [f'load_from={load_from}'] if load_from else []
     last = osp.join(work_dir, 'last_checkpoint')
     start = time.time()
@@ -166,8 +249,8 @@ def run_one(config, load_from, args, threads):
                 [
                     sys.executable,
                     osp.join(REPO, 'tools/train.py'), path, '--work-dir',
-                    work_dir
-                ] + options + train_options,
+                    work_dir, '--cfg-options'
+                ] + seed + data_options(args.data_root) + train_options,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -175,28 +258,61 @@ def run_one(config, load_from, args, threads):
         train_seconds = time.time() - start
     with open(last) as f:
         checkpoint = f.read().strip()
-    out_dir = osp.join(work_dir, 'results')
-    with open(osp.join(work_dir, 'test.log'), 'w') as log:
-        subprocess.run([
-            sys.executable, osp.join(REPO, 'tools/test.py'), path,
-            checkpoint, '--work-dir', work_dir, '--out', out_dir
-        ] + options, env=env, stdout=log, stderr=subprocess.STDOUT,
-                       check=True)
-    stats = evaluate_vis(args.data_root + 'annotations/valid.json',
-                         osp.join(out_dir, 'results.json'))
-    print(f'[done] {name}: AP {stats["AP"]:.4f}', flush=True)
-    return dict(config=config, name=name, checkpoint=checkpoint,
-                train_seconds=train_seconds, **stats)
+    rows = []
+    for data_root in args.eval_data_roots:
+        for variant, options in args.test_variants:
+            out_dir = osp.join(work_dir,
+                               results_folder(data_root, variant, args))
+            if not osp.isfile(osp.join(out_dir, 'results.json')):
+                with open(out_dir + '.log', 'w') as log:
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            osp.join(REPO, 'tools/test.py'), path,
+                            checkpoint, '--work-dir', work_dir, '--out',
+                            out_dir, '--cfg-options'
+                        ] + seed + data_options(data_root) + options,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        check=True)
+            stats = evaluate_vis(
+                data_root + 'annotations/valid.json',
+                osp.join(out_dir, 'results.json'),
+                hota=args.hota)
+            print(f'[done] {name} on {data_root} ({variant}): AP '
+                  f'{stats["AP"]:.4f}', flush=True)
+            rows.append(
+                dict(config=config, name=name, checkpoint=checkpoint,
+                     train_seconds=train_seconds, data_root=data_root,
+                     variant=variant, **stats))
+    return rows
+
+
+def results_folder(data_root, variant, args):
+    """``results`` for the training data root and the default variant (the
+    folder earlier versions wrote), else ``results-<data>-<variant>``."""
+    if data_root == args.data_root and variant == 'default':
+        return 'results'
+    return f'results-{osp.basename(osp.normpath(data_root))}-{variant}'
 
 
 def format_table(rows):
-    head = '| config | ' + ' | '.join(COLUMNS) + ' | train time |'
-    lines = [head, '|' + '---|' * (len(COLUMNS) + 2)]
+    """Markdown table of the rows of :func:`run_one`; the data root and
+    variant columns appear when the rows have more than one of them, the
+    HOTA columns when the rows have them."""
+    columns = COLUMNS + tuple(c for c in HOTA_COLUMNS if c in rows[0])
+    extra = [key for key in ('data_root', 'variant')
+             if len({row.get(key) for row in rows}) > 1]
+    head = '| config | ' + ''.join(f'{key} | ' for key in extra) + \
+        ' | '.join(columns) + ' | train time |'
+    lines = [head, '|' + '---|' * (len(columns) + len(extra) + 2)]
     for row in rows:
         secs = row['train_seconds']
         time_str = f'{secs / 60:.1f} min' if secs else '(reused)'
         lines.append(f'| {row["name"]} | ' +
-                     ' | '.join(f'{100 * row[c]:.1f}' for c in COLUMNS) +
+                     ''.join(f'{row[key]} | ' for key in extra) +
+                     ' | '.join(f'{100 * row[c]:.1f}' for c in columns) +
                      f' | {time_str} |')
     return '\n'.join(lines)
 
@@ -209,8 +325,9 @@ def main():
     rows = []
     with ThreadPoolExecutor(args.jobs) as pool:
         for wave in plan_runs(args.configs, args.work_dir):
-            rows += list(
-                pool.map(lambda run: run_one(*run, args, threads), wave))
+            for run_rows in pool.map(
+                    lambda run: run_one(*run, args, threads), wave):
+                rows += run_rows
     table = format_table(rows)
     print(table)
     os.makedirs(args.work_dir, exist_ok=True)

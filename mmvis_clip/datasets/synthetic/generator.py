@@ -15,6 +15,11 @@ its own generator seeded with ``(seed, split, i)``, so the same seed gives
 byte-identical files with the same OpenCV build (fixed JPEG quality,
 canonical json), and video ``i`` does not depend on how many videos are
 generated. Video ids and annotation ids start at 1 in each split.
+
+``preset`` names the scenes drawn (``SCENE_PRESETS`` in ``scene.py``):
+``'default'`` or ``'association'`` (look-alikes crossing, more occluders,
+24 frames). The default preset's files do not record a preset; the others'
+``info`` says which.
 """
 import argparse
 import os
@@ -28,12 +33,12 @@ from tqdm import tqdm
 from ...utils.atomic_io import dump_json_atomic
 from ..converters.vis2cocovid import convert_vis_to_cocovid
 from .classes import synthetic_vis_categories
-from .scene import MIN_VISIBLE_AREA, sample_rendered_video
+from .scene import MIN_VISIBLE_AREA, SCENE_PRESETS, sample_rendered_video
 from .writer import JPEG_QUALITY, raw_track_annotation, write_video_frames
 
 SYNTHETIC_SPLITS = ('train', 'valid')
 DEFAULT_NUM_VIDEOS = 40
-DEFAULT_NUM_FRAMES = 12
+DEFAULT_NUM_FRAMES = SCENE_PRESETS['default'].num_frames
 DEFAULT_SIZE = (128, 224)  # (height, width)
 # Smallest frame side: below it the smallest objects (radius 9% of the
 # side) have fewer than MIN_VISIBLE_AREA pixels and would always be absent.
@@ -77,7 +82,8 @@ def generate_split(out_dir: str,
                    num_frames: int,
                    size: Tuple[int, int],
                    seed: int,
-                   show_progress: bool = True) -> dict:
+                   show_progress: bool = True,
+                   preset: str = 'default') -> dict:
     """Render and write the frames of one split; return its raw json."""
     image_root = osp.join(out_dir, split, 'JPEGImages')
     videos: List[dict] = []
@@ -89,7 +95,10 @@ def generate_split(out_dir: str,
             disable=not show_progress):
         video_id = index + 1
         scene, frames, masks = sample_rendered_video(
-            video_rng(seed, split, index), num_frames, size)
+            video_rng(seed, split, index),
+            num_frames,
+            size,
+            preset=SCENE_PRESETS[preset])
         file_names = write_video_frames(frames, image_root,
                                         f'video_{index:04d}')
         videos.append(
@@ -103,16 +112,19 @@ def generate_split(out_dir: str,
             annotations.append(
                 raw_track_annotation(track, instance.category,
                                      len(annotations) + 1, video_id))
+    info = dict(
+        description='synthetic video instance segmentation',
+        seed=seed,
+        split=split,
+        num_frames=num_frames,
+        height=size[0],
+        width=size[1],
+        min_visible_area=MIN_VISIBLE_AREA,
+        jpeg_quality=JPEG_QUALITY)
+    if preset != 'default':
+        info['preset'] = preset
     return dict(
-        info=dict(
-            description='synthetic video instance segmentation',
-            seed=seed,
-            split=split,
-            num_frames=num_frames,
-            height=size[0],
-            width=size[1],
-            min_visible_area=MIN_VISIBLE_AREA,
-            jpeg_quality=JPEG_QUALITY),
+        info=info,
         licenses=[],
         categories=synthetic_vis_categories(),
         videos=videos,
@@ -121,12 +133,13 @@ def generate_split(out_dir: str,
 
 def make_synthetic_vis(out_dir: str,
                        num_videos: int = DEFAULT_NUM_VIDEOS,
-                       num_frames: int = DEFAULT_NUM_FRAMES,
+                       num_frames: Optional[int] = None,
                        size: Tuple[int, int] = DEFAULT_SIZE,
                        seed: int = 0,
                        overwrite: bool = False,
                        show_progress: bool = True,
-                       num_valid: Optional[int] = None) -> Dict[str, str]:
+                       num_valid: Optional[int] = None,
+                       preset: str = 'default') -> Dict[str, str]:
     """Generate the synthetic dataset (layout in the module docstring).
 
     Args:
@@ -134,7 +147,8 @@ def make_synthetic_vis(out_dir: str,
             ``overwrite``.
         num_videos (int): Number of train videos (valid gets
             :func:`num_valid_videos`).
-        num_frames (int): Frames per video.
+        num_frames (int, optional): Frames per video. Defaults to the
+            preset's (12 for ``'default'``, 24 for ``'association'``).
         size (tuple[int, int]): Frame ``(height, width)``, each at least
             :data:`MIN_SIDE`.
         seed (int): Seed of all randomness.
@@ -147,11 +161,18 @@ def make_synthetic_vis(out_dir: str,
             split depends only on ``seed``, the split and ``i``: a dataset
             with more valid videos keeps the same train split and extends
             the valid one (a larger held-out set for less noisy AP).
+        preset (str): A key of ``SCENE_PRESETS``. Defaults to
+            ``'default'``.
 
     Returns:
         dict[str, str]: ``'{split}_raw'`` and ``'{split}_cocovid'`` -> json
         path for each split.
     """
+    if preset not in SCENE_PRESETS:
+        raise ValueError(f'unknown preset {preset!r}; choose one of '
+                         f'{", ".join(SCENE_PRESETS)}')
+    if num_frames is None:
+        num_frames = SCENE_PRESETS[preset].num_frames
     if num_valid is None:
         num_valid = num_valid_videos(num_videos)
     if num_videos < 1 or num_frames < 1 or num_valid < 1:
@@ -167,7 +188,7 @@ def make_synthetic_vis(out_dir: str,
     counts = dict(train=num_videos, valid=num_valid)
     for split in SYNTHETIC_SPLITS:
         raw = generate_split(out_dir, split, counts[split], num_frames, size,
-                             seed, show_progress)
+                             seed, show_progress, preset)
         raw_path = osp.join(out_dir, 'annotations', f'{split}.json')
         cocovid_path = osp.join(out_dir, 'annotations',
                                 f'{split}_cocovid.json')
@@ -199,10 +220,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='number of valid videos (the train split does not depend on '
         'it, and the first valid videos are the same for every value)')
     parser.add_argument(
+        '--preset',
+        choices=list(SCENE_PRESETS),
+        default='default',
+        help='scenes to draw: default, or association (look-alikes '
+        'crossing one another, more occluders, 24 frames: harder to track)')
+    parser.add_argument(
         '--frames',
         type=int,
-        default=DEFAULT_NUM_FRAMES,
-        help='frames per video')
+        default=None,
+        help='frames per video (default: the preset\'s, 12 for default)')
     parser.add_argument(
         '--size',
         type=int,
@@ -227,7 +254,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         paths = make_synthetic_vis(args.out, args.num_videos, args.frames,
                                    tuple(args.size), args.seed, args.overwrite,
                                    not args.no_progress,
-                                   args.num_valid_videos)
+                                   args.num_valid_videos, args.preset)
     except (FileExistsError, ValueError) as e:
         raise SystemExit(f'error: {e}') from e
     for name, path in paths.items():

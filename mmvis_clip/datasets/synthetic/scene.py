@@ -19,8 +19,16 @@ the middle frame, where it is usually hidden completely.
 Look-alikes: with probability :data:`LOOKALIKE_PROB` a video with two or
 more instances holds a group of 2-3 instances of one class with identical
 size, colours, texture and rotation, told apart only by their motion.
+
+Presets (:data:`SCENE_PRESETS`): ``'default'`` is the scene described above;
+``'association'`` is harder to track: 3-6 instances, always a look-alike
+group of 2-4 whose members cross one another (their straight paths meet near
+one point in one frame, so they occlude each other there), occluders twice
+as often and 24-frame videos. Every preset draws the same random numbers in
+the same order for what it shares with ``'default'``, and the default preset
+draws exactly what the scene sampler drew before presets existed.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -43,6 +51,42 @@ OCCLUDER_SIZE = 0.22  # occluder radius / min(height, width)
 OCCLUDER_CLASSES = ('disc', 'square')  # shapes that can hide others
 
 
+@dataclass(frozen=True)
+class ScenePreset:
+    """What :func:`sample_scene` draws (see the module docstring).
+
+    Attributes:
+        min_instances (int): Fewest instances of a scene (the most is
+            :data:`MAX_INSTANCES`).
+        lookalike_prob (float): Probability of a look-alike group.
+        max_lookalikes (int): Largest look-alike group (the smallest is 2).
+        lookalikes_cross (bool): Look-alikes move on straight lines through
+            points within half a radius of one meeting point, all in one
+            frame (drawn in the middle half of the video).
+        occluder_prob (float): Probability of a full occluder.
+        num_frames (int): Frames per video unless the caller says otherwise.
+    """
+    min_instances: int = 1
+    lookalike_prob: float = LOOKALIKE_PROB
+    max_lookalikes: int = 3
+    lookalikes_cross: bool = False
+    occluder_prob: float = OCCLUDER_PROB
+    num_frames: int = 12
+
+
+SCENE_PRESETS = {
+    'default': ScenePreset(),
+    'association': replace(
+        ScenePreset(),
+        min_instances=3,
+        lookalike_prob=1.0,
+        max_lookalikes=4,
+        lookalikes_cross=True,
+        occluder_prob=2 * OCCLUDER_PROB,
+        num_frames=24),
+}
+
+
 @dataclass
 class SceneInstance:
     """One object of a scene.
@@ -55,7 +99,7 @@ class SceneInstance:
             Look-alike instances share one dict.
         centers (np.ndarray): (L, 2) centres ``(x, y)`` per frame.
         motion (str): The motion mode that produced ``centers`` (one of
-            ``MOTION_MODES`` or ``'pass_behind'``).
+            ``MOTION_MODES``, ``'pass_behind'`` or ``'cross_lookalike'``).
     """
     category: str
     appearance: Dict
@@ -97,19 +141,60 @@ def sample_appearance(rng: np.random.Generator,
         spin=rng.uniform(-0.08, 0.08))
 
 
-def sample_scene(rng: np.random.Generator, num_frames: int,
-                 canvas_hw: Tuple[int, int]) -> VideoScene:
-    """Sample a background and instances (not yet checked for presence)."""
+def sample_crossing(rng: np.random.Generator, group_size: int,
+                    num_frames: int, canvas_hw: Tuple[int, int],
+                    size: float) -> List[np.ndarray]:
+    """Paths of ``group_size`` look-alikes that cross one another.
+
+    Each path is a straight line (:func:`sample_pass_through`) through its
+    own point within ``size / 2`` of a common meeting point inside the
+    frame, all at one frame drawn from the middle half of the video.
+
+    Returns:
+        list[np.ndarray]: ``group_size`` arrays of (L, 2) centres (x, y).
+    """
+    height, width = canvas_hw
+    meet = np.array([
+        rng.uniform(size, max(size, width - size)),
+        rng.uniform(size, max(size, height - size))
+    ])
+    frame_id = int(rng.integers(num_frames // 4, max(num_frames // 4 + 1,
+                                                      3 * num_frames // 4)))
+    return [
+        sample_pass_through(rng, meet + rng.uniform(-size / 2, size / 2, 2),
+                            frame_id, num_frames) for _ in range(group_size)
+    ]
+
+
+def sample_scene(rng: np.random.Generator,
+                 num_frames: int,
+                 canvas_hw: Tuple[int, int],
+                 preset: ScenePreset = SCENE_PRESETS['default']
+                 ) -> VideoScene:
+    """Sample a background and instances (not yet checked for presence).
+
+    Args:
+        rng (np.random.Generator): Random generator.
+        num_frames (int): Frames of the video.
+        canvas_hw (tuple[int, int]): ``(height, width)``.
+        preset (ScenePreset): What to draw. Defaults to ``'default'``.
+
+    Returns:
+        VideoScene: Instances back (first) to front (last).
+    """
     background = render_background(
         BACKGROUND_KINDS[rng.integers(len(BACKGROUND_KINDS))], canvas_hw, rng)
-    num_instances = int(rng.integers(1, MAX_INSTANCES + 1))
+    num_instances = int(
+        rng.integers(preset.min_instances, MAX_INSTANCES + 1))
     group = []  # (category, appearance) per instance
-    if num_instances >= 2 and rng.random() < LOOKALIKE_PROB:
+    if num_instances >= 2 and rng.random() < preset.lookalike_prob:
         category = SYNTHETIC_VIS_CLASSES[rng.integers(
             len(SYNTHETIC_VIS_CLASSES))]
         shared = sample_appearance(rng, canvas_hw)
-        group_size = int(rng.integers(2, min(3, num_instances) + 1))
+        group_size = int(
+            rng.integers(2, min(preset.max_lookalikes, num_instances) + 1))
         group = [(category, shared)] * group_size
+    num_lookalikes = len(group)
     while len(group) < num_instances:
         group.append(
             (SYNTHETIC_VIS_CLASSES[rng.integers(len(SYNTHETIC_VIS_CLASSES))],
@@ -121,8 +206,13 @@ def sample_scene(rng: np.random.Generator, num_frames: int,
         centers = sample_trajectory(rng, motion, num_frames, canvas_hw,
                                     appearance['size'])
         instances.append(SceneInstance(category, appearance, centers, motion))
+    if preset.lookalikes_cross and num_lookalikes:
+        paths = sample_crossing(rng, num_lookalikes, num_frames, canvas_hw,
+                                group[0][1]['size'])
+        for instance, centers in zip(instances, paths):
+            instance.centers, instance.motion = centers, 'cross_lookalike'
     instances = [instances[i] for i in rng.permutation(num_instances)]
-    if num_instances < MAX_INSTANCES and rng.random() < OCCLUDER_PROB:
+    if num_instances < MAX_INSTANCES and rng.random() < preset.occluder_prob:
         category = OCCLUDER_CLASSES[rng.integers(len(OCCLUDER_CLASSES))]
         appearance = sample_appearance(rng, canvas_hw, OCCLUDER_SIZE)
         occluder = SceneInstance(
@@ -191,8 +281,10 @@ def render_video(
 def sample_rendered_video(rng: np.random.Generator,
                           num_frames: int,
                           canvas_hw: Tuple[int, int],
-                          max_tries: int = 100):
-    """Sample scenes until every instance is present in some frame.
+                          max_tries: int = 100,
+                          preset: ScenePreset = SCENE_PRESETS['default']):
+    """Sample scenes (:func:`sample_scene` with ``preset``) until every
+    instance is present in some frame.
 
     Returns:
         tuple: ``(scene, frames, masks)`` as in :func:`render_video`.
@@ -202,7 +294,7 @@ def sample_rendered_video(rng: np.random.Generator,
             canvas is too small for the objects).
     """
     for _ in range(max_tries):
-        scene = sample_scene(rng, num_frames, canvas_hw)
+        scene = sample_scene(rng, num_frames, canvas_hw, preset)
         frames, masks = render_video(scene)
         if all(any(m is not None for m in track) for track in masks):
             return scene, frames, masks
