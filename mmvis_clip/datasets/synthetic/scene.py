@@ -158,8 +158,8 @@ def sample_crossing(rng: np.random.Generator, group_size: int,
         rng.uniform(size, max(size, width - size)),
         rng.uniform(size, max(size, height - size))
     ])
-    frame_id = int(rng.integers(num_frames // 4, max(num_frames // 4 + 1,
-                                                      3 * num_frames // 4)))
+    first = num_frames // 4
+    frame_id = int(rng.integers(first, max(first + 1, 3 * num_frames // 4)))
     return [
         sample_pass_through(rng, meet + rng.uniform(-size / 2, size / 2, 2),
                             frame_id, num_frames) for _ in range(group_size)
