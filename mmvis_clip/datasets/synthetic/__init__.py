@@ -12,5 +12,6 @@ __all__ = [
     'synthetic_vis_categories', 'DEFAULT_NUM_FRAMES', 'DEFAULT_NUM_VIDEOS',
     'DEFAULT_SIZE', 'make_synthetic_vis', 'num_valid_videos',
     'MIN_VISIBLE_AREA', 'SCENE_PRESETS', 'ScenePreset', 'SceneInstance',
-    'VideoScene', 'render_frame', 'render_video', 'sample_rendered_video', 'sample_scene'
+    'VideoScene', 'render_frame', 'render_video', 'sample_rendered_video',
+    'sample_scene'
 ]
