@@ -159,6 +159,7 @@ def test_refuse_overwriting_inputs(tmp_path):
         (str(frames / '0.jpg'), 'inside the frame folder'),
         (str(frames / 'new.json'), 'inside the frame folder'),
         (str(tmp_path), 'is a folder'),
+        (str(video / 'x.json'), f'cannot be written: {video} is a file'),
     ]:
         with pytest.raises(UserError, match=words) as error:
             refuse_overwriting_inputs({'--out': out}, inputs, folders)

@@ -1,7 +1,6 @@
 """Build a video instance segmentation model for inference."""
 import copy
 import os
-import os.path as osp
 import warnings
 from typing import Optional, Union
 
@@ -13,27 +12,13 @@ from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
+from ..engine.config_checks import load_config, merge_cfg_options
 from ..utils.checkpoint_loading import load_checkpoint_checked
-from ..utils.user_errors import UserError, one_line
+from ..utils.user_errors import UserError
 
 
 class NotAVideoModelError(UserError, TypeError):
     """The config's model is not a video model with a tracker."""
-
-
-def load_config(path: str) -> Config:
-    """``Config.fromfile`` whose failures (a syntax error, a missing
-    ``_base_`` file, ...) name the config file."""
-    if not osp.exists(path):
-        raise FileNotFoundError(f'config {path} does not exist')
-    if not osp.isfile(path):
-        raise IsADirectoryError(f'config {path} is a folder, not a config '
-                                'file')
-    try:
-        return Config.fromfile(path)
-    except Exception as err:  # mmengine raises many types for a bad file
-        raise UserError(f'config {path} cannot be loaded: '
-                        f'{type(err).__name__}: {one_line(err)}') from None
 
 
 def _dataset_meta_from_config(cfg: Config) -> Optional[dict]:
@@ -87,8 +72,10 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
 
     Raises:
         FileNotFoundError: If the config or checkpoint does not exist.
-        UserError: If the config cannot be loaded or names an unknown
-            model type.
+        UserError: If the config cannot be loaded, an option of
+            ``cfg_options`` is unknown or of the wrong kind
+            (:func:`~mmvis_clip.engine.config_checks.merge_cfg_options`),
+            or the config names an unknown model type.
         NotAVideoModelError: If the config's model is not a video model
             (an mmdet ``BaseMOTModel`` with a tracker); a ``TypeError``.
         CheckpointError: If the checkpoint cannot be read or does not fit
@@ -103,7 +90,7 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
         raise TypeError('config must be a file name or a Config, got '
                         f'{type(config).__name__}')
     if cfg_options is not None:
-        config.merge_from_dict(cfg_options)
+        merge_cfg_options(config, cfg_options)
     if config.get('custom_imports', None):
         import_modules_from_strings(**config['custom_imports'])
     init_default_scope(config.get('default_scope', 'mmdet'))

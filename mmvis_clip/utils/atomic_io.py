@@ -44,14 +44,21 @@ def _check_destination(path: str) -> str:
         raise IsADirectoryError(f'{path} is a folder; expected the path of '
                                 'a file to write')
     folder = osp.dirname(osp.abspath(path))
-    ancestor = folder
-    while not osp.exists(ancestor):
-        ancestor = osp.dirname(ancestor)
-    if not osp.isdir(ancestor):
-        raise NotADirectoryError(f'{path}: cannot be written, {ancestor} is '
+    blocking = _file_in_the_way(path)
+    if blocking is not None:
+        raise NotADirectoryError(f'{path}: cannot be written, {blocking} is '
                                  'a file, not a folder')
     os.makedirs(folder, exist_ok=True)
     return folder
+
+
+def _file_in_the_way(path: str) -> Optional[str]:
+    """The existing file (not folder) among the parents of ``path`` that
+    stops its folder from being created, if any."""
+    ancestor = osp.dirname(osp.abspath(path))
+    while not osp.exists(ancestor):
+        ancestor = osp.dirname(ancestor)
+    return None if osp.isdir(ancestor) else ancestor
 
 
 def _temporary_for(path: str, folder: str) -> str:
@@ -195,7 +202,8 @@ def refuse_overwriting_inputs(outputs: Dict[str, Optional[PathLike]],
     :func:`os.path.samefile` for hard links) to an input file or to an
     input folder, when it lies inside one of ``folders`` (folders whose
     every file is read, e.g. a folder of frames), when it is an existing
-    folder, or when two outputs are the same file.
+    folder or a parent of it is a file, or when two outputs are the same
+    file.
 
     Args:
         outputs (dict[str, str | None]): Option name (e.g. ``'--out'``) ->
@@ -219,6 +227,10 @@ def refuse_overwriting_inputs(outputs: Dict[str, Optional[PathLike]],
         if osp.isdir(out):
             raise UserError(f'{option} {out} is a folder; expected the path '
                             'of a file to write')
+        blocking = _file_in_the_way(out)
+        if blocking is not None:
+            raise UserError(f'{option} {out} cannot be written: {blocking} '
+                            'is a file, not a folder')
         if real_out in seen:
             raise UserError(f'{option} {out} is the same file as '
                             f'{seen[real_out]}')

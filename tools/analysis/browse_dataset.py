@@ -41,7 +41,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 from tqdm import tqdm
 
-from mmvis_clip.apis.inference import load_config
+from mmvis_clip.engine.config_checks import load_config, merge_cfg_options
 from mmvis_clip.utils.user_errors import (USER_ERRORS, UserError,
                                           exit_on_user_error, one_line)
 from mmvis_clip.visualization import AtomicVideoWriter, VideoRenderer
@@ -228,7 +228,7 @@ def run(args) -> list:
     ``(path, number of frames)`` per video."""
     cfg = load_config(args.config)
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     random.seed(args.seed)
     np.random.seed(args.seed)

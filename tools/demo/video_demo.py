@@ -107,16 +107,16 @@ def run(args) -> int:
     :func:`main`)."""
     source = FrameSource(args.input)  # fails early on a bad input
     check_outputs(args, source)
-    if args.checkpoint is None:
-        warnings.warn(
-            'no --checkpoint: the model weights are RANDOM, the output '
-            'shows the pipeline, not a trained model. `make demo` trains '
-            'the synthetic model and prints its checkpoint path.')
     model = init_vis_model(
         args.config,
         args.checkpoint,
         device=args.device,
         cfg_options=args.cfg_options)
+    if args.checkpoint is None:
+        warnings.warn(
+            'no --checkpoint: the model weights are RANDOM, the output '
+            'shows the pipeline, not a trained model. `make demo` trains '
+            'the synthetic model and prints its checkpoint path.')
     segmenter = VideoSegmenter.from_model(model)
     classes = model.dataset_meta.get('classes')
     renderer = VideoRenderer(classes=classes, score_thr=args.score_thr)
