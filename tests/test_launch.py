@@ -46,6 +46,12 @@ def test_check_load_from_names_the_config_to_train_first(tmp_path,
     ckpt = tmp_path / cfg.load_from
     ckpt.parent.mkdir(parents=True)
     ckpt.write_bytes(b'')
+    # an empty file (a save that was killed) is not a checkpoint
+    from mmvis_clip.utils.checkpoint_loading import CheckpointError
+    with pytest.raises(CheckpointError, match='epoch_8.pth is empty'):
+        check_load_from(cfg, config)
+    import torch
+    torch.save({'state_dict': {}}, str(ckpt))
     check_load_from(cfg, config)
 
 
@@ -82,3 +88,124 @@ def test_cuda_determinism_is_relaxed_with_one_message(monkeypatch):
         assert torch.is_deterministic_algorithms_warn_only_enabled()
     finally:
         torch.use_deterministic_algorithms(False)
+
+
+# ------------------------------------------------- --data-root, cfg-options
+
+
+def _wrapped_cfg(root='data/a/', top_level_root=True):
+    """Datasets in RepeatDataset / ConcatDataset wrappers, evaluators as a
+    list, every path built from ``root`` (as a parsed config has them)."""
+    def dataset(split):
+        return dict(type='SyntheticVISDataset', data_root=root,
+                    ann_file=f'annotations/{split}.json',
+                    data_prefix=dict(img_path=f'{split}/JPEGImages'))
+
+    return Config(dict(
+        **(dict(data_root=root) if top_level_root else {}),
+        train_dataloader=dict(dataset=dict(
+            type='RepeatDataset', times=2, dataset=dict(
+                type='ConcatDataset',
+                datasets=[dataset('train'), dataset('extra')]))),
+        val_dataloader=dict(dataset=dataset('valid')),
+        val_evaluator=[dict(type='VISMetric',
+                            ann_file=root + 'annotations/valid.json'),
+                       dict(type='VISMetric', ann_file=None)],
+        test_evaluator=dict(type='VISMetric',
+                            ann_file=root + 'annotations/valid.json',
+                            outfile_prefix='./work_dirs/out'),
+        work_dir='./work_dirs/x'))
+
+
+def test_data_root_reaches_nested_datasets_and_evaluators():
+    from mmvis_clip.engine import apply_data_root
+    cfg = _wrapped_cfg()
+    changed = apply_data_root(cfg, '/new/root')
+    assert cfg.data_root == '/new/root/'
+    inner = cfg.train_dataloader.dataset.dataset.datasets
+    assert [d.data_root for d in inner] == ['/new/root/'] * 2
+    assert cfg.val_dataloader.dataset.data_root == '/new/root/'
+    assert cfg.val_evaluator[0].ann_file == \
+        '/new/root/annotations/valid.json'
+    assert cfg.val_evaluator[1].ann_file is None
+    assert cfg.test_evaluator.ann_file == '/new/root/annotations/valid.json'
+    # relative paths inside a dataset stay relative to its data_root
+    assert inner[0].ann_file == 'annotations/train.json'
+    assert cfg.test_evaluator.outfile_prefix == './work_dirs/out'
+    assert sorted(changed) == sorted([
+        'train_dataloader.dataset.dataset.datasets.0.data_root',
+        'train_dataloader.dataset.dataset.datasets.1.data_root',
+        'val_dataloader.dataset.data_root', 'val_evaluator.0.ann_file',
+        'test_evaluator.ann_file'
+    ])
+    # a root that only shares the old one's beginning is another folder
+    cfg = _wrapped_cfg('data/a')
+    cfg.test_evaluator.ann_file = 'data/ab/valid.json'
+    apply_data_root(cfg, 'data/b/')
+    assert cfg.data_root == 'data/b'
+    assert cfg.test_evaluator.ann_file == 'data/ab/valid.json'
+
+
+def test_data_root_refuses_to_guess():
+    from mmvis_clip.engine import apply_data_root
+    from mmvis_clip.utils.user_errors import UserError
+    cfg = _wrapped_cfg()
+    cfg.val_dataloader.dataset.data_root = 'data/other/'
+    with pytest.raises(UserError, match='val_dataloader.dataset.data_root='
+                       "'data/other/' is not the config's data_root"):
+        apply_data_root(cfg, 'data/b/')
+    # no top-level data_root, one among the datasets: that one
+    cfg = _wrapped_cfg(top_level_root=False)
+    apply_data_root(cfg, 'data/b/')
+    assert cfg.val_dataloader.dataset.data_root == 'data/b/'
+
+
+@pytest.mark.parametrize('options', [
+    {'train_cfg.max_epochs': 3},
+    {'model.tracker.embed_similarity': 'cosine'},
+    {'model.tracker.num_frames_retain': 5},
+    {'randomness.seed': 0, 'randomness.deterministic': True},
+    {'optim_wrapper.paramwise_cfg.norm_decay_mult': 0.0},
+    {'optim_wrapper.optimizer.nesterov': True},
+    {'model.detector.backbone.norm_cfg.momentum': 0.01},
+    {'model.detector.backbone.init_cfg': None},
+    {'train_dataloader.pin_memory': True},
+    {'val_evaluator.outfile_prefix': 'out'},
+    {'default_hooks.checkpoint.save_best': 'auto'},
+    {'custom_hooks': []},
+    {'load_from': 'x.pth', 'resume': True, 'work_dir': 'w'},
+    {'activation_checkpointing': ['detector.backbone']},
+    {'model.detector.test_cfg.new_key': 1},
+    {'train_dataloader.dataset.pipeline.0.num_ref_imgs': 2},
+    {'param_scheduler.0.convert_to_iter_based': True},
+])
+def test_cfg_options_that_the_config_can_take(options):
+    from mmvis_clip.engine import check_cfg_options
+    config = osp.join(REPO, 'configs', 'stc',
+                      'stc_r18_fpn_1xb4-8e_synthetic.py')
+    check_cfg_options(Config.fromfile(config), options)
+
+
+@pytest.mark.parametrize('options, message', [
+    ({'randomnes.seed': 0}, r"no key 'randomnes' \(did you mean randomness"),
+    ({'test_cfgg.fp16': True}, r"no key 'test_cfgg' \(did you mean test_cfg"),
+    ({'model.detector.backbone.init_cfg.checkpoint': 'x.pth'},
+     'model.detector.backbone.init_cfg is None, not a dict'),
+    ({'model.test_cfg.score_thr': 0.1}, "STC takes no 'test_cfg'"),
+    ({'model.tracker.num_frames_retian': 5},
+     "model.tracker.num_frames_retian: .* takes no 'num_frames_retian' "
+     r'\(did you mean num_frames_retain'),
+    ({'randomness.sed': 0}, r'did you mean seed'),
+    ({'train_cfg.max_epochs': 'abc'}, 'a number is needed'),
+    ({'randomness.deterministic': 'yes'}, 'True or False is needed'),
+    ({'param_scheduler.5.end': 3}, 'is a list of 2'),
+    ({'model.tracker.type': 'STCTracker', 'model.tracker.foo': 1},
+     "takes no 'foo'"),
+])
+def test_cfg_options_nothing_would_read(options, message):
+    from mmvis_clip.engine import check_cfg_options
+    from mmvis_clip.utils.user_errors import UserError
+    config = osp.join(REPO, 'configs', 'stc',
+                      'stc_r18_fpn_1xb4-8e_synthetic.py')
+    with pytest.raises(UserError, match=message):
+        check_cfg_options(Config.fromfile(config), options)

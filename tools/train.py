@@ -2,8 +2,15 @@
 
 Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
-        [--amp] [--auto-scale-lr] [--cfg-options k=v ...]
-        [--launcher {none,pytorch,slurm,mpi}]
+        [--data-root DIR] [--partial-load] [--amp] [--auto-scale-lr]
+        [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+
+The config's ``load_from`` is loaded strictly: a checkpoint whose keys or
+shapes differ from the model's is refused, naming the keys, unless the
+model converts it from another layout (the COCO / 2D initialisations of
+STC and CiCo; the loaded / skipped tensors are logged) or ``--partial-load``
+is given. A user mistake (a config, option, dataset or checkpoint at fault)
+ends with one ``error: ...`` line naming it.
 
 Multi-process training: ``tools/dist_train.sh CONFIG NUM_PROCS`` (works on
 CPU-only hosts with the gloo backend too).
@@ -14,8 +21,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
-from mmvis_clip.engine import (add_runner_args, check_load_from, enable_amp,
-                               relax_cuda_determinism, setup_runner_cfg)
+from mmvis_clip.engine import (add_runner_args, check_data_exists,
+                               check_load_from, enable_amp,
+                               relax_cuda_determinism, setup_runner_cfg,
+                               use_checkpoint_load_hook)
+from mmvis_clip.utils.user_errors import UserError, exit_on_user_error
 
 
 def parse_args():
@@ -36,19 +46,37 @@ def parse_args():
         const='auto',
         help='resume from this checkpoint, or without a path from the '
         'latest checkpoint in the work directory')
-    add_runner_args(parser, 'train_cfg.max_epochs=3')
+    add_runner_args(parser, 'train_cfg.max_epochs=3',
+                    "the config's load_from")
     return parser.parse_args()
+
+
+def check_training_inputs(cfg, args) -> None:
+    """Fail before anything is built on missing data, and load the
+    config's ``load_from`` (when not resuming) strictly, or in part with
+    ``--partial-load``, through ``CheckpointLoadHook``."""
+    check_data_exists(cfg, ('train_dataloader', 'val_dataloader'),
+                      ('val_evaluator', ))
+    if cfg.get('resume', False) or not cfg.get('load_from', None):
+        return
+    use_checkpoint_load_hook(
+        cfg, cfg.load_from, partial=args.partial_load, converted=True)
 
 
 def main():
     args = parse_args()
+    with exit_on_user_error():
+        train(args)
+
+
+def train(args):
     cfg = setup_runner_cfg(args)
 
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise RuntimeError(
+            raise UserError(
                 f'{args.config} has no auto_scale_lr.base_batch_size; '
                 'it cannot scale the learning rate')
         cfg.auto_scale_lr.enable = True
@@ -59,6 +87,7 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
     check_load_from(cfg, args.config)
+    check_training_inputs(cfg, args)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

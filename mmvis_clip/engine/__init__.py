@@ -1,12 +1,18 @@
+from .checkpoint_load_hook import CheckpointLoadHook
+from .config_checks import (apply_data_root, check_cfg_options,
+                            check_data_exists, load_config)
 from .device_aware_ddp import DeviceAwareDistributedDataParallel
 from .launch import (add_runner_args, check_load_from, enable_amp,
                      init_dist_on_cpu, load_from_producer,
-                     relax_cuda_determinism, setup_runner_cfg)
+                     relax_cuda_determinism, setup_runner_cfg,
+                     use_checkpoint_load_hook)
 from .separate_clip_optim_wrapper import (SeparateClipAmpOptimWrapper,
                                           SeparateClipOptimWrapper,
                                           SeparateClipOptimWrapperConstructor)
 
 __all__ = [
+    'CheckpointLoadHook', 'apply_data_root', 'check_cfg_options',
+    'check_data_exists', 'load_config', 'use_checkpoint_load_hook',
     'DeviceAwareDistributedDataParallel', 'add_runner_args',
     'check_load_from', 'enable_amp', 'init_dist_on_cpu', 'load_from_producer',
     'relax_cuda_determinism', 'setup_runner_cfg', 'SeparateClipOptimWrapper',

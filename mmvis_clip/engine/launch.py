@@ -8,6 +8,12 @@ from typing import Optional, Tuple
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+
+from ..utils.checkpoint_loading import check_checkpoint_file
+from ..utils.user_errors import UserError
+from .config_checks import (apply_data_root, load_config, merge_cfg_options,
+                            split_data_root)
 
 
 def init_dist_on_cpu(launcher: str, backend: str = 'gloo') -> bool:
@@ -35,19 +41,37 @@ def init_dist_on_cpu(launcher: str, backend: str = 'gloo') -> bool:
                 f'{os.environ["SLURM_NODELIST"]} | head -n1')
         os.environ.setdefault('MASTER_PORT', '29500')
     elif launcher != 'pytorch':
-        raise ValueError(f'launcher {launcher!r} is not supported on a host '
-                         "without CUDA; use 'pytorch' or 'slurm'")
+        raise UserError(f'launcher {launcher!r} is not supported on a host '
+                        "without CUDA; use 'pytorch' or 'slurm'")
     torch_dist.init_process_group(backend=backend)
     return True
 
 
-def add_runner_args(parser: ArgumentParser, cfg_options_example: str) -> None:
+def add_runner_args(parser: ArgumentParser, cfg_options_example: str,
+                    partial_load_help: str) -> None:
     """Add the options ``tools/train.py`` and ``tools/test.py`` share:
-    ``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``
-    (which torch's launchers pass; exported as ``LOCAL_RANK`` by
-    :func:`setup_runner_cfg`)."""
+    ``--work-dir``, ``--data-root``, ``--partial-load``, ``--cfg-options``,
+    ``--launcher`` and ``--local-rank`` (which torch's launchers pass;
+    exported as ``LOCAL_RANK`` by :func:`setup_runner_cfg`).
+
+    Args:
+        parser (ArgumentParser): The tool's parser.
+        cfg_options_example (str): An example for ``--cfg-options``' help.
+        partial_load_help (str): What ``--partial-load`` applies to.
+    """
     parser.add_argument(
         '--work-dir', help='the dir to save logs, checkpoints and metrics')
+    parser.add_argument(
+        '--data-root',
+        help='the dataset folder, in place of the config\'s data_root: it '
+        'reaches every dataset and evaluator path of the config (as '
+        '--cfg-options data_root=DIR does)')
+    parser.add_argument(
+        '--partial-load',
+        action='store_true',
+        help=f'load only what fits of {partial_load_help} and log the '
+        'loaded / skipped tensors; without it a checkpoint whose keys or '
+        'shapes differ from the model\'s is refused')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -64,16 +88,29 @@ def add_runner_args(parser: ArgumentParser, cfg_options_example: str) -> None:
 def setup_runner_cfg(args: Namespace) -> Config:
     """Load ``args.config`` and apply the options both tools share.
 
-    Handles ``--cfg-options``, ``--work-dir`` (default
-    ``./work_dirs/<config name>``) and ``--launcher``; with a launcher it
-    selects :class:`DeviceAwareDistributedDataParallel` (unless the config
-    names a wrapper) and, on CPU-only hosts, the gloo backend.
+    Handles ``--data-root`` (and ``data_root`` in ``--cfg-options``,
+    :func:`~.config_checks.apply_data_root`), ``--cfg-options`` (checked
+    first: :func:`~.config_checks.check_cfg_options`), ``--work-dir``
+    (default ``./work_dirs/<config name>``) and ``--launcher``; with a
+    launcher it selects :class:`DeviceAwareDistributedDataParallel`
+    (unless the config names a wrapper) and, on CPU-only hosts, the gloo
+    backend.
+
+    Raises:
+        UserError: A config that cannot be read, a bad option.
+        FileNotFoundError: The config does not exist.
     """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    data_root, options = split_data_root(
+        getattr(args, 'data_root', None), args.cfg_options)
+    if data_root is not None:
+        changed = apply_data_root(cfg, data_root)
+        print_log(
+            f'data root {cfg.data_root}: ' + ', '.join(changed),
+            logger='current')
+    merge_cfg_options(cfg, options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -135,11 +172,18 @@ def check_load_from(cfg: Config, config: str) -> None:
     that does not exist, naming the config to train first when there is one
     (see :func:`load_from_producer`).
 
+    A local file that exists must look like a checkpoint
+    (:func:`~mmvis_clip.utils.checkpoint_loading.check_checkpoint_file`).
+
     Raises:
         FileNotFoundError: The missing checkpoint, with the hint.
+        CheckpointError: A directory, an empty or truncated file.
     """
     load_from = cfg.get('load_from', None)
-    if not _is_local_path(load_from) or osp.isfile(load_from):
+    if not _is_local_path(load_from):
+        return
+    if osp.exists(load_from):
+        check_checkpoint_file(load_from)
         return
     message = f'{config}: load_from {load_from!r} does not exist.'
     producer = load_from_producer(load_from, config)
@@ -151,6 +195,38 @@ def check_load_from(cfg: Config, config: str) -> None:
     raise FileNotFoundError(message)
 
 
+def use_checkpoint_load_hook(cfg: Config,
+                             checkpoint: str,
+                             partial: bool = False,
+                             converted: bool = False) -> None:
+    """Load ``checkpoint`` with :class:`CheckpointLoadHook` (strictly,
+    unless ``partial``) in place of mmengine's ``load_from``.
+
+    Sets ``cfg.load_from`` to None and appends the hook to
+    ``cfg.custom_hooks``.
+
+    Args:
+        cfg (Config): Modified in place.
+        checkpoint (str): The checkpoint (path, URL or mmengine scheme).
+        partial (bool): Load what fits of it (``--partial-load``).
+        converted (bool): Accept a checkpoint the model converts from
+            another layout (an initialisation, ``load_from``).
+
+    Raises:
+        FileNotFoundError: A local checkpoint that does not exist.
+        CheckpointError: A local file that is not a checkpoint.
+    """
+    check_checkpoint_file(checkpoint)
+    cfg.load_from = None
+    cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+        dict(
+            type='CheckpointLoadHook',
+            checkpoint=checkpoint,
+            partial=partial,
+            converted=converted)
+    ]
+
+
 def enable_amp(cfg: Config) -> None:
     """Switch ``cfg.optim_wrapper`` to its mixed-precision form (``--amp``).
 
@@ -160,7 +236,7 @@ def enable_amp(cfg: Config) -> None:
     config sets one.
 
     Raises:
-        ValueError: The wrapper type has no AMP form, or
+        UserError: The wrapper type has no AMP form, or
             ``optim_wrapper.dtype`` is bfloat16 with CUDA: mmcv's CUDA
             focal-loss and RoIAlign kernels take float, double and half
             only.
@@ -169,15 +245,15 @@ def enable_amp(cfg: Config) -> None:
     wrapper = cfg.optim_wrapper
     kind = wrapper.get('type', 'OptimWrapper')
     if kind not in AMP_WRAPPERS:
-        raise ValueError(f'--amp: optim_wrapper.type {kind!r} has no '
-                         f'mixed-precision form (known: '
-                         f'{", ".join(sorted(AMP_WRAPPERS))}).')
+        raise UserError(f'--amp: optim_wrapper.type {kind!r} has no '
+                        f'mixed-precision form (known: '
+                        f'{", ".join(sorted(AMP_WRAPPERS))}).')
     wrapper.type = AMP_WRAPPERS[kind]
     wrapper.setdefault('loss_scale', 'dynamic')
     dtype = wrapper.get('dtype', None)
     if torch.cuda.is_available() and str(dtype).replace(
             'torch.', '') == 'bfloat16':
-        raise ValueError(
+        raise UserError(
             '--amp with optim_wrapper.dtype=bfloat16: mmcv 2.1\'s CUDA '
             'sigmoid focal loss and RoIAlign kernels take float, double and '
             'half only; use dtype=float16 (the default).')

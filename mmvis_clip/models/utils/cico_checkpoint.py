@@ -31,6 +31,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.logging import print_log
 from torch import Tensor
 
+from ...utils.checkpoint_loading import mark_converted
 from .conv_inflation import (expand_box_frames, inflate_state_dict,
                              repeat_over_anchors)
 
@@ -353,7 +354,10 @@ def load_2d_checkpoint(module,
     (the model's anchors per location and clip length from its
     ``bbox_head``) and logs the report's table when the checkpoint is not
     simply this model's own (something was mapped, inflated, expanded or
-    skipped). A CiCo checkpoint of the same architecture passes unchanged.
+    skipped). A CiCo checkpoint of the same architecture passes unchanged;
+    any other (mmdet's, or 2D tensors inflated or expanded) is marked as
+    converted (an initialisation, see
+    :func:`~mmvis_clip.utils.checkpoint_loading.mark_converted`).
 
     Register with ``module.register_load_state_dict_pre_hook(
     functools.partial(load_2d_checkpoint, **options))``.
@@ -381,7 +385,13 @@ def load_2d_checkpoint(module,
         expand_box=expand_box)
     state_dict.clear()
     state_dict.update(converted)
-    changed = (report.layout != 'cico' or report.skipped
-               or any(h != 'loaded' for h, _ in report.loaded.values()))
-    if logger is not None and changed:
+    reshaped = any(h != 'loaded' for h, _ in report.loaded.values())
+    if report.layout != 'cico' or reshaped:
+        source = dict(yolact='an mmdet YOLACT', condinst='an mmdet CondInst')
+        mark_converted(
+            state_dict,
+            source.get(report.layout, 'a frame-level (2D) CiCo') +
+            ' checkpoint, mapped to CiCo')
+    if logger is not None and (report.layout != 'cico' or report.skipped
+                               or reshaped):
         print_log(report.table(), logger=logger)

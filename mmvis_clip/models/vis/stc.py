@@ -13,6 +13,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...utils.checkpoint_loading import mark_converted
 from ..heads.stc_mask_head import num_dynamic_params
 from ..utils.clip_ground_truth import check_instance_ids
 from ..utils.offload import offload
@@ -419,14 +420,21 @@ def _nest_detector_keys(module, state_dict: dict, prefix: str, *args) -> None:
     """Load-state-dict pre-hook: CondInst checkpoint keys -> ``detector.``.
 
     Applies only when the state dict has no ``detector.`` key under
-    ``prefix`` (i.e. it is a detector checkpoint, not an STC one).
+    ``prefix`` (i.e. it is a detector checkpoint, not an STC one); the
+    state dict is then marked as converted (an initialisation, see
+    :func:`~mmvis_clip.utils.checkpoint_loading.mark_converted`).
     """
     nested = prefix + 'detector.'
     if any(k.startswith(nested) for k in state_dict):
         return
+    moved = 0
     for key in list(state_dict.keys()):
         if not key.startswith(prefix):
             continue
         rest = key[len(prefix):]
         if rest.startswith(DETECTOR_KEY_PREFIXES):
             state_dict[nested + rest] = state_dict.pop(key)
+            moved += 1
+    if moved:
+        mark_converted(state_dict, f'a CondInst detector: its {moved} '
+                       'tensors nested under detector.')

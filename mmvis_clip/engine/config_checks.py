@@ -1,0 +1,550 @@
+"""Checks of what a user gives ``tools/train.py`` / ``tools/test.py``: the
+config file, ``--data-root``, ``--cfg-options`` and the data they point to.
+
+Each problem is a :class:`~mmvis_clip.utils.user_errors.UserError` whose
+message names the file or the option key at fault.
+"""
+import ast
+import difflib
+import inspect
+import os
+import os.path as osp
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from mmengine.config import Config
+
+from ..utils.user_errors import UserError, one_line
+
+#: The synthetic dataset class (its data can be made with a command).
+SYNTHETIC_DATASET = 'SyntheticVISDataset'
+MAKE_SYNTHETIC = 'python tools/misc/make_synthetic_vis.py --out {root}'
+
+#: Top-level keys mmengine's Runner reads besides its ``__init__``
+#: arguments.
+RUNNER_EXTRA_KEYS = ('runner_type', 'model_wrapper_cfg',
+                     'find_unused_parameters', 'activation_checkpointing',
+                     'efficient_conv_bn_eval', 'sync_bn', 'custom_imports')
+
+#: Keys of a dataloader config that mmengine's ``Runner.build_dataloader``
+#: takes out before passing the rest to ``torch.utils.data.DataLoader``.
+DATALOADER_EXTRA_KEYS = ('dataset', 'sampler', 'batch_sampler', 'collate_fn',
+                         'worker_init_fn', 'num_batch_per_epoch')
+
+#: Keys of a param scheduler config the Runner takes out before building.
+SCHEDULER_EXTRA_KEYS = ('convert_to_iter_based', )
+
+
+def _close(name: str, names) -> str:
+    matches = difflib.get_close_matches(name, sorted(set(names)), n=3,
+                                        cutoff=0.6)
+    return f' (did you mean {", ".join(matches)}?)' if matches else ''
+
+
+def load_config(filename: str) -> Config:
+    """``Config.fromfile`` with one error naming the file at fault.
+
+    Args:
+        filename (str): The config file.
+
+    Returns:
+        Config: The parsed config.
+
+    Raises:
+        FileNotFoundError: The file does not exist (with the closest names
+            in its folder).
+        UserError: It (or one of its ``_base_`` files) cannot be parsed.
+    """
+    if not osp.isfile(filename):
+        folder = osp.dirname(filename) or '.'
+        names = sorted(os.listdir(folder)) if osp.isdir(folder) else []
+        matches = difflib.get_close_matches(
+            osp.basename(filename), names, n=2, cutoff=0.6)
+        hint = ' (did you mean ' + ', '.join(
+            osp.join(osp.dirname(filename), m)
+            for m in matches) + '?)' if matches else ''
+        raise FileNotFoundError(f'config {filename} does not exist{hint}')
+    try:
+        return Config.fromfile(filename)
+    except SyntaxError as err:
+        culprit = _file_with_syntax_error(filename) or (filename, err)
+        where, error = culprit
+        base = f' (its _base_ {where})' if where != filename else ''
+        raise UserError(f'config {filename}{base}: syntax error at line '
+                        f'{error.lineno}: {error.msg}') from None
+    except Exception as err:  # parsing runs the config's Python code
+        raise UserError(f'config {filename} cannot be read: '
+                        f'{type(err).__name__}: {one_line(err)}') from None
+
+
+def _file_with_syntax_error(
+        filename: str) -> Optional[Tuple[str, SyntaxError]]:
+    """The config file, or the first of its ``_base_`` files (walked in
+    order), that Python cannot parse, and its error."""
+    try:
+        with open(filename, encoding='utf-8') as f:
+            ast.parse(f.read())
+    except SyntaxError as err:
+        return filename, err
+    except OSError:
+        return None
+    try:
+        bases = Config._get_base_files(filename)
+    except Exception:  # mmengine internals: no finer answer then
+        return None
+    for base in bases:
+        try:
+            path, scope = Config._get_cfg_path(base, filename)
+        except Exception:
+            continue
+        if scope is None and path.endswith('.py'):
+            found = _file_with_syntax_error(path)
+            if found is not None:
+                return found
+    return None
+
+
+# ---------------------------------------------------------------- data root
+
+
+def _walk(node: Any, path: Tuple[str, ...] = ()):
+    """Every ``(path, container, key, value)`` of a config tree."""
+    if isinstance(node, dict):
+        items = list(node.items())
+    elif isinstance(node, (list, tuple)):
+        items = list(enumerate(node))
+    else:
+        return
+    for key, value in items:
+        yield path + (str(key), ), node, key, value
+        yield from _walk(value, path + (str(key), ))
+
+
+def _under_root(value: str, root: str) -> bool:
+    return value == root or value.startswith(
+        root if root.endswith('/') else root + '/')
+
+
+def split_data_root(
+        data_root: Optional[str],
+        cfg_options: Optional[dict]) -> Tuple[Optional[str], Dict[str, Any]]:
+    """Take a top-level ``data_root`` out of ``--cfg-options``: it means
+    what ``--data-root`` means (mmengine substitutes ``data_root`` when the
+    config file is parsed, so merging it would change nothing else).
+
+    Args:
+        data_root (str, optional): ``--data-root``.
+        cfg_options (dict, optional): ``--cfg-options``.
+
+    Returns:
+        tuple: The data root (or None) and the other options.
+
+    Raises:
+        UserError: Both give a data root, and they differ.
+    """
+    options = dict(cfg_options or {})
+    if 'data_root' in options:
+        value = options.pop('data_root')
+        if not isinstance(value, str):
+            raise UserError(f'--cfg-options data_root={value!r}: a folder '
+                            'path is needed')
+        if data_root is not None and data_root != value:
+            raise UserError(f'--data-root {data_root} and --cfg-options '
+                            f'data_root={value} differ; give one')
+        data_root = value
+    return data_root, options
+
+
+def dataset_roots(cfg: Config) -> List[Tuple[str, str]]:
+    """``(dotted key, data_root)`` of every dataset of the dataloaders."""
+    roots = []
+    for name in cfg.keys():
+        if not name.endswith('_dataloader'):
+            continue
+        for path, _, key, value in _walk(cfg[name], (name, )):
+            if key == 'data_root' and isinstance(value, str):
+                roots.append(('.'.join(path), value))
+    return roots
+
+
+def apply_data_root(cfg: Config, data_root: str) -> List[str]:
+    """Point the config at another data root, as if its ``data_root`` had
+    been ``data_root`` when the file was parsed.
+
+    Every ``data_root`` equal to the config's (the datasets of all
+    dataloaders, wrappers' inner datasets included) becomes the new one,
+    and every path that starts with it (evaluators' ``ann_file``, ...)
+    moves with it. A trailing ``/`` follows the config's.
+
+    Args:
+        cfg (Config): Modified in place.
+        data_root (str): The new root.
+
+    Returns:
+        list[str]: The dotted keys changed.
+
+    Raises:
+        UserError: The config names no data root, or its datasets use
+            several (which one to replace would be a guess).
+    """
+    if not data_root:
+        raise UserError('--data-root: an empty path')
+    roots = dataset_roots(cfg)
+    old = cfg.get('data_root', None)
+    if not isinstance(old, str) or not old:
+        values = sorted({v for _, v in roots})
+        if len(values) != 1:
+            raise UserError(
+                f'--data-root: {cfg.filename} has no data_root and its '
+                f'datasets have {len(values)} different ones; set each '
+                'dataset\'s with --cfg-options')
+        old = values[0]
+    others = [(k, v) for k, v in roots if v != old]
+    if others:
+        key, value = others[0]
+        raise UserError(
+            f'--data-root: {key}={value!r} is not the config\'s data_root '
+            f'{old!r}; set that dataset\'s with --cfg-options {key}=DIR')
+    new = data_root.rstrip('/') or '/'
+    if old.endswith('/') and not new.endswith('/'):
+        new += '/'
+    changed: List[str] = []
+    seen = set()  # a dict or list the config holds twice moves once
+
+    def move(node: Any, path: Tuple[str, ...]) -> Any:
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                return node
+            seen.add(id(node))
+        if isinstance(node, dict):
+            for key in list(node):
+                if path or key != 'data_root':
+                    node[key] = move(node[key], path + (str(key), ))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                node[i] = move(value, path + (str(i), ))
+        elif isinstance(node, tuple):
+            node = tuple(
+                move(v, path + (str(i), )) for i, v in enumerate(node))
+        elif isinstance(node, str) and _under_root(node, old):
+            changed.append('.'.join(path))
+            node = new + node[len(old):]
+        return node
+
+    move(cfg._cfg_dict, ())
+    cfg.data_root = new
+    return changed
+
+
+# ------------------------------------------------------------- cfg-options
+
+
+def _registries() -> Dict[str, Any]:
+    from mmdet import registry
+    return {
+        name: getattr(registry, name)
+        for name in ('MODELS', 'LOOPS', 'DATASETS', 'DATA_SAMPLERS',
+                     'TRANSFORMS', 'METRICS', 'HOOKS', 'OPTIMIZERS',
+                     'PARAM_SCHEDULERS', 'VISUALIZERS', 'LOG_PROCESSORS')
+    }
+
+
+def _registry_of(path: Sequence[str]) -> Optional[str]:
+    """The registry that builds the typed dict at ``path`` (a tuple of
+    keys from the top), when that registry passes all of its keys to the
+    class; None where this is not known."""
+    top, rest = path[0], list(path[1:])
+    names = [p for p in rest if not p.isdigit()]
+    if top == 'model':
+        # layer configs (norm_cfg, conv_cfg, init_cfg, ...) and the
+        # train / test settings are built by other builders
+        if any(p.endswith('_cfg') for p in names):
+            return None
+        return 'MODELS'
+    if top in ('train_cfg', 'val_cfg', 'test_cfg') and not rest:
+        return 'LOOPS'
+    if top.endswith('_dataloader'):
+        if 'pipeline' in names:
+            return 'TRANSFORMS'
+        if names and names[-1] in ('sampler', 'batch_sampler'):
+            return 'DATA_SAMPLERS'
+        if names and names[-1] in ('dataset', 'datasets'):
+            return 'DATASETS'
+        return None
+    if top.endswith('_evaluator') and not names:
+        return 'METRICS'
+    if top == 'default_hooks' and len(rest) == 1:
+        return 'HOOKS'
+    if top == 'custom_hooks' and len(rest) == 1 and not names:
+        return 'HOOKS'
+    if top == 'optim_wrapper' and names == ['optimizer']:
+        return 'OPTIMIZERS'
+    if top == 'param_scheduler' and not names:
+        return 'PARAM_SCHEDULERS'
+    if top == 'visualizer' and not rest:
+        return 'VISUALIZERS'
+    if top == 'log_processor' and not rest:
+        return 'LOG_PROCESSORS'
+    return None
+
+
+def _parameters(func) -> Optional[Dict[str, inspect.Parameter]]:
+    """Keyword parameters of a callable, or None when it takes
+    ``**kwargs`` or has no readable signature."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return None
+    return {
+        n: p
+        for n, p in params.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def _accepted_keys(
+        path: Sequence[str], node: dict,
+        type_override: Any) -> Optional[Dict[str, inspect.Parameter]]:
+    """The keys a config dict at ``path`` may hold (name -> parameter),
+    or None where any key may be right."""
+    from mmengine.runner import Runner
+    from torch.utils.data import DataLoader
+    if len(path) == 1 and path[0] == 'randomness':
+        return _parameters(Runner.set_randomness)
+    if len(path) == 1 and path[0].endswith('_dataloader') and \
+            'type' not in node:
+        params = _parameters(DataLoader)
+        extra = {k: None for k in DATALOADER_EXTRA_KEYS}
+        return None if params is None else {**params, **extra}
+    kind = type_override if type_override is not None else node.get('type')
+    registry = _registry_of(path)
+    if kind is None or registry is None:
+        return None
+    if isinstance(kind, str):
+        try:
+            cls = _registries()[registry].get(kind)
+        except Exception:  # an unknown scope: not checked here
+            cls = None
+    else:
+        cls = kind
+    if cls is None:
+        return None
+    params = _parameters(cls)
+    if params is None:
+        return None
+    if registry == 'PARAM_SCHEDULERS':
+        params.update({k: None for k in SCHEDULER_EXTRA_KEYS})
+    params['type'] = None
+    return params
+
+
+def _top_level_keys(cfg: Config) -> List[str]:
+    from mmengine.runner import Runner
+    names = list(cfg.keys()) + list(RUNNER_EXTRA_KEYS)
+    params = _parameters(Runner.__init__) or {}
+    return names + [n for n in params if n != 'self']
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_value(key: str, value: Any, old: Any,
+                 param: Optional[inspect.Parameter]) -> None:
+    """A string where the config (or the parameter's default) has a
+    number or a bool is a typo, not a value."""
+    if not isinstance(value, str):
+        return
+    if param is not None and old is None and \
+            param.default is not inspect.Parameter.empty:
+        old = param.default
+    if _is_number(old):
+        raise UserError(f'--cfg-options {key}={value}: a number is needed '
+                        f'(the config has {old!r})')
+    if isinstance(old, bool):
+        raise UserError(f'--cfg-options {key}={value}: True or False is '
+                        f'needed (the config has {old!r})')
+
+
+def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
+    """Refuse ``--cfg-options`` keys that nothing would read and values of
+    the wrong kind, before they are merged.
+
+    A key's every parent must exist in the config. A new key is accepted
+    at the top level when mmengine's Runner reads it, under a dict with a
+    ``type`` when the class that dict builds takes it (classes that take
+    ``**kwargs`` and dicts the check cannot place accept any key), and
+    under ``randomness`` / a dataloader when the Runner / torch's
+    ``DataLoader`` take it. A text value where the config has a number
+    (or a bool) is refused too.
+
+    Args:
+        cfg (Config): The config, before the options are merged.
+        options (dict): ``--cfg-options`` as ``DictAction`` parsed them
+            (dotted keys).
+
+    Raises:
+        UserError: Naming the full dotted key, and the closest valid
+            names where there are some.
+    """
+    if cfg.get('custom_imports', None):
+        from mmengine.utils import import_modules_from_strings
+        import_modules_from_strings(**cfg['custom_imports'])
+    from mmengine.registry import init_default_scope
+    init_default_scope(cfg.get('default_scope', None) or 'mmdet')
+    for key, value in options.items():
+        parts = key.split('.')
+        if not all(parts):
+            raise UserError(f'--cfg-options {key}: an empty name in the key')
+        node: Any = cfg._cfg_dict
+        for i, part in enumerate(parts):
+            path = tuple(parts[:i])
+            if isinstance(node, (list, tuple)):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise UserError(
+                        f'--cfg-options {key}: {".".join(path)} is a list '
+                        f'of {len(node)}; {part!r} is not an index of it')
+                node = node[int(part)]
+                continue
+            if not isinstance(node, dict):
+                raise UserError(
+                    f'--cfg-options {key}: {".".join(path)} is '
+                    f'{node!r}, not a dict; set {".".join(path)} itself')
+            last = i == len(parts) - 1
+            if part in node:
+                if last:
+                    _check_value(key, value, node[part], None)
+                node = node[part]
+                continue
+            # a key the config does not have
+            param = None
+            if i == 0:
+                valid = _top_level_keys(cfg)
+                if part not in valid:
+                    raise UserError(
+                        f'--cfg-options {key}: the config has no key '
+                        f'{part!r}{_close(part, valid)}')
+            else:
+                override = options.get('.'.join(path + ('type', )))
+                accepted = _accepted_keys(path, node, override)
+                if accepted is not None and part not in accepted:
+                    names = list(accepted) + list(node.keys())
+                    kind = override or node.get('type') or '.'.join(path)
+                    raise UserError(
+                        f'--cfg-options {key}: {kind} takes no '
+                        f'{part!r}{_close(part, names)}')
+                param = (accepted or {}).get(part)
+            if last:
+                _check_value(key, value, None, param)
+            node = {}  # a new dict: what follows is checked against it
+
+
+def merge_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
+    """:func:`check_cfg_options`, then merge them into ``cfg``.
+
+    Raises:
+        UserError: See :func:`check_cfg_options`; or mmengine's merge
+            refused them.
+    """
+    if not options:
+        return
+    check_cfg_options(cfg, options)
+    try:
+        cfg.merge_from_dict(options)
+    except (TypeError, KeyError, IndexError, ValueError) as err:
+        raise UserError(f'--cfg-options: {one_line(err)}') from None
+
+
+# --------------------------------------------------------------- the data
+
+
+def _datasets(node: Any, path: str):
+    """``(dotted key, dataset config)`` of the datasets in a dataloader's
+    ``dataset`` (wrappers' ``dataset`` / ``datasets`` walked into)."""
+    if isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            yield from _datasets(item, f'{path}.{i}')
+        return
+    if not isinstance(node, dict):
+        return
+    inner = [k for k in ('dataset', 'datasets') if k in node]
+    if inner:
+        for k in inner:
+            yield from _datasets(node[k], f'{path}.{k}')
+    else:
+        yield path, node
+
+
+def _join(root: Optional[str], path: str) -> str:
+    if root and not osp.isabs(path) and '://' not in path:
+        return osp.join(root, path)
+    return path
+
+
+def _missing_hint(dataset: dict) -> str:
+    root = dataset.get('data_root') or ''
+    if str(dataset.get('type', '')).split('.')[-1] == SYNTHETIC_DATASET:
+        return ('; make it with: ' +
+                MAKE_SYNTHETIC.format(root=root.rstrip('/') or 'DIR') +
+                ' (or give --data-root DIR)')
+    return ('; prepare the dataset as the README\'s "Data" section says, '
+            'or give --data-root DIR')
+
+
+def check_data_exists(cfg: Config, dataloaders: Sequence[str],
+                      evaluators: Sequence[str]) -> None:
+    """Refuse, before anything is built, a dataset or ground truth file of
+    the config that is not there.
+
+    Args:
+        cfg (Config): The final config.
+        dataloaders (Sequence[str]): E.g. ``('train_dataloader',)``; those
+            the config lacks (or sets to None) are skipped.
+        evaluators (Sequence[str]): E.g. ``('test_evaluator',)``; their
+            ``ann_file`` is checked.
+
+    Raises:
+        FileNotFoundError: Naming the key and the path, and how to make
+            the synthetic dataset when it is that one.
+    """
+    hint = ''
+    for name in dataloaders:
+        loader = cfg.get(name, None)
+        if not loader or loader.get('dataset', None) is None:
+            continue
+        for key, dataset in _datasets(loader['dataset'], f'{name}.dataset'):
+            root = dataset.get('data_root', None)
+            if root and '://' not in root and not osp.isdir(root):
+                raise FileNotFoundError(
+                    f'{key}.data_root: {root} does not exist' +
+                    _missing_hint(dataset))
+            ann = dataset.get('ann_file', None)
+            if ann and not osp.isfile(_join(root, ann)):
+                raise FileNotFoundError(
+                    f'{key}.ann_file: {_join(root, ann)} does not exist' +
+                    _missing_hint(dataset))
+            for kind, prefix in (dataset.get('data_prefix', None)
+                                 or {}).items():
+                folder = _join(root, prefix) if isinstance(prefix,
+                                                           str) else None
+                if folder and '://' not in folder and not osp.isdir(folder):
+                    raise FileNotFoundError(
+                        f'{key}.data_prefix.{kind}: {folder} does not exist'
+                        + _missing_hint(dataset))
+            hint = hint or _missing_hint(dataset)
+    for name in evaluators:
+        evaluator = cfg.get(name, None)
+        items = evaluator if isinstance(evaluator, (list, tuple)) else [
+            evaluator
+        ]
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            ann = item.get('ann_file', None)
+            key = name if len(items) == 1 else f'{name}.{i}'
+            if ann and '://' not in ann and not osp.isfile(ann):
+                raise FileNotFoundError(
+                    f'{key}.ann_file: {ann} does not exist' +
+                    (hint or f'; set it with --cfg-options {key}.ann_file='
+                     'PATH'))
