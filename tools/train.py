@@ -22,7 +22,7 @@ from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
 from mmvis_clip.engine import (add_runner_args, check_data_exists,
-                               check_load_from, enable_amp,
+                               check_load_from, configure_resume, enable_amp,
                                relax_cuda_determinism, setup_runner_cfg,
                                use_checkpoint_load_hook)
 from mmvis_clip.utils.user_errors import UserError, exit_on_user_error
@@ -80,12 +80,7 @@ def train(args):
                 f'{args.config} has no auto_scale_lr.base_batch_size; '
                 'it cannot scale the learning rate')
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
+    configure_resume(cfg, args.resume)
     check_load_from(cfg, args.config)
     check_training_inputs(cfg, args)
 

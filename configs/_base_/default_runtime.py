@@ -5,7 +5,15 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 custom_imports = dict(imports=['mmvis_clip'], allow_failed_imports=False)
 default_scope = 'mmdet'
 
+# Checkpoints written atomically (a temporary renamed over the final name,
+# then last_checkpoint), and every random-number state of the run saved
+# with them and restored by --resume, so that a killed run resumes to the
+# same bits (mmvis_clip/engine/atomic_checkpoint.py, rng_state_hook.py).
+# A config that changes the checkpoint hook's settings keeps its type by
+# leaving `type` out.
 default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook'),
+    rng_state=dict(type='RngStateHook'),
     visualization=dict(type='TrackVisualizationHook', draw=False))
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(

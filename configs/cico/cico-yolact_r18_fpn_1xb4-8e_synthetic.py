@@ -49,4 +49,4 @@ test_dataloader = val_dataloader
 # decay 1e-4 as the public CiCo code)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
+    checkpoint=dict(interval=1, max_keep_ckpts=2))

@@ -66,4 +66,4 @@ test_dataloader = val_dataloader
 # line every 20 iterations, the last 2 checkpoints kept
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
+    checkpoint=dict(interval=1, max_keep_ckpts=2))

@@ -1,3 +1,6 @@
+from .atomic_checkpoint import (AtomicCheckpointHook, AtomicLocalBackend,
+                                configure_resume, find_resume_checkpoint,
+                                read_training_meta, remove_stale_temporaries)
 from .checkpoint_load_hook import CheckpointLoadHook
 from .config_checks import (apply_data_root, check_cfg_options,
                             check_data_exists, load_config)
@@ -6,6 +9,7 @@ from .launch import (add_runner_args, check_load_from, enable_amp,
                      init_dist_on_cpu, load_from_producer,
                      relax_cuda_determinism, setup_runner_cfg,
                      use_checkpoint_load_hook)
+from .rng_state_hook import RngStateHook
 from .separate_clip_optim_wrapper import (SeparateClipAmpOptimWrapper,
                                           SeparateClipOptimWrapper,
                                           SeparateClipOptimWrapperConstructor)
@@ -16,5 +20,8 @@ __all__ = [
     'DeviceAwareDistributedDataParallel', 'add_runner_args',
     'check_load_from', 'enable_amp', 'init_dist_on_cpu', 'load_from_producer',
     'relax_cuda_determinism', 'setup_runner_cfg', 'SeparateClipOptimWrapper',
-    'SeparateClipAmpOptimWrapper', 'SeparateClipOptimWrapperConstructor'
+    'SeparateClipAmpOptimWrapper', 'SeparateClipOptimWrapperConstructor',
+    'AtomicCheckpointHook', 'AtomicLocalBackend', 'configure_resume',
+    'find_resume_checkpoint', 'read_training_meta',
+    'remove_stale_temporaries', 'RngStateHook'
 ]

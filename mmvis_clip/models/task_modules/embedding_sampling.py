@@ -12,7 +12,7 @@ per query. They know nothing of a particular model: STC samples queries at
 predicted-box centres and keys on the whole reference map; clip-level
 trackers can reuse the same grid and sampling code.
 """
-from typing import Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import torch
 from mmdet.registry import TASK_UTILS
@@ -218,6 +218,31 @@ class ContrastivePairSampler:
             self._generators[device] = generator
         return torch.rand(
             shape, generator=generator, device=device)
+
+    def rng_state_dict(self) -> Dict[str, Tensor]:
+        """The states of the sampler's generators (saved with checkpoints
+        by :class:`~mmvis_clip.engine.RngStateHook`).
+
+        Returns:
+            dict[str, Tensor]: Generator state by device name; empty before
+            the first draw.
+        """
+        return {
+            str(device): generator.get_state()
+            for device, generator in self._generators.items()
+        }
+
+    def load_rng_state_dict(self, state: Dict[str, Tensor]) -> None:
+        """Continue from the generator states of :meth:`rng_state_dict`.
+
+        Args:
+            state (dict[str, Tensor]): Generator state by device name.
+        """
+        for device, generator_state in state.items():
+            device = torch.device(device)
+            generator = torch.Generator(device=device)
+            generator.set_state(generator_state.cpu())
+            self._generators[device] = generator
 
     def sample(self, query_ids: Tensor, key_gt_ids: Tensor, key_assign: Tensor,
                key_in_box: Tensor, key_valid: Tensor) -> Tuple[Tensor, Tensor]:
