@@ -364,3 +364,19 @@ def test_base_tracker_track_hooks_are_refused():
         with pytest.raises(TypeError, match='use update'):
             hook(0, (torch.zeros(1, 4), ))
     assert isinstance(tracker.tracks[0], TrackRecord)
+
+
+def test_every_stc_config_tracks_with_the_cosine_similarity():
+    """The STC configs' tracker default, chosen from the AssA measured in
+    configs/stc/README.md ("Association"), for every STC config."""
+    import glob
+    import os.path as osp
+
+    from mmengine.config import Config
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    configs = sorted(glob.glob(osp.join(repo, 'configs', 'stc', '*.py')))
+    assert len(configs) >= 10
+    for path in configs:
+        tracker = Config.fromfile(path).model.tracker
+        assert tracker.type == 'STCTracker', path
+        assert tracker.embed_similarity == 'cosine', path

@@ -108,7 +108,10 @@ model = dict(
                 neg_in_box=False))),
     # lambda_c = 10 (Eq. 7)
     loss_consistency=dict(type='KernelConsistencyLoss', loss_weight=10.0),
+    # cosine embedding similarity: higher AssA than the dot product for
+    # both tracking losses (configs/stc/README.md, "Association")
     tracker=dict(
         type='STCTracker',
         match_weights=dict(det_score=1.0, iou=2.0, det_label=10.0),
-        num_frames_retain=20))
+        num_frames_retain=20,
+        embed_similarity='cosine'))
