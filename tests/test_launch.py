@@ -178,6 +178,8 @@ def test_data_root_refuses_to_guess():
     {'model.detector.test_cfg.new_key': 1},
     {'train_dataloader.dataset.pipeline.0.num_ref_imgs': 2},
     {'param_scheduler.0.convert_to_iter_based': True},
+    {'model.tracker.type': 'mmdet.QuasiDenseTracker'},
+    {'model.detector.backbone.norm_cfg.type': 'SyncBN'},
 ])
 def test_cfg_options_that_the_config_can_take(options):
     from mmvis_clip.engine import check_cfg_options
@@ -201,6 +203,14 @@ def test_cfg_options_that_the_config_can_take(options):
     ({'param_scheduler.5.end': 3}, 'is a list of 2'),
     ({'model.tracker.type': 'STCTracker', 'model.tracker.foo': 1},
      "takes no 'foo'"),
+    ({'train_cfg.max_epoch': 3}, r'EpochBasedTrainLoop takes no .*max_epochs'),
+    ({'train_dataloader.batch_sizee': 1}, r'did you mean batch_size'),
+    ({'model.tracker.num_frames_retain': 'five'}, 'a number is needed'),
+    ({'model.tracker.new_track_cosine': 'high'}, 'a number is needed'),
+    ({'model.detector.backbone.depth.x': 1},
+     'model.detector.backbone.depth is 18, not a dict'),
+    ({'model.tracker.type': 'STCTrackr'},
+     r"no 'STCTrackr' in the MODELS registry \(did you mean STCTracker"),
 ])
 def test_cfg_options_nothing_would_read(options, message):
     from mmvis_clip.engine import check_cfg_options
@@ -209,3 +219,18 @@ def test_cfg_options_nothing_would_read(options, message):
                       'stc_r18_fpn_1xb4-8e_synthetic.py')
     with pytest.raises(UserError, match=message):
         check_cfg_options(Config.fromfile(config), options)
+
+
+def test_checkpoint_load_hook_replaces_a_dumped_one():
+    from mmvis_clip.engine import use_checkpoint_load_hook
+    cfg = Config(dict(load_from='a.pth', custom_hooks=[
+        dict(type='CheckpointLoadHook', checkpoint='old.pth'),
+        dict(type='EMAHook')
+    ]))
+    use_checkpoint_load_hook(cfg, 'https://example.com/new.pth', partial=True)
+    assert cfg.load_from is None
+    assert cfg.custom_hooks == [
+        dict(type='EMAHook'),
+        dict(type='CheckpointLoadHook', checkpoint='https://example.com/'
+             'new.pth', partial=True, converted=False)
+    ]

@@ -58,6 +58,9 @@ def main():
 
 def test(args):
     cfg = setup_runner_cfg(args)
+    # CHECKPOINT only (a config dumped by a resumed run has resume=True,
+    # with which mmengine would load the work directory's latest one)
+    cfg.resume = False
     use_checkpoint_load_hook(cfg, args.checkpoint, partial=args.partial_load)
 
     if args.out or args.format_only:

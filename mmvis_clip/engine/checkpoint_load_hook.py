@@ -17,7 +17,9 @@ class CheckpointLoadHook(Hook):
     matches and only warns about the rest. It loads at the start of
     training (after the model's weights are initialised, as ``load_from``
     does), validation or testing, once; like the Runner it calls the
-    ``after_load_checkpoint`` hooks with the checkpoint first.
+    ``after_load_checkpoint`` hooks with the checkpoint first. A run that
+    resumed (the Runner loaded its own checkpoint) keeps the resumed
+    weights.
 
     Args:
         checkpoint (str): Checkpoint path, URL or mmengine scheme.
@@ -46,6 +48,11 @@ class CheckpointLoadHook(Hook):
     def _load(self, runner) -> None:
         if self._loaded:
             return
+        self._loaded = True
+        if runner._has_loaded:  # resumed (mmengine's load_or_resume)
+            runner.logger.info(f'{self.checkpoint} not loaded: the run '
+                               'resumed from a checkpoint of its own')
+            return
         checkpoint = read_checkpoint(self.checkpoint, self.map_location)
         runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         config = getattr(runner.cfg, 'filename', None)
@@ -56,7 +63,6 @@ class CheckpointLoadHook(Hook):
             allow_partial=self.partial,
             allow_converted=self.converted,
             what=f'the model of {config}' if config else 'the model')
-        self._loaded = True
         runner.logger.info(f'Load checkpoint from {self.checkpoint}')
 
     def before_train(self, runner) -> None:

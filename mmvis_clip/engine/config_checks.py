@@ -367,6 +367,27 @@ def _check_value(key: str, value: Any, old: Any,
                         f'needed (the config has {old!r})')
 
 
+def _check_type(key: str, path: Sequence[str], value: Any) -> None:
+    """A ``type`` the registry that builds the dict at ``path`` does not
+    have is refused, with the closest registered names."""
+    name = _registry_of(path) if path else None
+    if name is None or not isinstance(value, str):
+        return
+    registry = _registries()[name]
+    try:
+        found = registry.get(value)
+    except Exception:  # e.g. an unknown scope prefix
+        found = None
+    if found is not None:
+        return
+    names = []
+    while registry is not None:
+        names.extend(registry.module_dict)
+        registry = registry.parent
+    raise UserError(f'--cfg-options {key}={value}: no {value!r} in the '
+                    f'{name} registry{_close(value, names)}')
+
+
 def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
     """Refuse ``--cfg-options`` keys that nothing would read and values of
     the wrong kind, before they are merged.
@@ -377,7 +398,8 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
     ``**kwargs`` and dicts the check cannot place accept any key), and
     under ``randomness`` / a dataloader when the Runner / torch's
     ``DataLoader`` take it. A text value where the config has a number
-    (or a bool) is refused too.
+    (or a bool) is refused too, and a ``type`` that the registry building
+    that dict does not have.
 
     Args:
         cfg (Config): The config, before the options are merged.
@@ -412,6 +434,8 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
                     f'--cfg-options {key}: {".".join(path)} is '
                     f'{node!r}, not a dict; set {".".join(path)} itself')
             last = i == len(parts) - 1
+            if last and part == 'type':
+                _check_type(key, path, value)
             if part in node:
                 if last:
                     _check_value(key, value, node[part], None)

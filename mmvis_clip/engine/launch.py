@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 
 from ..utils.checkpoint_loading import check_checkpoint_file
 from ..utils.user_errors import UserError
+from .checkpoint_load_hook import CheckpointLoadHook
 from .config_checks import (apply_data_root, load_config, merge_cfg_options,
                             split_data_root)
 
@@ -202,8 +203,10 @@ def use_checkpoint_load_hook(cfg: Config,
     """Load ``checkpoint`` with :class:`CheckpointLoadHook` (strictly,
     unless ``partial``) in place of mmengine's ``load_from``.
 
-    Sets ``cfg.load_from`` to None and appends the hook to
-    ``cfg.custom_hooks``.
+    Sets ``cfg.load_from`` to None and puts the hook in
+    ``cfg.custom_hooks`` in place of any ``CheckpointLoadHook`` there (a
+    config a run dumped into its work directory has the one of its
+    ``load_from``).
 
     Args:
         cfg (Config): Modified in place.
@@ -218,7 +221,11 @@ def use_checkpoint_load_hook(cfg: Config,
     """
     check_checkpoint_file(checkpoint)
     cfg.load_from = None
-    cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+    hooks = [
+        h for h in cfg.get('custom_hooks', None) or []
+        if h.get('type') not in ('CheckpointLoadHook', CheckpointLoadHook)
+    ]
+    cfg.custom_hooks = hooks + [
         dict(
             type='CheckpointLoadHook',
             checkpoint=checkpoint,
