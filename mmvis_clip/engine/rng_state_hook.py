@@ -9,7 +9,8 @@ The states are:
   generators of every CUDA device;
 - the generators the model owns: attributes of its modules (and of plain
   objects they hold, e.g. a head's sampler) that are a ``torch.Generator``,
-  ``np.random.Generator`` or ``random.Random``, and objects with the
+  ``np.random.Generator``, ``np.random.RandomState`` or ``random.Random``,
+  and objects with the
   methods ``rng_state_dict()`` / ``load_rng_state_dict(state)`` (for
   generators made lazily, such as :class:`ContrastivePairSampler`'s);
 - with persistent dataloader workers, the process-wide generators of each
@@ -28,9 +29,11 @@ training stream (a resumed run does not repeat the validation of the
 epoch it resumes from).
 
 Exact for single-process runs of an ``EpochBasedTrainLoop`` resumed from a
-checkpoint saved at the end of an epoch; a resume from a checkpoint saved
-mid-epoch restarts that epoch (mmengine's loop does), which the hook says
-in the log.
+checkpoint saved at the end of an epoch. The hook says in the log when a
+resume cannot repeat the uninterrupted run: a checkpoint without the
+states, one saved mid-epoch (mmengine's loop restarts that epoch), a run of
+several processes (their states are not gathered), states that do not fit
+(other CUDA devices, another ``persistent_workers``).
 """
 import random
 from typing import Any, Dict, List, Optional, Tuple
@@ -416,6 +419,11 @@ class RngStateHook(Hook):
             return
         self._problems = []
         if persistent and saved['persistent_workers']:
+            if not saved['workers'] and loop.iter > 0 and isinstance(
+                    loop, EpochBasedTrainLoop):
+                self._problems.append(
+                    'the dataloader workers\' generators (none were '
+                    'captured: the batches are not dicts)')
             self._worker_states = dict(saved['workers'])
             dataloader.worker_init_fn = RestoreWorkerRngState(
                 dataloader.worker_init_fn, self._worker_states)
