@@ -209,7 +209,7 @@ def test_data_root_reaches_datasets_and_evaluator(tmp_path, data, how,
     where = (['--data-root', root] if how == '--data-root' else
              ['--cfg-options', f'data_root={root}'])
     # and an option that the config does not have but the tracker takes
-    options = LOADERS + ['model.tracker.embed_similarity=cosine']
+    options = LOADERS + ['model.tracker.cosine_temperature=20.0']
     if how == 'cfg-options':
         where += options
     else:
@@ -224,7 +224,7 @@ def test_data_root_reaches_datasets_and_evaluator(tmp_path, data, how,
     assert data['x'] not in dumped
     assert f"ann_file='{data['y']}annotations/valid.json'" in dumped
     assert dumped.count(f"data_root='{data['y']}'") >= 3
-    assert "embed_similarity='cosine'" in dumped
+    assert 'cosine_temperature=20.0' in dumped
 
 
 def test_data_root_conflicts_with_cfg_options(data):
