@@ -194,25 +194,14 @@ class LoadReport:
                                           self.unexpected, self.missing)):
             for key in keys:
                 counts[_group(key)][column] += 1
-        width = max([len('group'), len('total')] + [len(g) for g in counts])
-        head = f'{"group":<{width}}' + ''.join(f' {c:>12}' for c in columns)
         what = f' ({self.converted_from})' if self.converted_from else ''
         lines = [
             f'checkpoint {self.source}{what} loaded in part: '
             f'{len(self.loaded)} tensors loaded, {len(self.mismatched)} of '
             f'other shapes and {len(self.unexpected)} not in the model '
             f'skipped, {len(self.missing)} model tensors not in it keep '
-            'their initial values:', head, '-' * len(head)
-        ]
-        total = dict.fromkeys(columns, 0)
-        for group in sorted(counts):
-            lines.append(f'{group:<{width}}' + ''.join(
-                f' {counts[group][c]:>12}' for c in columns))
-            for c in columns:
-                total[c] += counts[group][c]
-        lines.append('-' * len(head))
-        lines.append(f'{"total":<{width}}' +
-                     ''.join(f' {total[c]:>12}' for c in columns))
+            'their initial values:'
+        ] + group_count_table(counts, columns, 12)
         for entries in ([
                 f'skipped: {key}: shape {tuple(a)} in the checkpoint, '
                 f'{tuple(b)} in the model' for key, a, b in self.mismatched
@@ -357,3 +346,31 @@ def load_checkpoint_checked(model: nn.Module,
     raise CheckpointError(
         f'checkpoint {filename} does not fit {what}: {report.problems()}; '
         f'to load only what fits, {partial_hint}')
+
+
+def group_count_table(counts: Dict[str, Dict[str, int]],
+                      columns: Sequence[str], cell: int) -> List[str]:
+    """Lines of a table of tensor counts per module group, with a total.
+
+    Args:
+        counts (dict[str, dict[str, int]]): Group -> column -> count.
+        columns (Sequence[str]): Column names, in order.
+        cell (int): Width of a count column.
+
+    Returns:
+        list[str]: The header, a rule, one line per group (sorted), a rule
+        and the total.
+    """
+    width = max([len('group'), len('total')] + [len(g) for g in counts])
+    head = f'{"group":<{width}}' + ''.join(f' {c:>{cell}}' for c in columns)
+    lines = [head, '-' * len(head)]
+    total = dict.fromkeys(columns, 0)
+    for group in sorted(counts):
+        lines.append(f'{group:<{width}}' + ''.join(
+            f' {counts[group][c]:>{cell}}' for c in columns))
+        for c in columns:
+            total[c] += counts[group][c]
+    lines.append('-' * len(head))
+    lines.append(f'{"total":<{width}}' +
+                 ''.join(f' {total[c]:>{cell}}' for c in columns))
+    return lines

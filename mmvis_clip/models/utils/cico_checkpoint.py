@@ -31,7 +31,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.logging import print_log
 from torch import Tensor
 
-from ...utils.checkpoint_loading import mark_converted
+from ...utils.checkpoint_loading import group_count_table, mark_converted
 from .conv_inflation import (expand_box_frames, inflate_state_dict,
                              repeat_over_anchors)
 
@@ -168,25 +168,13 @@ class CheckpointInitReport:
         """A fixed-width table of :meth:`counts`, then the role mappings
         and every skipped tensor with its reason."""
         counts = self.counts()
-        width = max([len('group')] + [len(g) for g in counts])
-        head = f'{"group":<{width}}' + ''.join(f' {c:>11}' for c in COLUMNS)
         lines = [
             f'CiCo: {len(self.keys("inflated"))} 2D conv weights inflated '
             f'to 3D, {len(self.keys("expanded"))} expanded, '
             f'{len(self.keys("loaded"))} loaded as they are, '
             f'{len(self.skipped)} skipped; from a {self.layout} checkpoint, '
-            'tensors per module group:', head, '-' * len(head)
-        ]
-        total = dict.fromkeys(COLUMNS, 0)
-        for group in sorted(counts):
-            row = counts[group]
-            lines.append(f'{group:<{width}}' +
-                         ''.join(f' {row[c]:>11}' for c in COLUMNS))
-            for c in COLUMNS:
-                total[c] += row[c]
-        lines.append('-' * len(head))
-        lines.append(f'{"total":<{width}}' +
-                     ''.join(f' {total[c]:>11}' for c in COLUMNS))
+            'tensors per module group:'
+        ] + group_count_table(counts, COLUMNS, 11)
         for source, target in self.roles:
             lines.append(f'role: {source}* -> {target}*')
         for key, reason in self.skipped.items():
