@@ -125,7 +125,7 @@ class ClassMap:
             raise VISFormatError(
                 f'{path}: unknown top-level key(s) {unknown}; expected '
                 f'{list(CLASS_MAP_KEYS)}')
-        categories = cls._parse_classes(raw.get('classes'), path)
+        categories = cls.parse_classes(raw.get('classes'), path)
         id_of = {cat['name']: cat['id'] for cat in categories}
         raw_instances = raw.get('instances', {})
         if not isinstance(raw_instances, dict):
@@ -153,7 +153,16 @@ class ClassMap:
         return cls(categories, instances, path)
 
     @staticmethod
-    def _parse_classes(classes, path: str) -> List[dict]:
+    def parse_classes(classes, path: str) -> List[dict]:
+        """Parse the ``"classes"`` list of a class map file.
+
+        Returns:
+            list[dict]: ``{"id" (1, 2, ... in list order), "name"[,
+            "supercategory"]}``.
+
+        Raises:
+            VISFormatError: Naming ``path`` and the entry at fault.
+        """
         if not isinstance(classes, list) or not classes:
             raise VISFormatError(f'{path}: "classes" must be a non-empty '
                                  'list of class names')
@@ -192,7 +201,7 @@ def read_instance_id_mask(path: str) -> np.ndarray:
         return np.asarray(image).astype(np.int64)
 
 
-def _frame_size(path: str) -> Tuple[int, int]:
+def frame_size(path: str) -> Tuple[int, int]:
     """(height, width) of a frame, read from its header.
 
     Raises:
@@ -216,19 +225,24 @@ def _frame_size(path: str) -> Tuple[int, int]:
     return height, width
 
 
-def _list_folder(folder: str, extensions: Tuple[str, ...],
-                 what: str) -> Dict[str, str]:
+def list_folder(folder: str,
+                extensions: Tuple[str, ...],
+                what: str,
+                skip_extensions: Tuple[str, ...] = ()) -> Dict[str, str]:
     """Name stem -> file name of the ``extensions`` files in ``folder``.
 
-    Hidden files (``.DS_Store``) are skipped; any other file or folder is
-    an error, so that nothing is silently left out.
+    Hidden files (``.DS_Store``) and files ending in one of
+    ``skip_extensions`` (read by someone else, e.g. LabelMe json beside
+    its frames) are skipped; any other file or folder is an error, so that
+    nothing is silently left out.
     """
     found = {}
     for name in os.listdir(folder):
-        if name.startswith('.'):
-            continue
         path = osp.join(folder, name)
         stem, ext = osp.splitext(name)
+        if name.startswith('.') or (ext.lower() in skip_extensions
+                                    and osp.isfile(path)):
+            continue
         if not osp.isfile(path) or ext.lower() not in extensions:
             raise VISFormatError(
                 f'{path}: unexpected {"folder" if osp.isdir(path) else "file"}'
@@ -270,18 +284,37 @@ def _list_videos(image_root: str, mask_root: Optional[str]) -> List[str]:
     return sorted(videos, key=natural_sort_key)
 
 
-def _video_frames(image_root: str,
-                  video: str) -> Tuple[List[str], List[str], int, int]:
-    """Frame stems and file names (natural order) and the frame size."""
+def video_frames(
+    image_root: str,
+    video: str,
+    skip_extensions: Tuple[str, ...] = ()
+) -> Tuple[List[str], List[str], int, int]:
+    """Frame stems and file names (natural order) and the frame size of
+    the frame folder ``image_root/video`` (all frames of one size).
+
+    Args:
+        image_root (str): Folder of the video folders.
+        video (str): The video folder name.
+        skip_extensions (tuple[str]): Files that are not frames and are
+            read by the caller (see :func:`list_folder`).
+
+    Returns:
+        tuple: ``(stems, file_names, height, width)``.
+
+    Raises:
+        VISFormatError: No frame, a stray file, frames of mixed sizes or
+            an unreadable or EXIF-rotated frame; naming the file.
+    """
     folder = osp.join(image_root, video)
-    frames = _list_folder(folder, FRAME_EXTENSIONS, 'frames')
+    frames = list_folder(folder, FRAME_EXTENSIONS, 'frames',
+                         skip_extensions)
     if not frames:
         raise VISFormatError(f'{folder}: video {video!r} has no frame '
                              f'({"/".join(FRAME_EXTENSIONS)} file)')
     stems = sorted(frames, key=natural_sort_key)
-    height, width = _frame_size(osp.join(folder, frames[stems[0]]))
+    height, width = frame_size(osp.join(folder, frames[stems[0]]))
     for stem in stems[1:]:
-        size = _frame_size(osp.join(folder, frames[stem]))
+        size = frame_size(osp.join(folder, frames[stem]))
         if size != (height, width):
             raise VISFormatError(
                 f'{osp.join(folder, frames[stem])}: frame is {size[0]}x'
@@ -290,7 +323,7 @@ def _video_frames(image_root: str,
     return stems, [frames[stem] for stem in stems], height, width
 
 
-def _encode(mask: np.ndarray) -> dict:
+def encode_rle(mask: np.ndarray) -> dict:
     """Compressed RLE ``{'size': [H, W], 'counts': str}`` of a bool mask."""
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     return dict(
@@ -302,7 +335,7 @@ def _video_tracks(mask_folder: str, video: str, stems: List[str],
                   height: int, width: int,
                   class_map: ClassMap) -> Dict[int, List[Optional[dict]]]:
     """Mask value -> per-frame RLE (``None`` where absent) of one video."""
-    masks = _list_folder(mask_folder, (MASK_EXTENSION, ), 'mask PNGs')
+    masks = list_folder(mask_folder, (MASK_EXTENSION, ), 'mask PNGs')
     orphans = sorted(set(masks) - set(stems), key=natural_sort_key)
     if orphans:
         raise VISFormatError(
@@ -331,7 +364,7 @@ def _video_tracks(mask_folder: str, video: str, stems: List[str],
                     f'{path}: mask value {value} of video {video!r} is not '
                     f'in the class map {class_map.path} ("instances" of '
                     f'this video list {sorted(id_to_category)})')
-            tracks[value][frame_id] = _encode(ids == value)
+            tracks[value][frame_id] = encode_rle(ids == value)
     for value, segmentations in tracks.items():
         if all(segm is None for segm in segmentations):
             raise VISFormatError(
@@ -341,9 +374,26 @@ def _video_tracks(mask_folder: str, video: str, stems: List[str],
     return tracks
 
 
-def _track_annotation(segmentations: List[Optional[dict]], ann_id: int,
-                      video_id: int, category_id: int, height: int,
-                      width: int) -> dict:
+def track_annotation(segmentations: List[Optional[dict]],
+                     ann_id: int,
+                     video_id: int,
+                     category_id: int,
+                     height: int,
+                     width: int,
+                     iscrowd: int = 0) -> dict:
+    """YouTube-VIS annotation of one instance from its per-frame RLEs.
+
+    Args:
+        segmentations (list[dict | None]): Per frame compressed RLE with
+            ``str`` counts (:func:`encode_rle`), ``None`` where absent.
+        ann_id, video_id, category_id (int): The ids to write.
+        height, width (int): The frame size.
+        iscrowd (int): 0, or 1 for a crowd region.
+
+    Returns:
+        dict: With ``bboxes`` ``[x, y, w, h]`` and ``areas`` per frame
+        (``None`` where absent).
+    """
     bboxes, areas = [], []
     for segm in segmentations:
         if segm is None:
@@ -357,7 +407,7 @@ def _track_annotation(segmentations: List[Optional[dict]], ann_id: int,
         id=ann_id,
         video_id=video_id,
         category_id=category_id,
-        iscrowd=0,
+        iscrowd=iscrowd,
         height=height,
         width=width,
         segmentations=segmentations,
@@ -415,7 +465,7 @@ def convert_frames_to_ytvis(root: str,
                 unit='video',
                 disable=not show_progress)):
         video_id = index + 1
-        stems, file_names, height, width = _video_frames(image_root, video)
+        stems, file_names, height, width = video_frames(image_root, video)
         out['videos'].append(
             dict(
                 id=video_id,
@@ -436,10 +486,10 @@ def convert_frames_to_ytvis(root: str,
                                class_map)
         for value, segmentations in tracks.items():
             out['annotations'].append(
-                _track_annotation(segmentations,
-                                  len(out['annotations']) + 1, video_id,
-                                  class_map.instances[video][value], height,
-                                  width))
+                track_annotation(segmentations,
+                                 len(out['annotations']) + 1, video_id,
+                                 class_map.instances[video][value], height,
+                                 width))
     return out
 
 

@@ -127,9 +127,13 @@ class _Validator:
         return value
 
 
-def _mask_rle(segmentation, height: int, width: int) -> dict:
-    """Compressed RLE of a raw frame segmentation (polygons or RLE) that
-    :func:`check_segmentation` accepted."""
+def segmentation_rle(segmentation, height: int, width: int) -> dict:
+    """Compressed RLE of a frame segmentation (polygons or RLE) that
+    :func:`~mmvis_clip.utils.vis_format.check_segmentation` accepted.
+
+    Returns:
+        dict: ``{'size': [height, width], 'counts': bytes}``.
+    """
     if isinstance(segmentation, list):
         return mask_utils.merge(
             mask_utils.frPyObjects(segmentation, height, width))
@@ -344,7 +348,7 @@ def convert_vis_to_cocovid(raw: Union[dict, str],
                     check.fail(frame_where, 'areas',
                                'holds an entry that is not a number >= 0')
                 if bbox is None or area is None:
-                    rle = _mask_rle(segm, height, width)
+                    rle = segmentation_rle(segm, height, width)
                     if bbox is None:
                         bbox = [float(v) for v in mask_utils.toBbox(rle)]
                     if area is None:
