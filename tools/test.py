@@ -2,15 +2,24 @@
 
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
-        [--format-only] [--show-dir DIR] [--data-root DIR] [--partial-load]
-        [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+        [--format-only] [--show-dir DIR] [--out-masks DIR] [--score-thr S]
+        [--data-root DIR] [--partial-load] [--cfg-options k=v ...]
+        [--launcher {none,pytorch,slurm,mpi}]
 
 ``--out DIR`` writes the predictions as ``DIR/results.json`` (YouTube-VIS
 results format) and ``DIR/submission.zip`` (for the evaluation server);
 ``--format-only`` writes them without computing AP (for splits without
 public ground truth). ``--show-dir DIR`` draws each video's predictions
-(masks, boxes, classes, track ids) into ``DIR/<video name>.mp4``. Metrics
-are printed and saved by mmengine in the work directory.
+(masks, boxes, classes, track ids) into ``DIR/<video name>.mp4``.
+``--out-masks DIR`` (with ``--out``) decodes ``results.json`` into
+per-frame instance-id PNGs ``DIR/Annotations/<video>/<frame>.png`` and the
+class map ``DIR/classes.json``, the layout ``frames2ytvis.py`` reads (ids,
+overlaps and classes: :mod:`mmvis_clip.evaluation.functional.
+vis_results_masks`); it must be a new or empty folder, not among the
+inputs. ``--score-thr`` is the least score of the tracks ``--out-masks``
+writes (their ``score`` in ``results.json``) and of the instances
+``--show-dir`` draws. Metrics are printed and saved by mmengine in the
+work directory.
 
 CHECKPOINT must fit the config's model exactly (the first keys that do not
 are named) unless ``--partial-load`` is given. A user mistake (a config,
@@ -18,14 +27,23 @@ option, dataset or checkpoint at fault) ends with one ``error: ...`` line
 naming it.
 """
 import argparse
+import math
+import os.path as osp
 
+from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmvis_clip  # noqa: F401  (registers modules and hooks)
 from mmvis_clip.engine import (add_runner_args, check_data_exists,
                                setup_runner_cfg, use_checkpoint_load_hook)
-from mmvis_clip.utils.user_errors import exit_on_user_error
+from mmvis_clip.evaluation import VISMetric
+from mmvis_clip.evaluation.functional import (dataset_video_frames,
+                                              write_results_as_id_masks)
+from mmvis_clip.evaluation.functional.vis_results_io import RESULTS_NAME
+from mmvis_clip.utils.atomic_io import refuse_output_folder
+from mmvis_clip.utils.user_errors import UserError, exit_on_user_error
 
 
 def parse_args():
@@ -42,11 +60,28 @@ def parse_args():
         '--show-dir',
         help='directory to write each video with its predictions drawn '
         '(<video name>.mp4)')
+    parser.add_argument(
+        '--out-masks',
+        help='new or empty folder for the results as per-frame instance-id '
+        'PNGs (Annotations/<video>/<frame>.png) and classes.json, the '
+        'layout frames2ytvis.py reads; needs --out')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='--out-masks: write the tracks scoring at least this; '
+        '--show-dir: draw the instances scoring at least this (default '
+        '0.3)')
     add_runner_args(parser, 'model.tracker.num_frames_retain=5',
                     'CHECKPOINT')
     args = parser.parse_args()
     if args.format_only and not args.out:
         parser.error('--format-only needs --out DIR for the results')
+    if args.out_masks and not args.out:
+        parser.error('--out-masks needs --out DIR: the masks are decoded '
+                     f'from DIR/{RESULTS_NAME}')
+    if not (math.isfinite(args.score_thr) and 0 <= args.score_thr <= 1):
+        parser.error(f'--score-thr must be in [0, 1], got {args.score_thr}')
     return args
 
 
@@ -77,14 +112,73 @@ def test(args):
 
     if args.show_dir:
         cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
-            dict(type='VideoRenderHook', out_dir=args.show_dir)
+            dict(
+                type='VideoRenderHook',
+                out_dir=args.show_dir,
+                score_thr=args.score_thr)
         ]
+    if args.out_masks:
+        check_out_masks(cfg, args)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
     runner.test()
+    if args.out_masks and is_main_process():
+        write_out_masks(runner, args)
+
+
+def _evaluator_types(cfg) -> list:
+    evaluators = cfg.test_evaluator
+    if not isinstance(evaluators, (list, tuple)):
+        evaluators = [evaluators]
+    return [evaluator.get('type') for evaluator in evaluators]
+
+
+def check_out_masks(cfg, args) -> None:
+    """Refuse an ``--out-masks`` folder that could mix with the inputs or
+    the other outputs, or a config without a VISMetric, before testing."""
+    if not any(t in ('VISMetric', VISMetric) for t in _evaluator_types(cfg)):
+        raise UserError(f'--out-masks needs a VISMetric test_evaluator (it '
+                        f'writes {RESULTS_NAME}); {args.config} has '
+                        f'{_evaluator_types(cfg)}')
+    dataset = cfg.test_dataloader.dataset
+    root = dataset.get('data_root') or ''
+    inputs = [('config', args.config), ('checkpoint', args.checkpoint)]
+    image_prefix = (dataset.get('data_prefix') or {}).get('img_path')
+    if image_prefix is not None:
+        inputs.append(('test frame folder', osp.join(root, image_prefix)))
+    if dataset.get('ann_file'):
+        inputs.append(('test annotation file',
+                       osp.join(root, dataset.ann_file)))
+    refuse_output_folder(
+        '--out-masks', args.out_masks, inputs, {
+            '--out': args.out,
+            '--work-dir': cfg.work_dir,
+            '--show-dir': args.show_dir
+        })
+
+
+def write_out_masks(runner, args) -> None:
+    """Decode the results the metric wrote into ``--out-masks``."""
+    metric = next(m for m in runner.test_evaluator.metrics
+                  if isinstance(m, VISMetric))
+    dataset = runner.test_dataloader.dataset
+    categories = [
+        dict(id=cat_id, name=name) for cat_id, name in zip(
+            metric.label_category_ids(), dataset.metainfo['classes'])
+    ]
+    summary = write_results_as_id_masks(
+        osp.join(args.out, RESULTS_NAME), dataset_video_frames(dataset),
+        categories, args.out_masks, args.score_thr)
+    print_log(
+        f'instance-id masks written to {args.out_masks}: '
+        f'{summary["videos"]} videos, {summary["frames"]} frames, '
+        f'{summary["instances"]} tracks (score >= {args.score_thr}; '
+        f'{summary["below_thr"]} below it, {summary["hidden"]} covered by '
+        'higher-scoring tracks in every frame)',
+        logger='current')
 
 
 if __name__ == '__main__':

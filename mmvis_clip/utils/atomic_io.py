@@ -249,6 +249,63 @@ def refuse_overwriting_inputs(outputs: Dict[str, Optional[PathLike]],
                                 'folder')
 
 
+def _inside(path: str, folder: str) -> bool:
+    """Whether the real path of ``path`` is ``folder`` or lies in it."""
+    path, folder = osp.realpath(path), osp.realpath(folder)
+    return osp.commonpath([path, folder]) == folder
+
+
+def refuse_output_folder(
+        option: str,
+        folder: PathLike,
+        inputs: Iterable[Tuple[str, PathLike]] = (),
+        outputs: Optional[Dict[str, Optional[PathLike]]] = None) -> None:
+    """Refuse an output folder that could overwrite or mix with anything.
+
+    The folder must be new or empty, must not be, contain or lie inside
+    an input (file or folder), and must not be or contain another output
+    of the run (which would then write into it).
+
+    Args:
+        option (str): Its option name, e.g. ``'--out-masks'``.
+        folder (str): The output folder.
+        inputs (Iterable[tuple[str, str]]): (what, path) of the inputs,
+            e.g. ``('input frame folder', 'frames/')``.
+        outputs (dict[str, str | None], optional): Option name -> path of
+            the run's other outputs (files or folders); None entries are
+            skipped.
+
+    Raises:
+        UserError: Naming the option, the folder and what it hits.
+    """
+    folder = os.fspath(folder)
+    where = f'{option} {folder}'
+    blocking = _file_in_the_way(folder)
+    if blocking is not None:
+        raise UserError(f'{where} cannot be made: {blocking} is a file, not '
+                        'a folder')
+    if osp.exists(folder) and not osp.isdir(folder):
+        raise UserError(f'{where} is a file; expected a new or empty folder')
+    for what, path in inputs:
+        path = os.fspath(path)
+        if _inside(folder, path) or _inside(path, folder):
+            relation = 'is' if osp.realpath(folder) == osp.realpath(path) \
+                else 'is inside' if _inside(folder, path) else 'contains'
+            raise UserError(f'{where} {relation} the {what} {path}; '
+                            'refusing to write among the inputs')
+    for other, path in (outputs or {}).items():
+        if path is not None and _inside(os.fspath(path), folder):
+            raise UserError(f'{where} would hold {other} {path}; give it a '
+                            'folder of its own')
+    if osp.isdir(folder):
+        entries = sorted(os.listdir(folder))
+        if entries:
+            raise UserError(
+                f'{where} already holds {len(entries)} entries (e.g. '
+                f'{entries[0]}); give a new or empty folder (nothing in it '
+                'is overwritten)')
+
+
 def dumps_json_canonical(obj: Any) -> bytes:
     """Serialise ``obj`` to JSON bytes that depend only on its content.
 

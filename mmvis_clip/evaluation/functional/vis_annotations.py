@@ -32,7 +32,7 @@ results (and for ground truth without ``areas``); 0 when there is none.
 import math
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Collection, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -315,6 +315,60 @@ def check_evaluable(gt: VISGroundTruth) -> None:
             'results with tools/test.py --format-only --out DIR)')
 
 
+def read_results_list(results: PathOrList,
+                      name: Optional[str] = None) -> Tuple[list, str]:
+    """A results list, or the list of a results file, and its name.
+
+    Args:
+        results (str | PathLike | list[dict]): The results, or the path of
+            a json file or of a submission zip holding ``results.json``.
+        name (str, optional): Names them in messages; defaults to the path
+            or ``'results'``.
+
+    Returns:
+        tuple[list, str]: The list and its name.
+
+    Raises:
+        VISFormatError: Not a list (a json object, e.g. ground truth, is
+            named as not being YouTube-VIS results).
+    """
+    source = _source_name(results)
+    if source:
+        results = load_vis_results(source)
+    name = name or source or 'results'
+    if isinstance(results, dict):
+        raise VISFormatError(
+            f'{name}: not YouTube-VIS results: expected a list of '
+            '{video_id, category_id, score, segmentations}, found a json '
+            f'object with keys {sorted(results)[:6]} (ground truth?)')
+    if not isinstance(results, list):
+        raise VISFormatError(f'{name}: expected a list of results')
+    return results, name
+
+
+def _parse_result(result: dict, where: str, video: VideoInfo,
+                  category_ids: Optional[Collection[int]]) -> VideoInstance:
+    """Parse one result of ``video``; ``category_ids`` None accepts any
+    integer category id."""
+    where = f'{where} (video {video.id})'
+    if category_ids is None:
+        category_id = _require_int(result, 'category_id', where)
+    else:
+        category_id = _require(result, 'category_id', where)
+        if category_id not in category_ids:
+            raise VISFormatError(f'{where}: unknown category_id {category_id}')
+    score = _require(result, 'score', where)
+    if not _is_number(score) or not math.isfinite(score):
+        raise VISFormatError(f'{where}: score must be a finite number')
+    rles = _frame_rles(_require(result, 'segmentations', where), video, where)
+    return VideoInstance(
+        video_id=video.id,
+        category_id=category_id,
+        rles=rles,
+        mean_area=_mean_truthy(mask_areas(rles).tolist()),
+        score=float(score))
+
+
 def parse_results(results: PathOrList,
                   gt: VISGroundTruth) -> List[VideoInstance]:
     """Parse and validate YouTube-VIS results against parsed ground truth.
@@ -327,12 +381,7 @@ def parse_results(results: PathOrList,
     Returns:
         list[VideoInstance]: One per result, in input order.
     """
-    source = _source_name(results)
-    if source:
-        results = load_vis_results(source)
-    name = source or 'results'
-    if not isinstance(results, list):
-        raise VISFormatError(f'{name}: expected a list of results')
+    results, name = read_results_list(results)
     category_ids = set(gt.category_ids)
     parsed = []
     for i, result in enumerate(results):
@@ -340,21 +389,53 @@ def parse_results(results: PathOrList,
         video_id = _require(result, 'video_id', where)
         if video_id not in gt.videos:
             raise VISFormatError(f'{where}: unknown video_id {video_id}')
-        where = f'{where} (video {video_id})'
-        category_id = _require(result, 'category_id', where)
-        if category_id not in category_ids:
-            raise VISFormatError(f'{where}: unknown category_id {category_id}')
-        score = _require(result, 'score', where)
-        if not _is_number(score) or not math.isfinite(score):
-            raise VISFormatError(f'{where}: score must be a finite number')
-        rles = _frame_rles(
-            _require(result, 'segmentations', where), gt.videos[video_id],
-            where)
         parsed.append(
-            VideoInstance(
-                video_id=video_id,
-                category_id=category_id,
-                rles=rles,
-                mean_area=_mean_truthy(mask_areas(rles).tolist()),
-                score=float(score)))
+            _parse_result(result, where, gt.videos[video_id], category_ids))
     return parsed
+
+
+def parse_video_results(
+        results: PathOrList,
+        video: VideoInfo,
+        category_ids: Optional[Collection[int]] = None,
+        name: Optional[str] = None) -> List[Tuple[int, VideoInstance]]:
+    """Parse and validate the results of one video.
+
+    Every entry must be a result with a ``video_id``; those of ``video``
+    are parsed in full and checked against its length and size, the others
+    are skipped.
+
+    Args:
+        results (str | PathLike | list[dict]): The results, or the path of
+            a json file or of a submission zip holding ``results.json``.
+        video (VideoInfo): The video whose results are wanted.
+        category_ids (Collection[int], optional): The known category ids;
+            None accepts any integer.
+        name (str, optional): Names the results in messages (e.g. the
+            file a list was read from); defaults to the path or
+            ``'results'``.
+
+    Returns:
+        list[tuple[int, VideoInstance]]: (index of the entry in
+        ``results``, parsed result) of each result of ``video``, in input
+        order.
+    """
+    results, name = read_results_list(results, name)
+    parsed = []
+    for i, result in enumerate(results):
+        where = f'{name}: result {i}'
+        if _require_int(result, 'video_id', where) != video.id:
+            continue
+        parsed.append((i, _parse_result(result, where, video, category_ids)))
+    return parsed
+
+
+def results_video_ids(results: PathOrList,
+                      name: Optional[str] = None) -> List[int]:
+    """The distinct ``video_id`` s of a results list or file, sorted
+    (``name`` as for :func:`parse_video_results`)."""
+    results, name = read_results_list(results, name)
+    return sorted({
+        _require_int(result, 'video_id', f'{name}: result {i}')
+        for i, result in enumerate(results)
+    })

@@ -227,6 +227,13 @@ class VISMetric(YouTubeVISMetric):
             raise ValueError("VISMetric: dataset_meta needs 'classes'")
         return list(range(1, len(classes) + 1))
 
+    def label_category_ids(self) -> List[int]:
+        """The category id written for each label (see the class doc);
+        needs ``dataset_meta``."""
+        gt = load_json(self.ann_file) if self.ann_file else None
+        return self._label_to_category_ids(
+            gt.get('categories') if isinstance(gt, dict) else None)
+
     def _ground_truth_from_samples(self, gt_parts: Sequence[List[dict]],
                                    cat_ids: List[int]) -> dict:
         gt = self.format_gts(gt_parts)
