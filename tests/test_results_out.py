@@ -370,7 +370,9 @@ def test_render_results_draws_the_masks_and_nothing_else(
         assert np.abs(image[:, :48] - frame[:, :48]).mean() < 8
         assert np.abs(image[:32] - frame[:32]).mean() < 8
         change = np.abs(image[inner] - frame[inner]).mean()
-        assert change > 30 if f < 3 else change < 8
+        # the mask alone moves gray 100 by 31 on average towards id 1's
+        # colour (85, 131, 242) at alpha 0.5
+        assert change > 15 if f < 3 else change < 8
 
 
 def render_error(argv):
