@@ -91,6 +91,34 @@ def read_frame(frame: Union[str, os.PathLike, np.ndarray]) -> np.ndarray:
     return check_frame(frame)
 
 
+def capture_frames(capture: cv2.VideoCapture,
+                   name: str) -> Iterator[np.ndarray]:
+    """The frames of an open ``capture`` until it delivers none; releases
+    it at the end (or when the iteration is closed).
+
+    Args:
+        capture (cv2.VideoCapture): An opened capture.
+        name (str): The source as errors name it (a path, ``camera 0``).
+
+    Yields:
+        np.ndarray: (H, W, 3) uint8 BGR frames.
+
+    Raises:
+        FrameError: A frame that is not (H, W, 3) uint8, naming ``name``
+            and the frame index.
+    """
+    try:
+        index = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield check_frame(frame, f'{name} frame {index}')
+            index += 1
+    finally:
+        capture.release()
+
+
 class FrameSource:
     """The frames of a video file (anything OpenCV reads, e.g. mp4) or of a
     folder of images (natural order: ``2.jpg`` before ``10.jpg``).
@@ -105,6 +133,8 @@ class FrameSource:
 
     Attributes:
         name (str): The video name: the folder name or the file stem.
+        description (str): The input as messages name it:
+            ``video PATH`` or ``frame folder PATH``.
         fps (float): The file's frame rate, or
             :data:`DEFAULT_FOLDER_FPS` for a folder (or a file without one).
         num_frames (int, optional): The number of frames: exact for a
@@ -116,12 +146,16 @@ class FrameSource:
             a file OpenCV cannot open as a video.
     """
 
+    #: Frames come from a file or folder, not a camera or a stream.
+    is_live = False
+
     def __init__(self, path: Union[str, os.PathLike]) -> None:
         path = os.fspath(path)
         self.path = path
         self.frame_files: Optional[List[str]] = None
         if osp.isdir(path):
             self.frame_files = list_frame_files(path)
+            self.description = f'frame folder {path}'
             self.name = osp.basename(osp.normpath(path))
             self.fps = DEFAULT_FOLDER_FPS
             self.num_frames: Optional[int] = len(self.frame_files)
@@ -130,6 +164,7 @@ class FrameSource:
             fps = capture.get(cv2.CAP_PROP_FPS)
             count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
             capture.release()
+            self.description = f'video {path}'
             self.name = osp.splitext(osp.basename(path))[0]
             self.fps = fps if fps and fps > 0 else DEFAULT_FOLDER_FPS
             self.num_frames = count if count > 0 else None
@@ -162,17 +197,14 @@ class FrameSource:
                         'frames of a video must have one size')
                 yield frame
             return
-        capture = self._open_video()
+        index = 0
+        frames = capture_frames(self._open_video(), self.path)
         try:
-            index = 0
-            while True:
-                ok, frame = capture.read()
-                if not ok:
-                    break
-                yield check_frame(frame, f'{self.path} frame {index}')
+            for frame in frames:
+                yield frame
                 index += 1
         finally:
-            capture.release()
+            frames.close()  # releases the capture if the caller stops
         if index == 0:
             raise FileNotFoundError(
                 f'video {self.path} has no frame that can be decoded')

@@ -4,43 +4,84 @@ Usage:
     python tools/demo/video_demo.py INPUT CONFIG [--checkpoint CKPT]
         [--out OUT.mp4] [--out-json RESULTS.json] [--score-thr S]
         [--device D] [--video-id ID] [--cfg-options k=v ...]
+        [--out-frames RESULTS.jsonl] [--show] [--max-frames N]
+        [--drop-frames {none,oldest,newest}] [--queue-size Q]
+        [--timeout S] [--out-masks DIR]
 
-INPUT is a video file (e.g. mp4) or a folder of frames (natural order:
-``2.jpg`` before ``10.jpg``). Frames are streamed through the model one at
-a time (memory does not grow with the video). ``--out`` writes the video
-with masks, boxes, class names and track ids (one colour per id);
+INPUT is a video file (e.g. mp4), a folder of frames (natural order:
+``2.jpg`` before ``10.jpg``), a camera index (``0``) or a stream URL
+(``rtsp://``, ``http(s)://``, ``file://``: anything OpenCV's FFmpeg
+backend opens). Frames are streamed through the model one at a time
+(memory does not grow with the video). ``--out`` writes the video with
+masks, boxes, class names and track ids (one colour per id);
 ``--out-json`` writes the YouTube-VIS results of the video, as
-``tools/test.py`` does (every prediction, whatever ``--score-thr``).
+``tools/test.py`` does (every prediction, whatever ``--score-thr``);
+``--out-frames`` writes JSON Lines as results become final, one line per
+frame and per ended track (see ``mmvis_clip.apis.results_stream_writer``);
+``--show`` shows the rendered frames in a window (q or Esc stops);
+``--out-masks DIR`` writes the results as per-frame instance-id PNGs
+``DIR/Annotations/<video>/<frame>.png`` (named like the frames, or by
+frame index ``00000.png`` for a video file, camera or URL) and the class
+map ``DIR/classes.json``, the layout ``frames2ytvis.py`` reads: the tracks
+of ``--out-json`` scoring at least ``--score-thr``, ids 1, 2, ... in its
+order, overlaps to the higher score (see
+``mmvis_clip.evaluation.functional.vis_results_masks``); DIR must be new
+or empty.
 
-Outputs are written atomically, and never over what the demo reads: an
-output that is the input video, the frame folder or a file in it, the
-config or the checkpoint is refused, as are two outputs that are one file.
-A user's mistake (a missing or unreadable input, frames of different
-sizes, a broken checkpoint, ...) ends in one ``error: ...`` line naming
-the file, exit status 1.
+Frames are read by a thread into a buffer of ``--queue-size`` frames; when
+the model is slower than the source, ``--drop-frames`` says what to drop
+when it is full: ``none`` (the default for files and folders: every frame
+is processed), ``oldest`` (the default for cameras and URLs: the model
+always gets the newest frame) or ``newest``. The frames read, processed
+and dropped are reported at the end and in ``--out-frames``. A camera or
+URL that delivers no frame for ``--timeout`` seconds is an error; the
+first Ctrl-C ends a live run as if the stream had ended (the outputs are
+written), a second one aborts.
+
+Outputs are written atomically (but ``--out-frames``, a stream written
+line by line), and never over what the demo reads: an output that is the
+input video, the frame folder or a file in it, the config or the
+checkpoint is refused, as are two outputs that are one file. A user's
+mistake (a missing or unreadable input, frames of different sizes, a
+broken checkpoint, a camera or URL that cannot be opened, ...) ends in one
+``error: ...`` line naming the file or source, exit status 1.
 """
 import argparse
 import math
 import os.path as osp
+import signal
 import sys
+import threading
 import warnings
+from contextlib import contextmanager, nullcontext
+from urllib.parse import unquote, urlsplit
 
 import torch
 from mmengine.config import DictAction
 from tqdm import tqdm
 
 from mmvis_clip.apis import FrameSource, VideoSegmenter, init_vis_model
+from mmvis_clip.apis.frame_reader import DROP_POLICIES, FrameReader
+from mmvis_clip.apis.live_frame_source import open_frame_source
+from mmvis_clip.apis.results_stream_writer import ResultsStreamWriter
 from mmvis_clip.apis.vis_results_collector import VISResultsCollector
-from mmvis_clip.utils.atomic_io import (dump_json_atomic,
+from mmvis_clip.evaluation.functional import (VideoFrames, VideoInfo,
+                                              frame_stems,
+                                              write_results_as_id_masks)
+from mmvis_clip.utils.atomic_io import (dump_json_atomic, refuse_output_folder,
                                         refuse_overwriting_inputs)
 from mmvis_clip.utils.user_errors import exit_on_user_error
 from mmvis_clip.visualization import AtomicVideoWriter, VideoRenderer
+from mmvis_clip.visualization.frame_window import FrameWindow, NoDisplayError
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Video instance segmentation demo')
-    parser.add_argument('input', help='video file or folder of frames')
+    parser.add_argument(
+        'input',
+        help='video file, folder of frames, camera index (e.g. 0) or '
+        'stream URL (rtsp://, http(s)://, file://)')
     parser.add_argument('config', help='model config file')
     parser.add_argument(
         '--checkpoint', help='trained checkpoint (default: random weights)')
@@ -51,7 +92,8 @@ def parse_args(argv=None):
         '--score-thr',
         type=float,
         default=0.3,
-        help='draw instances scoring at least this (default 0.3)')
+        help='draw instances scoring at least this; --out-masks: write '
+        'the tracks scoring at least this (default 0.3)')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     parser.add_argument(
         '--video-id',
@@ -64,9 +106,51 @@ def parse_args(argv=None):
         action=DictAction,
         help='override config settings, e.g. '
         'model.tracker.num_frames_retain=10')
+    parser.add_argument(
+        '--out-masks',
+        help='new or empty folder for the results as per-frame '
+        'instance-id PNGs and classes.json (the layout frames2ytvis.py '
+        'reads)')
+    parser.add_argument(
+        '--out-frames',
+        help='output JSON Lines, written as results become final (one '
+        'line per frame and per ended track)')
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='show the rendered frames in a window (q or Esc stops)')
+    parser.add_argument(
+        '--max-frames',
+        type=int,
+        help='stop after this many frames went through the model')
+    parser.add_argument(
+        '--drop-frames',
+        choices=DROP_POLICIES,
+        help='frames to drop when the model is slower than the source and '
+        'the buffer is full (default: none for files and folders, oldest '
+        'for cameras and URLs)')
+    parser.add_argument(
+        '--queue-size',
+        type=int,
+        default=1,
+        help='frames buffered between the reader and the model (default 1)')
+    parser.add_argument(
+        '--timeout',
+        type=float,
+        default=10.0,
+        help='seconds a camera or URL may take to open or to deliver a '
+        'frame (default 10)')
     args = parser.parse_args(argv)
-    if not args.out and not args.out_json:
-        parser.error('nothing to write: give --out and/or --out-json')
+    if not (args.out or args.out_json or args.out_frames or args.show
+            or args.out_masks):
+        parser.error('nothing to do: give --out, --out-json, --out-frames, '
+                     '--out-masks and/or --show')
+    if args.max_frames is not None and args.max_frames < 1:
+        parser.error(f'--max-frames must be >= 1, got {args.max_frames}')
+    if args.queue_size < 1:
+        parser.error(f'--queue-size must be >= 1, got {args.queue_size}')
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        parser.error(f'--timeout must be > 0 seconds, got {args.timeout}')
     if args.out and osp.splitext(args.out)[1].lower() != '.mp4':
         parser.error(f'--out {args.out}: the output video must be .mp4')
     if not (math.isfinite(args.score_thr) and 0 <= args.score_thr <= 1):
@@ -85,15 +169,47 @@ def check_outputs(args, source: FrameSource) -> None:
     if source.frame_files is not None:
         inputs = [('input frame folder', args.input)]
         folders = [('input frame folder', args.input)]
-    else:
+    elif not source.is_live:
         inputs, folders = [('input video', args.input)], []
+    else:
+        parts = urlsplit(args.input) if isinstance(source.source,
+                                                   str) else None
+        inputs, folders = [], []
+        if parts is not None and parts.scheme.lower() == 'file':
+            inputs.append(('input video', unquote(parts.path)))
     inputs.append(('config', args.config))
     if args.checkpoint:
         inputs.append(('checkpoint', args.checkpoint))
-    refuse_overwriting_inputs({
+    outputs = {
         '--out': args.out,
-        '--out-json': args.out_json
-    }, inputs, folders)
+        '--out-json': args.out_json,
+        '--out-frames': args.out_frames
+    }
+    refuse_overwriting_inputs(outputs, inputs, folders)
+    if args.out_masks:
+        refuse_output_folder('--out-masks', args.out_masks, inputs, outputs)
+
+
+def write_out_masks(args, source, results, source_indices, frame_size,
+                    dataset_meta) -> dict:
+    """``--out-masks``: the results of the processed frames (their indices
+    in the source) as instance-id PNGs; returns the writer's summary."""
+    files = source.frame_files
+    if files is None:
+        stems = [f'{index:05d}' for index in source_indices]
+    else:
+        stems = frame_stems([files[i] for i in source_indices],
+                            len(source_indices))
+    classes = dataset_meta['classes']
+    cat_ids = dataset_meta.get('cat_ids') or range(1, len(classes) + 1)
+    height, width = frame_size or (1, 1)
+    video = VideoFrames(
+        VideoInfo(args.video_id, height, width, len(source_indices)),
+        source.name, tuple(stems))
+    return write_results_as_id_masks(
+        results, [video],
+        [dict(id=int(i), name=n) for i, n in zip(cat_ids, classes)],
+        args.out_masks, args.score_thr)
 
 
 def main(argv=None):
@@ -102,10 +218,58 @@ def main(argv=None):
         return run(args)
 
 
+#: How a run ended, as the last report line says it.
+STOP_REASONS = dict(
+    end='the end of the input', max_frames='--max-frames', user='the user')
+
+
+@contextmanager
+def stop_on_first_interrupt(stop: threading.Event):
+    """While inside: the first Ctrl-C sets ``stop`` (the run ends as if
+    the stream had ended), a second one raises ``KeyboardInterrupt``."""
+
+    def handle(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print('\nstopping: the outputs are written after this frame '
+              '(Ctrl-C again to abort)', file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def open_window(title: str) -> FrameWindow:
+    """The ``--show`` window, or one line saying why there is none."""
+    try:
+        return FrameWindow(title)
+    except NoDisplayError as err:
+        raise NoDisplayError(f'--show: {err}; run without --show (the '
+                             'outputs need no display)') from None
+
+
 def run(args) -> int:
     """The demo on parsed arguments (user errors raise, see
     :func:`main`)."""
-    source = FrameSource(args.input)  # fails early on a bad input
+    # fails early where no window can be opened
+    window = open_window(args.input) if args.show else None
+    try:
+        source = open_frame_source(args.input, timeout=args.timeout)
+        try:
+            return run_on_source(args, source, window)
+        finally:
+            if source.is_live:
+                source.release()  # if the run failed before reading
+    finally:
+        if window is not None:
+            window.close()
+
+
+def run_on_source(args, source, window) -> int:
+    """:func:`run` on the opened ``source`` (and ``--show`` window)."""
     check_outputs(args, source)
     model = init_vis_model(
         args.config,
@@ -122,44 +286,110 @@ def run(args) -> int:
     renderer = VideoRenderer(classes=classes, score_thr=args.score_thr)
     collector = VISResultsCollector(
         video_id=args.video_id, cat_ids=model.dataset_meta.get('cat_ids'))
+    policy = args.drop_frames or ('oldest' if source.is_live else 'none')
+    reader = FrameReader(
+        source,
+        policy=policy,
+        queue_size=args.queue_size,
+        timeout=args.timeout if source.is_live else None,
+        max_frames=args.max_frames,
+        name=source.description)
+    stop = threading.Event()  # Ctrl-C or the window closed
     writer = AtomicVideoWriter(args.out, fps=source.fps) if args.out \
         else None
+    stream = ResultsStreamWriter(
+        args.out_frames, collector.category_id,
+        dict(video=source.name, video_id=args.video_id,
+             source=source.description, fps=source.fps)) \
+        if args.out_frames else None
+    keep_frames = writer is not None or window is not None
     pending = dict()  # frames waiting for their result (clip models)
 
     def emit(results):
         for result in results:
-            frame = pending.pop(result.frame_index)
-            if writer is not None:
-                writer.write(renderer.draw(frame, result))
+            source_index, frame = pending.pop(result.frame_index)
+            if keep_frames:
+                drawn = renderer.draw(frame, result)
+                if writer is not None:
+                    writer.write(drawn)
+                if window is not None and not window.show(drawn):
+                    stop.set()
             collector.add(result)
+            if stream is not None:
+                stream.frame(result, source_index)
 
     segmenter.reset()
     num_frames = 0
+    source_indices, frame_size = [], None  # of the processed frames
+    total = source.num_frames
+    if args.max_frames is not None:
+        total = args.max_frames if total is None else min(
+            total, args.max_frames)
+    interrupts = stop_on_first_interrupt(stop) if source.is_live \
+        else nullcontext()
     try:
-        with tqdm(total=source.num_frames, unit='frame',
-                  desc=source.name) as progress:
-            for frame in source:
-                pending[num_frames] = frame if writer is not None else None
+        with tqdm(total=total, unit='frame', desc=source.name) as progress, \
+                interrupts:
+            for source_index, frame in reader:
+                pending[num_frames] = (source_index,
+                                       frame if keep_frames else None)
+                source_indices.append(source_index)
+                frame_size = frame_size or frame.shape[:2]
                 emit(segmenter.push(frame))
+                # bounds the kept summaries on endless streams
+                ended = segmenter.pop_finished_summaries()
+                if stream is not None:
+                    stream.tracks(ended)
                 num_frames += 1
                 progress.update()
-            remaining, _ = segmenter.finish()
+                if policy != 'none':
+                    progress.set_postfix(dropped=reader.num_dropped)
+                if stop.is_set():
+                    break
+            reader.close()
+            remaining, summaries = segmenter.finish()
             emit(remaining)
         if pending:
             raise RuntimeError(f'{type(segmenter).__name__} gave no result '
                                f'for frames {sorted(pending)}')
+        stats = reader.stats()
+        stats['stopped_by'] = 'user' if stop.is_set() else (
+            'max_frames' if num_frames == args.max_frames else 'end')
+        stats['num_tracks'] = len(collector.records)
+        if stream is not None:
+            stream.tracks(summaries)
+            stream.end(stats)
         if writer is not None:
             writer.close()
     except BaseException:
+        reader.close(join_timeout=0)
         if writer is not None:
             writer.abort()
         raise
+    finally:
+        if stream is not None:
+            stream.close()
+    results = collector.results(num_frames)
     if args.out_json:
-        dump_json_atomic(collector.results(num_frames), args.out_json)
+        dump_json_atomic(results, args.out_json)
+    if args.out_masks:
+        masks = write_out_masks(args, source, results, source_indices,
+                                frame_size, model.dataset_meta)
+        print(f'--out-masks: {masks["instances"]} tracks scoring >= '
+              f'{args.score_thr} ({masks["below_thr"]} below, '
+              f'{masks["hidden"]} covered by higher-scoring tracks in every '
+              'frame)')
     weights = args.checkpoint or 'random weights'
     print(f'{num_frames} frames, {len(collector.records)} tracks '
           f'({weights}, device {segmenter.device})')
-    for path in (args.out, args.out_json):
+    unprocessed = (f', {stats["frames_unprocessed"]} unprocessed at the '
+                   'stop' if stats['frames_unprocessed'] else '')
+    print(f'{source.description}: {stats["frames_read"]} frames read, '
+          f'{stats["frames_processed"]} processed, '
+          f'{stats["frames_dropped"]} dropped (--drop-frames {policy}, '
+          f'--queue-size {args.queue_size}){unprocessed}; stopped by '
+          f'{STOP_REASONS[stats["stopped_by"]]}')
+    for path in (args.out, args.out_json, args.out_frames, args.out_masks):
         if path:
             print(f'written: {path}')
     return 0

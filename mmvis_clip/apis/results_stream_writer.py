@@ -1,0 +1,93 @@
+"""Results written as JSON Lines while a video streams, as they are final.
+
+One json object per line, flushed at once, so another program can follow
+the file (``tail -f``) during a live run:
+
+- first ``{"video": NAME, "video_id": ID, "source": DESCRIPTION,
+  "fps": FPS}``;
+- per frame, when its results are final: ``{"frame": I, "source_frame":
+  J, "instances": [{"id", "category_id", "score", "bbox": [x1, y1, x2,
+  y2], "segmentation": RLE}, ...]}`` where ``frame`` counts processed
+  frames (the index in ``--out-json``) and ``source_frame`` the frames the
+  source delivered (they differ when frames are dropped); ``segmentation``
+  is a COCO compressed RLE of the frame's size;
+- per track, when it ends (the tracker forgets it) or at the end of the
+  video: ``{"track": ID, "category_id", "score", "observations"}`` (the
+  tracker's majority-vote label and mean score; observations are frames,
+  or clips for a clip model);
+- last ``{"end": {...}}`` with the frame counts (read, processed,
+  dropped), written only when the run ends without an error: a file
+  without it is the record of an interrupted run.
+"""
+import json
+from typing import Callable, Dict, Optional
+
+from ..models.trackers import TrackSummary
+from .frame_result import FrameResult
+from .vis_results_collector import encode_masks
+
+
+class ResultsStreamWriter:
+    """Append the streamed results of one video to a JSON Lines file.
+
+    The file is opened (and emptied) at construction and written line by
+    line; it is a stream, not an atomic output.
+
+    Args:
+        path (str): The ``.jsonl`` file.
+        category_id (Callable[[int], int]): Category id of a label, e.g.
+            :meth:`VISResultsCollector.category_id`.
+        header (dict): The first line (``video``, ``video_id``, ...).
+    """
+
+    def __init__(self, path: str, category_id: Callable[[int], int],
+                 header: dict) -> None:
+        self.path = path
+        self.category_id = category_id
+        self._file = open(path, 'w', encoding='utf-8')
+        self._write(header)
+
+    def _write(self, obj: dict) -> None:
+        self._file.write(json.dumps(obj, separators=(',', ':')) + '\n')
+        self._file.flush()
+
+    def frame(self, result: FrameResult, source_frame: int) -> None:
+        """One frame's final results; ``source_frame`` is its index among
+        the frames the source delivered."""
+        instances = []
+        for i, rle in enumerate(encode_masks(result.masks)):
+            instances.append(
+                dict(
+                    id=int(result.instance_ids[i]),
+                    category_id=self.category_id(int(result.labels[i])),
+                    score=float(result.scores[i]),
+                    bbox=[float(v) for v in result.bboxes[i]],
+                    segmentation=dict(
+                        size=[int(s) for s in rle['size']],
+                        counts=rle['counts'])))
+        self._write(
+            dict(
+                frame=int(result.frame_index),
+                source_frame=int(source_frame),
+                instances=instances))
+
+    def tracks(self, summaries: Dict[int, TrackSummary]) -> None:
+        """One line per ended track, by id."""
+        for track_id in sorted(summaries):
+            summary = summaries[track_id]
+            self._write(
+                dict(
+                    track=int(track_id),
+                    category_id=self.category_id(int(summary.label)),
+                    score=float(summary.score),
+                    observations=int(summary.num_frames)))
+
+    def end(self, stats: dict) -> None:
+        """The last line: the run's frame counts."""
+        self._write(dict(end=stats))
+
+    def close(self) -> Optional[str]:
+        """Close the file; returns its path."""
+        if not self._file.closed:
+            self._file.close()
+        return self.path
