@@ -478,7 +478,41 @@ def synthetic_classes(data_root):
         return {c['id']: c['name'] for c in json.load(f)['categories']}
 
 
-# video_demo.py --out-masks: its tests land with the demo option.
+def test_demo_out_masks_round_trip(data_root, checkpoint, tmp_path):
+    folder = osp.join(data_root, 'valid', 'JPEGImages', 'video_0001')
+    out_json, out_masks = str(tmp_path / 'res.json'), str(tmp_path / 'm')
+    video_demo.main([
+        folder, CONFIG, '--checkpoint', checkpoint, '--out-json', out_json,
+        '--out-masks', out_masks, '--score-thr', '0'
+    ])
+    with open(out_json) as f:
+        results = json.load(f)
+    assert results  # random weights still give tracks
+    assert sorted(os.listdir(osp.join(out_masks, 'Annotations',
+                                      'video_0001'))) == [
+        f'{f:05d}.png' for f in range(5)
+    ]
+    by_video, _ = round_trip(out_masks, {'video_0001': folder})
+    assert_round_trip(by_video, {'video_0001': results},
+                      synthetic_classes(data_root), 0.0, (H, W), 5)
+    assert by_video['video_0001']  # something round-tripped
+
+
+def test_demo_refuses_a_used_out_masks_folder(data_root, checkpoint,
+                                              tmp_path):
+    folder = osp.join(data_root, 'valid', 'JPEGImages', 'video_0001')
+    used = tmp_path / 'used'
+    used.mkdir()
+    (used / 'mine.txt').write_text('keep')
+    for target, words in [(used, 'already holds 1 entries'),
+                          (osp.join(folder, 'masks'),
+                           'is inside the input frame folder')]:
+        with pytest.raises(SystemExit) as err:
+            video_demo.main([folder, CONFIG, '--out-masks', str(target)])
+        assert str(err.value).startswith(f'error: --out-masks {target} ')
+        assert words in str(err.value)
+    assert os.listdir(used) == ['mine.txt']
+    assert not osp.exists(osp.join(folder, 'masks'))
 
 
 @pytest.mark.slow
