@@ -31,6 +31,7 @@ from ...utils.natural_sort import natural_sort_key
 from ...utils.user_errors import UserError
 from ...utils.vis_format import VISFormatError, load_json
 from .frames2ytvis import ClassMap, track_annotation
+from .vis2cocovid import segmentation_rle
 
 SOURCE_CLASS_MAP_KEYS = ('classes', 'source_classes')
 
@@ -131,7 +132,7 @@ def polygons_rle(polygons: List[List[float]], height: int,
     Returns:
         dict: ``{'size': [height, width], 'counts': str}``.
     """
-    rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
+    rle = segmentation_rle(polygons, height, width)
     return dict(size=[height, width], counts=rle['counts'].decode('ascii'))
 
 
@@ -145,10 +146,7 @@ def merge_rles(rles: List[dict]) -> dict:
 
 
 def _bytes_rle(rle: dict) -> dict:
-    counts = rle['counts']
-    return dict(
-        size=list(rle['size']),
-        counts=counts.encode('ascii') if isinstance(counts, str) else counts)
+    return segmentation_rle(rle, *rle['size'])
 
 
 class VideoTracks:
