@@ -25,7 +25,8 @@ from mmvis_clip.apis import FrameError, FrameSource
 from mmvis_clip.apis.frame_reader import FrameReader, StreamTimeoutError
 from mmvis_clip.apis.live_frame_source import (LiveFrameSource, SourceError,
                                                live_source_of,
-                                               open_frame_source, redact_url)
+                                               open_frame_source, redact_message,
+                                               redact_url)
 from mmvis_clip.visualization import AtomicVideoWriter
 from mmvis_clip.visualization.frame_window import (NoDisplayError,
                                                    check_display, opencv_gui)
@@ -216,6 +217,16 @@ def test_source_names():
     assert redact_url('rtsp://cam/s') == 'rtsp://cam/s'
 
 
+def test_redact_message_replaces_the_password_only_in_the_url():
+    url = 'rtsp://me:p@cam:554/s'
+    message = ('Connection to tcp://cam:554?timeout=0 failed for '
+               'rtsp://me:p@cam:554/s (me:p@cam)')
+    assert redact_message(message, url) == (
+        'Connection to tcp://cam:554?timeout=0 failed for '
+        'rtsp://me:***@cam:554/s (me:***@cam)')
+    assert redact_message('tcp refused', 'rtsp://cam/s') == 'tcp refused'
+
+
 @pytest.fixture(scope='module')
 def video(data_root, tmp_path_factory):  # noqa: F811
     """An mp4 of the 5 frames of a synthetic video, at 5 fps."""
@@ -254,12 +265,14 @@ def test_missing_camera_and_bad_urls_name_the_source():
         LiveFrameSource(99)
     port = closed_port()
     for url in (f'http://127.0.0.1:{port}/video.mjpg',
-                f'rtsp://me:pw@127.0.0.1:{port}/live'):
+                f'rtsp://me:pw@127.0.0.1:{port}/live',
+                f'rtsp://me:p@127.0.0.1:{port}/live'):
         with pytest.raises(SourceError) as err:
             open_frame_source(url, timeout=5)
         assert str(err.value).startswith(
             f'stream {redact_url(url)} cannot be opened'), str(err.value)
-        assert 'pw' not in str(err.value)
+        assert ':pw@' not in str(err.value) and ':p@' not in str(err.value)
+        assert 'tc***' not in str(err.value)
 
 
 def test_first_interrupt_stops_the_second_aborts():

@@ -1,14 +1,5 @@
-# CiCo-Yolact on the synthetic videos mixed with images as pseudo-videos:
-# the synthetic train frames read as a COCO instance dataset, each image a
-# clip of num_frames (3) mild random affine views with its instance ids
-# kept, the key frame at the centre as `ContiguousClipSample` marks it
-# (`ImagesAsPseudoVideos`, `MaskRandomAffine`); 3 video clips to 1
-# pseudo-video clip in expectation (mmdet's `MultiDataSampler`). The STC
-# mix config (configs/stc/stc_r18_fpn_coco-pseudo-video-mix_1xb4-8e_
-# synthetic.py) says more.
-#   python tools/misc/make_synthetic_vis.py --out data/synthetic_vis
-#   python tools/train.py \
-#       configs/cico/cico-yolact_r18_fpn_coco-pseudo-video-mix_1xb4-8e_synthetic.py
+# CiCo-Yolact on the synthetic videos mixed 3:1 with the synthetic train
+# frames as T-frame pseudo-video clips; README.md, "Images as pseudo-videos".
 _base_ = './cico-yolact_r18_fpn_1xb4-8e_synthetic.py'
 
 # mmvis_clip/datasets/synthetic/classes.py, in category id order
@@ -39,9 +30,8 @@ train_dataloader = dict(
         _delete_=True, type='MultiDataSampler', dataset_ratio=mix_ratio),
     dataset=dict(
         _delete_=True,
-        # mmengine's: it refuses datasets whose classes differ (mmdet's
-        # keeps a list of their meta information instead)
+        # mmengine's refuses datasets whose classes differ
         type='mmengine.ConcatDataset',
-        # CocoDataset's palette is no meta information of the videos
+        # CocoDataset's palette is not the videos' meta information
         ignore_keys=['palette'],
         datasets=[_base_.train_dataloader.dataset, pseudo_videos]))

@@ -1,19 +1,5 @@
-# STC on the synthetic videos mixed with images as pseudo-videos, as
-# SeqFormer / IDOL / MinVIS mix COCO images into VIS training. The images
-# are the synthetic train frames read as a COCO instance dataset (the
-# CocoVID json of the split is one: `images` with file_name / width /
-# height, one annotation per frame and instance), each image served as a
-# (key, reference) pair of two mild random affine views with its instance
-# ids kept (`ImagesAsPseudoVideos`, `MaskRandomAffine`). mmdet's
-# `MultiDataSampler` draws 3 video samples to 1 pseudo-video sample in
-# expectation, len(videos) + len(images) samples per epoch; a video sample
-# is a video (its key frame drawn by the frame sampler), not a frame as
-# with `TrackImgSampler`.
-#   python tools/misc/make_synthetic_vis.py --out data/synthetic_vis
-#   python tools/train.py \
-#       configs/stc/stc_r18_fpn_coco-pseudo-video-mix_1xb4-8e_synthetic.py
-# For your own image json (COCO format), its category names must be the
-# video dataset's classes, in their order (checked when it is built).
+# STC on the synthetic videos mixed 3:1 with the synthetic train frames as
+# (key, reference) pseudo-videos; README.md, "Images as pseudo-videos".
 _base_ = './stc_r18_fpn_1xb4-8e_synthetic.py'
 
 # mmvis_clip/datasets/synthetic/classes.py, in category id order
@@ -44,9 +30,8 @@ train_dataloader = dict(
         _delete_=True, type='MultiDataSampler', dataset_ratio=mix_ratio),
     dataset=dict(
         _delete_=True,
-        # mmengine's: it refuses datasets whose classes differ (mmdet's
-        # keeps a list of their meta information instead)
+        # mmengine's refuses datasets whose classes differ
         type='mmengine.ConcatDataset',
-        # CocoDataset's palette is no meta information of the videos
+        # CocoDataset's palette is not the videos' meta information
         ignore_keys=['palette'],
         datasets=[_base_.train_dataloader.dataset, pseudo_videos]))

@@ -56,6 +56,19 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f'{parts.username}:***@{host}'))
 
 
+def redact_message(message: str, url: str) -> str:
+    """``message`` (e.g. FFmpeg's reason) with ``url`` and its
+    ``user:password@`` part redacted as :func:`redact_url` does; the
+    password is replaced only there, so a password that is also a piece of
+    other words (``p`` in ``tcp``) leaves them as they are."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return message
+    message = message.replace(url, redact_url(url))
+    return message.replace(f'{parts.username}:{parts.password}@',
+                           f'{parts.username}:***@')
+
+
 @contextmanager
 def native_stderr_captured(lines: List[str]):
     """Within: what native code (OpenCV, FFmpeg) writes to file descriptor
@@ -171,9 +184,7 @@ class LiveFrameSource:
             reason = ffmpeg_reason(messages) or (
                 'unreachable, refused, not a video stream, or not answering '
                 f'within {self.timeout:g} s')
-            password = urlsplit(self.source).password
-            if password:
-                reason = reason.replace(password, '***')
+            reason = redact_message(reason, self.source)
         raise SourceError(f'{self.description} cannot be opened ({reason})')
 
     def __iter__(self) -> Iterator[np.ndarray]:
