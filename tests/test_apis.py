@@ -9,12 +9,10 @@ from mmdet.registry import DATASETS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
-from mmvis_clip.apis import (FrameSizeError, FrameSource, FrameVideoSegmenter,
-                             StreamEndedError, VideoSegmenter,
-                             build_stream_pipeline, init_vis_model,
-                             natural_sort_key, register_segmenter)
-from mmvis_clip.apis.video_segmenter import SEGMENTER_REGISTRY
-from mmvis_clip.models.vis.stc import STC
+from mmvis_clip.apis import (FrameSizeError, FrameSource, StreamEndedError,
+                             VideoSegmenter, build_stream_pipeline,
+                             init_vis_model, natural_sort_key)
+from mmvis_clip.models.vis.video_stream import FrameModelStream
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STC_CONFIG = osp.join(REPO, 'configs', 'stc',
@@ -106,8 +104,8 @@ def test_stc_stream_matches_test_loop(data_root, tmp_path):
     model = init_vis_model(STC_CONFIG, ckpt, cfg_options=options)
     assert not model.training
     assert model.dataset_meta['classes'] == CKPT_CLASSES  # from the ckpt
-    seg = VideoSegmenter.from_model(model)
-    assert type(seg) is FrameVideoSegmenter
+    seg = VideoSegmenter(model)
+    assert seg.stream is model  # STC has the stream contract itself
 
     for video_idx in range(2):
         frames = model_video_outputs(model, data_root, video_idx)
@@ -143,8 +141,8 @@ def test_cico_stream_matches_test_loop(data_root, tmp_path, overlap):
     ckpt = save_random_checkpoint(CICO_CONFIG, str(tmp_path / 'cico.pth'),
                                   options)
     model = init_vis_model(CICO_CONFIG, ckpt, cfg_options=options)
-    seg = VideoSegmenter.from_model(model)
-    assert type(seg).__name__ == 'ClipVideoSegmenter'
+    seg = VideoSegmenter(model)
+    assert seg.stream is model
     frames = model_video_outputs(model, data_root, 0)
     assert len(frames) == 6
     seg.reset()
@@ -199,7 +197,8 @@ def test_masktrack_rcnn_stream_matches_test_loop(data_root, tmp_path):
     assert max(len(v) for t in model.tracker.tracks.values()
                for v in t.values() if isinstance(v, list)) > 1
 
-    seg = VideoSegmenter.from_model(model)
+    seg = VideoSegmenter(model)
+    assert type(seg.stream) is FrameModelStream  # mmdet's model, wrapped
     seg.reset()
     results = [r for frame in frames for r in seg.push(frame.img_path)]
     assert_same_as_test_loop(frames, results)
@@ -225,7 +224,7 @@ def test_memory_bounded_on_a_long_stream():
             (64, 32),
         })
     embed_dim = model.track_head.embed_dim
-    seg = VideoSegmenter.from_model(model)
+    seg = VideoSegmenter(model)
     seg.reset()
     rng = np.random.default_rng(0)
     # a track is kept only while seen in the last `retain` frames, each
@@ -258,7 +257,7 @@ def test_memory_bounded_on_a_long_stream():
 
 
 def test_clip_stream_memory_bounded():
-    """CiCo streaming keeps at most To frames between clips and a bounded
+    """CiCo streaming keeps fewer than T frames between steps and a bounded
     track memory, whatever the length of the stream."""
     retain, per_clip = 2, 4
     model = init_vis_model(
@@ -273,7 +272,7 @@ def test_clip_stream_memory_bounded():
             'test_dataloader.dataset.pipeline.0.transforms.1.scale':
             (64, 32),
         })
-    seg = VideoSegmenter.from_model(model)
+    seg = VideoSegmenter(model)
     seg.reset()
     rng = np.random.default_rng(0)
     bound = (retain + 1) * per_clip
@@ -281,7 +280,7 @@ def test_clip_stream_memory_bounded():
     for i in range(120):
         frame = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
         emitted += len(seg.push(frame))
-        assert len(seg._frames) <= model.tracker.clip_len
+        assert len(model._schedule.buffer) < model.tracker.clip_len
         state = seg.state_size()
         assert state['num_tracks'] <= bound
         max_bytes = max(max_bytes, state['tensor_bytes'])
@@ -335,7 +334,7 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(ValueError, match='expects a test pipeline'):
         build_stream_pipeline(cfg)
 
-    seg = VideoSegmenter.from_model(init_vis_model(STC_CONFIG))
+    seg = VideoSegmenter(init_vis_model(STC_CONFIG))
     with pytest.raises(FileNotFoundError, match='nothing.jpg'):
         seg.push(str(tmp_path / 'nothing.jpg'))
     broken = tmp_path / 'broken.jpg'
@@ -376,37 +375,19 @@ def test_mp4_frames(tmp_path):
     assert [round(float(f.mean()) / 10) for f in frames] == [0, 12, 25]
 
 
-def test_segmenter_registry():
-
-    class SubSTC(STC):
-        pass
-
-    class Unknown(torch.nn.Module):
-        cfg = None
-
+def test_segmenter_needs_a_tracker():
     model = init_vis_model(STC_CONFIG)
-    model.__class__ = SubSTC  # an STC subclass finds STC's adapter
-    assert type(VideoSegmenter.from_model(model)) is FrameVideoSegmenter
-    with pytest.raises(TypeError, match='no VideoSegmenter for Unknown'):
-        VideoSegmenter.from_model(Unknown())
-
-    @register_segmenter(SubSTC)
-    class SubSegmenter(FrameVideoSegmenter):
-        pass
-
-    try:
-        assert type(VideoSegmenter.from_model(model)) is SubSegmenter
-        with pytest.raises(KeyError, match='already has'):
-            register_segmenter(SubSTC)(FrameVideoSegmenter)
-    finally:
-        del SEGMENTER_REGISTRY[SubSTC]
+    model.tracker = None
+    with pytest.raises(ValueError, match='STC has no tracker'):
+        VideoSegmenter(model)
 
 
 @pytest.mark.parametrize('config', [STC_CONFIG, CICO_CONFIG])
 def test_stream_refuses_frames_after_finish_until_reset(config):
-    """STC used to continue the old video after finish(); both adapters
-    refuse push() and a second finish() until reset()."""
-    seg = VideoSegmenter.from_model(init_vis_model(config))
+    """STC used to continue the old video after finish(); the stream
+    refuses push() and a second finish() until reset(), for frame and clip
+    models alike."""
+    seg = VideoSegmenter(init_vis_model(config))
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
               for _ in range(4)]

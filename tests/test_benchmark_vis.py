@@ -118,12 +118,11 @@ def test_tiny_run_on_stc(tmp_path, capsys):
 def test_frames_per_second_pass_has_no_hooks(tmp_path, monkeypatch):
     """Frames/s comes from a pass without stage hooks; the stages from a
     second pass over the same frames with them."""
-    from mmvis_clip.apis import VideoSegmenter
     hooks_seen = []
-    from_model = VideoSegmenter.from_model
+    real = benchmark_vis.VideoSegmenter
 
-    def recording_from_model(model):
-        segmenter = from_model(model)
+    def recording_segmenter(model):
+        segmenter = real(model)
         push = segmenter.push
 
         def counting_push(frame):
@@ -134,7 +133,7 @@ def test_frames_per_second_pass_has_no_hooks(tmp_path, monkeypatch):
         segmenter.push = counting_push
         return segmenter
 
-    monkeypatch.setattr(VideoSegmenter, 'from_model', recording_from_model)
+    monkeypatch.setattr(benchmark_vis, 'VideoSegmenter', recording_segmenter)
     benchmark_vis.main([
         CONFIG, '--frames', '3', '--warmup', '1', '--size', '64', '96'
     ])

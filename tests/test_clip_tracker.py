@@ -1,12 +1,10 @@
-"""ClipTracker (CiCo's clip-level tracker) and the clip schedule.
+"""ClipTracker (CiCo's clip-level tracker).
 
 Scripted clips: objects are axis-aligned squares whose masks fill their
 boxes, so box and mask IoUs are worked out by hand from the positions;
 expected ids, scores and output frames come from the scenarios, not from
 the tracker's code.
 """
-import itertools
-
 import pytest
 import torch
 from mmdet.registry import MODELS
@@ -17,9 +15,16 @@ from mmvis_clip.models.trackers.clip_tracker import (THRESHOLD_RULE,
                                                      ClipTracker, mask_iou)
 from mmvis_clip.models.trackers.track_assignment import (
     DROPPED, NEW_TRACK, assign_detections_to_tracks)
-from mmvis_clip.models.utils.clip_schedule import clip_starts
+from mmvis_clip.models.utils.clip_schedule import ClipSchedule
 
 H, W = 40, 64
+
+
+def _clips(num_frames, clip_len, overlap):
+    """The clips' frame ids of a video, as CiCo's schedule cuts it."""
+    schedule = ClipSchedule(clip_len, overlap)
+    clips = [schedule.push(t) for t in range(num_frames)] + [schedule.end()]
+    return [clip for clip in clips if clip is not None]
 
 
 def _mask(box):
@@ -103,43 +108,6 @@ class BoxRenderer:
             if params[k, 0] > 0:
                 masks[k, :] = _mask([max(0, round(v)) for v in box])
         return masks
-
-
-# --------------------------------------------------------------------------
-# clip_starts
-# --------------------------------------------------------------------------
-@pytest.mark.parametrize('num_frames,clip_len,overlap,expected', [
-    (5, 3, 1, [[0, 1, 2], [2, 3, 4]]),
-    (6, 3, 1, [[0, 1, 2], [2, 3, 4], [4, 5, 5]]),
-    (2, 3, 1, [[0, 1, 1]]),
-    (1, 3, 0, [[0, 0, 0]]),
-    (3, 3, 1, [[0, 1, 2]]),
-    (7, 3, 0, [[0, 1, 2], [3, 4, 5], [6, 6, 6]]),
-    (4, 3, 2, [[0, 1, 2], [1, 2, 3]]),
-    (3, 1, 0, [[0], [1], [2]]),
-    (6, 5, 2, [[0, 1, 2, 3, 4], [3, 4, 5, 5, 5]]),
-])
-def test_clip_starts_by_hand(num_frames, clip_len, overlap, expected):
-    assert clip_starts(num_frames, clip_len, overlap) == expected
-
-
-@pytest.mark.parametrize('clip_len,overlap', [(1, 0), (2, 1), (3, 0), (3, 1),
-                                              (3, 2), (5, 2)])
-def test_clip_starts_properties(clip_len, overlap):
-    for num_frames in range(1, 15):
-        clips = clip_starts(num_frames, clip_len, overlap)
-        assert all(len(c) == clip_len for c in clips)
-        assert sorted(set(itertools.chain(*clips))) == list(range(num_frames))
-        for prev, cur in zip(clips, clips[1:]):
-            assert cur[0] == prev[0] + clip_len - overlap
-            assert prev[-1] < num_frames - 1  # no clip after the last frame
-        assert clips[-1][-1] == num_frames - 1
-
-
-@pytest.mark.parametrize('args', [(0, 3, 1), (5, 0, 0), (5, 3, 3), (5, 3, -1)])
-def test_clip_starts_rejects_bad_arguments(args):
-    with pytest.raises(ValueError):
-        clip_starts(*args)
 
 
 # --------------------------------------------------------------------------
@@ -437,7 +405,7 @@ def test_unmatched_track_carried_then_dropped(clip_len, carry_clips):
     b = dict(boxes=[[44, 0, 64, 20]] * clip_len, embed=B_EMB, params=[1, 1])
     render = BoxRenderer(clip_len)
     tracker = ClipTracker(clip_len=clip_len, overlap=1)
-    clips = clip_starts(1 + (clip_len - 1) * (carry_clips + 3), clip_len, 1)
+    clips = _clips(1 + (clip_len - 1) * (carry_clips + 3), clip_len, 1)
     tracker.track_clip(
         clips[0],
         _dets([dict(boxes=a_boxes, embed=A_EMB, label=2, params=[1, 0]), b],
@@ -475,7 +443,7 @@ def test_carried_until_decayed_score_below_threshold(score, num_out):
     # 0.3 x 0.9^9 = 0.116 > 0.1 > 0.3 x 0.9^12 = 0.085
     render = BoxRenderer()
     tracker = ClipTracker(clip_len=3, overlap=1)
-    clips = clip_starts(15, 3, 1)
+    clips = _clips(15, 3, 1)
     tracker.track_clip(
         clips[0],
         _dets([dict(boxes=[BIG] * 3, embed=A_EMB, score=score)],
@@ -719,7 +687,7 @@ def test_video_shorter_than_clip(overlap, now, flushed):
                                               (3, 2), (4, 3), (5, 2)])
 def test_every_frame_once_in_order_from_latest_clip(clip_len, overlap):
     for num_frames in range(1, 11):
-        clips = clip_starts(num_frames, clip_len, overlap)
+        clips = _clips(num_frames, clip_len, overlap)
         tracker = ClipTracker(clip_len=clip_len, overlap=overlap)
         outputs = []
         for k, frame_ids in enumerate(clips):
@@ -783,7 +751,7 @@ def test_lost_track_retained_for_num_clips_retain(return_clip, keeps_id):
     # 0 + 3 and is forgotten after clip 3. B is always there.
     tracker = ClipTracker(clip_len=3, overlap=1, num_clips_retain=3)
     b_obj = _static(40, B_EMB)
-    clips = clip_starts(2 * (return_clip + 1) + 1, 3, 1)
+    clips = _clips(2 * (return_clip + 1) + 1, 3, 1)
     out = tracker.track_clip(clips[0], _dets([_static(0, A_EMB), b_obj]))
     assert _ids(out[0][1]) == [0, 1]
     for c in range(1, return_clip):
@@ -809,7 +777,7 @@ def test_lost_track_retained_for_num_clips_retain(return_clip, keeps_id):
     ])
 def test_majority_vote_and_mean_score_over_clips(labels, scores, label):
     tracker = ClipTracker(clip_len=3, overlap=1)
-    clips = clip_starts(2 * len(labels) + 1, 3, 1)
+    clips = _clips(2 * len(labels) + 1, 3, 1)
     for frame_ids, lab, score in zip(clips, labels, scores):
         out = tracker.track_clip(
             frame_ids, _dets([_static(0, A_EMB, label=lab, score=score)]))
@@ -828,7 +796,7 @@ def test_memory_bounded_over_200_clips():
     dim, clip_len, overlap, retain = 64, 3, 1, 10
     tracker = ClipTracker(
         clip_len=clip_len, overlap=overlap, num_clips_retain=retain)
-    clips = clip_starts(2 * 200 + 1, clip_len, overlap)[:200]
+    clips = _clips(2 * 200 + 1, clip_len, overlap)[:200]
     saved_bytes = tracker.num_saved_frames * (H * W + 4 * 4)
     max_objects = 2
     all_finished = {}

@@ -25,8 +25,8 @@ from mmvis_clip.apis import FrameError, FrameSource
 from mmvis_clip.apis.frame_reader import FrameReader, StreamTimeoutError
 from mmvis_clip.apis.live_frame_source import (LiveFrameSource, SourceError,
                                                live_source_of,
-                                               open_frame_source, redact_message,
-                                               redact_url)
+                                               open_frame_source,
+                                               redact_message, redact_url)
 from mmvis_clip.visualization import AtomicVideoWriter
 from mmvis_clip.visualization.frame_window import (NoDisplayError,
                                                    check_display, opencv_gui)
@@ -376,16 +376,10 @@ def test_demo_drops_frames_of_a_slow_model(
     source = ScriptedLiveSource(10)
     source.open_gates(0, 0)
     real = video_demo.VideoSegmenter
-
-    class Segmenters:
-
-        @staticmethod
-        def from_model(model):
-            return GatedSegmenter(real.from_model(model), source)
-
     monkeypatch.setattr(video_demo, 'open_frame_source',
                         lambda text, timeout: source)
-    monkeypatch.setattr(video_demo, 'VideoSegmenter', Segmenters)
+    monkeypatch.setattr(video_demo, 'VideoSegmenter',
+                        lambda model: GatedSegmenter(real(model), source))
     out_frames, out_json = tmp_path / 'r.jsonl', tmp_path / 'r.json'
     out = tmp_path / 'r.mp4'
     video_demo.main([

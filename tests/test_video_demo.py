@@ -72,7 +72,7 @@ def test_demo_on_frame_folder(data_root, checkpoint, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['out.mp4', 'res.json']
 
     # the same video through the streaming API, checked against the json
-    seg = VideoSegmenter.from_model(init_vis_model(CONFIG, checkpoint))
+    seg = VideoSegmenter(init_vis_model(CONFIG, checkpoint))
     seg.reset()
     results = [r for f in FrameSource(folder) for r in seg.push(f)]
     with open(out_json) as f:

@@ -1,70 +1,35 @@
 """Streaming video instance segmentation: frames in, tracked masks out.
 
-One adapter per kind of model turns the model's test-time ``predict`` into
-a stream API that never needs the video length and whose memory is the
-tracker's, not the frames'::
+The stream API over the models' one inference contract
+(:class:`~mmvis_clip.models.vis.video_stream.VideoStreamMixin`): it never
+needs the video length, and its memory is the tracker's, not the frames'::
 
-    seg = VideoSegmenter.from_model(model)   # model from init_vis_model
+    seg = VideoSegmenter(model)              # model from init_vis_model
     seg.reset()
     for frame in frames:                     # BGR uint8 arrays or paths
         for result in seg.push(frame):       # FrameResult, once final
             ...
     results, summaries = seg.finish()        # {id: TrackSummary}
 
-Adapters are looked up by the model's class (its MRO), see
-:func:`register_segmenter`. After :meth:`VideoSegmenter.finish` the stream
-is closed: :meth:`~VideoSegmenter.push` and ``finish`` raise
-:class:`StreamEndedError` until :meth:`~VideoSegmenter.reset` starts the
-next video.
+After :meth:`VideoSegmenter.finish` the stream is closed:
+:meth:`~VideoSegmenter.push` and ``finish`` raise :class:`StreamEndedError`
+until :meth:`~VideoSegmenter.reset` starts the next video.
 """
 import os
-from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Optional, Sequence, Tuple, Type
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
-from mmdet.models.trackers import MaskTrackRCNNTracker
-from mmdet.models.vis import MaskTrackRCNN
 from mmengine.dataset import pseudo_collate
 from mmengine.model import is_model_wrapper
 
-from ..models.trackers import TrackSummary, VISTrackerBase
-from ..models.vis.stc import STC
+from ..models.trackers import TrackSummary
+from ..models.vis.video_stream import (FrameModelStream, FrameResults,
+                                       VideoStreamMixin)
 from .frame_result import FrameResult
 from .frame_source import FrameSizeError, read_frame
-from .result_track_summaries import ResultTrackSummaries
 from .stream_pipeline import build_stream_pipeline, stream_inputs
-
-#: Model class -> adapter class; filled by :func:`register_segmenter`.
-SEGMENTER_REGISTRY: Dict[type, Type['VideoSegmenter']] = dict()
-
-
-def register_segmenter(*model_classes: type):
-    """Class decorator registering a :class:`VideoSegmenter` adapter for
-    ``model_classes`` (and their subclasses without an adapter of their
-    own)::
-
-        @register_segmenter(CiCo)
-        class ClipVideoSegmenter(VideoSegmenter):
-            ...
-    """
-    if not model_classes:
-        raise TypeError('register_segmenter needs at least one model class')
-
-    def register(segmenter_cls: Type['VideoSegmenter']):
-        if not (isinstance(segmenter_cls, type)
-                and issubclass(segmenter_cls, VideoSegmenter)):
-            raise TypeError(f'{segmenter_cls!r} is not a VideoSegmenter')
-        for model_cls in model_classes:
-            known = SEGMENTER_REGISTRY.get(model_cls)
-            if known is not None and known is not segmenter_cls:
-                raise KeyError(f'{model_cls.__name__} already has the '
-                               f'segmenter {known.__name__}')
-            SEGMENTER_REGISTRY[model_cls] = segmenter_cls
-        return segmenter_cls
-
-    return register
 
 
 class StreamEndedError(RuntimeError):
@@ -85,14 +50,14 @@ def tensor_bytes(obj) -> int:
     return sum(tensor_bytes(getattr(obj, s, None)) for s in slots)
 
 
-class VideoSegmenter(metaclass=ABCMeta):
-    """Base adapter: a VIS model as a frame-stream API.
+class VideoSegmenter:
+    """A VIS model (STC, CiCo, MaskTrack R-CNN) as a frame-stream API.
 
-    Subclasses implement :meth:`_push` (one checked frame) and
-    :meth:`_finish`; :meth:`push` and :meth:`finish` around them keep the
-    stream's state (a video is open from :meth:`reset` to :meth:`finish`),
-    and the test pipeline, frame checks, tracker access and track
-    summaries are shared.
+    Each pushed frame goes through the config's test pipeline as a
+    one-frame video with ``frame_id`` = its index in the stream, the
+    model's data pre-processor and ``step``; :meth:`push` returns the
+    frames that became final (STC and MaskTrack R-CNN: the frame itself;
+    CiCo: the frames of each completed clip), :meth:`finish` the rest.
 
     Args:
         model (nn.Module): A video model from :func:`init_vis_model`
@@ -112,24 +77,10 @@ class VideoSegmenter(metaclass=ABCMeta):
         if getattr(model, 'tracker', None) is None:
             raise ValueError(f'{type(model).__name__} has no tracker')
         self.model = model
+        self.stream = model if isinstance(
+            model, VideoStreamMixin) else FrameModelStream(model)
         self.pipeline = build_stream_pipeline(model.cfg)
         self.reset()
-
-    @classmethod
-    def from_model(cls, model: nn.Module, **kwargs) -> 'VideoSegmenter':
-        """The registered adapter for ``model``'s class.
-
-        Raises:
-            TypeError: If no adapter is registered for the class or its
-                bases.
-        """
-        module = model.module if is_model_wrapper(model) else model
-        for klass in type(module).__mro__:
-            if klass in SEGMENTER_REGISTRY:
-                return SEGMENTER_REGISTRY[klass](module, **kwargs)
-        known = sorted(k.__name__ for k in SEGMENTER_REGISTRY)
-        raise TypeError(f'no VideoSegmenter for {type(module).__name__}; '
-                        f'registered models: {known}')
 
     @property
     def tracker(self):
@@ -146,7 +97,7 @@ class VideoSegmenter(metaclass=ABCMeta):
         self.frame_index = 0
         self.frame_shape: Optional[Tuple[int, int]] = None
         self.finished = False
-        self.tracker.reset()
+        self.stream.init_state()
 
     def _check_open(self, call: str) -> None:
         """Refuse ``call`` once :meth:`finish` has ended the video."""
@@ -177,11 +128,20 @@ class VideoSegmenter(metaclass=ABCMeta):
         return pseudo_collate(
             [self.pipeline(stream_inputs(frames, frame_ids))])
 
-    def _run_model(self, data: dict):
-        """``model.test_step`` (data pre-processor, then predict) on one
-        collated sample; returns its ``TrackDataSample``."""
+    def _run_model(self, data: dict) -> FrameResults:
+        """Data pre-processor and the model's ``step`` on one collated
+        frame; returns the final ``(frame_id, instances)`` pairs."""
         with torch.no_grad():
-            return self.model.test_step(data)[0]
+            data = self.model.data_preprocessor(data, False)
+            video = data['data_samples'][0]
+            return self.stream.step(data['inputs'],
+                                    [video[t] for t in range(len(video))])
+
+    def _results(self, final: FrameResults) -> List[FrameResult]:
+        return [
+            FrameResult.from_instances(frame_id, instances, self.frame_shape)
+            for frame_id, instances in final
+        ]
 
     def push(self, frame) -> List[FrameResult]:
         """Feed the next frame of the video.
@@ -198,7 +158,10 @@ class VideoSegmenter(metaclass=ABCMeta):
             StreamEndedError: After :meth:`finish`, until :meth:`reset`.
         """
         self._check_open('push')
-        return self._push(self._read(frame))
+        image = self._read(frame)
+        final = self._run_model(self._prepare([image], [self.frame_index]))
+        self.frame_index += 1
+        return self._results(final)
 
     def finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
         """End the video; the stream then needs :meth:`reset`.
@@ -214,97 +177,25 @@ class VideoSegmenter(metaclass=ABCMeta):
         """
         self._check_open('finish')
         self.finished = True
-        return self._finish()
+        with torch.no_grad():
+            results = self._results(self.stream.flush())
+        return results, self.stream.track_summaries()
 
-    @abstractmethod
-    def _push(self, image: np.ndarray) -> List[FrameResult]:
-        """Process the next frame (checked by :meth:`_read`, the size of
-        the stream); returns what :meth:`push` returns."""
-
-    @abstractmethod
-    def _finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
-        """End the video; returns what :meth:`finish` returns."""
-
-    @abstractmethod
     def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
         """Return and forget the summaries of tracks that ended (left the
         tracker's memory); call it now and then on endless streams so that
         the kept summaries stay bounded."""
+        return self.stream.pop_finished_summaries()
 
     def state_size(self) -> Dict[str, int]:
         """Size of the state kept between frames: ``num_tracks`` (in the
         tracker's memory), ``tensor_bytes`` (their stored tensors) and
         ``num_finished`` (summaries of ended tracks not yet popped)."""
         tracks = getattr(self.tracker, 'tracks', {})
+        finished = self.stream.summaries.finished if isinstance(
+            self.stream, FrameModelStream) else \
+            self.tracker.finished_summaries
         return dict(
             num_tracks=len(tracks),
             tensor_bytes=tensor_bytes(tracks),
-            num_finished=len(getattr(self.tracker, 'finished_summaries',
-                                     {})))
-
-
-@register_segmenter(STC, MaskTrackRCNN)
-class FrameVideoSegmenter(VideoSegmenter):
-    """Adapter for online frame-by-frame models (STC, MaskTrack R-CNN).
-
-    Each pushed frame goes through the config's test pipeline as a
-    one-frame video with ``frame_id`` = its index in the stream (0 resets
-    the model's tracker, as in the test loop) and ``model.test_step``; its
-    result is final at once, so :meth:`push` returns exactly one
-    :class:`FrameResult`.
-
-    Track summaries come from the tracker when it keeps them
-    (:class:`VISTrackerBase`, e.g. STC's) and are otherwise counted from the
-    emitted results (:class:`ResultTrackSummaries`, e.g. for MaskTrack
-    R-CNN), retiring an id when the tracker drops it.
-
-    mmdet's ``MaskTrackRCNNTracker`` appends every observation (box,
-    mask, RoI features, ...) of a track to lists but only ever reads the
-    latest entry; the lists are cut to that entry after each frame, which
-    changes no output and keeps its memory bounded.
-    """
-
-    #: Trackers that only read the latest entry of their per-track lists.
-    LATEST_ONLY_TRACKERS = (MaskTrackRCNNTracker, )
-
-    def reset(self) -> None:
-        super().reset()
-        self._summaries = None if isinstance(
-            self.tracker, VISTrackerBase) else ResultTrackSummaries()
-
-    def _push(self, image: np.ndarray) -> List[FrameResult]:
-        sample = self._run_model(
-            self._prepare([image], [self.frame_index]))
-        result = FrameResult.from_instances(
-            self.frame_index, sample[0].pred_track_instances,
-            image.shape[:2])
-        self._after_frame(result)
-        self.frame_index += 1
-        return [result]
-
-    def _after_frame(self, result: FrameResult) -> None:
-        tracker = self.tracker
-        if isinstance(tracker, self.LATEST_ONLY_TRACKERS):
-            for track in tracker.tracks.values():
-                for key, value in track.items():
-                    if isinstance(value, list) and len(value) > 1:
-                        track[key] = value[-1:]
-        if self._summaries is not None:
-            self._summaries.observe(result)
-            self._summaries.retire(tracker.tracks.keys())
-
-    def _finish(self) -> Tuple[List[FrameResult], Dict[int, TrackSummary]]:
-        if self._summaries is None:
-            return [], self.tracker.track_summaries()
-        return [], self._summaries.summaries()
-
-    def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
-        if self._summaries is None:
-            return self.tracker.pop_finished_summaries()
-        return self._summaries.pop_finished()
-
-    def state_size(self) -> Dict[str, int]:
-        size = super().state_size()
-        if self._summaries is not None:
-            size['num_finished'] = len(self._summaries.finished)
-        return size
+            num_finished=len(finished))

@@ -151,7 +151,7 @@ def test_stream_api_equals_test_loop_on_cuda(tmp_path, make_tiny_synthetic):
                                             options)
     model = init_vis_model(
         test_apis.CICO_CONFIG, ckpt, device=DEVICE, cfg_options=options)
-    seg = VideoSegmenter.from_model(model)
+    seg = VideoSegmenter(model)
     frames = test_apis.model_video_outputs(model, data_root, 0)
     seg.reset()
     results = [r for f in frames for r in seg.push(f.img_path)]

@@ -379,7 +379,7 @@ def measure(config: str, checkpoint: Optional[str], args) -> dict:
         checkpoint,
         device=args.device,
         cfg_options=score_thr_options(config, args.score_thr))
-    segmenter = VideoSegmenter.from_model(model)
+    segmenter = VideoSegmenter(model)
     return run_measurement(config, checkpoint, args, model, segmenter)
 
 

@@ -281,7 +281,7 @@ def run_on_source(args, source, window) -> int:
             'no --checkpoint: the model weights are RANDOM, the output '
             'shows the pipeline, not a trained model. `make demo` trains '
             'the synthetic model and prints its checkpoint path.')
-    segmenter = VideoSegmenter.from_model(model)
+    segmenter = VideoSegmenter(model)
     classes = model.dataset_meta.get('classes')
     renderer = VideoRenderer(classes=classes, score_thr=args.score_thr)
     collector = VISResultsCollector(

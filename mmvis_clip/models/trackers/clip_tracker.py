@@ -83,7 +83,7 @@ class ClipTracker(VISTrackerBase):
 
     A video is processed as clips of ``clip_len`` (T) frames, consecutive
     clips sharing ``overlap`` (To) frames (see
-    :func:`~mmvis_clip.models.utils.clip_schedule.clip_starts`). Each clip's
+    :class:`~mmvis_clip.models.utils.clip_schedule.ClipSchedule`). Each clip's
     objects (already filtered by score and NMS in the model) are linked to
     the tracks in memory with the matching score of Eq. 11, extended with
     the authors' label and detection-score terms (``Track_TF.track``):

@@ -2,13 +2,13 @@ from .clip_boxes import circumscribed_boxes, matching_frames
 from .clip_features import (clips_to_frames, frames_to_clips, per_frame,
                             temporal_mean)
 from .clip_ground_truth import check_instance_ids, clip_ground_truth
-from .clip_schedule import clip_starts
+from .clip_schedule import ClipSchedule
 from .conv_inflation import inflate_conv_weight, inflate_state_dict
 from .random_subset import random_subset
 
 __all__ = [
     'circumscribed_boxes', 'matching_frames', 'clips_to_frames',
     'frames_to_clips', 'per_frame', 'temporal_mean', 'check_instance_ids',
-    'clip_ground_truth', 'clip_starts', 'inflate_conv_weight',
+    'clip_ground_truth', 'ClipSchedule', 'inflate_conv_weight',
     'inflate_state_dict', 'random_subset'
 ]

@@ -16,12 +16,12 @@ from ..utils.cico_checkpoint import load_2d_checkpoint
 from ..utils.clip_features import frames_to_clips
 from ..utils.clip_ground_truth import clip_ground_truth
 from ..utils.clip_nms import clip_nms
-from ..utils.clip_schedule import clip_starts
-from ..utils.offload import offload
+from ..utils.clip_schedule import ClipSchedule
+from .video_stream import FrameResults, VideoStreamMixin
 
 
 @MODELS.register_module()
-class CiCo(BaseMOTModel):
+class CiCo(VideoStreamMixin, BaseMOTModel):
     """`CiCo <https://github.com/MinghanLi/CiCo>`_ video instance segmentor.
 
     Clip in, clip out: the backbone and FPN run on every frame of a clip
@@ -107,6 +107,9 @@ class CiCo(BaseMOTModel):
             self.tracker.clip_len == self.bbox_head.num_frames, \
             'bbox_head.num_frames must equal tracker.clip_len'
         self._feat_cache: Dict[int, List[Tensor]] = dict()
+        self._schedule = None if self.tracker is None else ClipSchedule(
+            self.tracker.clip_len, self.tracker.overlap)
+        self._rescale = True
         self.register_load_state_dict_pre_hook(
             functools.partial(load_2d_checkpoint, **(init_2d_cfg or {})))
 
@@ -154,12 +157,6 @@ class CiCo(BaseMOTModel):
             torch.stack([frame[level] for frame in per_frame_feats],
                         1)[None] for level in range(len(per_frame_feats[0])))
 
-    def reset_clip_state(self) -> None:
-        """Start a new video: forget the tracks and cached features."""
-        self._feat_cache = dict()
-        if self.tracker is not None:
-            self.tracker.reset()
-
     # ------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: TrackSampleList,
              **kwargs) -> Dict[str, Tensor]:
@@ -195,43 +192,53 @@ class CiCo(BaseMOTModel):
         return losses
 
     # ------------------------------------------------------------------
-    def predict(self,
-                inputs: Tensor,
-                data_samples: TrackSampleList,
-                rescale: bool = True,
-                **kwargs) -> TrackSampleList:
-        """Clip-by-clip inference over one video.
+    def init_state(self) -> None:
+        """Start a new video: forget the tracks, the cached features and
+        the buffered frames."""
+        self._feat_cache = dict()
+        self._schedule.reset()
+        self.tracker.reset()
+
+    def step(self,
+             inputs: Tensor,
+             frames: Sequence[DetDataSample],
+             rescale: bool = True) -> FrameResults:
+        """Buffer the next frames; detect and track each clip they complete
+        (:class:`VideoStreamMixin`, :class:`ClipSchedule`).
 
         Args:
-            inputs (Tensor): (1, L, C, H, W), the frames of a video.
-            data_samples (list[TrackDataSample]): One sample of L frames.
-            rescale (bool): Results at the original frame resolution.
+            inputs (Tensor): (1, n, C, H, W).
+            frames (Sequence[DetDataSample]): Their n samples.
+            rescale (bool): Boxes and masks at the original resolution.
 
         Returns:
-            list[TrackDataSample]: The sample with ``pred_track_instances``
-            (``bboxes``, ``scores``, ``labels``, ``masks`` (bool),
-            ``instances_id``) in every frame, on the CPU: each frame's
-            results leave the device once final.
+            list[tuple[int, InstanceData]]: The frames final after the
+            completed clips (:meth:`ClipTracker.track_clip`).
         """
-        if inputs.dim() != 5 or len(data_samples) != 1:
-            raise ValueError('CiCo.predict takes one video (1, L, C, H, W) '
-                             f'per batch, got {tuple(inputs.shape)} and '
-                             f'{len(data_samples)} samples')
-        if self.tracker is None:
-            raise RuntimeError('CiCo.predict needs a tracker in the config')
-        video = data_samples[0]
-        self.reset_clip_state()
-        for frame_ids in clip_starts(
-                len(video), self.tracker.clip_len, self.tracker.overlap):
-            for frame_id, result in self.track_clip(
-                    inputs[:, frame_ids], [video[i] for i in frame_ids],
-                    frame_ids, rescale):
-                # final: off the device now, not when the video ends
-                video[frame_id].pred_track_instances = offload(result)
-        for frame_id, result in self.tracker.flush():
-            video[frame_id].pred_track_instances = offload(result)
+        self._rescale = rescale
+        results = []
+        for t, frame in enumerate(frames):
+            clip = self._schedule.push((inputs[:, t], frame))
+            if clip is not None:
+                results += self._track_scheduled(clip)
+        return results
+
+    def flush(self) -> FrameResults:
+        """End the video: the padded last clip, then the frames the tracker
+        still holds."""
+        clip = self._schedule.end()
+        results = [] if clip is None else self._track_scheduled(clip)
+        results += self.tracker.flush()
         self._feat_cache = dict()
-        return [video]
+        return results
+
+    def _track_scheduled(self, clip: list) -> FrameResults:
+        """:meth:`track_clip` on a clip of ``(input (1, C, H, W), sample)``
+        pairs from the schedule."""
+        frames = [frame for _, frame in clip]
+        return self.track_clip(
+            torch.stack([x for x, _ in clip], dim=1), frames,
+            [int(f.metainfo['frame_id']) for f in frames], self._rescale)
 
     def track_clip(self,
                    clip: Tensor,
@@ -240,7 +247,7 @@ class CiCo(BaseMOTModel):
                    rescale: bool = True) -> List[Tuple[int, InstanceData]]:
         """Detect and track one clip of a video (test loop and stream API).
 
-        Call :meth:`reset_clip_state` at the start of each video.
+        Call :meth:`init_state` at the start of each video.
 
         Args:
             clip (Tensor): (1, T, C, H, W).

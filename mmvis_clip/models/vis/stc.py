@@ -1,6 +1,6 @@
 """STC: CondInst with spatio-temporal contrastive tracking."""
 import copy
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.dense_heads import CondInstBboxHead
@@ -17,6 +17,7 @@ from ...utils.checkpoint_loading import mark_converted
 from ..heads.stc_mask_head import num_dynamic_params
 from ..utils.clip_ground_truth import check_instance_ids
 from ..utils.offload import offload
+from .video_stream import FrameResults, VideoStreamMixin
 
 #: Top-level module names of a CondInst (single-stage instance segmentor)
 #: state dict; STC keeps them under ``detector.``.
@@ -24,7 +25,7 @@ DETECTOR_KEY_PREFIXES = ('backbone.', 'neck.', 'bbox_head.', 'mask_head.')
 
 
 @MODELS.register_module()
-class STC(BaseMOTModel):
+class STC(VideoStreamMixin, BaseMOTModel):
     """`STC <https://arxiv.org/abs/2202.03747>`_ video instance segmentor.
 
     A CondInst ``detector`` (mmdet's ``CondInst`` with
@@ -231,55 +232,46 @@ class STC(BaseMOTModel):
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
-    def predict(self,
-                inputs: Tensor,
-                data_samples: TrackSampleList,
-                rescale: bool = True,
-                **kwargs) -> TrackSampleList:
-        """Online inference over the frames of one video.
+    def init_state(self) -> None:
+        """Start a new video: forget the tracks."""
+        self.tracker.reset()
+
+    def step(self,
+             inputs: Tensor,
+             frames: Sequence[DetDataSample],
+             rescale: bool = True) -> FrameResults:
+        """Detect and track the next frames (:class:`VideoStreamMixin`):
+        each frame's result is final at once.
 
         Args:
-            inputs (Tensor): (1, T, C, H, W), the frames of a video.
-            data_samples (list[TrackDataSample]): One sample of T frames.
-            rescale (bool): Return boxes and masks at the original frame
-                resolution. Defaults to True.
+            inputs (Tensor): (1, n, C, H, W).
+            frames (Sequence[DetDataSample]): Their n samples; each gets
+                ``pred_instances`` (detections, on the CPU).
+            rescale (bool): Boxes and masks at the original resolution.
 
         Returns:
-            list[TrackDataSample]: The input sample with, per frame,
-            ``pred_instances`` (detections) and ``pred_track_instances``
-            (``bboxes``, ``scores``, ``labels``, ``masks`` (bool, frame
-            resolution), ``instances_id``), on the CPU: each frame's
-            results leave the device once final.
+            list[tuple[int, InstanceData]]: ``(frame_id, instances)`` of
+            the n frames: ``bboxes``, ``scores``, ``labels``, ``masks``
+            (bool) and ``instances_id``.
         """
-        if inputs.dim() != 5:
-            raise ValueError('STC.predict expects (N, T, C, H, W) inputs, '
-                             f'got shape {tuple(inputs.shape)}')
-        if len(data_samples) != 1:
-            raise ValueError('STC.predict takes one video per batch, got '
-                             f'{len(data_samples)}')
-        if self.tracker is None:
-            raise RuntimeError('STC.predict needs a tracker in the config')
-        track_data_sample = data_samples[0]
-        if track_data_sample[0].metainfo.get('frame_id', 0) == 0:
-            self.tracker.reset()
-        for frame_id in range(len(track_data_sample)):
-            img_data_sample = track_data_sample[frame_id]
-            single_img = inputs[:, frame_id].contiguous()
+        results = []
+        for t, frame in enumerate(frames):
+            single_img = inputs[:, t].contiguous()
             x = self.detector.extract_feat(single_img)
-            img_data_sample.pred_instances = self._predict_frame(
-                x, img_data_sample, rescale)
+            frame.pred_instances = self._predict_frame(x, frame, rescale)
             track = self.tracker.track(
                 model=self,
                 img=single_img,
                 feats=x,
-                data_sample=img_data_sample,
-                rescale=rescale,
-                **kwargs)
-            # final: off the device now, not when the video ends
-            img_data_sample.pred_instances = offload(
-                img_data_sample.pred_instances)
-            img_data_sample.pred_track_instances = offload(track)
-        return [track_data_sample]
+                data_sample=frame,
+                rescale=rescale)
+            frame.pred_instances = offload(frame.pred_instances)
+            results.append((int(frame.metainfo['frame_id']), track))
+        return results
+
+    def flush(self) -> FrameResults:
+        """Nothing is held back: every frame is final at its step."""
+        return []
 
     def _predict_frame(self, x: Tuple[Tensor], data_sample: DetDataSample,
                        rescale: bool) -> InstanceData:

@@ -4,10 +4,9 @@ For trackers that keep no such summary themselves (mmdet's
 ``MaskTrackRCNNTracker``); :class:`~mmvis_clip.models.trackers.
 VISTrackerBase` trackers have ``track_summaries()``.
 """
-from typing import Dict, Iterable
+from typing import Dict, Iterable, Sequence
 
-from ..models.trackers import TrackRecord, TrackSummary
-from .frame_result import FrameResult
+from .track_record import TrackRecord, TrackSummary
 
 
 class ResultTrackSummaries:
@@ -24,17 +23,16 @@ class ResultTrackSummaries:
         self.records: Dict[int, TrackRecord] = dict()
         self.finished: Dict[int, TrackSummary] = dict()
 
-    def observe(self, result: FrameResult) -> None:
+    def observe(self, frame_index: int, instance_ids: Sequence[int],
+                labels: Sequence[int], scores: Sequence[float]) -> None:
         """Count the labels and scores of one frame's instances."""
-        for track_id, label, score in zip(result.instance_ids.tolist(),
-                                          result.labels.tolist(),
-                                          result.scores.tolist()):
+        for track_id, label, score in zip(instance_ids, labels, scores):
             record = self.records.get(track_id)
             if record is None:
                 self.records[track_id] = TrackRecord(
-                    result.frame_index, label, score, states={})
+                    frame_index, label, score, states={})
             else:
-                record.observe(result.frame_index, label, score, states={})
+                record.observe(frame_index, label, score, states={})
 
     def retire(self, live_ids: Iterable[int]) -> None:
         """Move the ids not in ``live_ids`` to ``finished``."""

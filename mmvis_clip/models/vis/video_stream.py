@@ -1,0 +1,173 @@
+"""The one inference contract of the package's video models.
+
+A video model takes the frames of a video in order and returns each
+frame's tracked instances once they are final::
+
+    model.init_state()                       # a new video
+    for inputs, frames in chunks:            # (1, n, C, H, W), n samples
+        for frame_id, instances in model.step(inputs, frames):
+            ...                              # final results, frame order
+    for frame_id, instances in model.flush():
+        ...                                  # the rest, at the video's end
+
+``predict`` (the test loop, whole videos) and the stream API
+(:class:`~mmvis_clip.apis.VideoSegmenter`, one frame at a time) both go
+through it. A frame model's results are final at once; a clip model keeps
+the frames of its next clip. :class:`FrameModelStream` gives mmdet's frame
+models (MaskTrack R-CNN) the same contract.
+"""
+from typing import Dict, List, Sequence, Tuple
+
+from mmdet.models.trackers import MaskTrackRCNNTracker
+from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from ..trackers import ResultTrackSummaries, TrackSummary
+from ..utils.offload import offload
+
+#: ``(frame_id, instances)`` pairs: ``frame_id`` of the frame's metainfo,
+#: ``instances`` with ``bboxes`` (n, 4), ``masks`` (n, H, W) bool,
+#: ``labels`` (n, ), ``scores`` (n, ) and ``instances_id`` (n, ).
+FrameResults = List[Tuple[int, InstanceData]]
+
+
+class VideoStreamMixin:
+    """``predict`` over whole videos from ``init_state`` / ``step`` /
+    ``flush``, which a video model implements."""
+
+    def init_state(self) -> None:
+        """Start a new video: forget the tracks and anything buffered."""
+        raise NotImplementedError
+
+    def step(self,
+             inputs: Tensor,
+             frames: Sequence[DetDataSample],
+             rescale: bool = True) -> FrameResults:
+        """Feed the next frames of the video.
+
+        Args:
+            inputs (Tensor): (1, n, C, H, W), pre-processed frames.
+            frames (Sequence[DetDataSample]): Their n samples, ``frame_id``
+                in the metainfo increasing by 1 from the previous step.
+            rescale (bool): Results at the original frame resolution.
+
+        Returns:
+            list[tuple[int, InstanceData]]: The frames final now, in frame
+            order (any earlier frame of the video, none, or several).
+        """
+        raise NotImplementedError
+
+    def flush(self) -> FrameResults:
+        """End the video: the frames not yet returned, in frame order."""
+        raise NotImplementedError
+
+    def track_summaries(self) -> Dict[int, TrackSummary]:
+        """The tracker's summary (majority label, mean score, number of
+        observations) of every track of the video so far, by id."""
+        return self.tracker.track_summaries()
+
+    def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
+        """Return and forget the summaries of the tracks that ended."""
+        return self.tracker.pop_finished_summaries()
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: TrackSampleList,
+                rescale: bool = True,
+                **kwargs) -> TrackSampleList:
+        """Inference over the frames of one video.
+
+        A sample whose first frame has ``frame_id`` 0 starts a new video.
+
+        Args:
+            inputs (Tensor): (1, L, C, H, W), the frames of a video.
+            data_samples (list[TrackDataSample]): One sample of L frames.
+            rescale (bool): Results at the original frame resolution.
+
+        Returns:
+            list[TrackDataSample]: The sample with ``pred_track_instances``
+            (``bboxes``, ``scores``, ``labels``, ``masks`` (bool),
+            ``instances_id``) in every frame, on the CPU: each frame's
+            results leave the device once final.
+        """
+        assert inputs.dim() == 5 and len(data_samples) == 1, \
+            f'one video (1, L, C, H, W) per batch, got ' \
+            f'{tuple(inputs.shape)} and {len(data_samples)} samples'
+        assert self.tracker is not None, 'the config has no tracker'
+        video = data_samples[0]
+        frames = [video[t] for t in range(len(video))]
+        position = {
+            int(f.metainfo.get('frame_id', t)): t
+            for t, f in enumerate(frames)
+        }
+        if frames[0].metainfo.get('frame_id', 0) == 0:
+            self.init_state()
+        for t, frame in enumerate(frames):
+            for frame_id, result in self.step(inputs[:, t:t + 1], [frame],
+                                              rescale):
+                frames[position[frame_id]].pred_track_instances = offload(
+                    result)
+        for frame_id, result in self.flush():
+            frames[position[frame_id]].pred_track_instances = offload(result)
+        return [video]
+
+
+class FrameModelStream(VideoStreamMixin):
+    """:class:`VideoStreamMixin` for an mmdet VIS model that tracks frame
+    by frame in its own ``predict`` (MaskTrack R-CNN).
+
+    Each step's frames go through ``model.predict`` as one video (frame 0
+    resets its tracker); track summaries are counted from the outputs
+    (:class:`ResultTrackSummaries`), an id retired when the tracker drops
+    it. mmdet's ``MaskTrackRCNNTracker`` appends every observation of a
+    track to lists but only reads the latest entry; the lists are cut to
+    that entry after each step, which changes no output and bounds its
+    memory.
+
+    Args:
+        model (nn.Module): The model, with a ``tracker``.
+    """
+
+    #: Trackers that only read the latest entry of their per-track lists.
+    LATEST_ONLY_TRACKERS = (MaskTrackRCNNTracker, )
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.tracker = model.tracker
+        self.summaries = ResultTrackSummaries()
+
+    def init_state(self) -> None:
+        self.tracker.reset()
+        self.summaries = ResultTrackSummaries()
+
+    def step(self,
+             inputs: Tensor,
+             frames: Sequence[DetDataSample],
+             rescale: bool = True) -> FrameResults:
+        video = TrackDataSample(video_data_samples=list(frames))
+        self.model.predict(inputs, [video], rescale=rescale)
+        results = []
+        for frame in frames:
+            track = frame.pred_track_instances
+            frame_id = int(frame.metainfo['frame_id'])
+            self.summaries.observe(frame_id, track.instances_id.tolist(),
+                                   track.labels.tolist(),
+                                   track.scores.tolist())
+            results.append((frame_id, track))
+        if isinstance(self.tracker, self.LATEST_ONLY_TRACKERS):
+            for record in self.tracker.tracks.values():
+                for key, value in record.items():
+                    if isinstance(value, list) and len(value) > 1:
+                        record[key] = value[-1:]
+        self.summaries.retire(self.tracker.tracks.keys())
+        return results
+
+    def flush(self) -> FrameResults:
+        return []
+
+    def track_summaries(self) -> Dict[int, TrackSummary]:
+        return self.summaries.summaries()
+
+    def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
+        return self.summaries.pop_finished()
