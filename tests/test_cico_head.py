@@ -174,9 +174,8 @@ def test_box_losses_on_present_frames_by_hand():
     assert all(torch.isfinite(v) for v in losses.values())
 
 
-def test_loss_by_feat_trains_rows_of_all_frames_and_passes_row_frames():
+def test_loss_trains_rows_of_all_frames_and_passes_row_frames():
     head = build_head()
-    outs = head(cubes())
     bboxes = torch.tensor([[[4., 4., 28., 28.]] * T,
                            [[30., 30., 54., 54.]] * T])
     gts = InstanceData(
@@ -184,7 +183,7 @@ def test_loss_by_feat_trains_rows_of_all_frames_and_passes_row_frames():
         valid=torch.tensor([[True, False, False], [True, True, True]]),
         labels=torch.tensor([0, 1]),
         instances_ids=torch.tensor([7, 8]))
-    losses, positives = head.loss_by_feat(*outs, [gts])
+    losses, positives = head.loss(cubes(), [gts])  # not AnchorHead.loss
     assert set(losses) == {
         'loss_cls', 'loss_bbox', 'loss_iou', 'loss_centerness', 'loss_track'
     }
@@ -199,9 +198,8 @@ def test_loss_by_feat_trains_rows_of_all_frames_and_passes_row_frames():
 @pytest.mark.parametrize('per_frame_rows', [True, False])
 def test_predict_pools_the_rows(per_frame_rows):
     head = build_head(per_frame_rows=per_frame_rows)
-    outs = head(cubes())
-    cands = head.predict_by_feat(
-        *outs, batch_img_metas=[dict(img_shape=(64, 64))])[0]
+    # not AnchorHead.predict: candidates of all rows, before NMS
+    cands = head.predict(cubes(), [dict(img_shape=(64, 64))])[0]
     rows = T if per_frame_rows else 1
     # nms_pre None: min(100 T, 300) of the (row, anchor, class) triples
     assert len(cands) == min(300, rows * 240 * K)

@@ -353,19 +353,6 @@ def test_cosine_similarity_is_scale_free_with_its_own_new_track_column():
         STCTracker(embed_similarity='l2')
 
 
-def test_base_tracker_track_hooks_are_refused():
-    # mmdet's BaseTracker.init_track/update_track would store dicts of
-    # lists next to the TrackRecords and break the bounded memory
-    tracker = STCTracker()
-    tracker.update(0, torch.tensor([0]), torch.tensor([1]),
-                   torch.tensor([0.9]), bboxes=torch.zeros(1, 4),
-                   embeddings=torch.ones(1, 2))
-    for hook in (tracker.init_track, tracker.update_track):
-        with pytest.raises(TypeError, match='use update'):
-            hook(0, (torch.zeros(1, 4), ))
-    assert isinstance(tracker.tracks[0], TrackRecord)
-
-
 def test_every_stc_config_tracks_with_the_cosine_similarity():
     """The STC configs' tracker default, chosen from the AssA measured in
     configs/stc/README.md ("Association"), for every STC config."""

@@ -339,6 +339,19 @@ class CiCoHead(AnchorHead):
             gt_inds[in_row] = row_inds
         return gt_inds
 
+    def loss(self, x: Tuple[Tensor], batch_clip_gts: List[InstanceData]
+             ) -> Tuple[Dict[str, Tensor], List[InstanceData]]:
+        """:meth:`loss_by_feat` of the head's outputs on the cubes ``x``
+        (replaces ``AnchorHead.loss``, whose per-frame ground truth and
+        single return value do not fit clips)."""
+        return self.loss_by_feat(*self(x), batch_clip_gts)
+
+    def predict(self, x: Tuple[Tensor],
+                batch_img_metas: Sequence[dict]) -> List[InstanceData]:
+        """:meth:`predict_by_feat` of the head's outputs on the cubes ``x``
+        (replaces ``AnchorHead.predict``, which would run per-frame NMS)."""
+        return self.predict_by_feat(*self(x), batch_img_metas=batch_img_metas)
+
     def loss_by_feat(
         self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
         param_preds: List[Tensor], embed_preds: List[Tensor],

@@ -808,12 +808,3 @@ class ClipTracker(VISTrackerBase):
         held, self.held = self.held, []
         self.video_ended = self.last_clip_frame_ids is not None
         return held
-
-    def track(self,
-              frame_ids: Sequence[int],
-              dets: InstanceData,
-              render_masks: Optional[MaskRenderer] = None,
-              **kwargs) -> List[Tuple[int, InstanceData]]:
-        """mmdet's ``BaseTracker`` entry point: :meth:`track_clip`
-        (other ``kwargs`` are accepted and unused)."""
-        return self.track_clip(frame_ids, dets, render_masks)

@@ -3,14 +3,13 @@
 from typing import Dict, List, Optional
 
 import torch
-from mmdet.models.trackers import BaseTracker
 from torch import Tensor
 
 from .track_assignment import ASSIGNMENT_METHODS, assign_detections_to_tracks
 from .track_record import TrackRecord, TrackSummary
 
 
-class VISTrackerBase(BaseTracker):
+class VISTrackerBase:
     """Online tracker memory for video instance segmentation.
 
     Keeps the identified instances of one video in ``self.tracks``
@@ -46,8 +45,8 @@ class VISTrackerBase(BaseTracker):
     Args:
         num_frames_retain (int): A track last observed at time step ``t``
             can still be matched up to step ``t + num_frames_retain``; it is
-            dropped from memory once that step has been processed (mmdet's
-            ``BaseTracker`` rule). Defaults to 20.
+            dropped from memory once that step has been processed (the rule
+            of mmdet's ``BaseTracker``). Defaults to 20.
         momentums (dict[str, float], optional): States to keep as a
             momentum average: ``{name: m}`` stores
             ``(1 - m) * old + m * new``. Other states keep their latest
@@ -83,8 +82,9 @@ class VISTrackerBase(BaseTracker):
             raise ValueError(f'Unknown assignment {assignment!r}; expected '
                              f'one of {ASSIGNMENT_METHODS}.')
         self.assignment = assignment
-        super().__init__(
-            momentums=momentums, num_frames_retain=num_frames_retain)
+        self.momentums = momentums
+        self.num_frames_retain = num_frames_retain
+        self.reset()
 
     def reset(self) -> None:
         """Forget every track; call it at the start of each video."""
@@ -93,6 +93,16 @@ class VISTrackerBase(BaseTracker):
         self.finished_summaries: Dict[int, TrackSummary] = dict()
         self.last_frame_id: Optional[int] = None
         self.state_keys: Optional[tuple] = None
+
+    @property
+    def empty(self) -> bool:
+        """bool: No track in memory."""
+        return not self.tracks
+
+    @property
+    def ids(self) -> List[int]:
+        """list[int]: The ids of the tracks in memory, in insertion order."""
+        return list(self.tracks)
 
     def allocate_ids(self, num: int) -> Tensor:
         """Allocate ``num`` new consecutive track ids.
@@ -194,19 +204,6 @@ class VISTrackerBase(BaseTracker):
             self.finished_summaries[track_id] = self.tracks.pop(
                 track_id).summary()
 
-    def init_track(self, *args, **kwargs):
-        """Refused: ``BaseTracker``'s version would store plain dicts of
-        lists next to the :class:`TrackRecord` s; :meth:`update` creates
-        tracks."""
-        raise TypeError(f'{type(self).__name__} keeps TrackRecords: use '
-                        'update(), not init_track()')
-
-    def update_track(self, *args, **kwargs):
-        """Refused: see :meth:`init_track`; :meth:`update` updates
-        tracks."""
-        raise TypeError(f'{type(self).__name__} keeps TrackRecords: use '
-                        'update(), not update_track()')
-
     def get(self, item: str, ids: Optional[List[int]] = None) -> Tensor:
         """Stack a state of the tracks in memory.
 
@@ -221,19 +218,6 @@ class VISTrackerBase(BaseTracker):
         if not ids:
             raise ValueError(f'Tracker get({item!r}): no track in memory.')
         return torch.stack([self.tracks[i].states[item] for i in ids])
-
-    @property
-    def memo(self) -> Dict[str, Tensor]:
-        """dict[str, Tensor]: Every state stacked over the tracks in memory
-        (in ``self.ids`` order), plus ``ids`` and ``labels`` (majority)."""
-        if self.empty:
-            return dict()
-        ids = self.ids
-        out = {key: self.get(key, ids) for key in self.state_keys}
-        out['ids'] = torch.tensor(ids, dtype=torch.long)
-        out['labels'] = torch.tensor([self.tracks[i].label for i in ids],
-                                     dtype=torch.long)
-        return out
 
     def track_summaries(self) -> Dict[int, TrackSummary]:
         """Video-level label, score and length of every track so far.

@@ -185,8 +185,7 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
             for s in data_samples
         ]
         cubes = self.extract_clip_feat(inputs)
-        losses, positive_infos = self.bbox_head.loss_by_feat(
-            *self.bbox_head(cubes), clip_gts)
+        losses, positive_infos = self.bbox_head.loss(cubes, clip_gts)
         protos = self.mask_head(cubes)
         losses.update(self.mask_head.loss(protos, positive_infos, clip_gts))
         return losses
@@ -299,8 +298,7 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
         meta = frames[0].metainfo
         cfg = self.bbox_head.test_cfg
         cubes = self.extract_clip_feat(clip, frame_ids)
-        cands = self.bbox_head.predict_by_feat(
-            *self.bbox_head(cubes), batch_img_metas=[meta])[0]
+        cands = self.bbox_head.predict(cubes, [meta])[0]
         protos = self.mask_head(cubes)[0]
         low_res = self.mask_head.proto_masks(protos, cands.params,
                                              cands.clip_bboxes)
