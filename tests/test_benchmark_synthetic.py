@@ -99,3 +99,31 @@ def test_results_folders_keep_the_old_name_for_the_default_run():
     assert benchmark.results_folder('data/a/', 'default', Args) == 'results'
     assert benchmark.results_folder('data/b/', 'cosine',
                                     Args) == 'results-b-cosine'
+
+
+def test_an_interrupted_training_is_resumed_not_taken_as_final(tmp_path):
+    config = osp.join(REPO, 'configs', 'stc',
+                      'stc_r18_fpn_no-consistency_1xb4-8e_synthetic.py')
+    final = benchmark.final_checkpoint_name(config)
+    assert final == 'epoch_8.pth'
+    assert benchmark.training_state(str(tmp_path), final) == 'new'
+    (tmp_path / 'epoch_5.pth').write_bytes(b'x')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_5.pth'))
+    assert benchmark.training_state(str(tmp_path), final) == 'resume'
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_8.pth'))
+    assert benchmark.training_state(str(tmp_path), final) == 'resume'
+    (tmp_path / 'epoch_8.pth').write_bytes(b'x')
+    assert benchmark.training_state(str(tmp_path), final) == 'done'
+
+
+def test_results_of_an_earlier_checkpoint_are_tested_again(tmp_path):
+    import os
+    checkpoint, results = tmp_path / 'epoch_8.pth', tmp_path / 'results.json'
+    checkpoint.write_bytes(b'x')
+    assert not benchmark.results_are_current(str(results), str(checkpoint))
+    results.write_text('[]')
+    os.utime(results, (100, 100))
+    os.utime(checkpoint, (200, 200))
+    assert not benchmark.results_are_current(str(results), str(checkpoint))
+    os.utime(results, (300, 300))
+    assert benchmark.results_are_current(str(results), str(checkpoint))

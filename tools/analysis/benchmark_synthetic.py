@@ -24,9 +24,11 @@ A config whose ``load_from`` is the checkpoint of another config
 (``work_dirs/<name>/<file>``, e.g. the synthetic CiCo configs, which start
 from their frame-level models) is trained after that config, from its
 checkpoint in ``WORK_DIR/<name>/``; the other config is added to the runs
-when not given. A config whose final checkpoint already exists in its work
-directory is not trained again (delete ``WORK_DIR/<config name>`` to
-retrain). With ``--jobs N`` the runs go N at a time, each with
+when not given. A config whose final checkpoint (``epoch_<max_epochs>.pth``)
+already exists in its work directory is not trained again (delete
+``WORK_DIR/<config name>`` to retrain); one whose training stopped earlier
+is resumed from its last checkpoint, and results older than the checkpoint
+are tested again. With ``--jobs N`` the runs go N at a time, each with
 ``--threads`` CPU threads.
 """
 import argparse
@@ -223,6 +225,37 @@ def plan_runs(configs, work_dir):
     return waves
 
 
+def final_checkpoint_name(config):
+    """The checkpoint a full training of ``config`` ends with:
+    ``epoch_<max_epochs>.pth`` (``iter_<max_iters>.pth`` for iteration-based
+    training)."""
+    train_cfg = Config.fromfile(config).train_cfg
+    if train_cfg.get('max_epochs'):
+        return f'epoch_{train_cfg["max_epochs"]}.pth'
+    return f'iter_{train_cfg["max_iters"]}.pth'
+
+
+def training_state(work_dir, final_name):
+    """``'new'`` (no checkpoint in ``work_dir``), ``'resume'`` (the last
+    checkpoint is not ``final_name``: training stopped early) or
+    ``'done'``."""
+    last = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(last):
+        return 'new'
+    with open(last) as f:
+        checkpoint = f.read().strip()
+    if osp.basename(checkpoint) == final_name and osp.isfile(checkpoint):
+        return 'done'
+    return 'resume'
+
+
+def results_are_current(results_json, checkpoint):
+    """Whether ``results_json`` exists and was written after
+    ``checkpoint`` (else it came from an earlier checkpoint)."""
+    return osp.isfile(results_json) and \
+        osp.getmtime(results_json) >= osp.getmtime(checkpoint)
+
+
 def run_one(config, load_from, args, threads):
     """Train ``config`` (unless its checkpoint exists) and test it on every
     evaluation data root with every test variant.
@@ -243,19 +276,24 @@ def run_one(config, load_from, args, threads):
     last = osp.join(work_dir, 'last_checkpoint')
     start = time.time()
     train_seconds = None
-    if not osp.isfile(last):
-        with open(osp.join(work_dir, 'train.log'), 'w') as log:
+    state = training_state(work_dir, final_checkpoint_name(path))
+    if state != 'done':
+        resume = ['--resume'] if state == 'resume' else []
+        with open(osp.join(work_dir, 'train.log'),
+                  'a' if resume else 'w') as log:
             subprocess.run(
                 [
                     sys.executable,
                     osp.join(REPO, 'tools/train.py'), path, '--work-dir',
-                    work_dir, '--cfg-options'
-                ] + seed + data_options(args.data_root) + train_options,
+                    work_dir
+                ] + resume + ['--cfg-options'] + seed +
+                data_options(args.data_root) + train_options,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 check=True)
-        train_seconds = time.time() - start
+        if not resume:  # a resumed run's time is not a training's
+            train_seconds = time.time() - start
     with open(last) as f:
         checkpoint = f.read().strip()
     rows = []
@@ -263,7 +301,8 @@ def run_one(config, load_from, args, threads):
         for variant, options in args.test_variants:
             out_dir = osp.join(work_dir,
                                results_folder(data_root, variant, args))
-            if not osp.isfile(osp.join(out_dir, 'results.json')):
+            if not results_are_current(
+                    osp.join(out_dir, 'results.json'), checkpoint):
                 with open(out_dir + '.log', 'w') as log:
                     subprocess.run(
                         [
