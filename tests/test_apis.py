@@ -60,7 +60,7 @@ def assert_same_as_test_loop(frames, results):
     assert [r.frame_index for r in results] == list(range(len(frames)))
     for frame, result in zip(frames, results):
         pred = frame.pred_track_instances
-        assert result.instance_ids.tolist() == pred.instances_id.tolist()
+        assert result.instances_id.tolist() == pred.instances_id.tolist()
         assert result.labels.tolist() == pred.labels.tolist()
         np.testing.assert_allclose(result.scores, pred.scores.numpy(),
                                    rtol=1e-5)
@@ -76,7 +76,7 @@ def direct_summaries(results):
     smallest label, as np.bincount(...).argmax())."""
     labels, scores = {}, {}
     for result in results:
-        for i, label, score in zip(result.instance_ids, result.labels,
+        for i, label, score in zip(result.instances_id, result.labels,
                                    result.scores):
             labels.setdefault(int(i), []).append(int(label))
             scores.setdefault(int(i), []).append(float(score))
@@ -121,7 +121,7 @@ def test_stc_stream_matches_test_loop(data_root, tmp_path):
         remaining, summaries = seg.finish()
         assert remaining == []
         assert_same_as_test_loop(frames, results)
-        ids = np.concatenate([r.instance_ids for r in results])
+        ids = np.concatenate([r.instances_id for r in results])
         # the case exercises tracking: detections, and ids kept over frames
         assert len(ids) >= len(frames)
         assert len(set(ids.tolist())) < len(ids)
@@ -159,7 +159,7 @@ def test_cico_stream_matches_test_loop(data_root, tmp_path, overlap):
     assert [[r.frame_index for r in b] for b in batches] == expected
     results = [r for b in batches for r in b] + remaining
     assert_same_as_test_loop(frames, results)
-    assert sum(len(r.instance_ids) for r in results) > 0
+    assert sum(len(r.instances_id) for r in results) > 0
     # a clip casts one label vote and one score per track (paper Sec. 3.4):
     # summaries by a direct loop over the frame groups each clip wrote
     groups = [[0, 1], [2, 3], [4, 5]] if overlap == 1 else [[0, 1, 2],
@@ -168,7 +168,7 @@ def test_cico_stream_matches_test_loop(data_root, tmp_path, overlap):
     for group in groups:
         seen = {}
         for t in group:
-            for i, label, score in zip(results[t].instance_ids,
+            for i, label, score in zip(results[t].instances_id,
                                        results[t].labels, results[t].scores):
                 seen.setdefault(int(i), set()).add((int(label), float(score)))
         for i, observations in seen.items():
@@ -205,7 +205,7 @@ def test_masktrack_rcnn_stream_matches_test_loop(data_root, tmp_path):
     # the segmenter keeps the latest entry only, with the same outputs
     assert {len(v) for t in model.tracker.tracks.values()
             for v in t.values() if isinstance(v, list)} == {1}
-    ids = np.concatenate([r.instance_ids for r in results]).tolist()
+    ids = np.concatenate([r.instances_id for r in results]).tolist()
     assert len(set(ids)) < len(ids)
     _, summaries = seg.finish()
     assert_summaries(summaries, results)

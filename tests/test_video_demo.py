@@ -77,14 +77,14 @@ def test_demo_on_frame_folder(data_root, checkpoint, tmp_path):
     results = [r for f in FrameSource(folder) for r in seg.push(f)]
     with open(out_json) as f:
         entries = json.load(f)
-    ids = sorted({int(i) for r in results for i in r.instance_ids})
+    ids = sorted({int(i) for r in results for i in r.instances_id})
     assert len(entries) == len(ids) > 0  # one entry per track
     for track_id, entry in zip(ids, entries):
         assert entry['video_id'] == 7
         assert len(entry['segmentations']) == 5
         labels, scores = [], []
         for r, rle in zip(results, entry['segmentations']):
-            hit = np.flatnonzero(r.instance_ids == track_id)
+            hit = np.flatnonzero(r.instances_id == track_id)
             if len(hit) == 0:
                 assert rle is None
                 continue

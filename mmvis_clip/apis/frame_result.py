@@ -23,7 +23,7 @@ class FrameResult:
         bboxes (np.ndarray): (n, 4) float32, (x1, y1, x2, y2) in pixels.
         labels (np.ndarray): (n, ) int64 class indices.
         scores (np.ndarray): (n, ) float32.
-        instance_ids (np.ndarray): (n, ) int64 track ids.
+        instances_id (np.ndarray): (n, ) int64 track ids.
     """
 
     frame_index: int
@@ -31,7 +31,7 @@ class FrameResult:
     bboxes: np.ndarray
     labels: np.ndarray
     scores: np.ndarray
-    instance_ids: np.ndarray
+    instances_id: np.ndarray
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -74,11 +74,11 @@ class FrameResult:
             labels=_to_numpy(instances.labels).astype(np.int64, copy=False),
             scores=_to_numpy(instances.scores).astype(
                 np.float32, copy=False),
-            instance_ids=_to_numpy(instances.instances_id).astype(
+            instances_id=_to_numpy(instances.instances_id).astype(
                 np.int64, copy=False))
         lengths = {
             name: len(getattr(result, name))
-            for name in ('bboxes', 'scores', 'instance_ids')
+            for name in ('bboxes', 'scores', 'instances_id')
         }
         if any(length != num for length in lengths.values()):
             raise ValueError(f'frame {frame_index}: {num} labels but '
@@ -92,4 +92,4 @@ class FrameResult:
             bboxes=torch.from_numpy(self.bboxes),
             labels=torch.from_numpy(self.labels),
             scores=torch.from_numpy(self.scores),
-            instances_id=torch.from_numpy(self.instance_ids))
+            instances_id=torch.from_numpy(self.instances_id))

@@ -58,7 +58,7 @@ class ResultsStreamWriter:
         for i, rle in enumerate(encode_masks(result.masks)):
             instances.append(
                 dict(
-                    id=int(result.instance_ids[i]),
+                    id=int(result.instances_id[i]),
                     category_id=self.category_id(int(result.labels[i])),
                     score=float(result.scores[i]),
                     bbox=[float(v) for v in result.bboxes[i]],

@@ -48,7 +48,7 @@ class VISResultsCollector:
     def add(self, result: FrameResult) -> None:
         """Record the instances of one frame (frames in any order)."""
         rles = encode_masks(result.masks)
-        for i, track_id in enumerate(result.instance_ids.tolist()):
+        for i, track_id in enumerate(result.instances_id.tolist()):
             label, score = int(result.labels[i]), float(result.scores[i])
             record = self.records.get(track_id)
             if record is None:

@@ -143,7 +143,7 @@ class VideoRenderer:
         Args:
             frame (np.ndarray): (H, W, 3) uint8 BGR.
             instances (FrameResult | InstanceData): With ``instances_id``
-                (``instance_ids`` for a FrameResult), ``labels`` and
+                (``instances_id`` for a FrameResult), ``labels`` and
                 optionally ``masks`` (n, H, W), ``bboxes`` (n, 4),
                 ``scores``.
 

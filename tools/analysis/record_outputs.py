@@ -100,7 +100,7 @@ def frame_record(video, result):
     return dict(
         video=video,
         frame=int(result.frame_index),
-        ids=[int(i) for i in result.instance_ids],
+        ids=[int(i) for i in result.instances_id],
         labels=[int(i) for i in result.labels],
         scores=[float(s) for s in result.scores],
         bboxes=[[float(v) for v in box] for box in result.bboxes],

@@ -23,10 +23,10 @@ class ResultTrackSummaries:
         self.records: Dict[int, TrackRecord] = dict()
         self.finished: Dict[int, TrackSummary] = dict()
 
-    def observe(self, frame_index: int, instance_ids: Sequence[int],
+    def observe(self, frame_index: int, instances_id: Sequence[int],
                 labels: Sequence[int], scores: Sequence[float]) -> None:
         """Count the labels and scores of one frame's instances."""
-        for track_id, label, score in zip(instance_ids, labels, scores):
+        for track_id, label, score in zip(instances_id, labels, scores):
             record = self.records.get(track_id)
             if record is None:
                 self.records[track_id] = TrackRecord(
