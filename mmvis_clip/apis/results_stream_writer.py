@@ -24,7 +24,7 @@ from typing import Callable, Dict, Optional
 
 from ..models.trackers import TrackSummary
 from .frame_result import FrameResult
-from .vis_results_collector import encode_masks
+from ..utils.rle import encode_masks
 
 
 class ResultsStreamWriter:

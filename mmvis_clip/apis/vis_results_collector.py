@@ -1,22 +1,9 @@
 """YouTube-VIS results of one video, gathered from streamed frames."""
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
-import pycocotools.mask as mask_util
-
 from ..models.trackers import TrackRecord
+from ..utils.rle import encode_masks
 from .frame_result import FrameResult
-
-
-def encode_masks(masks: np.ndarray) -> List[dict]:
-    """COCO RLE of (n, H, W) bool masks, ``counts`` as str (for json)."""
-    if len(masks) == 0:
-        return []
-    rles = mask_util.encode(
-        np.asfortranarray(masks.transpose(1, 2, 0).astype(np.uint8)))
-    for rle in rles:
-        rle['counts'] = rle['counts'].decode('ascii')
-    return rles
 
 
 class VISResultsCollector:

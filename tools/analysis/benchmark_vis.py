@@ -48,7 +48,7 @@ from tqdm import tqdm
 from mmvis_clip.apis import (FrameSource, VideoSegmenter, init_vis_model,
                              natural_sort_key)
 from mmvis_clip.apis.frame_source import list_frame_files
-from mmvis_clip.apis.vis_results_collector import encode_masks
+from mmvis_clip.utils.rle import encode_masks
 
 #: Timed submodules (forward hooks) or methods (wrapped) per model class
 #: name: ``'a.b'`` is ``model.a.b``. Every model also gets

@@ -21,18 +21,13 @@ from typing import Dict, List
 
 from pycocotools import mask as mask_utils
 
+from mmvis_clip.utils.rle import segmentation_rle
 from mmvis_clip.utils.vis_format import load_json
 
 
 def _rle(segmentation, height, width):
-    if segmentation is None:
-        return None
-    if isinstance(segmentation, list):  # polygons
-        return mask_utils.merge(
-            mask_utils.frPyObjects(segmentation, height, width))
-    if isinstance(segmentation['counts'], list):  # uncompressed RLE
-        return mask_utils.frPyObjects(segmentation, height, width)
-    return segmentation
+    return None if segmentation is None else segmentation_rle(
+        segmentation, height, width)
 
 
 def diagnose(gt: Dict, results: List[Dict], iou_thr: float = 0.5,

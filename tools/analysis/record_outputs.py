@@ -95,8 +95,7 @@ def run_test(config, checkpoint, out_dir):
 def frame_record(video, result):
     """One stream result as a json line (masks as RLE, floats as the
     exact float32 values)."""
-    import numpy as np
-    import pycocotools.mask as mask_util
+    from mmvis_clip.utils.rle import encode_mask
     return dict(
         video=video,
         frame=int(result.frame_index),
@@ -104,10 +103,7 @@ def frame_record(video, result):
         labels=[int(i) for i in result.labels],
         scores=[float(s) for s in result.scores],
         bboxes=[[float(v) for v in box] for box in result.bboxes],
-        masks=[
-            mask_util.encode(np.asfortranarray(m.astype(np.uint8)))
-            ['counts'].decode('ascii') for m in result.masks
-        ])
+        masks=[encode_mask(m)['counts'] for m in result.masks])
 
 
 def run_stream(config, checkpoint, out_dir, max_videos):

@@ -78,6 +78,7 @@ from tqdm import tqdm
 
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
+from ...utils.rle import encode_mask
 from ...utils.user_errors import exit_on_user_error
 from ...utils.vis_format import VISFormatError, load_json
 
@@ -323,14 +324,6 @@ def video_frames(
     return stems, [frames[stem] for stem in stems], height, width
 
 
-def encode_rle(mask: np.ndarray) -> dict:
-    """Compressed RLE ``{'size': [H, W], 'counts': str}`` of a bool mask."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return dict(
-        size=[int(v) for v in rle['size']],
-        counts=rle['counts'].decode('ascii'))
-
-
 def _video_tracks(mask_folder: str, video: str, stems: List[str],
                   height: int, width: int,
                   class_map: ClassMap) -> Dict[int, List[Optional[dict]]]:
@@ -364,7 +357,7 @@ def _video_tracks(mask_folder: str, video: str, stems: List[str],
                     f'{path}: mask value {value} of video {video!r} is not '
                     f'in the class map {class_map.path} ("instances" of '
                     f'this video list {sorted(id_to_category)})')
-            tracks[value][frame_id] = encode_rle(ids == value)
+            tracks[value][frame_id] = encode_mask(ids == value)
     for value, segmentations in tracks.items():
         if all(segm is None for segm in segmentations):
             raise VISFormatError(
@@ -385,7 +378,8 @@ def track_annotation(segmentations: List[Optional[dict]],
 
     Args:
         segmentations (list[dict | None]): Per frame compressed RLE with
-            ``str`` counts (:func:`encode_rle`), ``None`` where absent.
+            ``str`` counts (:func:`~mmvis_clip.utils.rle.encode_mask`),
+            ``None`` where absent.
         ann_id, video_id, category_id (int): The ids to write.
         height, width (int): The frame size.
         iscrowd (int): 0, or 1 for a crowd region.

@@ -46,9 +46,10 @@ from tqdm import tqdm
 
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
+from ...utils.rle import encode_mask
 from ...utils.user_errors import UserError, exit_on_user_error
 from ...utils.vis_format import check_segmentation
-from .frames2ytvis import (encode_rle, list_folder, read_instance_id_mask,
+from .frames2ytvis import (list_folder, read_instance_id_mask,
                            video_frames)
 from .ytvis_tracks import (SourceClassMap, VideoTracks, build_ytvis,
                            summary_line)
@@ -208,7 +209,7 @@ def read_mots_pngs(folder: str, sequence: MOTSSequence) -> None:
                 continue
             value_where = f'{where}: pixel value {value}'
             _check_obj_id(value, value // MOTS_CLASS_DIVISOR, value_where)
-            sequence.add(index, value, encode_rle(ids == value), value_where)
+            sequence.add(index, value, encode_mask(ids == value), value_where)
 
 
 def _annotation_sources(ann_root: str) -> Tuple[str, Dict[str, str]]:

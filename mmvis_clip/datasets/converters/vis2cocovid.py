@@ -72,6 +72,7 @@ import pycocotools.mask as mask_utils
 from tqdm import tqdm
 
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
+from ...utils.rle import segmentation_rle
 from ...utils.user_errors import exit_on_user_error
 from ...utils.vis_format import VISFormatError, check_segmentation, load_json
 
@@ -125,24 +126,6 @@ class _Validator:
         if not isinstance(value, types) or isinstance(value, bool):
             self.fail(where, field, f'has type {type(value).__name__}')
         return value
-
-
-def segmentation_rle(segmentation, height: int, width: int) -> dict:
-    """Compressed RLE of a frame segmentation (polygons or RLE) that
-    :func:`~mmvis_clip.utils.vis_format.check_segmentation` accepted.
-
-    Returns:
-        dict: ``{'size': [height, width], 'counts': bytes}``.
-    """
-    if isinstance(segmentation, list):
-        return mask_utils.merge(
-            mask_utils.frPyObjects(segmentation, height, width))
-    if isinstance(segmentation['counts'], list):
-        return mask_utils.frPyObjects(segmentation, height, width)
-    counts = segmentation['counts']
-    if isinstance(counts, str):
-        counts = counts.encode('ascii')
-    return dict(size=[height, width], counts=counts)
 
 
 def _is_number(value) -> bool:

@@ -31,7 +31,7 @@ from ...utils.natural_sort import natural_sort_key
 from ...utils.user_errors import UserError
 from ...utils.vis_format import VISFormatError, load_json
 from .frames2ytvis import ClassMap, track_annotation
-from .vis2cocovid import segmentation_rle
+from ...utils.rle import segmentation_rle
 
 SOURCE_CLASS_MAP_KEYS = ('classes', 'source_classes')
 

@@ -8,18 +8,10 @@ import numpy as np
 import pycocotools.mask as mask_utils
 
 from ...utils.atomic_io import write_bytes_atomic
+from ...utils.rle import encode_mask
 from .classes import SYNTHETIC_VIS_CLASSES
 
 JPEG_QUALITY = 90
-
-
-def encode_mask(mask: np.ndarray) -> dict:
-    """Compressed RLE ``{'size': [H, W], 'counts': str}`` of a bool mask
-    (H, W)."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return dict(
-        size=[int(v) for v in rle['size']],
-        counts=rle['counts'].decode('ascii'))
 
 
 def raw_track_annotation(masks: List[Optional[np.ndarray]], category: str,

@@ -37,6 +37,7 @@ from typing import Collection, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from ...utils.rle import segmentation_rle
 from ...utils.vis_format import VISFormatError, check_segmentation, load_json
 from .ovis_occlusion import occlusion_score
 from .vis_results_io import load_vis_results
@@ -125,19 +126,14 @@ def frame_rle(segmentation, video: VideoInfo, where: str) -> Optional[dict]:
         where (str): Names the annotation/result and frame in errors.
 
     Returns:
-        dict | None: ``{'size': [h, w], 'counts': str | bytes}``, ``None``
+        dict | None: ``{'size': [h, w], 'counts': bytes}``, ``None``
         for an absent instance.
     """
     if not segmentation:
         return None
     height, width = video.height, video.width
     check_segmentation(segmentation, height, width, where)
-    if isinstance(segmentation, list):
-        return mask_utils.merge(
-            mask_utils.frPyObjects(segmentation, height, width))
-    if isinstance(segmentation['counts'], list):
-        return mask_utils.frPyObjects(segmentation, height, width)
-    return segmentation
+    return segmentation_rle(segmentation, height, width)
 
 
 def _frame_rles(segmentations, video: VideoInfo,
