@@ -62,3 +62,32 @@ def test_reset_and_end_start_a_new_video():
     schedule.reset()
     assert [schedule.push(t) for t in 'pqr'] == [None, None, list('pqr')]
     assert schedule.buffer == ['r']  # the next clip's first frame only
+
+
+def test_final_frames_hold_the_overlap_until_the_next_clip():
+    schedule = ClipSchedule(3, 1)
+    calls = []
+
+    def result(position, copy):
+        calls.append((position, copy))
+        return f'p{position}'
+
+    assert schedule.final_frames([0, 1, 2], result) == [(0, 'p0'), (1, 'p1')]
+    assert schedule.held == [(2, 'p2')] and calls[-1] == (2, True)
+    # the next clip writes frame 2 again; its own last frame is held
+    assert schedule.final_frames([2, 3, 4], result) == [(2, 'p0'), (3, 'p1')]
+    # a padded last clip: every frame once, at its first position
+    assert schedule.final_frames([4, 5, 5], result, last=True) == [
+        (4, 'p0'), (5, 'p1')
+    ]
+    assert schedule.release() == []
+    schedule.final_frames([0, 1, 2], result)
+    assert schedule.release() == [(2, 'p2')]  # the video's last frame
+    assert schedule.held == [] and schedule.buffer == []
+
+
+def test_no_overlap_holds_nothing():
+    schedule = ClipSchedule(3, 0)
+    ready = schedule.final_frames([3, 4, 5], lambda p, copy: (p, copy))
+    assert ready == [(3, (0, False)), (4, (1, False)), (5, (2, False))]
+    assert schedule.release() == []

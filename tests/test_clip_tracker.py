@@ -15,7 +15,7 @@ from mmvis_clip.models.trackers.clip_tracker import (THRESHOLD_RULE,
                                                      ClipTracker, mask_iou)
 from mmvis_clip.models.trackers.track_assignment import (
     DROPPED, NEW_TRACK, assign_detections_to_tracks)
-from mmvis_clip.models.utils.clip_schedule import ClipSchedule
+from mmvis_clip.models.utils.clip_schedule import ClipSchedule, frame_of_clip
 
 H, W = 40, 64
 
@@ -84,6 +84,20 @@ def _ids(result):
 
 def _frames(results):
     return [frame_id for frame_id, _ in results]
+
+
+def _video(tracker, clips, dets):
+    """The final frames of a video whose clips (frame ids, and detections
+    per clip) go through the tracker and ClipSchedule's output rule, as
+    CiCo runs them (a padded clip is the last)."""
+    schedule = ClipSchedule(tracker.clip_len, tracker.overlap)
+    out = []
+    for frame_ids, clip_dets in zip(clips, dets):
+        outputs = tracker.track_clip(clip_dets)
+        out += schedule.final_frames(
+            frame_ids, lambda p, copy: frame_of_clip(outputs, p, copy),
+            last=len(set(frame_ids)) < len(frame_ids))
+    return out + schedule.release()
 
 
 A_EMB, B_EMB = [1.0, 0.0], [0.0, 1.0]
@@ -196,9 +210,7 @@ def test_match_score_by_hand():
         clip_len=3, overlap=2, weights=weights, overlap_iou_scale=1.0)
     # clip 0: track 0 at [30,0,40,10] in frames 1, 2 (its saved frames);
     # track 1 far away
-    tracker.track_clip(
-        [0, 1, 2],
-        _dets([
+    tracker.track_clip(_dets([
             dict(boxes=[_box(30)] * 3, embed=[1.0, 0.0], label=2),
             dict(boxes=[_box(50)] * 3, embed=[0.0, 1.0], label=1),
         ]))
@@ -224,8 +236,8 @@ def test_match_score_by_hand():
 @pytest.mark.parametrize('lost_iou', [False, True])
 def test_lost_track_iou_terms(lost_iou):
     tracker = ClipTracker(clip_len=3, overlap=1, lost_iou=lost_iou)
-    tracker.track_clip([0, 1, 2], _dets([_static(0, A_EMB)]))
-    tracker.track_clip([2, 3, 4], _dets([]))
+    tracker.track_clip(_dets([_static(0, A_EMB)]))
+    tracker.track_clip(_dets([]))
     tracker.clip_index = 2
     # same place, same embedding and label, score 0.9: 1 + 0.3 + 0.09;
     # lost_iou: plus 2 x (0.5 + 0.5) x IoU 1 with its kept box and mask
@@ -251,9 +263,7 @@ BIG = [0, 0, 20, 20]  # 400 px: 0.156 of the 40 x 64 frame, not small
 
 def test_match_score_and_dummy_column_by_hand():
     tracker = ClipTracker(clip_len=3, overlap=1)  # the authors' defaults
-    tracker.track_clip(
-        [0, 1, 2],
-        _dets([
+    tracker.track_clip(_dets([
             dict(boxes=[BIG] * 3, embed=A_EMB, label=0),
             dict(boxes=[[40, 0, 60, 20]] * 3, embed=B_EMB, label=1),
         ]))
@@ -286,8 +296,8 @@ def test_match_score_and_dummy_column_by_hand():
     # det 0 beats its dummy on track 0 (2.35 > 1.45); det 1's best, track 0
     # (1.08), is below its dummy (1.18): a new track
     tracker.clip_index = 0
-    out = tracker.track_clip([2, 3, 4], dets)
-    assert _ids(out[0][1]) == [0, 2]
+    out = tracker.track_clip(dets)
+    assert _ids(out) == [0, 2]
 
 
 def test_small_object_is_mean_width_times_mean_height():
@@ -307,8 +317,7 @@ def test_small_object_is_mean_width_times_mean_height():
 @pytest.mark.parametrize('min_pixels', [3, 0])
 def test_iou_over_overlap_frames_with_masks_of_3_pixels(min_pixels):
     tracker = ClipTracker(clip_len=3, overlap=2, iou_min_pixels=min_pixels)
-    tracker.track_clip([0, 1, 2], _dets([dict(boxes=[BIG] * 3,
-                                              embed=A_EMB)]))
+    tracker.track_clip(_dets([dict(boxes=[BIG] * 3, embed=A_EMB)]))
     # overlap frames 1, 2: IoU 200 / 600, then a 2-pixel mask (IoU 2/400)
     dets = _dets([
         dict(boxes=[[10, 0, 30, 20], [0, 0, 2, 1], BIG], embed=A_EMB)
@@ -336,10 +345,10 @@ def test_far_new_object_of_same_class_new_id_not_merged(cos):
     ids = dict()
     for rule, kwargs in [('authors', dict()), ('threshold', THRESHOLD_RULE)]:
         tracker = ClipTracker(clip_len=3, overlap=1, **kwargs)
-        tracker.track_clip([0, 1, 2], _dets([a]))
+        tracker.track_clip(_dets([a]))
         # A vanishes, C appears far away (IoU 0)
-        out = tracker.track_clip([2, 3, 4], _dets([c]))
-        ids[rule] = _ids(out[0][1])
+        out = tracker.track_clip(_dets([c]))
+        ids[rule] = _ids(out)
     # threshold: (cos + 1) / 2 + 0.3 + 0.09 = 1.09 (1.34) > 0.5: merged.
     # authors: below the dummy 0.5 + 0.3 + 0.09 + 2 x 1 x 0.3 = 1.49
     assert ids == dict(authors=[1], threshold=[0])
@@ -350,24 +359,22 @@ def test_far_new_object_of_same_class_new_id_not_merged(cos):
 def test_continuing_keeps_id_conflict_loser_dropped(on_conflict, ids,
                                                     num_tracks):
     tracker = ClipTracker(clip_len=3, overlap=1, on_conflict=on_conflict)
-    tracker.track_clip([0, 1, 2], _dets([dict(boxes=[BIG] * 3,
-                                              embed=A_EMB)]))
+    tracker.track_clip(_dets([dict(boxes=[BIG] * 3, embed=A_EMB)]))
     # A moved 2 px (IoU 360 / 440): 1 + 0.09 + 0.3 + 2 x 0.818 = 3.03; a
     # duplicate 10 px off (IoU 1/3), listed first: 1 + 0.06 + 0.3 + 0.67 =
     # 2.03, above its dummy (1.46) but below A for track 0
-    out = tracker.track_clip([2, 3, 4],
-                             _dets([
+    out = tracker.track_clip(_dets([
                                  dict(boxes=[[10, 0, 30, 20]] * 3,
                                       embed=A_EMB,
                                       score=0.6),
                                  dict(boxes=[[2, 0, 22, 20]] * 3,
                                       embed=A_EMB),
                              ]))
-    assert [_ids(r) for _, r in out] == [ids, ids]
+    assert _ids(out) == ids
     assert tracker.num_tracks == num_tracks  # no id consumed when dropped
     assert tracker.last_det_ids.tolist() == (
         [-1, 0] if on_conflict == 'drop' else [1, 0])
-    assert out[0][1].bboxes.tolist() == (
+    assert out.bboxes[:, 0].tolist() == (
         [[2, 0, 22, 20]] if on_conflict == 'drop' else [[10, 0, 30, 20],
                                                         [2, 0, 22, 20]])
     assert tracker.track_summaries()[0].num_frames == 2
@@ -405,15 +412,11 @@ def test_unmatched_track_carried_then_dropped(clip_len, carry_clips):
     b = dict(boxes=[[44, 0, 64, 20]] * clip_len, embed=B_EMB, params=[1, 1])
     render = BoxRenderer(clip_len)
     tracker = ClipTracker(clip_len=clip_len, overlap=1)
-    clips = _clips(1 + (clip_len - 1) * (carry_clips + 3), clip_len, 1)
-    tracker.track_clip(
-        clips[0],
-        _dets([dict(boxes=a_boxes, embed=A_EMB, label=2, params=[1, 0]), b],
-              clip_len,
-              params=True), render)
+    first = dict(boxes=a_boxes, embed=A_EMB, label=2, params=[1, 0])
+    tracker.track_clip(_dets([first, b], clip_len, params=True), render)
     last_box = a_boxes[-1]
     for k in range(1, carry_clips + 2):
-        out = tracker.track_clip(clips[k], _dets([b], clip_len, params=True),
+        out = tracker.track_clip(_dets([b], clip_len, params=True),
                                  render)
         # A is rendered each clip (B, matched, is not): first by its
         # circumscribed box x 1.2, then by its last frame box x 1.2
@@ -423,7 +426,7 @@ def test_unmatched_track_carried_then_dropped(clip_len, carry_clips):
         assert params.tolist() == [[1, 0]]
         torch.testing.assert_close(boxes, torch.tensor([crop]))
         mask = _mask([max(0, round(v)) for v in crop])
-        for _, result in out:
+        for result in (frame_of_clip(out, p) for p in range(clip_len)):
             if k <= carry_clips:
                 assert _ids(result) == [1, 0]
                 assert result.bboxes[1].tolist() == last_box
@@ -445,13 +448,12 @@ def test_carried_until_decayed_score_below_threshold(score, num_out):
     tracker = ClipTracker(clip_len=3, overlap=1)
     clips = _clips(15, 3, 1)
     tracker.track_clip(
-        clips[0],
         _dets([dict(boxes=[BIG] * 3, embed=A_EMB, score=score)],
               params=True), render)
     carried = []
     for frame_ids in clips[1:]:
-        out = tracker.track_clip(frame_ids, _dets([], params=True), render)
-        carried.append(len(out[0][1]))
+        out = tracker.track_clip(_dets([], params=True), render)
+        carried.append(len(out))
     assert carried == [1] * num_out + [0] * (len(clips) - 1 - num_out)
 
 
@@ -465,20 +467,19 @@ def test_carried_mask_must_have_4_pixels(pixels, output):
         return masks
 
     tracker = ClipTracker(clip_len=3, overlap=1)
-    tracker.track_clip([0, 1, 2],
-                       _dets([dict(boxes=[BIG] * 3, embed=A_EMB)],
+    tracker.track_clip(_dets([dict(boxes=[BIG] * 3, embed=A_EMB)],
                              params=True), render)
-    out = tracker.track_clip([2, 3, 4], _dets([], params=True), render)
-    assert [_ids(r) for _, r in out] == ([[0], [0]] if output else [[], []])
+    out = tracker.track_clip(_dets([], params=True), render)
+    assert _ids(out) == ([0] if output else [])
 
 
 def test_no_carry_without_renderer_or_when_disabled():
     for kwargs, render in [(dict(), None),
                            (dict(carry_clips=0), BoxRenderer())]:
         tracker = ClipTracker(clip_len=3, overlap=1, **kwargs)
-        tracker.track_clip([0, 1, 2], _dets([_static(0, A_EMB)]), render)
-        out = tracker.track_clip([2, 3, 4], _dets([]), render)
-        assert [_ids(r) for _, r in out] == [[], []]
+        tracker.track_clip(_dets([_static(0, A_EMB)]), render)
+        out = tracker.track_clip(_dets([]), render)
+        assert _ids(out) == []
         assert render is None or render.calls == []
 
 
@@ -486,9 +487,9 @@ def test_carried_track_matched_again_keeps_id():
     render = BoxRenderer()
     tracker = ClipTracker(clip_len=3, overlap=1)
     a = dict(boxes=[[10, 10, 30, 30]] * 3, embed=A_EMB, params=[1, 0])
-    tracker.track_clip([0, 1, 2], _dets([a], params=True), render)
-    out = tracker.track_clip([2, 3, 4], _dets([], params=True), render)
-    assert _ids(out[0][1]) == [0]  # carried
+    tracker.track_clip(_dets([a], params=True), render)
+    out = tracker.track_clip(_dets([], params=True), render)
+    assert _ids(out) == [0]  # carried
     # A is back: its IoU terms use its carried mask (rendered in clip 1 by
     # [8, 8, 32, 32]: 576 px, IoU 400 / 576) and its last box (IoU 1)
     back = _dets([a], params=True)
@@ -497,9 +498,9 @@ def test_carried_track_matched_again_keeps_id():
     expected = 1 + 0.09 + 0.3 + 2 * (0.5 * 400 / 576 + 0.5)
     torch.testing.assert_close(scores, torch.tensor([[expected]]))
     tracker.clip_index = 1
-    out = tracker.track_clip([4, 5, 6], back, render)
-    assert [_ids(r) for _, r in out] == [[0], [0]]  # not carried twice
-    assert out[0][1].scores.tolist() == [pytest.approx(0.9)]
+    out = tracker.track_clip(back, render)
+    assert _ids(out) == [0]  # not carried twice
+    assert out.scores.tolist() == [pytest.approx(0.9)]
     assert tracker.num_tracks == 1
     assert tracker.track_summaries()[0].num_frames == 2
 
@@ -508,7 +509,7 @@ def test_no_overlap_mask_iou_against_rendered_track_over_all_frames():
     render = BoxRenderer()
     tracker = ClipTracker(clip_len=3, overlap=0)
     a = dict(boxes=[[10, 10, 30, 30]] * 3, embed=A_EMB, params=[1, 0])
-    tracker.track_clip([0, 1, 2], _dets([a], params=True), render)
+    tracker.track_clip(_dets([a], params=True), render)
     assert render.calls == []
     dets = _dets([
         dict(
@@ -525,21 +526,20 @@ def test_no_overlap_mask_iou_against_rendered_track_over_all_frames():
     expected = 1 + 0.09 + 0.3 + 0.5 * mean_miou + 0.5 * 1
     torch.testing.assert_close(scores, torch.tensor([[expected]]))
     tracker.clip_index = 0
-    out = tracker.track_clip([3, 4, 5], dets, render)
+    out = tracker.track_clip(dets, render)
     # rendered before matching, for the IoU
     torch.testing.assert_close(render.calls[0][1],
                                torch.tensor([[8.0, 8.0, 32.0, 32.0]]))
-    assert _ids(out[0][1]) == [0]
+    assert _ids(out) == [0]
 
 
 @pytest.mark.parametrize('render', [BoxRenderer(), None])
 def test_carried_states_with_two_overlap_frames(render):
     tracker = ClipTracker(clip_len=3, overlap=2)
     a_boxes = [[10, 10, 30, 30], [12, 10, 32, 30], [14, 10, 34, 30]]
-    tracker.track_clip([0, 1, 2],
-                       _dets([dict(boxes=a_boxes, embed=A_EMB)], params=True),
+    tracker.track_clip(_dets([dict(boxes=a_boxes, embed=A_EMB)], params=True),
                        render)
-    tracker.track_clip([1, 2, 3], _dets([], params=True), render)
+    tracker.track_clip(_dets([], params=True), render)
     states = tracker.tracks[0].states
     # its last box in both saved frames; its masks rendered by its
     # circumscribed box x 1.2 ([7.6, 8, 36.4, 32]), else its last mask
@@ -551,11 +551,10 @@ def test_carried_states_with_two_overlap_frames(render):
 def test_render_fields_required_only_when_carrying():
     tracker = ClipTracker(clip_len=3, overlap=1)
     with pytest.raises(KeyError, match="'params'"):
-        tracker.track_clip([0, 1, 2], _dets([_static(0, A_EMB)]),
+        tracker.track_clip(_dets([_static(0, A_EMB)]),
                            BoxRenderer())
     # carrying off: no params needed
-    ClipTracker(carry_clips=0).track_clip([0, 1, 2],
-                                          _dets([_static(0, A_EMB)]),
+    ClipTracker(carry_clips=0).track_clip(_dets([_static(0, A_EMB)]),
                                           BoxRenderer())
 
 
@@ -572,44 +571,35 @@ def test_ids_carried_across_overlap_with_swapped_order(emb_a, emb_b):
     tracker = ClipTracker(clip_len=3, overlap=1)
     # A moves right 2 px a frame from x=0, B stays at x=40
     a_boxes = [_box(2 * f) for f in range(7)]
-    out = tracker.track_clip([0, 1, 2],
-                             _dets([
+    out = tracker.track_clip(_dets([
                                  dict(boxes=a_boxes[0:3], embed=emb_a),
                                  dict(boxes=[_box(40)] * 3, embed=emb_b)
                              ]))
-    assert _frames(out) == [0, 1]
-    assert [_ids(r) for _, r in out] == [[0, 1], [0, 1]]
-    out = tracker.track_clip([2, 3, 4],
-                             _dets([
+    assert _ids(out) == [0, 1]
+    out = tracker.track_clip(_dets([
                                  dict(boxes=[_box(40)] * 3, embed=emb_b),
                                  dict(boxes=a_boxes[2:5], embed=emb_a)
                              ]))
-    assert _frames(out) == [2, 3]
-    assert [_ids(r) for _, r in out] == [[1, 0], [1, 0]]
-    out = tracker.track_clip([4, 5, 6],
-                             _dets([
+    assert _ids(out) == [1, 0]
+    out = tracker.track_clip(_dets([
                                  dict(boxes=a_boxes[4:7], embed=emb_a),
                                  dict(boxes=[_box(40)] * 3, embed=emb_b)
                              ]))
-    assert [_ids(r) for _, r in out] == [[0, 1], [0, 1]]
-    (frame_id, last), = tracker.flush()
-    assert frame_id == 6 and _ids(last) == [0, 1]
+    assert _ids(out) == [0, 1]
     assert tracker.num_tracks == 2
 
 
 def test_new_object_gets_new_id():
     tracker = ClipTracker(clip_len=3, overlap=1)
-    tracker.track_clip([0, 1, 2],
-                       _dets([_static(0, A_EMB),
+    tracker.track_clip(_dets([_static(0, A_EMB),
                               _static(20, B_EMB)]))
     # C: cos -0.707 with both (score 0.146 < 0.5), far from both
-    out = tracker.track_clip([2, 3, 4],
-                             _dets([
+    out = tracker.track_clip(_dets([
                                  _static(20, B_EMB),
                                  _static(50, [-1.0, -1.0]),
                                  _static(0, A_EMB),
                              ]))
-    assert _ids(out[0][1]) == [1, 2, 0]
+    assert _ids(out) == [1, 2, 0]
     assert tracker.num_tracks == 3
 
 
@@ -621,9 +611,9 @@ def test_other_object_in_place_below_threshold_is_new():
         new_track='threshold',
         weights=dict(
             embed=1.0, mask_iou=0.0, box_iou=0.0, label=0.0, score=0.0))
-    tracker.track_clip([0, 1, 2], _dets([_static(0, A_EMB)]))
-    out = tracker.track_clip([2, 3, 4], _dets([_static(0, B_EMB)]))
-    assert _ids(out[0][1]) == [1]
+    tracker.track_clip(_dets([_static(0, A_EMB)]))
+    out = tracker.track_clip(_dets([_static(0, B_EMB)]))
+    assert _ids(out) == [1]
 
 
 @pytest.mark.parametrize('emb_a,emb_b', [(A_EMB, B_EMB),
@@ -633,20 +623,16 @@ def test_no_overlap_uses_adjacent_frames(emb_a, emb_b):
     # A moves right 2 px a frame: its frame-3 box overlaps its frame-2 box
     # with IoU 80/120; B is still at x=40
     a_boxes = [_box(2 * f) for f in range(6)]
-    out = tracker.track_clip([0, 1, 2],
-                             _dets([
+    out = tracker.track_clip(_dets([
                                  dict(boxes=a_boxes[0:3], embed=emb_a),
                                  dict(boxes=[_box(40)] * 3, embed=emb_b)
                              ]))
-    assert _frames(out) == [0, 1, 2]  # nothing held back
-    out = tracker.track_clip([3, 4, 5],
-                             _dets([
+    assert _ids(out) == [0, 1]
+    out = tracker.track_clip(_dets([
                                  dict(boxes=[_box(40)] * 3, embed=emb_b),
                                  dict(boxes=a_boxes[3:6], embed=emb_a)
                              ]))
-    assert _frames(out) == [3, 4, 5]
-    assert [_ids(r) for _, r in out] == [[1, 0]] * 3
-    assert tracker.flush() == []
+    assert _ids(out) == [1, 0]
     if emb_a == emb_b:
         # look-alikes: the adjacent-frame IoUs decide (A's last box is
         # _box(10)): 1 + 0.3 + 0.09 + (0.5 + 0.5) * 80/120, not doubled
@@ -660,27 +646,18 @@ def test_no_overlap_uses_adjacent_frames(emb_a, emb_b):
 # --------------------------------------------------------------------------
 # output frames
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize('overlap,now,flushed', [(1, [0], [1]),
-                                                 (0, [0, 1], [])])
-def test_video_shorter_than_clip(overlap, now, flushed):
+@pytest.mark.parametrize('overlap', [1, 0])
+def test_video_shorter_than_clip(overlap):
     tracker = ClipTracker(clip_len=3, overlap=overlap)
     # the padded position 2 (frame 1 again) has another box: frame 1 must
     # come from its first occurrence, position 1
     dets = _dets([dict(boxes=[_box(0), _box(10), _box(30)], embed=A_EMB)])
-    out = tracker.track_clip([0, 1, 1], dets)
-    rest = tracker.flush()
-    assert _frames(out) == now and _frames(rest) == flushed
-    results = dict(out + rest)
-    assert sorted(results) == [0, 1]
+    results = _video(tracker, [[0, 1, 1]], [dets])
+    assert _frames(results) == [0, 1]
+    results = dict(results)
     assert results[1].bboxes.tolist() == [_box(10)]
     assert torch.equal(results[1].masks[0], _mask(_box(10)))
     assert results[0].bboxes.tolist() == [_box(0)]
-    # the padded clip ends the video
-    with pytest.raises(ValueError, match='reset'):
-        tracker.track_clip([1, 2, 3], dets)
-    tracker.reset()
-    out = tracker.track_clip([0, 1, 2], dets)
-    assert _frames(out) == ([0, 1] if overlap else [0, 1, 2])
 
 
 @pytest.mark.parametrize('clip_len,overlap', [(1, 0), (2, 1), (3, 0), (3, 1),
@@ -689,14 +666,13 @@ def test_every_frame_once_in_order_from_latest_clip(clip_len, overlap):
     for num_frames in range(1, 11):
         clips = _clips(num_frames, clip_len, overlap)
         tracker = ClipTracker(clip_len=clip_len, overlap=overlap)
-        outputs = []
-        for k, frame_ids in enumerate(clips):
-            # box at position p encodes (clip k, position p)
-            boxes = [[k, p, k + 10, p + 10] for p in range(clip_len)]
-            outputs += tracker.track_clip(
-                frame_ids,
-                _dets([dict(boxes=boxes, embed=A_EMB)], clip_len=clip_len))
-        outputs += tracker.flush()
+        # box at position p of clip k encodes (k, p)
+        dets = [
+            _dets([dict(boxes=[[k, p, k + 10, p + 10]
+                               for p in range(clip_len)], embed=A_EMB)],
+                  clip_len=clip_len) for k in range(len(clips))
+        ]
+        outputs = _video(tracker, clips, dets)
         assert _frames(outputs) == list(range(num_frames))
         for frame_id, result in outputs:
             # the latest clip covering the frame, first position in it
@@ -708,15 +684,12 @@ def test_every_frame_once_in_order_from_latest_clip(clip_len, overlap):
 
 def test_overlapping_frame_written_from_later_clip():
     tracker = ClipTracker(clip_len=3, overlap=1)
-    first = tracker.track_clip(
-        [0, 1, 2],
-        _dets([dict(boxes=[_box(0), _box(0), _box(0)], embed=A_EMB)]))
+    first = _dets([dict(boxes=[_box(0), _box(0), _box(0)], embed=A_EMB)])
     # frame 2: the later clip sees the object 4 px to the right
-    second = tracker.track_clip(
-        [2, 3, 4],
-        _dets([dict(boxes=[_box(4), _box(6), _box(8)], embed=A_EMB)]))
-    assert _frames(first) == [0, 1] and _frames(second) == [2, 3]
-    frame2 = second[0][1]
+    second = _dets([dict(boxes=[_box(4), _box(6), _box(8)], embed=A_EMB)])
+    results = _video(tracker, [[0, 1, 2], [2, 3, 4]], [first, second])
+    assert _frames(results) == [0, 1, 2, 3, 4]
+    frame2 = results[2][1]
     assert torch.equal(frame2.masks[0], _mask(_box(4)))
     assert frame2.masks[0, 5, 2].item() is False  # inside the earlier mask
     assert frame2.masks[0, 5, 12].item() is True  # only in the later one
@@ -726,9 +699,9 @@ def test_overlapping_frame_written_from_later_clip():
 
 def test_empty_clip_outputs_empty_instances():
     tracker = ClipTracker(clip_len=3, overlap=1)
-    out = tracker.track_clip([0, 1, 2], _dets([]))
-    assert _frames(out) == [0, 1]
-    for _, result in out:
+    out = tracker.track_clip(_dets([]))
+    assert out.bboxes.shape == (0, 3, 4) and out.masks.shape == (0, 3, H, W)
+    for result in (frame_of_clip(out, 0), frame_of_clip(out, 2, copy=True)):
         assert len(result) == 0
         assert result.bboxes.shape == (0, 4)
         assert result.masks.shape == (0, H, W)
@@ -737,7 +710,6 @@ def test_empty_clip_outputs_empty_instances():
         assert result.scores.shape == (0, )
         assert result.instances_id.shape == (0, )
         assert result.instances_id.dtype == torch.long
-    assert tracker.flush()[0][1].bboxes.shape == (0, 4)
 
 
 # --------------------------------------------------------------------------
@@ -751,15 +723,13 @@ def test_lost_track_retained_for_num_clips_retain(return_clip, keeps_id):
     # 0 + 3 and is forgotten after clip 3. B is always there.
     tracker = ClipTracker(clip_len=3, overlap=1, num_clips_retain=3)
     b_obj = _static(40, B_EMB)
-    clips = _clips(2 * (return_clip + 1) + 1, 3, 1)
-    out = tracker.track_clip(clips[0], _dets([_static(0, A_EMB), b_obj]))
-    assert _ids(out[0][1]) == [0, 1]
+    out = tracker.track_clip(_dets([_static(0, A_EMB), b_obj]))
+    assert _ids(out) == [0, 1]
     for c in range(1, return_clip):
-        tracker.track_clip(clips[c], _dets([b_obj]))
+        tracker.track_clip(_dets([b_obj]))
         assert (0 in tracker.tracks) == (c < 3)
-    out = tracker.track_clip(clips[return_clip],
-                             _dets([_static(0, A_EMB), b_obj]))
-    assert _ids(out[0][1]) == ([0, 1] if keeps_id else [2, 1])
+    out = tracker.track_clip(_dets([_static(0, A_EMB), b_obj]))
+    assert _ids(out) == ([0, 1] if keeps_id else [2, 1])
     summaries = tracker.track_summaries()
     assert summaries[1].num_frames == return_clip + 1
     if keeps_id:
@@ -780,9 +750,9 @@ def test_majority_vote_and_mean_score_over_clips(labels, scores, label):
     clips = _clips(2 * len(labels) + 1, 3, 1)
     for frame_ids, lab, score in zip(clips, labels, scores):
         out = tracker.track_clip(
-            frame_ids, _dets([_static(0, A_EMB, label=lab, score=score)]))
+            _dets([_static(0, A_EMB, label=lab, score=score)]))
         # the per-frame outputs keep the clip's own label and score
-        assert out[0][1].labels.tolist() == [lab]
+        assert out.labels.tolist() == [lab]
     summary = tracker.track_summaries()[0]
     assert summary.label == label
     assert summary.score == pytest.approx(sum(scores) / len(scores))
@@ -800,6 +770,7 @@ def test_memory_bounded_over_200_clips():
     saved_bytes = tracker.num_saved_frames * (H * W + 4 * 4)
     max_objects = 2
     all_finished = {}
+    schedule = ClipSchedule(clip_len, overlap)
     for c, frame_ids in enumerate(clips):
         live = [k for k in range(c // 3 + 1) if 3 * k <= c < 3 * k + 5]
         objs = []
@@ -807,12 +778,14 @@ def test_memory_bounded_over_200_clips():
             embed = [0.0] * dim
             embed[k % dim] = 1.0
             objs.append(_static((k % 5) * 12, embed))
-        out = tracker.track_clip(frame_ids, _dets(objs, dim=dim))
-        assert _ids(out[0][1]) == live  # object k keeps id k throughout
+        out = tracker.track_clip(_dets(objs, dim=dim))
+        assert _ids(out) == live  # object k keeps id k throughout
+        schedule.final_frames(frame_ids,
+                              lambda p, copy: frame_of_clip(out, p, copy))
         all_finished.update(tracker.pop_finished_summaries())
 
         assert len(tracker.tracks) <= (5 + retain) // 3 + 1
-        assert len(tracker.held) == overlap
+        assert len(schedule.held) == overlap
         for record in tracker.tracks.values():
             states = record.states
             assert states['masks'].shape == (tracker.num_saved_frames, H, W)
@@ -824,7 +797,7 @@ def test_memory_bounded_over_200_clips():
                 assert states[key].untyped_storage().nbytes() <= \
                     max_objects * saved_bytes
             assert len(record.label_votes) == 1
-        for _, held in tracker.held:
+        for _, held in schedule.held:
             assert held.masks.untyped_storage().nbytes() <= max_objects * H * W
     assert tracker.num_tracks == 200 // 3 + 1
     ids = set(all_finished) | set(tracker.tracks)
@@ -838,37 +811,21 @@ def test_memory_bounded_over_200_clips():
 def test_bad_clip_inputs():
     tracker = ClipTracker(clip_len=3, overlap=1)
     dets = _dets([_static(0, A_EMB)])
-    with pytest.raises(ValueError, match='expected clip_len=3'):
-        tracker.track_clip([0, 1], dets)
-    with pytest.raises(ValueError, match='must increase'):
-        tracker.track_clip([0, 0, 1], dets)
-    with pytest.raises(ValueError, match='must increase'):
-        tracker.track_clip([2, 1, 3], dets)
-    tracker.track_clip([0, 1, 2], dets)
-    with pytest.raises(ValueError, match='last 1 frames'):
-        tracker.track_clip([3, 4, 5], dets)
+    tracker.track_clip(dets)
     bad = dets.clone()
     bad.masks = bad.masks.float()
     with pytest.raises(TypeError, match='bool'):
-        tracker.track_clip([2, 3, 4], bad)
+        tracker.track_clip(bad)
     bad = InstanceData(**{k: v for k, v in dets.items() if k != 'masks'})
     with pytest.raises(KeyError, match="'masks'"):
-        tracker.track_clip([2, 3, 4], bad)
+        tracker.track_clip(bad)
     bad = dets.clone()
     bad.bboxes = bad.bboxes[:, :2]
     with pytest.raises(ValueError, match=r'bboxes \(N, T=3, 4\)'):
-        tracker.track_clip([2, 3, 4], bad)
+        tracker.track_clip(bad)
     # the failed calls changed nothing
-    out = tracker.track_clip([2, 3, 4], dets)
-    assert _frames(out) == [2, 3] and _ids(out[0][1]) == [0]
-    tracker.flush()
-    with pytest.raises(ValueError, match='reset'):
-        tracker.track_clip([4, 5, 6], dets)
-
-    no_overlap = ClipTracker(clip_len=3, overlap=0)
-    no_overlap.track_clip([0, 1, 2], dets)
-    with pytest.raises(ValueError, match='start after'):
-        no_overlap.track_clip([2, 3, 4], dets)
+    out = tracker.track_clip(dets)
+    assert tracker.clip_index == 1 and _ids(out) == [0]
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])

@@ -210,13 +210,11 @@ def run_rule(scenes: List[dict], clip_len: int, overlap: int,
         tracker = ClipTracker(
             clip_len=clip_len, overlap=overlap, weights=WEIGHTS, **kwargs)
         ids = [[] for _ in scene['objects']]  # per object, per clip
-        for frame_ids, clip in zip(scene['clips'], scene['dets']):
-            tracker.track_clip(frame_ids, to_instances(clip, clip_len),
-                               render)
+        for clip in scene['dets']:
+            tracker.track_clip(to_instances(clip, clip_len), render)
             for (index, *_), track_id in zip(clip,
                                              tracker.last_det_ids.tolist()):
                 ids[index].append(track_id)
-        tracker.flush()
         for index, obj in enumerate(scene['objects']):
             if obj['new']:
                 earlier = {

@@ -1,5 +1,5 @@
 """CiCo's clip-level online tracker (CiCo paper, Sec. 3.4, Eq. 11)."""
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -160,11 +160,9 @@ class ClipTracker(VISTrackerBase):
     detections have them, its last mask parameters and crop box; memory is
     bounded whatever the video length.
 
-    Outputs are written once per video frame, from the latest clip that
-    covers it (the authors' rule): the last To frames of a clip are held
-    back and replaced by the next clip, whose first To frames are the same
-    video frames; :meth:`flush` returns those still held at the end of the
-    video.
+    The tracker links clips and nothing else: which frames of a clip are
+    final is :class:`~mmvis_clip.models.utils.clip_schedule.ClipSchedule`'s
+    (the model's) business.
 
     Args:
         clip_len (int): Frames per clip T. Defaults to 3.
@@ -316,53 +314,16 @@ class ClipTracker(VISTrackerBase):
         return max(self.overlap, 1)
 
     def reset(self) -> None:
-        """Forget every track and held frame; call it before each video."""
+        """Forget every track; call it before each video."""
         super().reset()
         self.clip_index = -1
-        self.last_clip_frame_ids: Optional[List[int]] = None
-        self.held: List[Tuple[int, InstanceData]] = []
-        self.video_ended = False
         self.last_det_ids = torch.zeros(0, dtype=torch.long)
 
-    def _check_frame_ids(self, frame_ids: Sequence[int]) -> List[int]:
-        frame_ids = [int(f) for f in frame_ids]
-        if len(frame_ids) != self.clip_len:
-            raise ValueError(f'ClipTracker: clip {frame_ids} has '
-                             f'{len(frame_ids)} frame ids, expected '
-                             f'clip_len={self.clip_len}.')
-        steps = [b - a for a, b in zip(frame_ids, frame_ids[1:])]
-        padding_from = next((i for i, step in enumerate(steps) if step == 0),
-                            len(steps))
-        if any(step <= 0 for step in steps[:padding_from]) or any(
-                step != 0 for step in steps[padding_from:]):
-            raise ValueError(
-                f'ClipTracker: clip frame ids {frame_ids} must increase, '
-                'then only repeat the last index (end-of-video padding).')
-        if self.video_ended:
-            raise ValueError(
-                f'ClipTracker: got clip {frame_ids} after the end of the '
-                f'video (a padded clip or flush()); call reset() at the '
-                f'start of each video.')
-        prev = self.last_clip_frame_ids
-        if prev is not None:
-            if self.overlap and \
-                    frame_ids[:self.overlap] != prev[-self.overlap:]:
-                raise ValueError(
-                    f'ClipTracker: clip {frame_ids} must start with the '
-                    f'last {self.overlap} frames of the previous clip '
-                    f'{prev} (overlap={self.overlap}).')
-            if not self.overlap and frame_ids[0] <= prev[-1]:
-                raise ValueError(
-                    f'ClipTracker: clip {frame_ids} must start after the '
-                    f'previous clip {prev} (overlap=0).')
-        return frame_ids
-
-    def _check_dets(self, frame_ids: List[int], dets: InstanceData,
-                    render: bool) -> None:
+    def _check_dets(self, dets: InstanceData, render: bool) -> None:
         for field in REQUIRED_FIELDS:
             if field not in dets:
                 raise KeyError(f'ClipTracker.track_clip: dets of clip '
-                               f'{frame_ids} have no {field!r}.')
+                               f'{self.clip_index + 1} have no {field!r}.')
         num, clip_len = len(dets), self.clip_len
         shapes = {k: tuple(dets.get(k).shape) for k in REQUIRED_FIELDS}
         if (len(shapes['labels']) != 1 or len(shapes['scores']) != 1
@@ -371,26 +332,26 @@ class ClipTracker(VISTrackerBase):
                 or len(shapes['masks']) != 4
                 or shapes['masks'][:2] != (num, clip_len)):
             raise ValueError(
-                f'ClipTracker.track_clip: dets of clip {frame_ids} need '
-                f'labels (N, ), scores (N, ), embeddings (N, D), bboxes '
+                f'ClipTracker.track_clip: dets of clip {self.clip_index + 1} '
+                'need labels (N, ), scores (N, ), embeddings (N, D), bboxes '
                 f'(N, T={clip_len}, 4) and masks (N, T, H, W); got {shapes}.')
         if dets.masks.dtype != torch.bool:
             raise TypeError(f'ClipTracker.track_clip: masks of clip '
-                            f'{frame_ids} must be bool, got '
+                            f'{self.clip_index + 1} must be bool, got '
                             f'{dets.masks.dtype}.')
         if render:
             for field in RENDER_FIELDS:
                 if field not in dets:
                     raise KeyError(
                         f'ClipTracker.track_clip: with render_masks and '
-                        f'carry_clips > 0, dets of clip {frame_ids} need '
-                        f'{field!r}.')
+                        f'carry_clips > 0, dets of clip {self.clip_index + 1} '
+                        f'need {field!r}.')
             if dets.params.dim() != 2 or \
                     tuple(dets.clip_bboxes.shape) != (num, 4):
                 raise ValueError(
-                    f'ClipTracker.track_clip: dets of clip {frame_ids} '
-                    'need params (N, P) and clip_bboxes (N, 4); got '
-                    f'{tuple(dets.params.shape)} and '
+                    'ClipTracker.track_clip: dets of clip '
+                    f'{self.clip_index + 1} need params (N, P) and '
+                    f'clip_bboxes (N, 4); got {tuple(dets.params.shape)} and '
                     f'{tuple(dets.clip_bboxes.shape)}.')
 
     def _iou_columns(self, track_ids: List[int]) -> List[int]:
@@ -677,21 +638,13 @@ class ClipTracker(VISTrackerBase):
         assert ((columns >= 0) | new | (columns == DROPPED)).all()
         return ids
 
-    def track_clip(
-            self,
-            frame_ids: Sequence[int],
-            dets: InstanceData,
-            render_masks: Optional[MaskRenderer] = None
-    ) -> List[Tuple[int, InstanceData]]:
-        """Give the objects of one clip their track ids.
+    def track_clip(self,
+                   dets: InstanceData,
+                   render_masks: Optional[MaskRenderer] = None
+                   ) -> InstanceData:
+        """Give the objects of the next clip their track ids.
 
         Args:
-            frame_ids (Sequence[int]): The clip's T video frame indices, in
-                order; a clip running past the video's end is padded by
-                repeating the last index (e.g. ``[7, 8, 8]``), which ends
-                the video. A clip must start with the previous clip's last
-                ``overlap`` frames (or after its last frame when
-                ``overlap=0``).
             dets (InstanceData): The clip's N objects: ``labels`` (N, ),
                 ``scores`` (N, ), ``embeddings`` (N, D), ``bboxes``
                 (N, T, 4) and ``masks`` (N, T, H, W) bool, at output
@@ -706,20 +659,15 @@ class ClipTracker(VISTrackerBase):
                 None carries nothing. Defaults to None.
 
         Returns:
-            list[tuple[int, InstanceData]]: ``(frame_id, instances)`` for
-            each video frame final after this clip, in frame order: the
-            clip's frames except its last ``overlap`` ones (held back until
-            the next clip or :meth:`flush`), a repeated index once, taken at
-            its first position. ``instances`` holds the clip's objects that
-            were not dropped, in order, then the carried tracks by
-            ascending id: ``bboxes`` (n, 4), ``masks`` (n, H, W) bool,
-            ``labels`` (n, ), ``scores`` (n, ) (the clip's values; a
-            carried track's decayed score) and ``instances_id`` (n, ) long.
+            InstanceData: The clip's objects that were not dropped, in
+            order, then the carried tracks by ascending id: ``bboxes``
+            (n, T, 4), ``masks`` (n, T, H, W) bool, ``labels`` (n, ),
+            ``scores`` (n, ) (the clip's values; a carried track's decayed
+            score) and ``instances_id`` (n, ) long.
         """
-        frame_ids = self._check_frame_ids(frame_ids)
         if not self.carry_clips:
             render_masks = None
-        self._check_dets(frame_ids, dets, render_masks is not None)
+        self._check_dets(dets, render_masks is not None)
         self.clip_index += 1
 
         track_ids = self.ids
@@ -756,55 +704,10 @@ class ClipTracker(VISTrackerBase):
                     **states)
 
         device = dets.labels.device
-        outputs = dict(
+        return InstanceData(
             bboxes=torch.cat([kept.bboxes, carried['bboxes']]),
             masks=torch.cat([kept.masks, carried['masks']]),
             labels=torch.cat([kept.labels, carried['labels']]),
             scores=torch.cat([kept.scores, carried['scores']]),
             instances_id=torch.cat(
                 [ids[keep].to(device), carried['instances_id']]))
-        held_frames = set(frame_ids[self.clip_len - self.overlap:])
-        first_position: Dict[int, int] = dict()
-        for position, frame_id in enumerate(frame_ids):
-            first_position.setdefault(frame_id, position)
-        ready, self.held = [], []
-        for frame_id, position in first_position.items():
-            if frame_id in held_frames:
-                # copies, not views of the whole clip's tensors
-                self.held.append(
-                    (frame_id,
-                     self._frame_result(outputs, position, copy=True)))
-            else:
-                ready.append((frame_id, self._frame_result(outputs,
-                                                           position)))
-        self.last_clip_frame_ids = frame_ids
-        self.video_ended = len(first_position) < self.clip_len
-        return ready
-
-    @staticmethod
-    def _frame_result(outputs: Dict[str, Tensor],
-                      position: int,
-                      copy: bool = False) -> InstanceData:
-        """The clip's outputs at one of its frames (tensors cloned when
-        ``copy``)."""
-        fields = dict(
-            bboxes=outputs['bboxes'][:, position],
-            masks=outputs['masks'][:, position],
-            labels=outputs['labels'],
-            scores=outputs['scores'],
-            instances_id=outputs['instances_id'])
-        if copy:
-            fields = {k: v.detach().clone() for k, v in fields.items()}
-        return InstanceData(**fields)
-
-    def flush(self) -> List[Tuple[int, InstanceData]]:
-        """Return the frames held back at the end of the video.
-
-        Returns:
-            list[tuple[int, InstanceData]]: The last clip's last
-            ``overlap`` frames, as in :meth:`track_clip`. Call
-            :meth:`reset` before the next video.
-        """
-        held, self.held = self.held, []
-        self.video_ended = self.last_clip_frame_ids is not None
-        return held

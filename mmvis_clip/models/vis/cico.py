@@ -1,7 +1,7 @@
 """CiCo: clip-in clip-out video instance segmentation."""
 import copy
 import functools
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmdet.models.mot import BaseMOTModel
@@ -16,7 +16,7 @@ from ..utils.cico_checkpoint import load_2d_checkpoint
 from ..utils.clip_features import frames_to_clips
 from ..utils.clip_ground_truth import clip_ground_truth
 from ..utils.clip_nms import clip_nms
-from ..utils.clip_schedule import ClipSchedule
+from ..utils.clip_schedule import ClipSchedule, frame_of_clip
 from .video_stream import FrameResults, VideoStreamMixin
 
 
@@ -42,12 +42,13 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
     ``L_cls + L_reg + L_mask + L_track`` (Sec. 3.3; weights in the losses'
     ``loss_weight``).
 
-    **Inference** (Sec. 3.4): the video is cut into clips of the tracker's
-    ``clip_len`` frames overlapping by ``overlap`` frames (the last clip
-    padded by repeating the last frame); each clip's candidates of all rows
-    are filtered and suppressed (:func:`clip_nms`, with the ``test_cfg``)
-    and associated with the previous clip's objects by the ``tracker``
-    (:class:`ClipTracker`, Eq. 11), which writes every frame once. The
+    **Inference** (Sec. 3.4): :class:`ClipSchedule` cuts the video into
+    clips of the tracker's ``clip_len`` frames overlapping by ``overlap``
+    frames (the last clip padded by repeating the last frame) and writes
+    every frame once, from the latest clip covering it; each clip's
+    candidates of all rows are filtered and suppressed (:func:`clip_nms`,
+    with the ``test_cfg``) and associated with the previous clip's objects
+    by the ``tracker`` (:class:`ClipTracker`, Eq. 11). The
     per-frame FPN features of the overlap frames are kept for the next
     clip (the backbone runs once per frame); nothing else of a clip is
     kept.
@@ -212,7 +213,8 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
 
         Returns:
             list[tuple[int, InstanceData]]: The frames final after the
-            completed clips (:meth:`ClipTracker.track_clip`).
+            completed clips: each clip's frames but its last To, which the
+            next clip writes (:meth:`ClipSchedule.final_frames`).
         """
         self._rescale = rescale
         results = []
@@ -223,45 +225,48 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
         return results
 
     def flush(self) -> FrameResults:
-        """End the video: the padded last clip, then the frames the tracker
-        still holds."""
+        """End the video: the padded last clip, or the frames held back
+        from the last one."""
         clip = self._schedule.end()
-        results = [] if clip is None else self._track_scheduled(clip)
-        results += self.tracker.flush()
+        results = [] if clip is None else self._track_scheduled(
+            clip, last=True)
+        results += self._schedule.release()
         self._feat_cache = dict()
         return results
 
-    def _track_scheduled(self, clip: list) -> FrameResults:
+    def _track_scheduled(self, clip: list, last: bool = False) -> FrameResults:
         """:meth:`track_clip` on a clip of ``(input (1, C, H, W), sample)``
-        pairs from the schedule."""
+        pairs from the schedule; its final frames."""
         frames = [frame for _, frame in clip]
-        return self.track_clip(
-            torch.stack([x for x, _ in clip], dim=1), frames,
-            [int(f.metainfo['frame_id']) for f in frames], self._rescale)
+        frame_ids = [int(f.metainfo['frame_id']) for f in frames]
+        outputs = self.track_clip(
+            torch.stack([x for x, _ in clip], dim=1), frames, frame_ids,
+            self._rescale)
+        return self._schedule.final_frames(
+            frame_ids, functools.partial(frame_of_clip, outputs), last)
 
     def track_clip(self,
                    clip: Tensor,
                    frames: Sequence[DetDataSample],
                    frame_ids: Sequence[int],
-                   rescale: bool = True) -> List[Tuple[int, InstanceData]]:
-        """Detect and track one clip of a video (test loop and stream API).
-
-        Call :meth:`init_state` at the start of each video.
+                   rescale: bool = True) -> InstanceData:
+        """Detect and track one clip of a video.
 
         Args:
             clip (Tensor): (1, T, C, H, W).
             frames (Sequence[DetDataSample]): The T frames' samples.
             frame_ids (Sequence[int]): The T video frame indices (the last
-                one repeated to pad a clip at the end of the video).
+                one repeated to pad a clip at the end of the video), to
+                reuse the previous clip's features.
             rescale (bool): Results at the original frame resolution.
 
         Returns:
-            list[tuple[int, InstanceData]]: ``ClipTracker.track_clip``'s
-            final frames.
+            InstanceData: ``ClipTracker.track_clip``'s outputs on all T
+            frames.
         """
         dets, render = self.predict_clip(
             clip, frames, rescale, frame_ids=frame_ids, with_render=True)
-        return self.tracker.track_clip(frame_ids, dets, render_masks=render)
+        return self.tracker.track_clip(dets, render_masks=render)
 
     def predict_clip(self,
                      clip: Tensor,
