@@ -426,16 +426,16 @@ def test_freeze_detector_trains_the_tracking_head_only():
                            before['track_head.conv_embed.weight'])
 
 
-@pytest.mark.parametrize('separate_clip', [True, False])
-def test_synthetic_ablation_trains_the_same_detector(separate_clip):
+@pytest.mark.parametrize('separate_grad_clip', [True, False])
+def test_synthetic_ablation_trains_the_same_detector(separate_grad_clip):
     """With detached features and the tracking head clipped on its own, the
     synthetic config and its no-contrastive ablation make identical
     detector updates; one global clipping norm couples them."""
     from mmengine.optim import build_optim_wrapper
     wrapper_cfg = Config.fromfile(SYNTHETIC).optim_wrapper
-    assert wrapper_cfg.separate_clip == ['track_head']
+    assert wrapper_cfg.separate_grad_clip == ['track_head']
     wrapper_cfg.clip_grad.max_norm = 0.5  # clipping on at every step
-    if not separate_clip:
+    if not separate_grad_clip:
         wrapper_cfg = dict(
             type='OptimWrapper',
             optimizer=wrapper_cfg.optimizer,
@@ -462,7 +462,7 @@ def test_synthetic_ablation_trains_the_same_detector(separate_clip):
     same = all(
         torch.equal(value, detectors[1][key])
         for key, value in detectors[0].items())
-    assert same == separate_clip
+    assert same == separate_grad_clip
 
 
 def test_matching_loss_with_a_reference_frame_without_ground_truth():

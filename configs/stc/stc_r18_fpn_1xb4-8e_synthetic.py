@@ -53,9 +53,9 @@ model = dict(
 # (or none) then train the same detector from the same seed, so the
 # ablation table compares tracking losses, not detector runs.
 optim_wrapper = dict(
-    type='SeparateClipOptimWrapper',
-    constructor='SeparateClipOptimWrapperConstructor',
-    separate_clip=['track_head'])
+    type='SeparateGradClipOptimWrapper',
+    constructor='SeparateGradClipOptimWrapperConstructor',
+    separate_grad_clip=['track_head'])
 
 # The synthetic base config's loaders (batch 2) with batch 4 per step.
 train_dataloader = dict(batch_size=4, num_workers=1)

@@ -10,18 +10,18 @@ from .launch import (add_runner_args, check_load_from, enable_amp,
                      relax_cuda_determinism, setup_runner_cfg,
                      use_checkpoint_load_hook)
 from .rng_state_hook import RngStateHook
-from .separate_clip_optim_wrapper import (SeparateClipAmpOptimWrapper,
-                                          SeparateClipOptimWrapper,
-                                          SeparateClipOptimWrapperConstructor)
+from .separate_grad_clip_optim_wrapper import (
+    SeparateGradClipAmpOptimWrapper, SeparateGradClipOptimWrapper,
+    SeparateGradClipOptimWrapperConstructor)
 
 __all__ = [
     'CheckpointLoadHook', 'apply_data_root', 'check_cfg_options',
     'check_data_exists', 'load_config', 'use_checkpoint_load_hook',
-    'DeviceAwareDistributedDataParallel', 'add_runner_args',
-    'check_load_from', 'enable_amp', 'init_dist_on_cpu', 'load_from_producer',
-    'relax_cuda_determinism', 'setup_runner_cfg', 'SeparateClipOptimWrapper',
-    'SeparateClipAmpOptimWrapper', 'SeparateClipOptimWrapperConstructor',
-    'AtomicCheckpointHook', 'AtomicLocalBackend', 'configure_resume',
-    'find_resume_checkpoint', 'read_training_meta',
-    'remove_stale_temporaries', 'RngStateHook'
+    'DeviceAwareDistributedDataParallel', 'add_runner_args', 'check_load_from',
+    'enable_amp', 'init_dist_on_cpu', 'load_from_producer',
+    'relax_cuda_determinism', 'setup_runner_cfg',
+    'SeparateGradClipOptimWrapper', 'SeparateGradClipAmpOptimWrapper',
+    'SeparateGradClipOptimWrapperConstructor', 'AtomicCheckpointHook',
+    'AtomicLocalBackend', 'configure_resume', 'find_resume_checkpoint',
+    'read_training_meta', 'remove_stale_temporaries', 'RngStateHook'
 ]

@@ -238,9 +238,9 @@ def enable_amp(cfg: Config) -> None:
     """Switch ``cfg.optim_wrapper`` to its mixed-precision form (``--amp``).
 
     ``OptimWrapper`` becomes mmengine's ``AmpOptimWrapper`` and
-    ``SeparateClipOptimWrapper`` becomes ``SeparateClipAmpOptimWrapper``
-    (the same per-module clipping), with a dynamic loss scale unless the
-    config sets one.
+    ``SeparateGradClipOptimWrapper`` becomes
+    ``SeparateGradClipAmpOptimWrapper`` (the same per-module clipping),
+    with a dynamic loss scale unless the config sets one.
 
     Raises:
         UserError: The wrapper type has no AMP form, or
@@ -248,7 +248,7 @@ def enable_amp(cfg: Config) -> None:
             focal-loss and RoIAlign kernels take float, double and half
             only.
     """
-    from .separate_clip_optim_wrapper import AMP_WRAPPERS
+    from .separate_grad_clip_optim_wrapper import AMP_WRAPPERS
     wrapper = cfg.optim_wrapper
     kind = wrapper.get('type', 'OptimWrapper')
     if kind not in AMP_WRAPPERS:
@@ -258,8 +258,8 @@ def enable_amp(cfg: Config) -> None:
     wrapper.type = AMP_WRAPPERS[kind]
     wrapper.setdefault('loss_scale', 'dynamic')
     dtype = wrapper.get('dtype', None)
-    if torch.cuda.is_available() and str(dtype).replace(
-            'torch.', '') == 'bfloat16':
+    if torch.cuda.is_available() and str(dtype).replace('torch.',
+                                                        '') == 'bfloat16':
         raise UserError(
             '--amp with optim_wrapper.dtype=bfloat16: mmcv 2.1\'s CUDA '
             'sigmoid focal loss and RoIAlign kernels take float, double and '

@@ -13,13 +13,13 @@ same detector.
 Config::
 
     optim_wrapper = dict(
-        type='SeparateClipOptimWrapper',
-        constructor='SeparateClipOptimWrapperConstructor',
-        separate_clip=['track_head'],
+        type='SeparateGradClipOptimWrapper',
+        constructor='SeparateGradClipOptimWrapperConstructor',
+        separate_grad_clip=['track_head'],
         optimizer=dict(type='SGD', lr=0.01, momentum=0.9),
         clip_grad=dict(max_norm=35, norm_type=2))
 
-``tools/train.py --amp`` swaps in :class:`SeparateClipAmpOptimWrapper`, the
+``tools/train.py --amp`` swaps in :class:`SeparateGradClipAmpOptimWrapper`, the
 same clipping on gradients unscaled by the AMP loss scaler.
 """
 import copy
@@ -32,14 +32,14 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import (AmpOptimWrapper, DefaultOptimWrapperConstructor,
                             OptimWrapper)
 
-CLIP_GROUP_KEY = 'clip_group'
+GRAD_CLIP_GROUP_KEY = 'clip_group'
 
 
-class SeparateClipMixin:
+class SeparateGradClipMixin:
     """Clips each clip group of an optim wrapper on its own norm.
 
     A param group's ``'clip_group'`` entry (set by
-    :class:`SeparateClipOptimWrapperConstructor`) names its clip group;
+    :class:`SeparateGradClipOptimWrapperConstructor`) names its clip group;
     groups without it form the default group. ``clip_grad`` applies to each
     group independently. The default group's norm is logged as
     ``grad_norm``, a named group's as ``grad_norm_<name>``. Without named
@@ -49,7 +49,8 @@ class SeparateClipMixin:
     def _clip_grad(self) -> None:
         groups: 'OrderedDict[Optional[str], List]' = OrderedDict()
         for param_group in self.optimizer.param_groups:
-            params = groups.setdefault(param_group.get(CLIP_GROUP_KEY), [])
+            params = groups.setdefault(
+                param_group.get(GRAD_CLIP_GROUP_KEY), [])
             params.extend(p for p in param_group['params']
                           if p.requires_grad and p.grad is not None)
         for name, params in groups.items():
@@ -63,15 +64,15 @@ class SeparateClipMixin:
 
 
 @OPTIM_WRAPPERS.register_module()
-class SeparateClipOptimWrapper(SeparateClipMixin, OptimWrapper):
+class SeparateGradClipOptimWrapper(SeparateGradClipMixin, OptimWrapper):
     """:class:`OptimWrapper` clipping each clip group on its own norm (see
-    :class:`SeparateClipMixin`)."""
+    :class:`SeparateGradClipMixin`)."""
 
 
 @OPTIM_WRAPPERS.register_module()
-class SeparateClipAmpOptimWrapper(SeparateClipMixin, AmpOptimWrapper):
+class SeparateGradClipAmpOptimWrapper(SeparateGradClipMixin, AmpOptimWrapper):
     """:class:`AmpOptimWrapper` clipping each clip group on its own norm
-    (see :class:`SeparateClipMixin`); the loss scaler unscales the
+    (see :class:`SeparateGradClipMixin`); the loss scaler unscales the
     gradients before clipping, as in :class:`AmpOptimWrapper`."""
 
 
@@ -79,25 +80,25 @@ class SeparateClipAmpOptimWrapper(SeparateClipMixin, AmpOptimWrapper):
 AMP_WRAPPERS = {
     'OptimWrapper': 'AmpOptimWrapper',
     'AmpOptimWrapper': 'AmpOptimWrapper',
-    'SeparateClipOptimWrapper': 'SeparateClipAmpOptimWrapper',
-    'SeparateClipAmpOptimWrapper': 'SeparateClipAmpOptimWrapper',
+    'SeparateGradClipOptimWrapper': 'SeparateGradClipAmpOptimWrapper',
+    'SeparateGradClipAmpOptimWrapper': 'SeparateGradClipAmpOptimWrapper',
 }
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
-class SeparateClipOptimWrapperConstructor(DefaultOptimWrapperConstructor):
+class SeparateGradClipOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Builds the optimizer with the named modules in their own clip groups.
 
-    ``optim_wrapper_cfg['separate_clip']`` lists module names (``'track_head'``
-    or dotted paths); the parameters of each go to param groups tagged with
-    that name, keeping every other setting of the group they came from
+    ``optim_wrapper_cfg['separate_grad_clip']`` lists module names
+    (``'track_head'`` or dotted paths); the parameters of each go to param
+    groups tagged with that name, keeping every other setting of the group they came from
     (``paramwise_cfg`` included). The wrapper type defaults to
-    :class:`SeparateClipOptimWrapper`.
+    :class:`SeparateGradClipOptimWrapper`.
 
     Args:
         optim_wrapper_cfg (dict): As for
-            :class:`DefaultOptimWrapperConstructor`, plus ``separate_clip``
-            (list[str]).
+            :class:`DefaultOptimWrapperConstructor`, plus
+            ``separate_grad_clip`` (list[str]).
         paramwise_cfg (dict, optional): As for
             :class:`DefaultOptimWrapperConstructor`.
     """
@@ -106,12 +107,13 @@ class SeparateClipOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                  optim_wrapper_cfg: dict,
                  paramwise_cfg: Optional[dict] = None) -> None:
         optim_wrapper_cfg = copy.deepcopy(optim_wrapper_cfg)
-        separate = optim_wrapper_cfg.pop('separate_clip', None)
+        separate = optim_wrapper_cfg.pop('separate_grad_clip', None)
         if not separate or isinstance(separate, str):
-            raise ValueError('optim_wrapper.separate_clip must be a non-empty '
-                             f'list of module names, got {separate!r}')
-        self.separate_clip: Sequence[str] = list(separate)
-        optim_wrapper_cfg.setdefault('type', 'SeparateClipOptimWrapper')
+            raise ValueError(
+                'optim_wrapper.separate_grad_clip must be a non-empty '
+                f'list of module names, got {separate!r}')
+        self.separate_grad_clip: Sequence[str] = list(separate)
+        optim_wrapper_cfg.setdefault('type', 'SeparateGradClipOptimWrapper')
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
@@ -119,17 +121,19 @@ class SeparateClipOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             model = model.module
         modules = dict(model.named_modules())
         owner = {}
-        for name in self.separate_clip:
+        for name in self.separate_grad_clip:
             if name not in modules:
-                raise KeyError(f'optim_wrapper.separate_clip: the model has '
-                               f'no module {name!r}')
+                raise KeyError(
+                    f'optim_wrapper.separate_grad_clip: the model has '
+                    f'no module {name!r}')
             for param in modules[name].parameters():
                 owner[param] = name
         optim_wrapper = super().__call__(model)
-        if not isinstance(optim_wrapper, SeparateClipMixin):
-            raise TypeError('separate_clip needs a SeparateClipOptimWrapper '
-                            'or SeparateClipAmpOptimWrapper, got '
-                            f'{type(optim_wrapper).__name__}')
+        if not isinstance(optim_wrapper, SeparateGradClipMixin):
+            raise TypeError(
+                'separate_grad_clip needs a SeparateGradClipOptimWrapper '
+                'or SeparateGradClipAmpOptimWrapper, got '
+                f'{type(optim_wrapper).__name__}')
         # the optimizer is new (no state yet): its groups can be split
         optimizer = optim_wrapper.optimizer
         split = []
@@ -140,7 +144,7 @@ class SeparateClipOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             for name, params in by_name.items():
                 new_group = dict(group, params=params)
                 if name is not None:
-                    new_group[CLIP_GROUP_KEY] = name
+                    new_group[GRAD_CLIP_GROUP_KEY] = name
                 split.append(new_group)
         optimizer.param_groups[:] = split
         return optim_wrapper

@@ -5,7 +5,7 @@ import torch.nn as nn
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 
 import mmvis_clip  # noqa: F401
-from mmvis_clip.engine import SeparateClipOptimWrapper
+from mmvis_clip.engine import SeparateGradClipOptimWrapper
 
 
 class TwoHeads(nn.Module):
@@ -18,9 +18,9 @@ class TwoHeads(nn.Module):
 
 def build(model, **extra):
     cfg = dict(
-        type='SeparateClipOptimWrapper',
-        constructor='SeparateClipOptimWrapperConstructor',
-        separate_clip=['head'],
+        type='SeparateGradClipOptimWrapper',
+        constructor='SeparateGradClipOptimWrapperConstructor',
+        separate_grad_clip=['head'],
         optimizer=dict(type='SGD', lr=1.0),
         clip_grad=dict(max_norm=1.0, norm_type=2))
     cfg.update(extra)
@@ -35,7 +35,7 @@ def set_grads(model, body, head):
 def test_each_group_is_clipped_on_its_own_norm():
     model = TwoHeads()
     wrapper = build(model)
-    assert isinstance(wrapper, SeparateClipOptimWrapper)
+    assert isinstance(wrapper, SeparateGradClipOptimWrapper)
     groups = wrapper.optimizer.param_groups
     assert [g.get('clip_group') for g in groups] == [None, 'head']
     assert groups[0]['params'] == [model.body.weight]
@@ -92,8 +92,8 @@ def test_paramwise_groups_keep_their_settings():
                                              ([], ValueError),
                                              ('head', ValueError)])
 def test_bad_module_names(separate, error):
-    with pytest.raises(error, match='separate_clip'):
-        build(TwoHeads(), separate_clip=separate)
+    with pytest.raises(error, match='separate_grad_clip'):
+        build(TwoHeads(), separate_grad_clip=separate)
 
 
 @pytest.fixture
@@ -107,11 +107,11 @@ def amp_allowed_on_cpu(monkeypatch):
 
 
 def test_amp_form_clips_each_group(amp_allowed_on_cpu):
-    from mmvis_clip.engine import SeparateClipAmpOptimWrapper
+    from mmvis_clip.engine import SeparateGradClipAmpOptimWrapper
     from mmengine.optim import AmpOptimWrapper
     model = TwoHeads()
-    wrapper = build(model, type='SeparateClipAmpOptimWrapper')
-    assert isinstance(wrapper, SeparateClipAmpOptimWrapper)
+    wrapper = build(model, type='SeparateGradClipAmpOptimWrapper')
+    assert isinstance(wrapper, SeparateGradClipAmpOptimWrapper)
     assert isinstance(wrapper, AmpOptimWrapper)
     before = model.body.weight.detach().clone()
     set_grads(model, 2.0, 0.1)
@@ -123,7 +123,7 @@ def test_amp_form_clips_each_group(amp_allowed_on_cpu):
         'train/grad_norm_head').current() == pytest.approx(0.03**0.5)
 
 
-def test_enable_amp_keeps_separate_clipping_of_every_stc_config():
+def test_enable_amp_keeps_separate_grad_clipping_of_every_stc_config():
     import glob
     import os.path as osp
 
@@ -140,11 +140,11 @@ def test_enable_amp_keeps_separate_clipping_of_every_stc_config():
         enable_amp(cfg)
         expected = {
             'OptimWrapper': 'AmpOptimWrapper',
-            'SeparateClipOptimWrapper': 'SeparateClipAmpOptimWrapper'
+            'SeparateGradClipOptimWrapper': 'SeparateGradClipAmpOptimWrapper'
         }[kind]
         assert cfg.optim_wrapper.type == expected, path
         assert cfg.optim_wrapper.loss_scale == 'dynamic'
-    assert any('SeparateClip' in Config.fromfile(p).optim_wrapper.type
+    assert any('SeparateGradClip' in Config.fromfile(p).optim_wrapper.type
                for p in configs)
 
 
