@@ -87,12 +87,13 @@ AMP_WRAPPERS = {
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class SeparateGradClipOptimWrapperConstructor(DefaultOptimWrapperConstructor):
-    """Builds the optimizer with the named modules in their own clip groups.
+    """Builds the optimizer with the named modules in their own gradient
+    clipping groups.
 
     ``optim_wrapper_cfg['separate_grad_clip']`` lists module names
     (``'track_head'`` or dotted paths); the parameters of each go to param
-    groups tagged with that name, keeping every other setting of the group they came from
-    (``paramwise_cfg`` included). The wrapper type defaults to
+    groups tagged with that name, keeping every other setting of the group
+    they came from (``paramwise_cfg`` included). The wrapper type defaults to
     :class:`SeparateGradClipOptimWrapper`.
 
     Args:
