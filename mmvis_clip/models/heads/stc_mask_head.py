@@ -1,31 +1,27 @@
 """CondInst dynamic mask head with the options STC ablates."""
 from typing import List, Tuple
 
-import torch
 from mmdet.models.dense_heads import CondInstMaskHead
 from mmdet.models.utils import aligned_bilinear
 from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..utils.dynamic_params import (dynamic_layer_shapes, num_layer_params,
+                                    split_dynamic_params)
+
 
 def num_dynamic_params(mask_channels: int,
                        feat_channels: int,
                        num_layers: int,
                        with_coords: bool = True) -> int:
-    """Number of dynamic parameters a kernel generator must predict.
-
-    Layer 1 maps ``mask_channels (+2 relative coordinates)`` to
-    ``feat_channels``, middle layers ``feat_channels`` to
-    ``feat_channels``, the last layer to 1 channel; each has a bias.
-    CondInst's default (8, 8, 3 layers, coords) gives 169.
-    """
-    in_channels = mask_channels + (2 if with_coords else 0)
-    if num_layers == 1:
-        return in_channels + 1
-    return (in_channels * feat_channels + feat_channels + (num_layers - 2) *
-            (feat_channels * feat_channels + feat_channels) + feat_channels +
-            1)
+    """Number of dynamic parameters a kernel generator must predict
+    (:func:`~mmvis_clip.models.utils.dynamic_params.dynamic_layer_shapes`
+    from ``mask_channels`` (+2 relative coordinates)); CondInst's default
+    (8, 8, 3 layers, coords) gives 169."""
+    return num_layer_params(
+        dynamic_layer_shapes(mask_channels + (2 if with_coords else 0),
+                             feat_channels, num_layers))
 
 
 @MODELS.register_module()
@@ -55,36 +51,20 @@ class STCMaskHead(CondInstMaskHead):
         super().__init__(*args, **kwargs)
 
     def _init_layers(self) -> None:
-        """Count the dynamic weights and biases of each layer."""
-        in_channels = self.in_channels + (2 if self.with_coords else 0)
-        weight_nums, bias_nums = [], []
-        for i in range(self.num_layers):
-            layer_in = in_channels if i == 0 else self.feat_channels
-            layer_out = 1 if i == self.num_layers - 1 else self.feat_channels
-            weight_nums.append(layer_in * layer_out)
-            bias_nums.append(layer_out)
-        self.weight_nums = weight_nums
-        self.bias_nums = bias_nums
-        self.num_params = sum(weight_nums) + sum(bias_nums)
-        assert self.num_params == num_dynamic_params(self.in_channels,
-                                                     self.feat_channels,
-                                                     self.num_layers,
-                                                     self.with_coords)
+        """The dynamic layers' shapes and parameter count."""
+        self.layer_shapes = dynamic_layer_shapes(
+            self.in_channels + (2 if self.with_coords else 0),
+            self.feat_channels, self.num_layers)
+        self.num_params = num_layer_params(self.layer_shapes)
 
     def parse_dynamic_params(
             self, params: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
-        """Split (N, num_params) into grouped 1x1 conv weights/biases."""
-        num_insts = params.size(0)
-        splits = list(
-            torch.split_with_sizes(
-                params, self.weight_nums + self.bias_nums, dim=1))
-        weights = splits[:self.num_layers]
-        biases = splits[self.num_layers:]
-        for i in range(self.num_layers):
-            out = 1 if i == self.num_layers - 1 else self.feat_channels
-            weights[i] = weights[i].reshape(num_insts * out, -1, 1, 1)
-            biases[i] = biases[i].reshape(num_insts * out)
-        return weights, biases
+        """Split (N, num_params) into grouped 1x1 conv weights
+        (N * out, in, 1, 1) and biases (N * out, ), as mmdet's
+        ``dynamic_conv_forward`` takes them."""
+        weights, biases = split_dynamic_params(params, self.layer_shapes)
+        return ([w.reshape(-1, w.size(2), 1, 1) for w in weights],
+                [b.reshape(-1) for b in biases])
 
     def forward_single(self, mask_feat: Tensor,
                        positive_info: InstanceData) -> Tuple[Tensor]:

@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
+from ..utils.dynamic_params import (dynamic_layer_shapes, num_layer_params,
+                                    split_dynamic_params)
 from .clip_mask_loss import BaseClipMaskGenerator
 
 
@@ -100,11 +102,9 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
         self.num_layers = num_layers
         self.coord_scale = coord_scale
         self.params_tanh = params_tanh
-        # (out, in) of each layer
-        self.layer_shapes = ([(channels, num_protos + 2)] +
-                             [(channels, channels)] * (num_layers - 2) +
-                             [(1, channels)])
-        self.num_params = sum(o * i + o for o, i in self.layer_shapes)
+        self.layer_shapes = dynamic_layer_shapes(num_protos + 2, channels,
+                                                 num_layers)
+        self.num_params = num_layer_params(self.layer_shapes)
 
     def parse_dynamic_params(
             self, params: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
@@ -117,17 +117,7 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
             tuple[list[Tensor], list[Tensor]]: Weights, each (N, out, in),
             and biases, each (N, out), one per layer.
         """
-        if params.dim() != 2 or params.size(1) != self.num_params:
-            raise ValueError(f'params must be (N, {self.num_params}), got '
-                             f'{tuple(params.shape)}')
-        sizes = ([o * i for o, i in self.layer_shapes] +
-                 [o for o, _ in self.layer_shapes])
-        splits = params.split(sizes, dim=1)
-        weights = [
-            w.reshape(-1, o, i)
-            for w, (o, i) in zip(splits[:self.num_layers], self.layer_shapes)
-        ]
-        return weights, list(splits[self.num_layers:])
+        return split_dynamic_params(params, self.layer_shapes)
 
     def relative_coords(self, boxes: Tensor, proto_stride: float,
                         height: int, width: int) -> Tensor:
