@@ -65,11 +65,8 @@ class STCTracker(VISTrackerBase):
         embed_similarity (str): ``'dot'`` (above, MaskTrack R-CNN's) or
             ``'cosine'``: ``s_i = tau * [c0, cos(e_i, m_1), ...]``, a
             scale-free similarity whose "new track" column sits at cosine
-            ``c0``. The dot-product softmax suits embeddings trained with
-            that very softmax (MaskTrack R-CNN's matching loss); the
-            contrastive loss (Eq. 3) constrains only differences of dot
-            products, so where its dot products fall against the fixed 0
-            is arbitrary. Defaults to ``'dot'``.
+            ``c0`` (the configs' choice; ``configs/stc/README.md``,
+            "Association", says why). Defaults to ``'dot'``.
         cosine_temperature (float): ``tau``. Defaults to 10.
         new_track_cosine (float): ``c0``. Defaults to 0.5.
     """

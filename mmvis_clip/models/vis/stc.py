@@ -26,52 +26,29 @@ DETECTOR_KEY_PREFIXES = ('backbone.', 'neck.', 'bbox_head.', 'mask_head.')
 
 @MODELS.register_module()
 class STC(VideoStreamMixin, BaseMOTModel):
-    """`STC <https://arxiv.org/abs/2202.03747>`_ video instance segmentor.
-
-    A CondInst ``detector`` (mmdet's ``CondInst`` with
-    ``CondInstBboxHead`` and a CondInst mask head), a ``track_head``
+    """`STC <https://arxiv.org/abs/2202.03747>`_ video instance segmentor: a
+    CondInst ``detector`` (mmdet's ``CondInst``), a ``track_head``
     (:class:`STCTrackHead`) giving a dense tracking-embedding map, and an
-    online ``tracker``.
+    online ``tracker`` (:class:`STCTracker`).
 
-    **Training** takes one input (key) frame and one reference frame of
-    the same video (``UniformRefFrameSample`` with ``num_ref_imgs=1``) and
-    minimises Eq. 7::
+    **Training** on a key and a reference frame of a video, Eq. 7::
 
         L = L_condinst + lambda_b * L_bi-track + lambda_c * L_consistency
 
-    - ``L_condinst`` (focal, GIoU, centerness, dice) on the key frame only,
-      as MaskTrack R-CNN does with its detection losses: the sampler visits
-      every frame as a key frame, so the reference frame adds no new
-      detection supervision and would double the mask-head cost; Eq. 7
-      also counts ``L_condinst`` once. The reference frame still goes
-      through the box head: its assignment, predicted boxes and dynamic
-      parameters feed the tracking and consistency terms.
-    - ``L_bi-track``: the track head's loss (its ``loss_weight`` is
-      lambda_b).
-    - ``L_consistency`` (Eq. 6, ``loss_consistency``, lambda_c in its
-      ``loss_weight``; ``None`` switches it off): every positive location
-      of the key frame whose instance is present in the reference frame is
-      paired with the reference positive location of that instance at the
-      nearest relative position inside the instance (offset from its box
-      centre over box size). CondInst's dynamic kernels see coordinates
-      relative to their own location, so kernels of different parts of an
-      object legitimately differ; pairing the same part keeps Eq. 6 from
-      fighting the mask loss, which random pairing or the mean over an
-      instance's positives would do. Gradients reach both frames.
+    ``L_condinst`` on the key frame, the track head's loss (Eq. 3-5) and
+    ``loss_consistency`` (Eq. 6) between the key and reference positive
+    locations of an instance at the nearest relative position
+    (:func:`_consistency_pairs`). Where the paper is silent,
+    ``configs/stc/README.md`` says what is done and why.
 
-    **Inference** is online: frames of the video are processed one at a
-    time (features of one frame only); CondInst detects with the
-    detector's ``test_cfg`` (STC: score > 0.03, NMS 0.5, 10 per frame),
-    each detection's embedding is read at its box centre
-    (``pred_instances.embeddings``), masks are pasted at the original frame
-    resolution and the tracker assigns ``instances_id``.
+    **Inference** frame by frame (:class:`VideoStreamMixin`): CondInst's
+    detections with the detector's ``test_cfg``, each with the embedding
+    at its box centre, masks at the original resolution; the tracker
+    assigns ``instances_id``.
 
-    **COCO initialisation.** A CondInst checkpoint (keys ``backbone.``,
-    ``neck.``, ``bbox_head.``, ``mask_head.``, e.g. mmdet's COCO model)
-    can be loaded directly, e.g. with ``load_from`` in a config: a
-    load-state-dict pre-hook moves such keys under ``detector.`` when the
-    checkpoint has no ``detector.`` key. Only the track head is then left
-    uninitialised (and, with a different class count, the classifier).
+    A CondInst checkpoint in mmdet's layout (``backbone.``, ``neck.``,
+    ``bbox_head.``, ``mask_head.``) loads directly: its keys move under
+    ``detector.``.
 
     Args:
         detector (dict): CondInst config.
