@@ -36,7 +36,8 @@ class ResultsStreamWriter:
     Args:
         path (str): The ``.jsonl`` file.
         category_id (Callable[[int], int]): Category id of a label, e.g.
-            :meth:`VISResultsCollector.category_id`.
+            :meth:`~mmvis_clip.evaluation.functional.video_results.
+            VideoResults.category_id`.
         header (dict): The first line (``video``, ``video_id``, ...).
     """
 

@@ -64,12 +64,13 @@ from mmvis_clip.apis import FrameSource, VideoSegmenter, init_vis_model
 from mmvis_clip.apis.frame_reader import DROP_POLICIES, FrameReader
 from mmvis_clip.apis.live_frame_source import open_frame_source
 from mmvis_clip.apis.results_stream_writer import ResultsStreamWriter
-from mmvis_clip.apis.vis_results_collector import VISResultsCollector
 from mmvis_clip.evaluation.functional import (VideoFrames, VideoInfo,
                                               frame_stems,
                                               write_results_as_id_masks)
+from mmvis_clip.evaluation.functional.video_results import VideoResults
 from mmvis_clip.utils.atomic_io import (dump_json_atomic, refuse_output_folder,
                                         refuse_overwriting_inputs)
+from mmvis_clip.utils.rle import encode_masks
 from mmvis_clip.utils.user_errors import exit_on_user_error
 from mmvis_clip.visualization import AtomicVideoWriter, VideoRenderer
 from mmvis_clip.visualization.frame_window import FrameWindow, NoDisplayError
@@ -284,7 +285,7 @@ def run_on_source(args, source, window) -> int:
     segmenter = VideoSegmenter(model)
     classes = model.dataset_meta.get('classes')
     renderer = VideoRenderer(classes=classes, score_thr=args.score_thr)
-    collector = VISResultsCollector(
+    video_results = VideoResults(
         video_id=args.video_id, cat_ids=model.dataset_meta.get('cat_ids'))
     policy = args.drop_frames or ('oldest' if source.is_live else 'none')
     reader = FrameReader(
@@ -298,7 +299,7 @@ def run_on_source(args, source, window) -> int:
     writer = AtomicVideoWriter(args.out, fps=source.fps) if args.out \
         else None
     stream = ResultsStreamWriter(
-        args.out_frames, collector.category_id,
+        args.out_frames, video_results.category_id,
         dict(video=source.name, video_id=args.video_id,
              source=source.description, fps=source.fps)) \
         if args.out_frames else None
@@ -314,7 +315,9 @@ def run_on_source(args, source, window) -> int:
                     writer.write(drawn)
                 if window is not None and not window.show(drawn):
                     stop.set()
-            collector.add(result)
+            video_results.add(result.frame_index, result.instances_id,
+                              result.labels, result.scores,
+                              encode_masks(result.masks))
             if stream is not None:
                 stream.frame(result, source_index)
 
@@ -355,7 +358,7 @@ def run_on_source(args, source, window) -> int:
         stats = reader.stats()
         stats['stopped_by'] = 'user' if stop.is_set() else (
             'max_frames' if num_frames == args.max_frames else 'end')
-        stats['num_tracks'] = len(collector.records)
+        stats['num_tracks'] = video_results.num_tracks
         if stream is not None:
             stream.tracks(summaries)
             stream.end(stats)
@@ -369,7 +372,7 @@ def run_on_source(args, source, window) -> int:
     finally:
         if stream is not None:
             stream.close()
-    results = collector.results(num_frames)
+    results = video_results.results(num_frames)
     if args.out_json:
         dump_json_atomic(results, args.out_json)
     if args.out_masks:
@@ -380,7 +383,7 @@ def run_on_source(args, source, window) -> int:
               f'{masks["hidden"]} covered by higher-scoring tracks in every '
               'frame)')
     weights = args.checkpoint or 'random weights'
-    print(f'{num_frames} frames, {len(collector.records)} tracks '
+    print(f'{num_frames} frames, {video_results.num_tracks} tracks '
           f'({weights}, device {segmenter.device})')
     unprocessed = (f', {stats["frames_unprocessed"]} unprocessed at the '
                    'stop' if stats['frames_unprocessed'] else '')

@@ -13,6 +13,7 @@ from ...utils.vis_format import load_json
 from ..functional import (HOTA_AVERAGES, HOTA_STAT_NAMES, OCCLUSION_STAT_NAMES,
                           VIS_STAT_NAMES, VISFormatError, dump_vis_results,
                           evaluate_vis, format_vis_stats)
+from ..functional.video_results import VideoResults
 
 
 @METRICS.register_module()
@@ -123,6 +124,7 @@ class VISMetric(YouTubeVISMetric):
             prefix=prefix,
             format_only=format_only)
         self.ann_file = ann_file
+        self._cat_ids: Optional[List[int]] = None  # of the dataset meta
         self.hota = hota
         self.hota_score_thr = hota_score_thr
         self.hota_average = hota_average
@@ -181,6 +183,7 @@ class VISMetric(YouTubeVISMetric):
             # next round's process() fails): the metric runs every epoch
             self.results.clear()
             self._vis_meta_info = defaultdict(list)
+            self._cat_ids = None
         broadcast_object_list(metrics)
         return metrics[0]
 
@@ -206,6 +209,24 @@ class VISMetric(YouTubeVISMetric):
             self.process_video(frames)
             # mmdet's video records lack the length the evaluator checks
             self._vis_meta_info['videos'][-1]['length'] = len(frames)
+
+    def _format_one_video_preds(self, pred_dicts: Sequence[dict]) -> List:
+        """One video's results (:class:`VideoResults`, the package's one
+        owner of that step; mmdet's rule, with the category ids of the
+        class doc written at once instead of ``label + 1``).
+
+        Args:
+            pred_dicts (Sequence[dict]): Per frame, ``masks`` (RLEs),
+                ``scores``, ``labels`` and ``instances_id``.
+        """
+        if self._cat_ids is None:
+            self._cat_ids = self.label_category_ids()
+        video = VideoResults(self._vis_meta_info['videos'][-1]['id'],
+                             self._cat_ids)
+        for frame_index, pred in enumerate(pred_dicts):
+            video.add(frame_index, pred['instances_id'], pred['labels'],
+                      pred['scores'], pred['masks'])
+        return video.results(len(pred_dicts))
 
     def _label_to_category_ids(
             self, gt_categories: Optional[List[dict]]) -> List[int]:
@@ -264,13 +285,6 @@ class VISMetric(YouTubeVISMetric):
         cat_ids = self._label_to_category_ids(
             gt.get('categories') if isinstance(gt, dict) else None)
         preds = self.format_preds(pred_parts)
-        for pred in preds:
-            label = pred['category_id'] - 1  # mmdet wrote label + 1
-            if not 0 <= label < len(cat_ids):
-                raise VISFormatError(
-                    f'VISMetric: label {label} in video {pred["video_id"]} '
-                    f'is outside the {len(cat_ids)} classes')
-            pred['category_id'] = cat_ids[label]
 
         if self.outfile_prefix is not None:
             json_path, zip_path = dump_vis_results(preds, self.outfile_prefix)
