@@ -550,7 +550,7 @@ def test_carried_states_with_two_overlap_frames(render):
 
 def test_render_fields_required_only_when_carrying():
     tracker = ClipTracker(clip_len=3, overlap=1)
-    with pytest.raises(KeyError, match="'params'"):
+    with pytest.raises(AssertionError, match="'params'"):
         tracker.track_clip(_dets([_static(0, A_EMB)]),
                            BoxRenderer())
     # carrying off: no params needed
@@ -814,14 +814,14 @@ def test_bad_clip_inputs():
     tracker.track_clip(dets)
     bad = dets.clone()
     bad.masks = bad.masks.float()
-    with pytest.raises(TypeError, match='bool'):
+    with pytest.raises(AssertionError, match='float'):
         tracker.track_clip(bad)
     bad = InstanceData(**{k: v for k, v in dets.items() if k != 'masks'})
-    with pytest.raises(KeyError, match="'masks'"):
+    with pytest.raises(AssertionError, match="'masks'"):
         tracker.track_clip(bad)
     bad = dets.clone()
     bad.bboxes = bad.bboxes[:, :2]
-    with pytest.raises(ValueError, match=r'bboxes \(N, T=3, 4\)'):
+    with pytest.raises(AssertionError, match=r"'bboxes': \(1, 2, 4\)"):
         tracker.track_clip(bad)
     # the failed calls changed nothing
     out = tracker.track_clip(dets)

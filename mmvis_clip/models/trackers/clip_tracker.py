@@ -320,39 +320,21 @@ class ClipTracker(VISTrackerBase):
         self.last_det_ids = torch.zeros(0, dtype=torch.long)
 
     def _check_dets(self, dets: InstanceData, render: bool) -> None:
-        for field in REQUIRED_FIELDS:
-            if field not in dets:
-                raise KeyError(f'ClipTracker.track_clip: dets of clip '
-                               f'{self.clip_index + 1} have no {field!r}.')
+        """The model's contract with the tracker (see :meth:`track_clip`)."""
+        fields = REQUIRED_FIELDS + (RENDER_FIELDS if render else ())
+        missing = [f for f in fields if f not in dets]
+        assert not missing, f'dets of a clip lack {missing}'
         num, clip_len = len(dets), self.clip_len
-        shapes = {k: tuple(dets.get(k).shape) for k in REQUIRED_FIELDS}
-        if (len(shapes['labels']) != 1 or len(shapes['scores']) != 1
-                or len(shapes['embeddings']) != 2
-                or shapes['bboxes'] != (num, clip_len, 4)
-                or len(shapes['masks']) != 4
-                or shapes['masks'][:2] != (num, clip_len)):
-            raise ValueError(
-                f'ClipTracker.track_clip: dets of clip {self.clip_index + 1} '
-                'need labels (N, ), scores (N, ), embeddings (N, D), bboxes '
-                f'(N, T={clip_len}, 4) and masks (N, T, H, W); got {shapes}.')
-        if dets.masks.dtype != torch.bool:
-            raise TypeError(f'ClipTracker.track_clip: masks of clip '
-                            f'{self.clip_index + 1} must be bool, got '
-                            f'{dets.masks.dtype}.')
-        if render:
-            for field in RENDER_FIELDS:
-                if field not in dets:
-                    raise KeyError(
-                        f'ClipTracker.track_clip: with render_masks and '
-                        f'carry_clips > 0, dets of clip {self.clip_index + 1} '
-                        f'need {field!r}.')
-            if dets.params.dim() != 2 or \
-                    tuple(dets.clip_bboxes.shape) != (num, 4):
-                raise ValueError(
-                    'ClipTracker.track_clip: dets of clip '
-                    f'{self.clip_index + 1} need params (N, P) and '
-                    f'clip_bboxes (N, 4); got {tuple(dets.params.shape)} and '
-                    f'{tuple(dets.clip_bboxes.shape)}.')
+        shapes = {k: tuple(dets.get(k).shape) for k in fields}
+        assert (len(shapes['labels']) == len(shapes['scores']) == 1
+                and len(shapes['embeddings']) == 2
+                and shapes['bboxes'] == (num, clip_len, 4)
+                and len(shapes['masks']) == 4
+                and shapes['masks'][:2] == (num, clip_len)
+                and (not render or (len(shapes['params']) == 2
+                                    and shapes['clip_bboxes'] == (num, 4)))
+                ), f'dets of a clip of T={clip_len}: shapes {shapes}'
+        assert dets.masks.dtype == torch.bool, dets.masks.dtype
 
     def _iou_columns(self, track_ids: List[int]) -> List[int]:
         """Columns of ``track_ids`` that get the IoU terms (see
