@@ -161,22 +161,15 @@ class STCTracker(VISTrackerBase):
             ``instances_id`` (N, ) long, in the same order.
         """
         frame_id = data_sample.metainfo.get('frame_id')
-        if frame_id is None:
-            raise KeyError('STCTracker.track: the data sample has no '
-                           "'frame_id' in its metainfo.")
+        assert frame_id is not None, 'frame_id None in the sample metainfo'
         pred = data_sample.pred_instances
-        for field in REQUIRED_FIELDS:
-            if field not in pred:
-                raise KeyError(f'STCTracker.track: pred_instances of frame '
-                               f'{frame_id} has no {field!r}.')
+        missing = [f for f in REQUIRED_FIELDS if f not in pred]
+        assert not missing, f'frame {frame_id}: pred_instances lack {missing}'
         bboxes, labels = pred.bboxes, pred.labels
         scores, embeddings = pred.scores, pred.embeddings
-        if bboxes.dim() != 2 or bboxes.shape[1] != 4 \
-                or embeddings.dim() != 2:
-            raise ValueError(
-                f'STCTracker.track: frame {frame_id} needs bboxes (N, 4) '
-                f'and embeddings (N, D), got {tuple(bboxes.shape)} and '
-                f'{tuple(embeddings.shape)}.')
+        assert bboxes.dim() == 2 and bboxes.shape[1] == 4 and \
+            embeddings.dim() == 2, \
+            f'bboxes {tuple(bboxes.shape)}, embeddings {embeddings.shape}'
 
         track_ids = self.ids
         if len(pred) == 0 or not track_ids:
