@@ -16,6 +16,7 @@ through it. A frame model's results are final at once; a clip model keeps
 the frames of its next clip. :class:`FrameModelStream` gives mmdet's frame
 models (MaskTrack R-CNN) the same contract.
 """
+from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Sequence, Tuple
 
 from mmdet.models.trackers import MaskTrackRCNNTracker
@@ -32,14 +33,15 @@ from ..utils.offload import offload
 FrameResults = List[Tuple[int, InstanceData]]
 
 
-class VideoStreamMixin:
+class VideoStreamMixin(metaclass=ABCMeta):
     """``predict`` over whole videos from ``init_state`` / ``step`` /
     ``flush``, which a video model implements."""
 
+    @abstractmethod
     def init_state(self) -> None:
         """Start a new video: forget the tracks and anything buffered."""
-        raise NotImplementedError
 
+    @abstractmethod
     def step(self,
              inputs: Tensor,
              frames: Sequence[DetDataSample],
@@ -56,11 +58,10 @@ class VideoStreamMixin:
             list[tuple[int, InstanceData]]: The frames final now, in frame
             order (any earlier frame of the video, none, or several).
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def flush(self) -> FrameResults:
         """End the video: the frames not yet returned, in frame order."""
-        raise NotImplementedError
 
     def track_summaries(self) -> Dict[int, TrackSummary]:
         """The tracker's summary (majority label, mean score, number of
