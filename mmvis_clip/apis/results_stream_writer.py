@@ -20,7 +20,7 @@ the file (``tail -f``) during a live run:
   without it is the record of an interrupted run.
 """
 import json
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 from ..models.trackers import TrackSummary
 from .frame_result import FrameResult
@@ -52,11 +52,18 @@ class ResultsStreamWriter:
         self._file.write(json.dumps(obj, separators=(',', ':')) + '\n')
         self._file.flush()
 
-    def frame(self, result: FrameResult, source_frame: int) -> None:
+    def frame(self,
+              result: FrameResult,
+              source_frame: int,
+              rles: Optional[List[dict]] = None) -> None:
         """One frame's final results; ``source_frame`` is its index among
-        the frames the source delivered."""
+        the frames the source delivered; ``rles``: the masks already
+        encoded (:func:`~mmvis_clip.utils.rle.encode_masks`), if they
+        are."""
         instances = []
-        for i, rle in enumerate(encode_masks(result.masks)):
+        if rles is None:
+            rles = encode_masks(result.masks)
+        for i, rle in enumerate(rles):
             instances.append(
                 dict(
                     id=int(result.instances_id[i]),

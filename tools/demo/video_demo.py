@@ -315,11 +315,11 @@ def run_on_source(args, source, window) -> int:
                     writer.write(drawn)
                 if window is not None and not window.show(drawn):
                     stop.set()
+            rles = encode_masks(result.masks)  # once, for both outputs
             video_results.add(result.frame_index, result.instances_id,
-                              result.labels, result.scores,
-                              encode_masks(result.masks))
+                              result.labels, result.scores, rles)
             if stream is not None:
-                stream.frame(result, source_index)
+                stream.frame(result, source_index, rles)
 
     segmenter.reset()
     num_frames = 0
