@@ -5,6 +5,8 @@ boxes, so box and mask IoUs are worked out by hand from the positions;
 expected ids, scores and output frames come from the scenarios, not from
 the tracker's code.
 """
+from collections import Counter
+
 import pytest
 import torch
 from mmdet.registry import MODELS
@@ -377,7 +379,7 @@ def test_continuing_keeps_id_conflict_loser_dropped(on_conflict, ids,
     assert out.bboxes[:, 0].tolist() == (
         [[2, 0, 22, 20]] if on_conflict == 'drop' else [[10, 0, 30, 20],
                                                         [2, 0, 22, 20]])
-    assert tracker.track_summaries()[0].num_frames == 2
+    assert tracker.tracks[0].last_frame_id == 1  # track 0 renewed
 
 
 def test_assignment_conflict_rules_by_hand():
@@ -436,8 +438,8 @@ def test_unmatched_track_carried_then_dropped(clip_len, carry_clips):
                     0.9 * 0.9**(clip_len * k))
             else:
                 assert _ids(result) == [1]
-    # carried outputs cast no vote and add no score
-    assert tracker.track_summaries()[0] == (2, pytest.approx(0.9), 1)
+    # carried outputs do not renew the track
+    assert tracker.tracks[0].last_frame_id == 0
     assert 0 in tracker.tracks  # still in memory (num_clips_retain=10)
 
 
@@ -502,7 +504,7 @@ def test_carried_track_matched_again_keeps_id():
     assert _ids(out) == [0]  # not carried twice
     assert out.scores.tolist() == [pytest.approx(0.9)]
     assert tracker.num_tracks == 1
-    assert tracker.track_summaries()[0].num_frames == 2
+    assert tracker.tracks[0].last_frame_id == 2  # renewed in clip 2
 
 
 def test_no_overlap_mask_iou_against_rendered_track_over_all_frames():
@@ -730,34 +732,19 @@ def test_lost_track_retained_for_num_clips_retain(return_clip, keeps_id):
         assert (0 in tracker.tracks) == (c < 3)
     out = tracker.track_clip(_dets([_static(0, A_EMB), b_obj]))
     assert _ids(out) == ([0, 1] if keeps_id else [2, 1])
-    summaries = tracker.track_summaries()
-    assert summaries[1].num_frames == return_clip + 1
-    if keeps_id:
-        assert summaries[0].num_frames == 2
-    else:
-        assert summaries[0].num_frames == 1 and 0 in \
-            tracker.finished_summaries
+    assert set(tracker.tracks) == ({0, 1} if keeps_id else {1, 2})
 
 
-@pytest.mark.parametrize(
-    'labels,scores,label',
-    [
-        ([2, 5, 2, 5, 5], [0.9, 0.8, 0.5, 0.7, 0.6], 5),
-        ([3, 1, 3, 1], [0.2, 0.4, 0.6, 0.8], 1),  # tie -> smallest
-    ])
-def test_majority_vote_and_mean_score_over_clips(labels, scores, label):
+def test_label_flips_keep_the_track_and_pass_clip_labels_on():
     tracker = ClipTracker(clip_len=3, overlap=1)
-    clips = _clips(2 * len(labels) + 1, 3, 1)
-    for frame_ids, lab, score in zip(clips, labels, scores):
+    for lab, score in zip([2, 5, 2, 5, 5], [0.9, 0.8, 0.5, 0.7, 0.6]):
         out = tracker.track_clip(
             _dets([_static(0, A_EMB, label=lab, score=score)]))
-        # the per-frame outputs keep the clip's own label and score
+        # the outputs keep the clip's own label and score
+        assert _ids(out) == [0]
         assert out.labels.tolist() == [lab]
-    summary = tracker.track_summaries()[0]
-    assert summary.label == label
-    assert summary.score == pytest.approx(sum(scores) / len(scores))
-    assert summary.num_frames == len(labels)  # one vote per clip
-    assert list(tracker.track_summaries()) == [0]
+        assert out.scores.tolist() == [pytest.approx(score)]
+        assert tracker.tracks[0].last_label == lab
 
 
 def test_memory_bounded_over_200_clips():
@@ -769,7 +756,7 @@ def test_memory_bounded_over_200_clips():
     clips = _clips(2 * 200 + 1, clip_len, overlap)[:200]
     saved_bytes = tracker.num_saved_frames * (H * W + 4 * 4)
     max_objects = 2
-    all_finished = {}
+    clips_per_id = Counter()
     schedule = ClipSchedule(clip_len, overlap)
     for c, frame_ids in enumerate(clips):
         live = [k for k in range(c // 3 + 1) if 3 * k <= c < 3 * k + 5]
@@ -782,7 +769,7 @@ def test_memory_bounded_over_200_clips():
         assert _ids(out) == live  # object k keeps id k throughout
         schedule.final_frames(frame_ids,
                               lambda p, copy: frame_of_clip(out, p, copy))
-        all_finished.update(tracker.pop_finished_summaries())
+        clips_per_id.update(_ids(out))
 
         assert len(tracker.tracks) <= (5 + retain) // 3 + 1
         assert len(schedule.held) == overlap
@@ -796,13 +783,12 @@ def test_memory_bounded_over_200_clips():
             for key in ('masks', 'bboxes'):
                 assert states[key].untyped_storage().nbytes() <= \
                     max_objects * saved_bytes
-            assert len(record.label_votes) == 1
         for _, held in schedule.held:
             assert held.masks.untyped_storage().nbytes() <= max_objects * H * W
     assert tracker.num_tracks == 200 // 3 + 1
-    ids = set(all_finished) | set(tracker.tracks)
-    assert ids == set(range(tracker.num_tracks))
-    assert all(s.num_frames == 5 for i, s in all_finished.items())
+    assert set(clips_per_id) == set(range(tracker.num_tracks))
+    ended = set(clips_per_id) - set(tracker.tracks)
+    assert ended and all(clips_per_id[i] == 5 for i in ended)
 
 
 # --------------------------------------------------------------------------

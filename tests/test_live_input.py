@@ -318,7 +318,11 @@ def test_demo_on_a_file_url_with_max_frames(
     # the streamed frames hold what --out-json holds, track by track
     for entry, track in zip(entries, tracks):
         assert len(entry['segmentations']) == 3
+        # one rule for a track's category and score (TrackVotes)
         assert entry['category_id'] == track['category_id']
+        assert entry['score'] == track['score']
+        assert track['frames'] == sum(
+            rle is not None for rle in entry['segmentations'])
         for frame, rle in zip(frames, entry['segmentations']):
             hits = [i for i in frame['instances']
                     if i['id'] == track['track']]

@@ -36,6 +36,14 @@ def test_compare_names_each_difference(tmp_path):
         'model/test/results.json: 1 entries before, 2 after',
         'model/stream.jsonl: entry 0 differs in scores'
     ]
+    both = [dict(stream[0], scores=[0.25]),
+            dict(stream[1], summaries={'0': [1, 0.25, 1]})]
+    write_recording(tmp_path / 'd', results, both)
+    assert record_outputs.compare(tmp_path / 'a', tmp_path / 'd',
+                                  ['model']) == [
+        'model/stream.jsonl: entry 0 differs in scores',
+        'model/stream.jsonl: 2 of 2 entries differ, in scores, summaries'
+    ]
     missing = str(tmp_path / 'missing')
     assert record_outputs.compare(tmp_path / 'a', missing, ['model']) == [
         f'model/test/results.json: not in {missing}',

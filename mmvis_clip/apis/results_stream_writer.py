@@ -12,9 +12,10 @@ the file (``tail -f``) during a live run:
   source delivered (they differ when frames are dropped); ``segmentation``
   is a COCO compressed RLE of the frame's size;
 - per track, when it ends (the tracker forgets it) or at the end of the
-  video: ``{"track": ID, "category_id", "score", "observations"}`` (the
-  tracker's majority-vote label and mean score; observations are frames,
-  or clips for a clip model);
+  video: ``{"track": ID, "category_id", "score", "frames"}`` (its
+  :class:`~mmvis_clip.evaluation.functional.track_votes.TrackSummary`:
+  majority-vote label and mean score over its frames, as in
+  ``--out-json``, and their number);
 - last ``{"end": {...}}`` with the frame counts (read, processed,
   dropped), written only when the run ends without an error: a file
   without it is the record of an interrupted run.
@@ -22,9 +23,9 @@ the file (``tail -f``) during a live run:
 import json
 from typing import Callable, Dict, List, Optional
 
-from ..models.trackers import TrackSummary
-from .frame_result import FrameResult
+from ..evaluation.functional.track_votes import TrackSummary
 from ..utils.rle import encode_masks
+from .frame_result import FrameResult
 
 
 class ResultsStreamWriter:
@@ -88,7 +89,7 @@ class ResultsStreamWriter:
                     track=int(track_id),
                     category_id=self.category_id(int(summary.label)),
                     score=float(summary.score),
-                    observations=int(summary.num_frames)))
+                    frames=int(summary.num_frames)))
 
     def end(self, stats: dict) -> None:
         """The last line: the run's frame counts."""

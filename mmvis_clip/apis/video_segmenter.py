@@ -24,7 +24,7 @@ import torch.nn as nn
 from mmengine.dataset import pseudo_collate
 from mmengine.model import is_model_wrapper
 
-from ..models.trackers import TrackSummary
+from ..evaluation.functional.track_votes import TrackSummary, TrackVotes
 from ..models.vis.video_stream import (FrameModelStream, FrameResults,
                                        VideoStreamMixin)
 from .frame_result import FrameResult
@@ -58,6 +58,8 @@ class VideoSegmenter:
     model's data pre-processor and ``step``; :meth:`push` returns the
     frames that became final (STC and MaskTrack R-CNN: the frame itself;
     CiCo: the frames of each completed clip), :meth:`finish` the rest.
+    Every returned frame is counted in its tracks' :class:`TrackSummary`
+    (:class:`TrackVotes`, the rule of ``tools/test.py``'s results).
 
     Args:
         model (nn.Module): A video model from :func:`init_vis_model`
@@ -97,6 +99,7 @@ class VideoSegmenter:
         self.frame_index = 0
         self.frame_shape: Optional[Tuple[int, int]] = None
         self.finished = False
+        self.votes = TrackVotes()
         self.stream.init_state()
 
     def _check_open(self, call: str) -> None:
@@ -138,10 +141,13 @@ class VideoSegmenter:
                                     [video[t] for t in range(len(video))])
 
     def _results(self, final: FrameResults) -> List[FrameResult]:
-        return [
-            FrameResult.from_instances(frame_id, instances, self.frame_shape)
-            for frame_id, instances in final
-        ]
+        results = []
+        for frame_id, instances in final:
+            result = FrameResult.from_instances(frame_id, instances,
+                                                self.frame_shape)
+            self.votes.add(result.instances_id, result.labels, result.scores)
+            results.append(result)
+        return results
 
     def push(self, frame) -> List[FrameResult]:
         """Feed the next frame of the video.
@@ -169,8 +175,8 @@ class VideoSegmenter:
         Returns:
             tuple: The remaining :class:`FrameResult` s and the
             :class:`TrackSummary` (majority-vote label, mean score, number
-            of observations) of every track id not yet returned by
-            :meth:`pop_finished_summaries`.
+            of frames) of every track id not yet returned by
+            :meth:`pop_finished_summaries`, by id.
 
         Raises:
             StreamEndedError: If the video already ended.
@@ -179,23 +185,27 @@ class VideoSegmenter:
         self.finished = True
         with torch.no_grad():
             results = self._results(self.stream.flush())
-        return results, self.stream.track_summaries()
+        return results, dict(sorted(self.votes.summaries().items()))
+
+    def _ended_ids(self) -> List[int]:
+        """Counted ids the tracker no longer holds: no later frame can
+        have them (a clip model's held frames only have tracks in
+        memory)."""
+        return [i for i in self.votes.labels if i not in self.tracker.tracks]
 
     def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
         """Return and forget the summaries of tracks that ended (left the
-        tracker's memory); call it now and then on endless streams so that
-        the kept summaries stay bounded."""
-        return self.stream.pop_finished_summaries()
+        tracker's memory), by id; call it now and then on endless streams
+        so that the kept counts stay bounded."""
+        return dict(sorted(self.votes.pop(self._ended_ids()).items()))
 
     def state_size(self) -> Dict[str, int]:
         """Size of the state kept between frames: ``num_tracks`` (in the
         tracker's memory), ``tensor_bytes`` (their stored tensors) and
-        ``num_finished`` (summaries of ended tracks not yet popped)."""
-        tracks = getattr(self.tracker, 'tracks', {})
-        finished = self.stream.summaries.finished if isinstance(
-            self.stream, FrameModelStream) else \
-            self.tracker.finished_summaries
+        ``num_finished`` (ended tracks whose summaries are not yet
+        popped)."""
+        tracks = self.tracker.tracks
         return dict(
             num_tracks=len(tracks),
             tensor_bytes=tensor_bytes(tracks),
-            num_finished=len(finished))
+            num_finished=len(self._ended_ids()))

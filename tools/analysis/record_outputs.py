@@ -162,13 +162,24 @@ def compare(before, after, names):
             if len(old_items) != len(new_items):
                 problems.append(f'{name}/{rel}: {len(old_items)} entries '
                                 f'before, {len(new_items)} after')
-            for k, (x, y) in enumerate(zip(old_items, new_items)):
-                if x != y:
-                    keys = sorted(key for key in set(x) | set(y)
-                                  if x.get(key) != y.get(key))
-                    problems.append(f'{name}/{rel}: entry {k} differs in '
-                                    f'{", ".join(keys)}')
-                    break
+            differ = [(k, x, y)
+                      for k, (x, y) in enumerate(zip(old_items, new_items))
+                      if x != y]
+            if differ:
+                k, x, y = differ[0]
+                keys = sorted(key for key in set(x) | set(y)
+                              if x.get(key) != y.get(key))
+                problems.append(f'{name}/{rel}: entry {k} differs in '
+                                f'{", ".join(keys)}')
+            if len(differ) > 1:
+                keys = sorted({
+                    key
+                    for _, x, y in differ for key in set(x) | set(y)
+                    if x.get(key) != y.get(key)
+                })
+                problems.append(f'{name}/{rel}: {len(differ)} of '
+                                f'{len(old_items)} entries differ, in '
+                                f'{", ".join(keys)}')
     return problems
 
 

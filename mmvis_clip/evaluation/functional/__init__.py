@@ -11,6 +11,7 @@ from .vis_annotations import (VideoInfo, VideoInstance, VISGroundTruth,
                               results_video_ids)
 from .vis_eval import (AREA_RANGES, OCCLUSION_STAT_NAMES, OVIS_STAT_NAMES,
                        VIS_STAT_NAMES, VISEval, evaluate_vis, format_vis_stats)
+from .track_votes import TrackSummary, TrackVotes
 from .video_results import VideoResults
 from .vis_results_io import dump_vis_results, load_vis_results
 from .vis_results_masks import (VideoFrames, dataset_video_frames,
@@ -22,8 +23,8 @@ __all__ = [
     'AREA_RANGES', 'HOTA_AVERAGES', 'HOTA_STAT_NAMES', 'HOTAUnavailableError',
     'OCCLUSION_LEVELS', 'OCCLUSION_SCORES', 'OCCLUSION_STAT_NAMES',
     'OVIS_STAT_NAMES', 'VIS_STAT_NAMES', 'VISEval', 'VISFormatError',
-    'VISGroundTruth', 'VideoFrames', 'VideoInfo', 'VideoInstance',
-    'VideoResults',
+    'VISGroundTruth', 'TrackSummary', 'TrackVotes', 'VideoFrames',
+    'VideoInfo', 'VideoInstance', 'VideoResults',
     'dataset_video_frames', 'decode_frame_masks', 'dump_vis_results',
     'evaluate_hota', 'evaluate_vis', 'format_vis_stats', 'hota_from_parsed',
     'frame_stems', 'instance_id_map', 'kept_results', 'load_json',

@@ -2,22 +2,20 @@
 one owner of that step, for the test loop's metric and the demo."""
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
-
 from ...utils.vis_format import VISFormatError
+from .track_votes import TrackVotes
 
 
 class VideoResults:
     """The YouTube-VIS results of one video, built frame by frame.
 
     One result per track id, in the order the ids first appear, with
-    ``video_id``, ``category_id`` (majority vote of the per-frame labels,
-    a tie to the smallest label: ``np.bincount(labels).argmax()``),
-    ``score`` (the mean of the per-frame scores, in float32) and
-    ``segmentations`` (one compressed RLE, ``str`` counts, or None per
-    frame): mmdet's ``YouTubeVISMetric`` rule, which ``tools/test.py``'s
-    results have always followed. An id given to two instances of one frame
-    votes twice and keeps the later mask, as there.
+    ``video_id``, ``category_id`` and ``score`` (the track's
+    :class:`~.track_votes.TrackSummary`: majority-vote label, float32 mean
+    score) and ``segmentations`` (one compressed RLE, ``str`` counts, or
+    None per frame), as mmdet's ``YouTubeVISMetric`` writes them. An id
+    given to two instances of one frame votes twice and keeps the later
+    mask, as there.
 
     Args:
         video_id (int): ``video_id`` of the results. Defaults to 1.
@@ -30,8 +28,7 @@ class VideoResults:
                  cat_ids: Optional[Sequence[int]] = None) -> None:
         self.video_id = int(video_id)
         self.cat_ids = None if cat_ids is None else [int(i) for i in cat_ids]
-        self.labels: Dict[int, List[int]] = dict()
-        self.scores: Dict[int, List[float]] = dict()
+        self.votes = TrackVotes()
         self.segmentations: Dict[int, Dict[int, dict]] = dict()
         self.num_frames = 0
 
@@ -46,16 +43,11 @@ class VideoResults:
             rles (Sequence[dict]): n compressed RLEs (``str`` or ``bytes``
                 counts).
         """
-        for track_id, label, score, rle in zip(instances_id, labels, scores,
-                                               rles):
-            track_id = int(track_id)
-            if track_id not in self.labels:
-                self.labels[track_id], self.scores[track_id] = [], []
-                self.segmentations[track_id] = dict()
-            self.labels[track_id].append(int(label))
-            self.scores[track_id].append(float(score))
+        self.votes.add(instances_id, labels, scores)
+        for track_id, rle in zip(instances_id, rles):
             counts = rle['counts']
-            self.segmentations[track_id][int(frame_index)] = dict(
+            segs = self.segmentations.setdefault(int(track_id), dict())
+            segs[int(frame_index)] = dict(
                 size=[int(v) for v in rle['size']],
                 counts=counts.decode() if isinstance(counts, bytes) else
                 counts)
@@ -63,7 +55,7 @@ class VideoResults:
 
     @property
     def num_tracks(self) -> int:
-        return len(self.labels)
+        return len(self.votes)
 
     def category_id(self, label: int) -> int:
         """The category id written for ``label``."""
@@ -87,14 +79,12 @@ class VideoResults:
         assert length >= self.num_frames, \
             f'num_frames={length} but frame {self.num_frames - 1} has results'
         out = []
-        for track_id, labels in self.labels.items():
+        for track_id, summary in self.votes.summaries().items():
             segs = self.segmentations[track_id]
             out.append(
                 dict(
                     video_id=self.video_id,
-                    score=np.array(self.scores[track_id],
-                                   dtype=np.float32).mean().item(),
-                    category_id=self.category_id(
-                        int(np.bincount(labels).argmax())),
+                    score=summary.score,
+                    category_id=self.category_id(summary.label),
                     segmentations=[segs.get(i) for i in range(length)]))
         return out

@@ -149,11 +149,11 @@ class ClipTracker(VISTrackerBase):
     not output when that score is not above ``carry_score_thr`` (the
     model's test score threshold; the authors' 0.1) or when its mask has
     fewer than ``carry_min_pixels`` pixels in every frame (the authors': at
-    most 3). Carried outputs cast no label vote and add nothing to the
-    track's mean score (:meth:`track_summaries` count detections only), nor
-    do they renew its ``num_clips_retain``. Unlike the authors' code (which
-    skips its tracker on a clip without detections), tracks are carried
-    through clips without detections too.
+    most 3). A carried output does not renew the track's
+    ``num_clips_retain``; like every output it counts in the track's
+    video-level label and score (``TrackVotes``). Unlike the authors' code
+    (which skips its tracker on a clip without detections), tracks are
+    carried through clips without detections too.
 
     A track saves its embedding, the masks and boxes of the last
     ``max(overlap, 1)`` frames, its last detection score and, when the
@@ -682,8 +682,7 @@ class ClipTracker(VISTrackerBase):
             states.update(
                 params=kept.params.detach().clone(),
                 crop_boxes=kept.clip_bboxes.detach().float().clone())
-        self.update(self.clip_index, ids[keep], kept.labels, kept.scores,
-                    **states)
+        self.update(self.clip_index, ids[keep], kept.labels, **states)
 
         device = dets.labels.device
         return InstanceData(

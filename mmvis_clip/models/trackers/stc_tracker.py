@@ -44,10 +44,9 @@ class STCTracker(VISTrackerBase):
 
     A track keeps its latest box, latest label and latest embedding (or the
     momentum average of the embeddings, with
-    ``momentums=dict(embeddings=m)``), plus a label ``Counter`` and a score
-    sum; :meth:`track_summaries` gives the majority-vote label and mean
-    score of every track. The per-frame outputs keep the per-frame labels
-    and scores (mmdet's ``YouTubeVISMetric`` votes over them itself).
+    ``momentums=dict(embeddings=m)``). The per-frame outputs keep the
+    per-frame labels and scores; a track's video-level label and score are
+    voted over them (``TrackVotes``).
 
     Args:
         match_weights (dict[str, float]): ``det_score`` (w_s), ``iou``
@@ -187,7 +186,6 @@ class STCTracker(VISTrackerBase):
             frame_id,
             ids,
             labels,
-            scores,
             bboxes=bboxes,
             embeddings=embeddings)
 

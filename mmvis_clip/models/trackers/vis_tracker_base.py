@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from .track_assignment import ASSIGNMENT_METHODS, assign_detections_to_tracks
-from .track_record import TrackRecord, TrackSummary
+from .track_record import TrackRecord
 
 
 class VISTrackerBase:
@@ -15,11 +15,9 @@ class VISTrackerBase:
     Keeps the identified instances of one video in ``self.tracks``
     (``{id: TrackRecord}``) and does the bookkeeping every VIS tracker needs:
     id allocation, assignment of detections to tracks with a "new track"
-    option, dropping tracks that are lost for too long, and the video-level
-    category (majority vote) and score (mean) of every track. The memory is
+    option and dropping tracks that are lost for too long. The memory is
     bounded: a record holds the latest value of each state (or its momentum
-    average), a label ``Counter`` and a running score sum, whatever the
-    length of the video.
+    average) and its latest label, whatever the length of the video.
 
     A subclass only scores detections against the tracks. One time step (a
     frame for a frame tracker, a clip for a clip tracker) goes::
@@ -28,7 +26,7 @@ class VISTrackerBase:
         prev = self.get('embeddings', track_ids)     # (M, D), same order
         scores = ...                                 # (N, M)
         ids = self.assign_ids(scores, new_scores, track_ids)  # (N, )
-        self.update(frame_id, ids, labels, scores, embeddings=embeds, ...)
+        self.update(frame_id, ids, labels, embeddings=embeds, ...)
 
     ``update`` must be called at every time step, with empty tensors when
     there is no detection, so that lost tracks age.
@@ -39,8 +37,7 @@ class VISTrackerBase:
     of the overlapping frames, passed to ``update`` as states), uses its
     new-track threshold as ``new_scores``, and passes the clip index as
     ``frame_id`` so that ``num_frames_retain`` counts clips (or the clip's
-    last frame index, so that it counts frames). Each clip then casts one
-    label vote and adds one score to the track.
+    last frame index, so that it counts frames).
 
     Args:
         num_frames_retain (int): A track last observed at time step ``t``
@@ -56,11 +53,6 @@ class VISTrackerBase:
 
     Attributes:
         tracks (dict[int, TrackRecord]): Tracks in memory, by id.
-        finished_summaries (dict[int, TrackSummary]): Summaries of the
-            tracks dropped from memory since the last :meth:`reset` (three
-            numbers per id), so that :meth:`track_summaries` covers the
-            whole video; drain them with :meth:`pop_finished_summaries` to
-            keep the state strictly bounded on an endless stream.
     """
 
     def __init__(self,
@@ -90,7 +82,6 @@ class VISTrackerBase:
         """Forget every track; call it at the start of each video."""
         self.num_tracks = 0
         self.tracks: Dict[int, TrackRecord] = dict()
-        self.finished_summaries: Dict[int, TrackSummary] = dict()
         self.last_frame_id: Optional[int] = None
         self.state_keys: Optional[tuple] = None
 
@@ -143,66 +134,53 @@ class VISTrackerBase:
         return ids
 
     def update(self, frame_id: int, ids: Tensor, labels: Tensor,
-               scores: Tensor, **states: Tensor) -> None:
+               **states: Tensor) -> None:
         """Record the observations of one time step and age lost tracks.
 
         Args:
-            frame_id (int): Time step; must increase between calls until
+            frame_id (int): Time step; increases between calls until
                 :meth:`reset`.
             ids (Tensor): Of shape (N, ): track id of each observation, no
                 id twice.
             labels (Tensor): Of shape (N, ): category index.
-            scores (Tensor): Of shape (N, ): score.
             **states (Tensor): Per-observation states of shape (N, ...),
                 e.g. ``bboxes=(N, 4)``, ``embeddings=(N, D)``; the same names
                 at every step with observations.
         """
         frame_id = int(frame_id)
-        if self.last_frame_id is not None and frame_id <= self.last_frame_id:
-            raise ValueError(
-                f'Tracker got frame_id {frame_id} after {self.last_frame_id}'
-                '; call reset() at the start of each video.')
-        num = len(ids)
-        for name, value in dict(
-                labels=labels, scores=scores, **states).items():
-            if len(value) != num:
-                raise ValueError(f'Tracker update: {name} has {len(value)} '
-                                 f'entries for {num} ids.')
+        assert self.last_frame_id is None or frame_id > self.last_frame_id, \
+            f'frame_id {frame_id} after {self.last_frame_id}: reset() ' \
+            'at the start of each video'
         # one transfer per tensor, not one host sync per detection
         id_list = [int(i) for i in ids.tolist()]
-        if len(set(id_list)) != num:
-            raise ValueError(f'Tracker update: repeated ids in {id_list}.')
-        if num:
-            keys = tuple(sorted(states))
-            if self.state_keys is None:
-                self.state_keys = keys
-            elif keys != self.state_keys:
-                raise ValueError(f'Tracker update: states {keys} differ '
-                                 f'from the earlier {self.state_keys}.')
-        self.last_frame_id = frame_id
         label_list = [int(v) for v in labels.tolist()]
-        score_list = [float(v) for v in scores.tolist()]
+        assert len(set(id_list)) == len(id_list) == len(label_list) and all(
+            len(v) == len(id_list) for v in states.values()), \
+            'update: ids (no repeats), labels and states need N entries each'
+        if id_list:
+            keys = tuple(sorted(states))
+            assert self.state_keys in (None, keys), \
+                f'update: states {keys}, earlier {self.state_keys}'
+            self.state_keys = keys
+        self.last_frame_id = frame_id
         for i, track_id in enumerate(id_list):
             obs_states = {k: v[i] for k, v in states.items()}
-            label, score = label_list[i], score_list[i]
             if track_id in self.tracks:
-                self.tracks[track_id].observe(frame_id, label, score,
+                self.tracks[track_id].observe(frame_id, label_list[i],
                                               obs_states, self.momentums)
             else:
-                self.tracks[track_id] = TrackRecord(frame_id, label, score,
+                self.tracks[track_id] = TrackRecord(frame_id, label_list[i],
                                                     obs_states)
         self.pop_invalid_tracks(frame_id)
 
     def pop_invalid_tracks(self, frame_id: int) -> None:
-        """Drop the tracks unseen for ``num_frames_retain`` steps, keeping
-        their summaries in ``finished_summaries``."""
+        """Drop the tracks unseen for ``num_frames_retain`` steps."""
         lost = [
             track_id for track_id, record in self.tracks.items()
             if frame_id - record.last_frame_id >= self.num_frames_retain
         ]
         for track_id in lost:
-            self.finished_summaries[track_id] = self.tracks.pop(
-                track_id).summary()
+            del self.tracks[track_id]
 
     def get(self, item: str, ids: Optional[List[int]] = None) -> Tensor:
         """Stack a state of the tracks in memory.
@@ -218,26 +196,3 @@ class VISTrackerBase:
         if not ids:
             raise ValueError(f'Tracker get({item!r}): no track in memory.')
         return torch.stack([self.tracks[i].states[item] for i in ids])
-
-    def track_summaries(self) -> Dict[int, TrackSummary]:
-        """Video-level label, score and length of every track so far.
-
-        Returns:
-            dict[int, TrackSummary]: By id (ascending), for the dropped and
-            the live tracks: ``label`` is the majority vote of the observed
-            labels, a tie going to the smallest label index (as
-            ``np.bincount(...).argmax()`` in mmdet's ``YouTubeVISMetric``);
-            ``score`` is the mean observed score; ``num_frames`` the number
-            of observations.
-        """
-        summaries = dict(self.finished_summaries)
-        summaries.update({
-            i: record.summary()
-            for i, record in self.tracks.items()
-        })
-        return dict(sorted(summaries.items()))
-
-    def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
-        """Return and forget the summaries of the dropped tracks."""
-        finished, self.finished_summaries = self.finished_summaries, dict()
-        return finished

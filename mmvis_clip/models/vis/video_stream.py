@@ -17,14 +17,13 @@ the frames of its next clip. :class:`FrameModelStream` gives mmdet's frame
 models (MaskTrack R-CNN) the same contract.
 """
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 from mmdet.models.trackers import MaskTrackRCNNTracker
 from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
-from ..trackers import ResultTrackSummaries, TrackSummary
 from ..utils.offload import offload
 
 #: ``(frame_id, instances)`` pairs: ``frame_id`` of the frame's metainfo,
@@ -62,15 +61,6 @@ class VideoStreamMixin(metaclass=ABCMeta):
     @abstractmethod
     def flush(self) -> FrameResults:
         """End the video: the frames not yet returned, in frame order."""
-
-    def track_summaries(self) -> Dict[int, TrackSummary]:
-        """The tracker's summary (majority label, mean score, number of
-        observations) of every track of the video so far, by id."""
-        return self.tracker.track_summaries()
-
-    def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
-        """Return and forget the summaries of the tracks that ended."""
-        return self.tracker.pop_finished_summaries()
 
     def predict(self,
                 inputs: Tensor,
@@ -119,12 +109,10 @@ class FrameModelStream(VideoStreamMixin):
     by frame in its own ``predict`` (MaskTrack R-CNN).
 
     Each step's frames go through ``model.predict`` as one video (frame 0
-    resets its tracker); track summaries are counted from the outputs
-    (:class:`ResultTrackSummaries`), an id retired when the tracker drops
-    it. mmdet's ``MaskTrackRCNNTracker`` appends every observation of a
-    track to lists but only reads the latest entry; the lists are cut to
-    that entry after each step, which changes no output and bounds its
-    memory.
+    resets its tracker). mmdet's ``MaskTrackRCNNTracker`` appends every
+    observation of a track to lists but only reads the latest entry; the
+    lists are cut to that entry after each step, which changes no output
+    and bounds its memory.
 
     Args:
         model (nn.Module): The model, with a ``tracker``.
@@ -136,11 +124,9 @@ class FrameModelStream(VideoStreamMixin):
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self.tracker = model.tracker
-        self.summaries = ResultTrackSummaries()
 
     def init_state(self) -> None:
         self.tracker.reset()
-        self.summaries = ResultTrackSummaries()
 
     def step(self,
              inputs: Tensor,
@@ -148,27 +134,14 @@ class FrameModelStream(VideoStreamMixin):
              rescale: bool = True) -> FrameResults:
         video = TrackDataSample(video_data_samples=list(frames))
         self.model.predict(inputs, [video], rescale=rescale)
-        results = []
-        for frame in frames:
-            track = frame.pred_track_instances
-            frame_id = int(frame.metainfo['frame_id'])
-            self.summaries.observe(frame_id, track.instances_id.tolist(),
-                                   track.labels.tolist(),
-                                   track.scores.tolist())
-            results.append((frame_id, track))
+        results = [(int(frame.metainfo['frame_id']),
+                    frame.pred_track_instances) for frame in frames]
         if isinstance(self.tracker, self.LATEST_ONLY_TRACKERS):
             for record in self.tracker.tracks.values():
                 for key, value in record.items():
                     if isinstance(value, list) and len(value) > 1:
                         record[key] = value[-1:]
-        self.summaries.retire(self.tracker.tracks.keys())
         return results
 
     def flush(self) -> FrameResults:
         return []
-
-    def track_summaries(self) -> Dict[int, TrackSummary]:
-        return self.summaries.summaries()
-
-    def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
-        return self.summaries.pop_finished()
