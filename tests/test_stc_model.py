@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from amp_checks import bf16_step_bad_parameters
+from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 from mmdet.structures import TrackDataSample
 from mmdet.structures.bbox import bbox_overlaps
@@ -17,7 +18,7 @@ from scripted_frames import H, W, draw, frame_sample
 
 import mmvis_clip  # noqa: F401
 from mmvis_clip.models.heads import STCMaskHead, num_dynamic_params
-from mmvis_clip.models.vis.stc import _consistency_pairs
+from mmvis_clip.models.vis.stc import _consistency_pairs, _split_key_ref
 
 register_all_modules()
 
@@ -297,6 +298,39 @@ def test_configs():
                 assert cfg.load_from is None and not model.freeze_detector
 
 
+def test_r50_detector_is_mmdet_condinst_with_stc_test_settings():
+    """The detector of ``_base_/models/stc_r50_fpn.py`` is mmdet's CondInst
+    R50 config but for the listed keys (the file is not inherited from it:
+    a full mmdet config would bring its COCO data, 90k-iteration schedule
+    and runtime keys into every STC config)."""
+    from mmengine.hub import get_config
+    ours = Config.fromfile(
+        osp.join(CONFIG_DIR, '..', '_base_', 'models',
+                 'stc_r50_fpn.py')).model.detector.to_dict()
+    theirs = get_config(
+        'mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py'
+    ).model.to_dict()
+    theirs.pop('_scope_', None)
+    assert theirs.pop('data_preprocessor')['type'] == 'DetDataPreprocessor'
+    assert theirs['backbone'].pop('init_cfg') == dict(
+        type='Pretrained', checkpoint='torchvision://resnet50')
+    assert ours['backbone'].pop('init_cfg') is None
+    assert (theirs['bbox_head'].pop('num_classes'),
+            ours['bbox_head'].pop('num_classes')) == (80, 40)
+    assert (theirs['mask_head'].pop('type'), ours['mask_head'].pop('type'),
+            ours['mask_head'].pop('with_coords')) == ('CondInstMaskHead',
+                                                      'STCMaskHead', True)
+    for key, theirs_value, ours_value in (('score_thr', 0.05, 0.03),
+                                          ('nms',
+                                           dict(type='nms', iou_threshold=0.6),
+                                           dict(type='nms',
+                                                iou_threshold=0.5)),
+                                          ('max_per_img', 100, 10)):
+        assert theirs['test_cfg'].pop(key) == theirs_value, key
+        assert ours['test_cfg'].pop(key) == ours_value, key
+    assert ours == theirs
+
+
 def test_predict_without_detections():
     """Untrained: every score is ~0.01 (focal prior) < 0.03, so frames have
     no detection; outputs are still well-formed at the original size."""
@@ -370,7 +404,8 @@ def test_queries_sit_at_predicted_box_centres():
             bboxes=torch.tensor([[8., 8., 40., 40.]]),
             labels=torch.tensor([0]))
     ]
-    info = model._positive_locations((cls, bbox, cls, params), gts)[0]
+    outs = (cls, bbox, cls, params)
+    info = model._positive_locations(outs, model._assign(outs, gts))[0]
     assert len(info) > 0 and (info.gt_inds == 0).all()
     # a 32-pixel box is a P3 (stride 8) object: points at 8 j + 4
     assert (info.points % 8 == 4).all()
@@ -380,6 +415,95 @@ def test_queries_sit_at_predicted_box_centres():
     flat = torch.cat([p[0].flatten(1).t() for p in params])
     pos = [int(y // 8) * 12 + int(x // 8) for x, y in info.points.tolist()]
     assert torch.equal(info.param_preds, flat[pos])
+
+
+def direct_positive_locations(bbox_head, bbox_outs, batch_gt_instances,
+                              training):
+    """Positive locations by hand: mmdet's assignment (``get_targets``) on
+    points written out per level, each positive read at its (level, y, x)."""
+    cls_scores, bbox_preds, _, param_preds = bbox_outs
+    points, starts = [], [0]
+    for cls_score, stride in zip(cls_scores, bbox_head.strides):
+        h, w = cls_score.shape[-2:]
+        ys, xs = torch.meshgrid(
+            torch.arange(h), torch.arange(w), indexing='ij')
+        points.append(
+            torch.stack([(xs + 0.5) * stride, (ys + 0.5) * stride],
+                        -1).reshape(-1, 2).float())
+        starts.append(starts[-1] + h * w)
+    _, _, pos_inds_list, gt_inds_list = bbox_head.get_targets(
+        points, batch_gt_instances)
+    infos = []
+    for img, (pos_inds,
+              gt_inds) in enumerate(zip(pos_inds_list, gt_inds_list)):
+        rows = []
+        for index in pos_inds.tolist():
+            level = max(i for i, s in enumerate(starts[:-1]) if s <= index)
+            stride = bbox_head.strides[level]
+            w = cls_scores[level].shape[-1]
+            y, x = divmod(index - starts[level], w)
+            left, top, right, bottom = bbox_preds[level][img, :, y, x] * (
+                stride if training else 1)
+            point = torch.tensor([(x + 0.5) * stride, (y + 0.5) * stride])
+            rows.append(
+                (point, point + torch.stack([right - left, bottom - top]) / 2,
+                 param_preds[level][img, :, y, x]))
+        infos.append(
+            InstanceData(
+                points=torch.stack([r[0] for r in rows]),
+                query_points=torch.stack([r[1] for r in rows]),
+                gt_inds=gt_inds,
+                param_preds=torch.stack([r[2] for r in rows])))
+    return infos
+
+
+@pytest.mark.parametrize('training', [True, False])
+def test_positive_locations_of_key_and_reference_frames(training):
+    """The key frame's positives are loss_by_feat's (get_positive_infos),
+    the reference frame's the same assignment run by ``_assign``; both
+    match a direct computation location by location, in order."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg())
+    model.init_weights()
+    model.train(training)
+    data = model.data_preprocessor(training_batch(), training=True)
+    key_imgs, ref_imgs, key_samples, ref_samples = _split_key_ref(
+        data['inputs'], data['data_samples'])
+    gts, _, metas = unpack_gt_instances(key_samples)
+    ref_gts = unpack_gt_instances(ref_samples)[0]
+    head = model.detector.bbox_head
+    outs = head(model.detector.extract_feat(key_imgs))
+    ref_outs = head(model.detector.extract_feat(ref_imgs))
+    head.loss_by_feat(*outs, gts, metas)
+    mmdet_infos = head.get_positive_infos()
+    key = model._positive_locations(outs, mmdet_infos)
+    ref = model._positive_locations(ref_outs, model._assign(ref_outs, ref_gts))
+
+    for infos, frame_outs, frame_gts in ((key, outs, gts), (ref, ref_outs,
+                                                            ref_gts)):
+        expected = direct_positive_locations(head, frame_outs, frame_gts,
+                                             training)
+        assert [len(i) for i in infos] == [len(e) for e in expected]
+        for info, exp, frame_gt in zip(infos, expected, frame_gts):
+            assert len(info) > len(frame_gt)  # several per instance
+            assert set(info.gt_inds.tolist()) == set(range(len(frame_gt)))
+            assert torch.equal(info.gt_inds, exp.gt_inds)
+            assert torch.equal(info.points, exp.points)
+            assert torch.equal(info.param_preds, exp.param_preds)
+            assert torch.allclose(
+                info.query_points, exp.query_points, rtol=0, atol=1e-5)
+            # the kernels are trained through; the queries are not
+            assert info.param_preds.requires_grad
+            assert not info.query_points.requires_grad
+    # what the mask head gets: the same locations and kernels
+    for info, mmdet_info in zip(key, mmdet_infos):
+        assert torch.equal(info.points, mmdet_info.points)
+        assert torch.equal(info.param_preds, mmdet_info.param_preds)
+    # ``_assign`` on the key frame repeats loss_by_feat's assignment
+    for again, mmdet_info in zip(model._assign(outs, gts), mmdet_infos):
+        assert torch.equal(again.pos_inds, mmdet_info.pos_inds)
+        assert torch.equal(again.pos_assigned_gt_inds,
+                           mmdet_info.pos_assigned_gt_inds)
 
 
 @pytest.mark.parametrize('detach', [False, True])

@@ -1,7 +1,10 @@
 # STC (CondInst + spatio-temporal contrastive tracking head + STCTracker),
 # ResNet-50 FPN, 40 classes (YouTube-VIS). The detector is mmdet's CondInst
 # R50 (condinst_r50_fpn_ms-poly-90k_coco_instance.py) with STC's test
-# settings, so a COCO CondInst checkpoint initialises all of it.
+# settings, so a COCO CondInst checkpoint initialises all of it. Written out
+# rather than inherited: `_base_` on the mmdet config would also bring its
+# COCO data, 90k-iteration schedule and runtime keys, which clash with the
+# STC dataset bases; tests/test_stc_model.py checks it against mmdet's.
 num_classes = 40
 model = dict(
     type='STC',

@@ -149,8 +149,10 @@ class STC(VideoStreamMixin, BaseMOTModel):
             p.sum() for p in mask_head.parameters() if p.requires_grad) * 0.
         losses.update(mask_losses)
 
-        pos_infos = self._positive_locations(outs, gts)
-        ref_pos_infos = self._positive_locations(ref_outs, ref_gts)
+        # the key frame's assignment is the one loss_by_feat made
+        pos_infos = self._positive_locations(outs, positive_infos)
+        ref_pos_infos = self._positive_locations(
+            ref_outs, self._assign(ref_outs, ref_gts))
         losses.update(
             self.track_head.loss(
                 self.track_head(x), self.track_head(ref_x), pos_infos,
@@ -162,37 +164,76 @@ class STC(VideoStreamMixin, BaseMOTModel):
                 params, ref_params)
         return losses
 
+    def _assign(self, bbox_outs: Tuple[List[Tensor], ...],
+                batch_gt_instances: List[InstanceData]) -> List[InstanceData]:
+        """CondInst/FCOS label assignment of a frame without a detection
+        loss (the reference frame), as ``loss_by_feat`` makes it.
+
+        Args:
+            bbox_outs (tuple[list[Tensor]]): The box head's outputs
+                ``(cls_scores, bbox_preds, centernesses, param_preds)``,
+                each a list over levels of (N, C, H_l, W_l).
+            batch_gt_instances (list[InstanceData]): Ground truth of the N
+                images (``bboxes``, ``labels``, ``masks``).
+
+        Returns:
+            list[InstanceData]: Per image, ``pos_inds`` (P, ) indices of the
+            positive locations in the level-major flattened points and
+            ``pos_assigned_gt_inds`` (P, ) their ground-truth indices, the
+            fields of the same name of
+            :meth:`CondInstBboxHead.get_positive_infos`.
+        """
+        bbox_head = self.detector.bbox_head
+        cls_scores, bbox_preds = bbox_outs[:2]
+        points = bbox_head.prior_generator.grid_priors(
+            [s.shape[-2:] for s in cls_scores],
+            dtype=bbox_preds[0].dtype,
+            device=bbox_preds[0].device)
+        _, _, pos_inds_list, pos_gt_inds_list = bbox_head.get_targets(
+            points, batch_gt_instances)
+        return [
+            InstanceData(pos_inds=pos_inds, pos_assigned_gt_inds=gt_inds)
+            for pos_inds, gt_inds in zip(pos_inds_list, pos_gt_inds_list)
+        ]
+
     def _positive_locations(
             self, bbox_outs: Tuple[List[Tensor], ...],
-            batch_gt_instances: List[InstanceData]) -> List[InstanceData]:
-        """CondInst/FCOS label assignment of one frame per image.
+            assignments: List[InstanceData]) -> List[InstanceData]:
+        """Positive locations of one frame per image, for the track head
+        and the consistency loss.
 
-        Returns, per image, the positive locations of all levels:
-        ``points`` (P, 2), ``query_points`` (P, 2) the centres of the
-        boxes predicted there (detached), ``gt_inds`` (P, ) and
-        ``param_preds`` (P, num_params).
+        Args:
+            bbox_outs (tuple[list[Tensor]]): The box head's outputs
+                ``(cls_scores, bbox_preds, centernesses, param_preds)``,
+                each a list over levels of (N, C, H_l, W_l).
+            assignments (list[InstanceData]): Per image, ``pos_inds`` (P, )
+                and ``pos_assigned_gt_inds`` (P, ): the key frame's
+                :meth:`CondInstBboxHead.get_positive_infos` or the
+                reference frame's :meth:`_assign`.
+
+        Returns:
+            list[InstanceData]: Per image, in the order of ``pos_inds``:
+            ``points`` (P, 2), ``query_points`` (P, 2) the centres of the
+            boxes predicted there (detached), ``gt_inds`` (P, ) and
+            ``param_preds`` (P, num_params).
         """
         bbox_head = self.detector.bbox_head
         cls_scores, bbox_preds, _, param_preds = bbox_outs
-        featmap_sizes = [s.shape[-2:] for s in cls_scores]
         points_strides = bbox_head.prior_generator.grid_priors(
-            featmap_sizes,
+            [s.shape[-2:] for s in cls_scores],
             dtype=bbox_preds[0].dtype,
             device=bbox_preds[0].device,
             with_stride=True)
         points = torch.cat([p[:, :2] for p in points_strides])
         strides = torch.cat([p[:, 2] for p in points_strides])
-        _, _, pos_inds_list, pos_gt_inds_list = bbox_head.get_targets(
-            [p[:, :2] for p in points_strides], batch_gt_instances)
-
         flat_bbox = _flatten_levels(bbox_preds)
         flat_params = _flatten_levels(param_preds)
         # In training mode the box head predicts distances in units of
         # the level's stride (``norm_on_bbox``); at test time in pixels.
         scale_by_stride = bbox_head.norm_on_bbox and bbox_head.training
         infos = []
-        for img_id, (pos_inds, pos_gt_inds) in enumerate(
-                zip(pos_inds_list, pos_gt_inds_list)):
+        for img_id, assignment in enumerate(assignments):
+            pos_inds = assignment.pos_inds
             pos_points = points[pos_inds]
             dist = flat_bbox[img_id, pos_inds].detach()
             if scale_by_stride:
@@ -202,7 +243,7 @@ class STC(VideoStreamMixin, BaseMOTModel):
                 InstanceData(
                     points=pos_points,
                     query_points=centres,
-                    gt_inds=pos_gt_inds,
+                    gt_inds=assignment.pos_assigned_gt_inds,
                     param_preds=flat_params[img_id, pos_inds]))
         return infos
 
