@@ -15,7 +15,7 @@ the file (``tail -f``) during a live run:
   video: ``{"track": ID, "category_id", "score", "frames"}`` (its
   :class:`~mmvis_clip.evaluation.functional.track_votes.TrackSummary`:
   majority-vote label and mean score over its frames, as in
-  ``--out-json``, and their number);
+  ``--out-json``, and the number of its per-frame instances);
 - last ``{"end": {...}}`` with the frame counts (read, processed,
   dropped), written only when the run ends without an error: a file
   without it is the record of an interrupted run.

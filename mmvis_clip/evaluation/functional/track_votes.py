@@ -16,7 +16,10 @@ class TrackSummary(NamedTuple):
             the smallest label (``np.bincount(labels).argmax()``, mmdet's
             ``YouTubeVISMetric`` rule).
         score (float): Mean of its per-frame scores, computed in float32.
-        num_frames (int): Number of frames with the track.
+        num_frames (int): Number of per-frame instances counted: the
+            frames with the track, unless a tracker gave its id to two
+            instances of one frame (mmdet's ``MaskTrackRCNNTracker`` can),
+            which vote twice.
     """
 
     label: int
