@@ -133,16 +133,11 @@ def test_online_predict(trained):
         dict(inputs=[torch.stack([img] * 3)], data_samples=[track]),
         training=False)
     calls = []
-    extract = model.detector.extract_feat
-
-    def recording_extract(imgs):
-        calls.append(tuple(imgs.shape))
-        return extract(imgs)
-
-    model.detector.extract_feat = recording_extract
+    handle = model.detector.backbone.register_forward_pre_hook(
+        lambda _, args: calls.append(tuple(args[0].shape)))
     with torch.no_grad():
         out = model.predict(**data)[0]
-    del model.detector.extract_feat
+    handle.remove()
     # online: one frame per feature extraction
     assert calls == [(1, 3, H, W)] * 3
     for frame_id in range(3):
@@ -161,7 +156,7 @@ def test_online_predict(trained):
         assert (ious[same & off_diag] <= 0.5 + 1e-6).all()
         # embeddings are read at box centres in the network input
         with torch.no_grad():
-            feats = extract(data['inputs'][:, frame_id])
+            feats = model.detector.extract_feat(data['inputs'][:, frame_id])
             emb_map = model.track_head(feats)[0]
         expected = model.track_head.embeddings_at_boxes(
             emb_map, frame.pred_instances.bboxes * 0.5)

@@ -25,6 +25,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.model import is_model_wrapper
 
 from ..evaluation.functional.track_votes import TrackSummary, TrackVotes
+from ..models.utils.inference_stages import inference_stage
 from ..models.vis.video_stream import (FrameModelStream, FrameResults,
                                        VideoStreamMixin)
 from .frame_result import FrameResult
@@ -60,6 +61,11 @@ class VideoSegmenter:
     CiCo: the frames of each completed clip), :meth:`finish` the rest.
     Every returned frame is counted in its tracks' :class:`TrackSummary`
     (:class:`TrackVotes`, the rule of ``tools/test.py``'s results).
+
+    Inference stages (:mod:`~mmvis_clip.models.utils.inference_stages`):
+    the test pipeline, collation and data pre-processor are marked
+    ``'pre-processing'``, the model's ``step`` and ``flush`` ``'model'``
+    (its own finer stages inside).
 
     Args:
         model (nn.Module): A video model from :func:`init_vis_model`
@@ -128,17 +134,20 @@ class VideoSegmenter:
     def _prepare(self, frames: Sequence[np.ndarray],
                  frame_ids: Sequence[int]) -> dict:
         """The model's batch for ``frames`` (test pipeline + collate)."""
-        return pseudo_collate(
-            [self.pipeline(stream_inputs(frames, frame_ids))])
+        with inference_stage('pre-processing'):
+            return pseudo_collate(
+                [self.pipeline(stream_inputs(frames, frame_ids))])
 
     def _run_model(self, data: dict) -> FrameResults:
         """Data pre-processor and the model's ``step`` on one collated
         frame; returns the final ``(frame_id, instances)`` pairs."""
         with torch.no_grad():
-            data = self.model.data_preprocessor(data, False)
+            with inference_stage('pre-processing'):
+                data = self.model.data_preprocessor(data, False)
             video = data['data_samples'][0]
-            return self.stream.step(data['inputs'],
-                                    [video[t] for t in range(len(video))])
+            with inference_stage('model'):
+                return self.stream.step(data['inputs'],
+                                        [video[t] for t in range(len(video))])
 
     def _results(self, final: FrameResults) -> List[FrameResult]:
         results = []
@@ -184,7 +193,9 @@ class VideoSegmenter:
         self._check_open('finish')
         self.finished = True
         with torch.no_grad():
-            results = self._results(self.stream.flush())
+            with inference_stage('model'):
+                final = self.stream.flush()
+            results = self._results(final)
         return results, dict(sorted(self.votes.summaries().items()))
 
     def _ended_ids(self) -> List[int]:

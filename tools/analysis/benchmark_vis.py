@@ -14,16 +14,21 @@ to ``--size`` (the original frame size; the config's test pipeline then
 resizes them for the model); they come from ``--input``, else from the
 config's test images when present, else are random.
 
-Frames/s is measured in a pass without any hook (one device
+Frames/s is measured in a pass with no stage recorder (one device
 synchronisation at its start and end). Stages are timed in a second pass
-over the same frames, with forward hooks / method wrappers on the
-submodules named per model class in :data:`STAGE_TARGETS` (a region
-entered inside another timed region counts for the outer one only; each
-region synchronises the device, so that pass is slower); "other model code"
-is the rest of the model's test step (box decoding, NMS, ...). With
-``--compare`` each config runs in its own process, so that peak memory is
-per config. ``--long-video`` streams ``--long-frames`` frames and reports
-memory and the tracker's state at 10%, 50% and 100% of the stream.
+over the same frames, under :func:`record_inference_stages`: the stream
+API marks pre-processing (test pipeline, data pre-processor) and the
+model's ``step``, each model marks its own stages inside it
+(:func:`inference_stage`), this file the RLE encoding. Time in a stage
+entered inside another counts for the inner one only; every stage boundary
+synchronises the device, so that pass is slower. "other model code" is the
+model's ``step`` outside its marked stages (box decoding, NMS, ...).
+MaskTrack R-CNN's stages are its networks' forward passes (mmdet's
+``predict`` cannot be marked inside): its box decoding, NMS, mask pasting
+and track matching count as other model code. With ``--compare`` each
+config runs in its own process, so that peak memory is per config.
+``--long-video`` streams ``--long-frames`` frames and reports memory and
+the tracker's state at 10%, 50% and 100% of the stream.
 """
 import argparse
 import json
@@ -36,8 +41,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import cv2
 import numpy as np
@@ -48,39 +52,12 @@ from tqdm import tqdm
 from mmvis_clip.apis import (FrameSource, VideoSegmenter, init_vis_model,
                              natural_sort_key)
 from mmvis_clip.apis.frame_source import list_frame_files
+from mmvis_clip.apis.stream_pipeline import stream_inputs
+from mmvis_clip.models.utils.inference_stages import (inference_stage,
+                                                      record_inference_stages)
 from mmvis_clip.utils.rle import encode_masks
 
-#: Timed submodules (forward hooks) or methods (wrapped) per model class
-#: name: ``'a.b'`` is ``model.a.b``. Every model also gets
-#: ``'data_preprocessor'`` under pre-processing.
-STAGE_TARGETS: Dict[str, Dict[str, List[str]]] = {
-    'STC': {
-        'backbone': ['detector.backbone'],
-        'neck': ['detector.neck'],
-        'heads': ['detector.bbox_head.predict', 'track_head'],
-        'mask': ['detector.mask_head.predict'],
-        'tracking': ['tracker.track'],
-    },
-    'MaskTrackRCNN': {
-        'backbone': ['detector.backbone'],
-        'neck': ['detector.neck'],
-        'heads':
-        ['detector.rpn_head.predict', 'detector.roi_head.predict_bbox'],
-        'mask': ['detector.roi_head.predict_mask'],
-        # MaskTrack R-CNN's track head runs inside its tracker
-        'tracking': ['tracker.track'],
-    },
-    'CiCo': {
-        'backbone': ['backbone'],
-        'neck': ['neck'],
-        'heads': ['bbox_head'],
-        # prototypes (CMH) and the clip masks built from them
-        'mask': ['mask_head', 'mask_head.proto_masks', 'mask_head.render'],
-        'tracking': ['tracker.track_clip'],
-    },
-}
-
-#: Model stages timed by :data:`STAGE_TARGETS`.
+#: Model stages, as the models mark them (:func:`inference_stage`).
 MODEL_STAGES = ('backbone', 'neck', 'heads', 'mask', 'tracking')
 
 #: Rows of the stage table, in order.
@@ -88,24 +65,12 @@ STAGES = ('pre-processing', ) + MODEL_STAGES + (
     'other model code', 'post-processing (to RLE)')
 
 
-def resolve(root, path: str):
-    """``root.a.b`` for ``path='a.b'``; raises naming the missing part."""
-    obj = root
-    for part in path.split('.'):
-        if not hasattr(obj, part):
-            raise AttributeError(
-                f'{type(root).__name__} has no {path!r} ({part!r} missing); '
-                'fix STAGE_TARGETS')
-        obj = getattr(obj, part)
-    return obj
-
-
 class StageTimer:
-    """Accumulate wall time per stage over nested, exclusive regions.
+    """A recorder of :func:`record_inference_stages`: the wall time spent
+    in each stage but not in a stage entered inside it (self time).
 
-    A region entered while another one is open is not timed on its own:
-    its time belongs to the open one, so stage times never overlap and sum
-    to at most the enclosing total.
+    Stage times never overlap: they sum to the time spent in the outermost
+    stages.
 
     Args:
         clock (callable): Returns seconds. Defaults to
@@ -120,84 +85,43 @@ class StageTimer:
         self.clock = clock
         self.sync = sync
         self.totals: Dict[str, float] = defaultdict(float)
-        self._open: Optional[str] = None
-        self._start = 0.0
-        self._undo: List[Callable[[], None]] = []
+        self._open: List[str] = []  # open stages, innermost last
+        self._since = 0.0  # start of the innermost stage's current span
 
     def now(self) -> float:
+        """Seconds of the clock, after the device sync if any."""
         if self.sync is not None:
             self.sync()
         return self.clock()
 
-    def enter(self, stage: str) -> bool:
-        """Open ``stage``; returns False (nothing opened) inside another."""
-        if self._open is not None:
-            return False
-        self._open = stage
-        self._start = self.now()
-        return True
+    def _switch(self) -> float:
+        """End the innermost open stage's current span; returns now."""
+        now = self.now()
+        if self._open:
+            self.totals[self._open[-1]] += now - self._since
+        self._since = now
+        return now
+
+    def enter(self, stage: str) -> None:
+        """Open ``stage`` inside the open ones."""
+        self._switch()
+        self._open.append(stage)
 
     def exit(self, stage: str) -> None:
-        if self._open == stage:
-            self.totals[stage] += self.now() - self._start
-            self._open = None
+        """Close ``stage``, the innermost open one.
 
-    @contextmanager
-    def region(self, stage: str) -> Iterator[None]:
-        opened = self.enter(stage)
-        try:
-            yield
-        finally:
-            if opened:
-                self.exit(stage)
-
-    def time_module(self, module: torch.nn.Module, stage: str) -> None:
-        """Time every ``module(...)`` call under ``stage``."""
-        opened = []
-
-        def pre_hook(*_):
-            opened.append(self.enter(stage))
-
-        def post_hook(*_):
-            if opened.pop():
-                self.exit(stage)
-
-        handles = [
-            module.register_forward_pre_hook(pre_hook),
-            module.register_forward_hook(post_hook)
-        ]
-        self._undo.extend(h.remove for h in handles)
-
-    def time_method(self, owner, name: str, stage: str) -> None:
-        """Time every ``owner.name(...)`` call under ``stage`` (the method
-        is shadowed on the instance until :meth:`remove`)."""
-        method = getattr(owner, name)
-
-        def timed(*args, **kwargs):
-            with self.region(stage):
-                return method(*args, **kwargs)
-
-        setattr(owner, name, timed)
-        self._undo.append(lambda: delattr(owner, name))
-
-    def time_target(self, root, path: str, stage: str) -> None:
-        """Time ``root.<path>``: a module by hooks, a method by wrapping."""
-        target = resolve(root, path)
-        if isinstance(target, torch.nn.Module):
-            self.time_module(target, stage)
-        elif callable(target) and '.' in path:
-            owner_path, name = path.rsplit('.', 1)
-            self.time_method(resolve(root, owner_path), name, stage)
-        else:
-            raise TypeError(f'{path!r} is neither a module nor a method')
+        Raises:
+            RuntimeError: If ``stage`` is not the innermost open stage.
+        """
+        if not self._open or self._open[-1] != stage:
+            raise RuntimeError(f'exit({stage!r}) but the open stages are '
+                               f'{self._open}')
+        self._switch()
+        self._open.pop()
 
     def reset(self) -> None:
+        """Forget the totals."""
         self.totals = defaultdict(float)
-
-    def remove(self) -> None:
-        """Undo all hooks and wrappers."""
-        while self._undo:
-            self._undo.pop()()
 
 
 # ----------------------------------------------------------------------
@@ -289,53 +213,11 @@ def make_frames(num: int, size, input_path: Optional[str], cfg) -> tuple:
 # ----------------------------------------------------------------------
 # measurement
 # ----------------------------------------------------------------------
-def install_timer(segmenter: VideoSegmenter, timer: StageTimer) -> dict:
-    """Hook the stages of ``segmenter``'s model and its pre/post steps.
-
-    Returns a dict that collects ``model`` (whole test step) seconds and
-    the model input size.
-    """
-    model = segmenter.model
-    targets = STAGE_TARGETS.get(type(model).__name__)
-    if targets is None:
-        raise KeyError(f'no stage targets for {type(model).__name__}; add '
-                       'them to STAGE_TARGETS in this file')
-    info = dict(model_seconds=0.0, input_shape=None)
-    timer.time_target(model, 'data_preprocessor', 'data pre-processor')
-    for stage, paths in targets.items():
-        for path in paths:
-            timer.time_target(model, path, stage)
-
-    prepare, run_model = segmenter._prepare, segmenter._run_model
-
-    def timed_prepare(*args, **kwargs):
-        with timer.region('pipeline'):
-            data = prepare(*args, **kwargs)
-        if info['input_shape'] is None:
-            info['input_shape'] = tuple(data['inputs'][0].shape[-2:])
-        return data
-
-    def timed_run_model(data):
-        start = timer.now()
-        out = run_model(data)
-        info['model_seconds'] += timer.now() - start
-        return out
-
-    segmenter._prepare = timed_prepare
-    segmenter._run_model = timed_run_model
-    return info
-
-
-def push_and_encode(segmenter: VideoSegmenter, frame: np.ndarray,
-                    timer: StageTimer) -> int:
-    """Push one frame, encode its results' masks; returns #instances."""
-    return encode_results(segmenter.push(frame), timer)
-
-
-def encode_results(results, timer: StageTimer) -> int:
-    """RLE-encode the results' masks; returns #instances."""
+def encode_results(results) -> int:
+    """RLE-encode the results' masks (stage ``'rle'``); returns
+    #instances."""
     num = 0
-    with timer.region('rle'):
+    with inference_stage('rle'):
         for result in results:
             encode_masks(result.masks)
             num += len(result)
@@ -379,38 +261,41 @@ def measure(config: str, checkpoint: Optional[str], args) -> dict:
         checkpoint,
         device=args.device,
         cfg_options=score_thr_options(config, args.score_thr))
-    segmenter = VideoSegmenter(model)
-    return run_measurement(config, checkpoint, args, model, segmenter)
+    return run_measurement(config, checkpoint, args, model,
+                           VideoSegmenter(model))
 
 
 def stream(segmenter: VideoSegmenter, frames: List[np.ndarray],
-           timer: StageTimer, desc: str) -> int:
+           desc: str) -> int:
     """Push ``frames`` as one video and encode every result; returns the
     number of instances."""
     segmenter.reset()
     num = 0
     for frame in tqdm(frames, desc=desc, unit='frame', file=sys.stderr):
-        num += push_and_encode(segmenter, frame, timer)
-    return num + encode_results(segmenter.finish()[0], timer)
+        num += encode_results(segmenter.push(frame))
+    return num + encode_results(segmenter.finish()[0])
+
+
+def model_input_shape(segmenter: VideoSegmenter, frame: np.ndarray) -> list:
+    """(h, w) of ``frame`` after the segmenter's test pipeline."""
+    data = segmenter.pipeline(stream_inputs([frame], [0]))
+    return list(data['inputs'].shape[-2:])
 
 
 def run_measurement(config, checkpoint, args, model, segmenter) -> dict:
-    """Warm up, then two passes over the timed frames: frames/s without
-    hooks, then the stages with hooks."""
+    """Warm up, then two passes over the timed frames: frames/s with no
+    recorder, then the stages with one."""
     device = segmenter.device
     frames, frames_from = make_frames(args.warmup + args.frames, args.size,
                                       args.input, model.cfg)
     name = osp.basename(config)
-    sync = device_sync(device)
-    timer = StageTimer(sync=sync)
-    # pass 1: frames/s, no hook and no synchronisation but at its ends
-    plain = StageTimer(sync=None)
-    stream(segmenter, frames[:args.warmup], plain, f'{name} warm-up')
+    timer = StageTimer(sync=device_sync(device))
+    # pass 1: frames/s, no recorder and no synchronisation but at its ends
+    stream(segmenter, frames[:args.warmup], f'{name} warm-up')
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
     start = timer.now()
-    num_instances = stream(segmenter, frames[args.warmup:], plain,
-                           f'{name} frames/s')
+    num_instances = stream(segmenter, frames[args.warmup:], f'{name} frames/s')
     total = timer.now() - start
     if device.type == 'cuda':
         peak = (torch.cuda.max_memory_allocated(device) / 2**20,
@@ -418,19 +303,12 @@ def run_measurement(config, checkpoint, args, model, segmenter) -> dict:
     else:
         peak = (peak_rss_mb(), 'process peak RSS, getrusage')
 
-    # pass 2: stages, hooked
-    timer.reset()
-    info = install_timer(segmenter, timer)
-    try:
+    # pass 2: stages, as the stream API and the model mark them
+    with record_inference_stages(timer):
         start = timer.now()
-        stream(segmenter, frames[args.warmup:], timer, f'{name} stages')
-        hooked_total = timer.now() - start
-    finally:
-        timer.remove()
-        segmenter.__dict__.pop('_prepare', None)
-        segmenter.__dict__.pop('_run_model', None)
-    stage_seconds = split_stages(timer.totals, info['model_seconds'],
-                                 hooked_total)
+        stream(segmenter, frames[args.warmup:], f'{name} stages')
+        staged_total = timer.now() - start
+    stage_seconds = split_stages(timer.totals, staged_total)
     num = args.frames
     result = dict(
         config=config,
@@ -441,41 +319,35 @@ def run_measurement(config, checkpoint, args, model, segmenter) -> dict:
         frames=num,
         frames_from=frames_from,
         frame_size=list(args.size),
-        model_input=list(info['input_shape'] or ()),
+        model_input=model_input_shape(segmenter, frames[0]),
         instances_per_frame=num_instances / num,
         fps=num / total,
-        stage_ms={k: 1000 * stage_seconds.get(k, 0.0) / num
-                  for k in STAGES},
-        total_ms=1000 * hooked_total / num,
+        stage_ms={k: 1000 * stage_seconds[k] / num for k in STAGES},
+        total_ms=1000 * staged_total / num,
         peak_memory=peak)
     if args.long_video:
         result['long_video'] = long_video(segmenter, model.cfg, args)
     return result
 
 
-def split_stages(totals: Dict[str, float], model_seconds: float,
-                 total: float) -> Dict[str, float]:
-    """Seconds per row of :data:`STAGES` from the timed regions.
+def split_stages(totals: Dict[str, float], total: float) -> Dict[str, float]:
+    """Seconds per row of :data:`STAGES` from the stages' self times.
 
-    - pre-processing: the test pipeline (``pipeline``) and the model's
-      data pre-processor (``data pre-processor``);
-    - model stages as timed;
-    - other model code: the rest of the model's test step
-      (``model_seconds``), e.g. box decoding, NMS, embedding look-up;
-    - post-processing: RLE encoding (``rle``) and the rest of ``total``
-      (frame checks, results to NumPy, tracker bookkeeping).
+    - pre-processing and the model stages as marked;
+    - other model code: the model's ``step`` / ``flush`` (``'model'``)
+      outside its marked stages (box decoding, NMS, embedding look-up, ...),
+      and any stage not in the table;
+    - post-processing: RLE encoding (``'rle'``) and the rest of ``total``
+      (frame checks, results to NumPy, track votes).
 
     The rows sum to ``total`` (up to clamping at 0).
     """
-    model_parts = totals.get('data pre-processor', 0.0) + sum(
-        totals.get(s, 0.0) for s in MODEL_STAGES)
-    out = {s: totals.get(s, 0.0) for s in MODEL_STAGES}
-    out['pre-processing'] = totals.get('pipeline', 0.0) + totals.get(
-        'data pre-processor', 0.0)
-    out['other model code'] = max(model_seconds - model_parts, 0.0)
+    out = {s: totals.get(s, 0.0) for s in ('pre-processing', ) + MODEL_STAGES}
+    known = set(out) | {'model', 'rle'}
+    out['other model code'] = totals.get('model', 0.0) + sum(
+        t for s, t in totals.items() if s not in known)
     out['post-processing (to RLE)'] = totals.get('rle', 0.0) + max(
-        total - totals.get('pipeline', 0.0) - model_seconds -
-        totals.get('rle', 0.0), 0.0)
+        total - sum(totals.values()), 0.0)
     return out
 
 

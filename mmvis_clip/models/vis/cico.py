@@ -17,6 +17,7 @@ from ..utils.clip_features import frames_to_clips
 from ..utils.clip_ground_truth import clip_ground_truth
 from ..utils.clip_nms import clip_nms
 from ..utils.clip_schedule import ClipSchedule, frame_of_clip
+from ..utils.inference_stages import inference_stage
 from .video_stream import FrameResults, VideoStreamMixin
 
 
@@ -144,7 +145,10 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
             if f not in cache and f not in frame_ids[:t]
         ]
         if new:
-            feats = self.neck(self.backbone(clips[0, new]))
+            with inference_stage('backbone'):
+                feats = self.backbone(clips[0, new])
+            with inference_stage('neck'):
+                feats = self.neck(feats)
             for i, t in enumerate(new):
                 cache[frame_ids[t]] = [level[i] for level in feats]
         per_frame_feats = [cache[f] for f in frame_ids]
@@ -266,7 +270,8 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
         """
         dets, render = self.predict_clip(
             clip, frames, rescale, frame_ids=frame_ids, with_render=True)
-        return self.tracker.track_clip(dets, render_masks=render)
+        with inference_stage('tracking'):
+            return self.tracker.track_clip(dets, render_masks=render)
 
     def predict_clip(self,
                      clip: Tensor,
@@ -303,10 +308,12 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
         meta = frames[0].metainfo
         cfg = self.bbox_head.test_cfg
         cubes = self.extract_clip_feat(clip, frame_ids)
-        cands = self.bbox_head.predict(cubes, [meta])[0]
-        protos = self.mask_head(cubes)[0]
-        low_res = self.mask_head.proto_masks(protos, cands.params,
-                                             cands.clip_bboxes)
+        with inference_stage('heads'):
+            cands = self.bbox_head.predict(cubes, [meta])[0]
+        with inference_stage('mask'):
+            protos = self.mask_head(cubes)[0]
+            low_res = self.mask_head.proto_masks(protos, cands.params,
+                                                 cands.clip_bboxes)
         keep = clip_nms(
             cands.scores,
             cands.labels,
@@ -323,8 +330,9 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
             min_box_cover=cfg.get('min_box_cover', 0.1),
             max_per_clip=cfg.get('max_per_clip', None))
         dets = cands[keep]
-        masks = self.mask_head.render(protos, dets.params, dets.clip_bboxes,
-                                      meta, rescale)
+        with inference_stage('mask'):
+            masks = self.mask_head.render(protos, dets.params,
+                                          dets.clip_bboxes, meta, rescale)
         scale = dets.bboxes.new_ones(4)
         if rescale and 'scale_factor' in meta:
             scale = dets.bboxes.new_tensor(meta['scale_factor']).repeat(2)
@@ -340,8 +348,9 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
             return result
 
         def render(params: Tensor, boxes: Tensor) -> Tensor:
-            return self.mask_head.render(protos, params, boxes * scale, meta,
-                                         rescale)
+            with inference_stage('mask'):
+                return self.mask_head.render(protos, params, boxes * scale,
+                                             meta, rescale)
 
         return result, render
 

@@ -16,6 +16,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ...utils.checkpoint_loading import mark_converted
 from ..heads.stc_mask_head import num_dynamic_params
 from ..utils.clip_ground_truth import check_instance_ids
+from ..utils.inference_stages import inference_stage
 from ..utils.offload import offload
 from .video_stream import FrameResults, VideoStreamMixin
 
@@ -275,14 +276,20 @@ class STC(VideoStreamMixin, BaseMOTModel):
         results = []
         for t, frame in enumerate(frames):
             single_img = inputs[:, t].contiguous()
-            x = self.detector.extract_feat(single_img)
+            # inference stages: the detector's extract_feat, split
+            with inference_stage('backbone'):
+                x = self.detector.backbone(single_img)
+            if self.detector.with_neck:
+                with inference_stage('neck'):
+                    x = self.detector.neck(x)
             frame.pred_instances = self._predict_frame(x, frame, rescale)
-            track = self.tracker.track(
-                model=self,
-                img=single_img,
-                feats=x,
-                data_sample=frame,
-                rescale=rescale)
+            with inference_stage('tracking'):
+                track = self.tracker.track(
+                    model=self,
+                    img=single_img,
+                    feats=x,
+                    data_sample=frame,
+                    rescale=rescale)
             frame.pred_instances = offload(frame.pred_instances)
             results.append((int(frame.metainfo['frame_id']), track))
         return results
@@ -294,13 +301,15 @@ class STC(VideoStreamMixin, BaseMOTModel):
     def _predict_frame(self, x: Tuple[Tensor], data_sample: DetDataSample,
                        rescale: bool) -> InstanceData:
         """CondInst detections of one frame with their embeddings."""
-        results = self.detector.bbox_head.predict(
-            x, [data_sample], rescale=False)
-        embed_map = self.track_head(x)[0]
-        embeds = self.track_head.embeddings_at_boxes(embed_map,
-                                                     results[0].bboxes)
-        results = self.detector.mask_head.predict(
-            x, [data_sample], rescale=rescale, results_list=results)
+        with inference_stage('heads'):
+            results = self.detector.bbox_head.predict(
+                x, [data_sample], rescale=False)
+            embed_map = self.track_head(x)[0]
+            embeds = self.track_head.embeddings_at_boxes(
+                embed_map, results[0].bboxes)
+        with inference_stage('mask'):
+            results = self.detector.mask_head.predict(
+                x, [data_sample], rescale=rescale, results_list=results)
         det = results[0]
         pred = InstanceData(metainfo=det.metainfo)
         pred.bboxes = det.bboxes

@@ -24,6 +24,7 @@ from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
+from ..utils.inference_stages import mark_module_stage
 from ..utils.offload import offload
 
 #: ``(frame_id, instances)`` pairs: ``frame_id`` of the frame's metainfo,
@@ -114,6 +115,14 @@ class FrameModelStream(VideoStreamMixin):
     lists are cut to that entry after each step, which changes no output
     and bounds its memory.
 
+    The model's own networks are marked as inference stages (forward hooks
+    registered here, see :func:`mark_module_stage`): ``backbone``,
+    ``neck``, ``heads`` (RPN head, RoI box extractor and head), ``mask``
+    (RoI mask extractor and head) and ``tracking`` (the track head's RoI
+    extractor and embedding head); what mmdet's ``predict`` does between
+    them (box decoding, NMS, mask pasting, track matching) is in no
+    finer stage.
+
     Args:
         model (nn.Module): The model, with a ``tracker``.
     """
@@ -124,6 +133,27 @@ class FrameModelStream(VideoStreamMixin):
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self.tracker = model.tracker
+        self._mark_stages()
+
+    def _mark_stages(self) -> None:
+        """Mark the model's networks as inference stages (a module shared
+        by two, e.g. one RoI extractor, keeps the first)."""
+        detector = getattr(self.model, 'detector', None)
+        roi_head = getattr(detector, 'roi_head', None)
+        track_head = getattr(self.model, 'track_head', None)
+        marked = set()
+        for owner, names, stage in (
+            (detector, ('backbone', 'neck'), None),
+            (detector, ('rpn_head', ), 'heads'),
+            (roi_head, ('bbox_roi_extractor', 'bbox_head'), 'heads'),
+            (roi_head, ('mask_roi_extractor', 'mask_head'), 'mask'),
+            (track_head, ('roi_extractor', 'embed_head'), 'tracking'),
+        ):
+            for name in names:
+                module = getattr(owner, name, None)
+                if isinstance(module, nn.Module) and id(module) not in marked:
+                    marked.add(id(module))
+                    mark_module_stage(module, stage or name)
 
     def init_state(self) -> None:
         self.tracker.reset()
