@@ -30,10 +30,7 @@ model = dict(
         feat_channels=channels,
         stacked_convs=2,
         norm_cfg=gn),
-    # 2D CMH (paper Table 1d): every synthetic object is small (area below
-    # 32^2 pixels, AP = APs), and the paper's 3D CMH loses on small objects
-    # (APs 14.3 vs 16.8 with 2D at T = 3), which move far for their size.
-    # Measured here (seed 0): configs/cico/README.md.
+    # 2D CMH: every synthetic object is small (configs/cico/README.md)
     mask_head=dict(
         in_channels=channels,
         feat_channels=channels,

@@ -29,29 +29,19 @@ model = dict(
                 in_channels=channels,
                 feat_channels=channels,
                 num_stacked_convs=2))),
-    # The tracking losses train the tracking head only (`detach_features`):
-    # from scratch, their gradients through the shared FPN slowed the
-    # detector down (seed 0, 8 epochs: AP 12.5 trained jointly, 19.9 with
-    # the FPN features detached; see configs/stc/README.md). The R50
-    # configs start from COCO CondInst and train jointly, as the paper.
+    # the tracking losses train the tracking head only (from scratch; the
+    # R50 configs train jointly, as the paper): configs/stc/README.md
     track_head=dict(
         in_channels=channels,
         feat_channels=channels,
         num_convs=1,
         embed_dim=64,
         detach_features=True),
-    # lambda_c lowered from 10 to 0.1. The paper starts from COCO-trained
-    # kernels; from scratch, 10 x a squared distance summed over 169 random
-    # kernel parameters dominates the first hundred iterations (gradient
-    # norm in the hundreds) and can collapse the shared box tower
-    # (loss_bbox stuck at 1.0). With 0.1 the masks learn at least as fast
-    # as without the term (3-epoch runs: dice 0.43 vs 0.50).
+    # lambda_c = 0.1 from scratch (10 from COCO): configs/stc/README.md
     loss_consistency=dict(loss_weight=0.1))
 
-# The tracking head's gradients are clipped on their own norm: with the
-# features detached, this run and its ablations with another tracking loss
-# (or none) then train the same detector from the same seed, so the
-# ablation table compares tracking losses, not detector runs.
+# the tracking head's gradients clipped on their own norm, so that the
+# tracking-loss ablations train the same detector: configs/stc/README.md
 optim_wrapper = dict(
     type='SeparateGradClipOptimWrapper',
     constructor='SeparateGradClipOptimWrapperConstructor',

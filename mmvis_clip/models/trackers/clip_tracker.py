@@ -79,90 +79,31 @@ def scale_boxes(boxes: Tensor, scale: float) -> Tensor:
 
 @MODELS.register_module()
 class ClipTracker(VISTrackerBase):
-    """CiCo's clip-level online tracker, as the CiCo authors run it.
+    """CiCo's clip-level online tracker (Eq. 11 with the authors' terms).
 
-    A video is processed as clips of ``clip_len`` (T) frames, consecutive
-    clips sharing ``overlap`` (To) frames (see
-    :class:`~mmvis_clip.models.utils.clip_schedule.ClipSchedule`). Each clip's
-    objects (already filtered by score and NMS in the model) are linked to
-    the tracks in memory with the matching score of Eq. 11, extended with
-    the authors' label and detection-score terms (``Track_TF.track``):
+    Links each clip's detections (filtered and NMS'd by the model) to the
+    tracks in memory by
 
     ``s(i, j) = w_embed * (cos(e_i, m_j) + 1) / 2 + w_score * s_i
     + k * (w_mask_iou * MIoU(i, j) + w_box_iou * BIoU(i, j))
     + w_label * [l_i == l_j]``
 
-    where ``e_i`` is the clip embedding of object ``i``, ``m_j`` the saved
-    embedding of track ``j`` (latest, or a momentum average with
-    ``momentums=dict(embeddings=m)``), ``l_j`` the label of the track's
-    latest detection, ``s_i`` the object's detection score and ``k =
-    overlap_iou_scale`` when the clips share frames (the authors double the
-    IoU weights then), else 1.
+    with ``e_i`` the clip embedding of detection ``i``, ``m_j`` track
+    ``j``'s saved embedding, ``l`` the labels, ``s_i`` the detection score
+    and ``k = overlap_iou_scale`` when clips share frames, else 1. The IoUs
+    are taken on the frames two clips share (``overlap > 0``), else against
+    the track's last box and its masks rendered on this clip. A detection
+    continues a track only when it scores more than its "new track" dummy
+    (``new_track``); tracks not matched are output for up to
+    ``carry_clips`` clips with masks rendered from their last mask
+    parameters. Every rule in full, and where it follows the authors' code:
+    ``configs/cico/README.md``, "The clip tracker".
 
-    **IoU terms** (the authors' rule). With ``overlap > 0`` they compare the
-    first To frames of this clip with the track's saved last To frames of
-    the previous clip (the same video frames), averaged over the frames
-    where both masks have at least ``iou_min_pixels`` pixels (the box IoU
-    over the same frames; 0 when no frame qualifies). With ``overlap=0`` the
-    box IoU compares this clip's first frame with the track's last box (two
-    adjacent video frames); the mask IoU compares every frame of the clip
-    with the track's masks rendered from its last mask parameters on this
-    clip's prototypes (when ``render_masks`` is given; else this clip's
-    first frame with the track's last mask), averaged over the qualifying
-    frames as above.
-
-    **Lost tracks.** The authors keep every object ever seen; an object
-    not matched in a clip keeps its last box (repeated over the frames) and
-    gets masks rendered from its last mask parameters on each new clip's
-    prototypes, and those serve for the IoU terms of the next clip. Here a
-    track is kept ``num_clips_retain`` clips after its last detection
-    (bounded memory); with ``lost_iou=True`` (default) it is scored like the
-    authors' (IoU terms against its carried box and masks; without
-    ``render_masks`` its last masks are kept as they are), with
-    ``lost_iou=False`` only tracks detected in the previous clip get IoU
-    terms (the others are matched on the other terms only).
-
-    **New tracks** (``new_track``). A dict (default, the authors' rule): a
-    dummy column per detection scored as above with the embedding term
-    ``embed`` (0.5: cosine 0), both IoUs ``iou`` (0.3; times
-    ``small_iou_scale`` = 0.5 for a small object: mean box width x mean box
-    height over the clip's frames below ``small_area`` = 0.1 of the frame,
-    the frame being the masks' H x W), the class term ``label`` (1) and the
-    same detection-score term; a detection continues a track only when it
-    scores strictly more than its dummy. ``'threshold'``: the dummy is the
-    fixed ``match_thr``. Detections then take tracks with ``assignment``:
-    ``'argmax'`` is greedy in order of descending best score; a detection
-    whose best track was taken by a better one is dropped
-    (``on_conflict='drop'``, the authors': not output, no id) or starts a
-    new track (``'new'``).
-
-    **Carried tracks** (the authors' ``Naive_Tacker``). When
-    ``render_masks`` is given and ``carry_clips > 0``, a track in memory not
-    matched in the clip is still output for up to ``carry_clips`` clips
-    after its last detection (default ``max(3, 15 // T)``; at most
-    ``num_clips_retain``): its masks are rendered from its last mask
-    parameters on the clip's prototypes, cropped by its circumscribed box
-    of its last clip (then its last frame box) scaled by
-    ``carry_box_scale`` (1.2); its boxes are its last frame box repeated;
-    its label is its last detection's; its score is its last detection's
-    times ``carry_score_decay ** (T * c)`` after ``c`` carried clips. It is
-    not output when that score is not above ``carry_score_thr`` (the
-    model's test score threshold; the authors' 0.1) or when its mask has
-    fewer than ``carry_min_pixels`` pixels in every frame (the authors': at
-    most 3). A carried output does not renew the track's
-    ``num_clips_retain``; like every output it counts in the track's
-    video-level label and score (``TrackVotes``). Unlike the authors' code
-    (which skips its tracker on a clip without detections), tracks are
-    carried through clips without detections too.
-
-    A track saves its embedding, the masks and boxes of the last
-    ``max(overlap, 1)`` frames, its last detection score and, when the
-    detections have them, its last mask parameters and crop box; memory is
-    bounded whatever the video length.
-
-    The tracker links clips and nothing else: which frames of a clip are
-    final is :class:`~mmvis_clip.models.utils.clip_schedule.ClipSchedule`'s
-    (the model's) business.
+    A track saves its embedding, the masks and boxes of its last
+    ``max(overlap, 1)`` frames, its last score and mask parameters: memory
+    is bounded whatever the video length. The tracker only links clips;
+    which frames of a clip are final is the model's
+    :class:`~mmvis_clip.models.utils.clip_schedule.ClipSchedule`.
 
     Args:
         clip_len (int): Frames per clip T. Defaults to 3.
