@@ -47,11 +47,12 @@ def test_single_frame_and_negative_coordinates():
 
 def test_empty_and_bad_input():
     assert circumscribed_boxes(torch.zeros(0, 3, 4)).shape == (0, 4)
-    with pytest.raises(ValueError, match='frames'):
+    # internal contracts: asserts
+    with pytest.raises(AssertionError, match='frames'):
         circumscribed_boxes(BOXES, frames=[3])
-    with pytest.raises(ValueError, match='valid'):
+    with pytest.raises(AssertionError, match='valid'):
         circumscribed_boxes(BOXES, VALID.float())
-    with pytest.raises(ValueError, match='boxes'):
+    with pytest.raises(AssertionError):
         circumscribed_boxes(BOXES[0])
 
 

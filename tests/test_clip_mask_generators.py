@@ -332,13 +332,14 @@ def test_no_objects(name):
 
 
 def test_bad_input():
-    # the head and the generator share the parameter count: an assert
+    # the head and the generator share the parameter count and the
+    # prototypes: asserts
     with pytest.raises(AssertionError, match='params'):
         CondInstClipMaskGenerator()(randn(8, 3, 4, 5), randn(2, 100),
                                     BOXES, STRIDE)
-    with pytest.raises(ValueError, match='protos'):
+    with pytest.raises(AssertionError, match='protos'):
         YolactClipMaskGenerator(32)(randn(8, 3, 4, 5), randn(2, 32), BOXES,
                                     STRIDE)
-    with pytest.raises(ValueError, match='gt_masks'):
+    with pytest.raises(AssertionError, match='gt_masks'):
         YolactClipMaskGenerator(8).loss(randn(2, 3, 4, 5), randn(2, 2, 4, 5),
                                         BOXES, STRIDE)

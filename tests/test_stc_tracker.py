@@ -240,7 +240,7 @@ def test_assign_with_no_track_or_no_detection():
         3, 0), torch.zeros(3)).tolist() == [-1, -1, -1]
     assert assign_detections_to_tracks(torch.zeros(0, 2),
                                        torch.zeros(0)).tolist() == []
-    with pytest.raises(ValueError, match='new_scores must have shape'):
+    with pytest.raises(AssertionError, match='new_scores'):
         assign_detections_to_tracks(torch.zeros(2, 2), torch.zeros(3))
     with pytest.raises(ValueError, match='Unknown assignment'):
         assign_detections_to_tracks(

@@ -182,9 +182,8 @@ class CiCoMaskHead(BaseModule):
             Tensor: (B, k, T, 2 * H3, 2 * W3), stride 4.
         """
         feats = x[self.start_level:self.end_level + 1]
-        if len(feats) != len(self.level_convs):
-            raise ValueError(f'expected at least {self.end_level + 1} FPN '
-                             f'levels, got {len(x)}')
+        assert len(feats) == len(self.level_convs), (
+            f'{len(x)} FPN levels, need {self.end_level + 1}')
         num_frames = feats[0].size(2)
         fused = self._conv(self.level_convs[0], feats[0], self.level_conv_3d)
         for i, (feat, conv) in enumerate(

@@ -200,10 +200,8 @@ def clip_mask_bce_loss(logits: Tensor,
         Tensor: Scalar; for N = 0 a zero still connected to the graph of
         ``logits``.
     """
-    if logits.dim() != 4 or gt_masks.shape != logits.shape:
-        raise ValueError('logits and gt_masks must both be (N, T, h, w), '
-                         f'got {tuple(logits.shape)} and '
-                         f'{tuple(gt_masks.shape)}')
+    assert logits.dim() == 4 and gt_masks.shape == logits.shape, (
+        f'logits {tuple(logits.shape)}, gt_masks {tuple(gt_masks.shape)}')
     if logits.size(0) == 0:
         return logits.sum() * 0.
     logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
@@ -339,10 +337,8 @@ class BaseClipMaskGenerator(nn.Module):
             Tensor: Scalar, the mean over the N objects times
             ``loss_weight``.
         """
-        if logits.dim() != 4 or boxes.shape != (logits.size(0), 4):
-            raise ValueError('logits must be (N, T, h, w) with boxes (N, 4), '
-                             f'got {tuple(logits.shape)} and '
-                             f'{tuple(boxes.shape)}')
+        assert logits.dim() == 4 and boxes.shape == (logits.size(0), 4), (
+            f'logits {tuple(logits.shape)}, boxes {tuple(boxes.shape)}')
         region = normaliser = None
         if self.crop:
             height, width = logits.shape[-2:]

@@ -122,8 +122,7 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
     def relative_coords(self, boxes: Tensor, proto_stride: float,
                         height: int, width: int) -> Tensor:
         """Relative coordinate maps of Eq. 6, shape (N, 2, h, w), (x, y)."""
-        if not proto_stride > 0:
-            raise ValueError(f'proto_stride must be > 0, got {proto_stride}')
+        assert proto_stride > 0, proto_stride
         xs = (torch.arange(width, device=boxes.device, dtype=boxes.dtype) +
               0.5) * proto_stride
         ys = (torch.arange(height, device=boxes.device, dtype=boxes.dtype) +
@@ -152,12 +151,10 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
         Returns:
             Tensor: Logits, shape (N, T, h, w).
         """
-        if protos.dim() != 4 or protos.size(0) != self.num_protos:
-            raise ValueError(f'protos must be ({self.num_protos}, T, h, w), '
-                             f'got {tuple(protos.shape)}')
-        if boxes.shape != (params.size(0), 4):
-            raise ValueError(f'boxes must be ({params.size(0)}, 4), got '
-                             f'{tuple(boxes.shape)}')
+        assert protos.dim() == 4 and protos.size(0) == self.num_protos, (
+            f'protos {tuple(protos.shape)}, {self.num_protos} prototypes')
+        assert boxes.shape == (params.size(0), 4), (
+            f'boxes {tuple(boxes.shape)}, params {tuple(params.shape)}')
         weights, biases = self.parse_dynamic_params(
             params.tanh() if self.params_tanh else params)
         _, num_frames, height, width = protos.shape

@@ -72,10 +72,8 @@ class YolactClipMaskGenerator(BaseClipMaskGenerator):
         Returns:
             Tensor: Logits, shape (N, T, h, w).
         """
-        if protos.dim() != 4 or protos.size(0) != self.num_protos:
-            raise ValueError(f'protos must be ({self.num_protos}, T, h, w), '
-                             f'got {tuple(protos.shape)}')
-        if params.dim() != 2 or params.size(1) != self.num_params:
-            raise ValueError(f'params must be (N, {self.num_params}), got '
-                             f'{tuple(params.shape)}')
+        assert protos.dim() == 4 and protos.size(0) == self.num_protos, (
+            f'protos {tuple(protos.shape)}, {self.num_protos} prototypes')
+        assert params.dim() == 2 and params.size(1) == self.num_params, (
+            f'params {tuple(params.shape)}, {self.num_params} per object')
         return torch.einsum('nk,kthw->nthw', params.tanh(), protos)

@@ -66,9 +66,7 @@ def assign_detections_to_tracks(match_scores: Tensor,
     if on_conflict not in CONFLICT_RULES:
         raise ValueError(f'Unknown on_conflict {on_conflict!r}; expected '
                          f'one of {CONFLICT_RULES}.')
-    if match_scores.dim() != 2:
-        raise ValueError('match_scores must have shape (N, M), got '
-                         f'{tuple(match_scores.shape)}.')
+    assert match_scores.dim() == 2, tuple(match_scores.shape)
     num_dets, num_tracks = match_scores.shape
     # a small matrix, assigned on the host: one transfer instead of a
     # device synchronisation per track in the loops below
@@ -78,9 +76,8 @@ def assign_detections_to_tracks(match_scores: Tensor,
         match_scores.dtype)
     new_scores = new_scores.expand(num_dets) if new_scores.dim() == 0 \
         else new_scores
-    if new_scores.shape != (num_dets, ):
-        raise ValueError(f'new_scores must have shape ({num_dets}, ), got '
-                         f'{tuple(new_scores.shape)}.')
+    assert new_scores.shape == (num_dets, ), (
+        f'new_scores {tuple(new_scores.shape)}, {num_dets} detections')
     if torch.isnan(match_scores).any() or (match_scores == np.inf).any():
         raise ValueError('match_scores must not hold NaN or +inf.')
     if not torch.isfinite(new_scores).all():

@@ -121,9 +121,8 @@ class VISTrackerBase:
             Tensor: Of shape (N, ), dtype long. New ids are allocated in
             detection order.
         """
-        if match_scores.shape[1] != len(track_ids):
-            raise ValueError(f'match_scores has {match_scores.shape[1]} '
-                             f'columns for {len(track_ids)} track ids.')
+        assert match_scores.shape[1] == len(track_ids), (
+            f'{match_scores.shape[1]} columns, {len(track_ids)} track ids')
         columns = assign_detections_to_tracks(
             match_scores, new_scores, method=self.assignment).cpu()
         ids = torch.empty_like(columns)
@@ -193,6 +192,5 @@ class VISTrackerBase:
             Tensor: Of shape (len(ids), ...), in the order of ``ids``.
         """
         ids = self.ids if ids is None else ids
-        if not ids:
-            raise ValueError(f'Tracker get({item!r}): no track in memory.')
+        assert ids, f'get({item!r}): no track in memory'
         return torch.stack([self.tracks[i].states[item] for i in ids])

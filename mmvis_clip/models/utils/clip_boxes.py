@@ -17,21 +17,16 @@ def _frame_index(frames: Optional[Sequence[int]], num_frames: int,
     if frames is None:
         return torch.arange(num_frames, device=device)
     frames = [int(f) for f in frames]
-    if not frames:
-        raise ValueError('frames must name at least one frame')
-    bad = [f for f in frames if not 0 <= f < num_frames]
-    if bad:
-        raise ValueError(f'frames {bad} are out of range for a clip of '
-                         f'{num_frames} frames')
+    assert frames and all(0 <= f < num_frames for f in frames), (
+        f'frames {frames} of a clip of {num_frames}')
     return torch.tensor(frames, dtype=torch.long, device=device)
 
 
 def _check_valid(valid: Tensor, num_objects: int, num_frames: int) -> None:
-    if valid.dtype != torch.bool or tuple(valid.shape) != (num_objects,
-                                                           num_frames):
-        raise ValueError('valid must be a bool tensor of shape '
-                         f'({num_objects}, {num_frames}), got {valid.dtype} '
-                         f'{tuple(valid.shape)}')
+    assert valid.dtype == torch.bool and tuple(valid.shape) == (
+        num_objects, num_frames), (f'valid {valid.dtype} '
+                                   f'{tuple(valid.shape)}, boxes '
+                                   f'({num_objects}, {num_frames}, 4)')
 
 
 def has_valid_box(valid: Tensor,
@@ -47,8 +42,7 @@ def has_valid_box(valid: Tensor,
         Tensor: Bool, shape (N, ). ``False`` rows are the all-zero rows of
         :func:`circumscribed_boxes` with the same ``valid`` and ``frames``.
     """
-    if valid.dim() != 2:
-        raise ValueError(f'valid must be (N, T), got {tuple(valid.shape)}')
+    assert valid.dim() == 2, tuple(valid.shape)
     _check_valid(valid, valid.size(0), valid.size(1))
     index = _frame_index(frames, valid.size(1), valid.device)
     return valid[:, index].any(dim=1)
@@ -76,9 +70,7 @@ def circumscribed_boxes(boxes: Tensor,
         used frames gets an all-zero row; select the meaningful rows with
         :func:`has_valid_box`.
     """
-    if boxes.dim() != 3 or boxes.size(-1) != 4:
-        raise ValueError('boxes must be (N, T, 4), got '
-                         f'{tuple(boxes.shape)}')
+    assert boxes.dim() == 3 and boxes.size(-1) == 4, tuple(boxes.shape)
     num_objects, num_frames = boxes.shape[:2]
     if valid is None:
         valid = boxes.new_ones((num_objects, num_frames), dtype=torch.bool)
