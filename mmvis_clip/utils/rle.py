@@ -39,6 +39,17 @@ def encode_masks(masks: np.ndarray) -> List[dict]:
     ]
 
 
+def decode_rle(rle: dict) -> np.ndarray:
+    """The mask of a compressed RLE (``counts`` str, as in json, or bytes).
+
+    Returns:
+        np.ndarray: (H, W) bool.
+    """
+    height, width = rle['size']
+    return mask_utils.decode(segmentation_rle(rle, height,
+                                              width)).astype(bool)
+
+
 def segmentation_rle(segmentation, height: int, width: int) -> dict:
     """Compressed RLE of a frame segmentation (polygons, uncompressed or
     compressed RLE) that

@@ -78,7 +78,7 @@ from tqdm import tqdm
 
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
-from ...utils.rle import encode_mask
+from ...utils.rle import encode_mask, segmentation_rle
 from ...utils.user_errors import exit_on_user_error
 from ...utils.vis_format import VISFormatError, load_json
 
@@ -394,7 +394,7 @@ def track_annotation(segmentations: List[Optional[dict]],
             bboxes.append(None)
             areas.append(None)
             continue
-        rle = dict(size=segm['size'], counts=segm['counts'].encode('ascii'))
+        rle = segmentation_rle(segm, *segm['size'])
         bboxes.append([float(v) for v in mask_utils.toBbox(rle)])
         areas.append(int(mask_utils.area(rle)))
     return dict(

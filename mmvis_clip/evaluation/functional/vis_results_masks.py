@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import pycocotools.mask as mask_utils
 from PIL import Image
 
 from ...utils.atomic_io import dump_json_atomic, write_file_atomic
+from ...utils.rle import decode_rle
 from ...utils.user_errors import UserError
 from .vis_annotations import (PathOrList, VideoInfo, VideoInstance,
                               parse_video_results, read_results_list,
@@ -167,12 +167,7 @@ def decode_frame_masks(kept: Sequence[Tuple[int, VideoInstance]],
         rle = inst.rles[frame_index]
         if rle is None:
             continue
-        counts = rle['counts']
-        mask = mask_utils.decode(
-            dict(
-                size=rle['size'],
-                counts=counts.encode('ascii')
-                if isinstance(counts, str) else counts)).astype(bool)
+        mask = decode_rle(rle)
         if mask.any():
             indices.append(index)
             masks.append(mask)
