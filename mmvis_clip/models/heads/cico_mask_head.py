@@ -25,18 +25,14 @@ class CiCoMaskHead(BaseModule):
     **Prototype net (CMH, paper Sec. 3.2 and Fig. 2c).** FPN levels
     ``start_level..end_level`` (P3-P5) each go through a 3x3 conv, are
     upsampled to P3's size (``aligned_bilinear``) and summed; then
-    ``num_convs`` 3x3x3 3D convs, an upsampling x2 to 1/4 of the input
-    (``upsample``: the paper's deconv, or the public code's bilinear
-    interpolation), a 1x3x3 and a 1x1x1 conv down to ``k`` prototype
-    channels: ``(B, k, T, H/4, W/4)``, prototypes per frame sharing
-    temporal context. A 1xkxk 3D conv is a 2D conv on each frame, so those
+    ``num_convs`` 3x3x3 3D convs (2D per frame with ``conv_3d=False``,
+    Table 1d), an upsampling x2 (``upsample``), a 1x3x3 and a 1x1x1 conv
+    down to ``k`` prototype channels: ``(B, k, T, H/4, W/4)``. The 1xkxk
     layers are 2D convs applied per frame (their weights load from 2D
-    checkpoints as they are). ``conv_3d=False`` makes the 3x3x3 convs 2D
-    per frame too (paper Table 1d); ``level_conv_3d`` makes the level
-    convs 3D (the paper does not say; the public code's are 2D). Every
-    conv but the last has ``norm_cfg`` (the public code: BN; a 2D ``BN``
-    becomes ``BN3d`` on 3D convs) and a ReLU; ``proto_relu`` puts a ReLU on
-    the prototypes (the public code has it for both variants).
+    checkpoints as they are). Every conv but the last has ``norm_cfg``
+    (a 2D ``BN`` becomes ``BN3d`` on 3D convs) and a ReLU. Where this
+    follows the public code rather than the paper: ``configs/cico/
+    README.md``, row "CMH".
 
     **Clip masks.** ``mask_generator`` turns the prototypes and an
     object's mask parameters into its masks on all T frames:

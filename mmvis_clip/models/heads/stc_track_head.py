@@ -70,12 +70,9 @@ class STCTrackHead(BaseModule):
         norm_cfg (dict, optional): Norm config of the convs.
             Defaults to None.
         detach_features (bool): Stop the tracking losses' gradients at the
-            FPN outputs, so that the tracking head learns on the
-            detector's features without changing them. Not in the paper
-            (which trains everything jointly, Eq. 7); it isolates the
-            tracking head in controlled comparisons: two configs that
-            differ only in the tracking loss then train the same
-            detector. Defaults to False.
+            FPN outputs (not in the paper, which trains jointly, Eq. 7;
+            why the synthetic configs do: ``configs/stc/README.md``).
+            Defaults to False.
         train_cfg (dict, optional): ``sampler``: the negative sampler of
             the contrastive loss. Defaults to
             ``ContrastivePairSampler(num_negatives=128, neg_in_box=False)``.

@@ -32,20 +32,13 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
     Parameter layout (as mmdet's ``CondInstMaskHead``): the weights of all
     layers, then the biases of all layers; layer weights are stored
     (out, in) row-major. ``num_params = (k + 2) c + c +
-    (num_layers - 2)(c c + c) + c + 1`` (169 for k = c = 8, 3 layers).
-    mmdet's ``parse_dynamic_params`` is not reused: it reshapes the hidden
-    layers with the input channel count, which is only right when
-    ``num_protos == channels``, and it is a method of a head that builds
-    its own feature module and loss.
+    (num_layers - 2)(c c + c) + c + 1`` (169 for k = c = 8, 3 layers);
+    hidden layers are c wide whatever k (mmdet's ``parse_dynamic_params``
+    assumes k = c).
 
-    **Crop.** Eq. 6 has no crop, but the public code crops CondInst's clip
-    masks as Yolact's, by the circumscribed box enlarged 1.5x (sides at
-    least 0.1 of the image, one mask pixel of padding), both in the loss
-    (BCE summed in the crop over the unenlarged box's area) and at
-    inference (``detection_within_clip``: 1.5x there too); ``crop=True``
-    (the default) does the same. ``crop=False`` is Eq. 6 as written: the
-    BCE averaged over the whole map (object pixels then weigh about
-    1 / (box fraction of the map) less) and uncropped masks at test.
+    ``crop=True`` crops loss and test masks as the public code, by the
+    circumscribed box enlarged ``crop_scale`` / ``test_crop_scale``;
+    ``crop=False`` is Eq. 6 as written (``configs/cico/README.md``).
 
     Args:
         num_protos (int): Prototype channels k (8 in CiCo-CondInst).
