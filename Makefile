@@ -79,7 +79,7 @@ demo: install data
 
 lint: install
 	$(PY) -m flake8 mmvis_clip tools tests configs
-	$(PY) -m isort --check-only --diff mmvis_clip tools tests
+	$(PY) -m isort --check-only --diff --recursive mmvis_clip tools tests
 
 clean-demo:
 	rm -rf $(DEMO_WORK_DIR)

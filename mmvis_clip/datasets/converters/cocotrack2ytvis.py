@@ -47,10 +47,10 @@ from tqdm import tqdm
 
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
+from ...utils.rle import segmentation_rle
 from ...utils.user_errors import UserError, exit_on_user_error
 from ...utils.vis_format import check_segmentation, load_json
 from .frames2ytvis import frame_size
-from ...utils.rle import segmentation_rle
 from .ytvis_tracks import (SourceClassMap, VideoTracks, build_ytvis,
                            require_int, summary_line)
 

@@ -28,10 +28,10 @@ import numpy as np
 import pycocotools.mask as mask_utils
 
 from ...utils.natural_sort import natural_sort_key
+from ...utils.rle import segmentation_rle
 from ...utils.user_errors import UserError
 from ...utils.vis_format import VISFormatError, load_json
 from .frames2ytvis import ClassMap, track_annotation
-from ...utils.rle import segmentation_rle
 
 SOURCE_CLASS_MAP_KEYS = ('classes', 'source_classes')
 
