@@ -16,7 +16,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ...utils.checkpoint_loading import mark_converted
 from ..heads.stc_mask_head import num_dynamic_params
 from ..utils.clip_ground_truth import check_instance_ids
-from ..utils.inference_stages import inference_stage
+from ..utils.inference_stages import inference_stage, mark_module_stage
 from ..utils.offload import offload
 from .video_stream import FrameResults, VideoStreamMixin
 
@@ -85,6 +85,11 @@ class STC(VideoStreamMixin, BaseMOTModel):
             raise TypeError('STC needs a CondInst detector (bbox_head of '
                             'type CondInstBboxHead and a mask_head), got '
                             f'{type(self.detector).__name__}')
+        # inference stages inside mmdet's extract_feat (no-ops unless a
+        # recorder is active, models/utils/inference_stages.py)
+        mark_module_stage(self.detector.backbone, 'backbone')
+        if self.detector.with_neck:
+            mark_module_stage(self.detector.neck, 'neck')
         self.track_head = MODELS.build(track_head)
         self.tracker = MODELS.build(tracker) if tracker else None
         self.loss_consistency = (
@@ -276,12 +281,7 @@ class STC(VideoStreamMixin, BaseMOTModel):
         results = []
         for t, frame in enumerate(frames):
             single_img = inputs[:, t].contiguous()
-            # inference stages: the detector's extract_feat, split
-            with inference_stage('backbone'):
-                x = self.detector.backbone(single_img)
-            if self.detector.with_neck:
-                with inference_stage('neck'):
-                    x = self.detector.neck(x)
+            x = self.detector.extract_feat(single_img)
             frame.pred_instances = self._predict_frame(x, frame, rescale)
             with inference_stage('tracking'):
                 track = self.tracker.track(
