@@ -3,21 +3,28 @@
 #                 evaluate the default model on it, show the result
 #   make test   - install everything and run the test suite
 # Both create a virtual environment in $(VENV) when there is none.
-# GPU users: make install CUDA=cu126 TORCH_CUDA_ARCH_LIST="8.0;9.0"
-# (the CUDA build of torch from the PyTorch wheel index, mmcv's CUDA ops
-# compiled for those GPU architectures; see README, "GPU").
+# GPU users: make install CUDA=cu130 (the CUDA build of torch, mmcv's CUDA
+# ops compiled with an nvcc of torch's CUDA; see README, "GPU").
+#   make check-cuda-build - compile mmcv's CUDA ops for the GPU recipe in a
+#                 throw-away environment, no GPU needed (about an hour)
 
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+TORCH_VERSION ?= 2.13.0
 CUDA ?=
+# torch from PyPI plus PyTorch's wheel index of the build asked for: pip takes
+# the highest version, and the index's 2.13.0+cpu / +cu130 outranks PyPI's
+# 2.13.0 (a CUDA 13.0 build on Linux x86_64). Where that index cannot be
+# reached, PyPI's build is what pip installs; see README, "Installation".
 ifeq ($(CUDA),)
-TORCH ?= torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 else
-TORCH ?= torch==2.13.0 --index-url https://download.pytorch.org/whl/$(CUDA)
+TORCH_INDEX ?= https://download.pytorch.org/whl/$(CUDA)
 endif
+TORCH ?= torch==$(TORCH_VERSION) --extra-index-url $(TORCH_INDEX)
 STAMP := $(VENV)/.mmvis_clip-installed
 
 DATA ?= data/synthetic_vis
@@ -25,28 +32,20 @@ DEMO_CONFIG ?= configs/stc/stc_r18_fpn_1xb4-8e_synthetic.py
 DEMO_WORK_DIR ?= work_dirs/demo/$(basename $(notdir $(DEMO_CONFIG)))
 PYTEST_ARGS ?=
 
-.PHONY: install test test-gpu demo data lint clean-demo
+.PHONY: install test test-gpu demo data lint clean-demo check-cuda-build
 
 install: $(STAMP)
 
 $(STAMP): requirements.txt requirements/build.txt requirements/tests.txt setup.cfg setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install $(TORCH)
-	@# an installed +cpu torch satisfies torch==2.13.0: say so, not later
-	@if [ -n "$(CUDA)" ] && ! $(PY) -c "import sys, torch; sys.exit(not torch.version.cuda)"; then \
-		echo "make install CUDA=$(CUDA): the installed torch is a CPU build (pip kept it); run '$(PIP) uninstall -y torch' and make install again" >&2; exit 1; fi
-	$(PIP) install -r requirements/build.txt
-	@# mmcv's C++ ops are compiled against the installed torch (10-20 min on
-	@# 2 cores the first time; pip caches the CPU wheel afterwards). With a
-	@# CUDA torch its CUDA ops are compiled too (FORCE_CUDA=1, never from
-	@# pip's cache, whose key ignores the torch build), for the GPU
-	@# architectures of TORCH_CUDA_ARCH_LIST (required without a visible GPU).
-	@if $(PY) -c "import sys, torch; sys.exit(not torch.version.cuda)"; then \
-		if [ -z "$$TORCH_CUDA_ARCH_LIST" ] && ! $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
-			echo "no GPU visible: set TORCH_CUDA_ARCH_LIST to your GPUs' compute capabilities, e.g. TORCH_CUDA_ARCH_LIST='8.0;9.0'" >&2; exit 1; fi; \
-		FORCE_CUDA=1 MMCV_WITH_OPS=1 $(PIP) install --no-cache-dir --force-reinstall --no-deps --no-build-isolation mmcv==2.1.0; \
+	@# mmcv's C++ ops compiled against that torch (10-20 min on 2 cores; pip
+	@# caches the CPU wheel), with its CUDA ops when CUDA is given or a GPU is
+	@# visible to a CUDA torch: tools/misc/build_mmcv.sh says how
+	if [ -n "$(CUDA)" ] || $(PY) -c "import sys, torch; sys.exit(not (torch.version.cuda and torch.cuda.is_available()))"; then \
+		EXPECT_CUDA=$(CUDA) tools/misc/build_mmcv.sh $(PY) cuda; \
 	else \
-		$(PIP) install --no-build-isolation mmcv==2.1.0; \
+		tools/misc/build_mmcv.sh $(PY) cpu; \
 	fi
 	$(PIP) install -r requirements.txt -r requirements/tests.txt
 	$(PIP) install --no-build-isolation --no-deps -e .
@@ -83,3 +82,15 @@ lint: install
 
 clean-demo:
 	rm -rf $(DEMO_WORK_DIR)
+
+# The GPU recipe's CUDA build, proven without a GPU: a throw-away environment
+# with the CUDA torch, nvcc from NVIDIA's pip wheels (unless CUDA_HOME names
+# a toolkit of the same CUDA major), mmcv's CUDA ops compiled for
+# TORCH_CUDA_ARCH_LIST, checked with mmcv.ops.get_compiling_cuda_version().
+# About an hour on 2 cores; not part of `make test`.
+CHECK_VENV ?= /tmp/mmvis_clip-cuda-build
+CHECK_CUDA ?= cu130
+check-cuda-build:
+	@test -x $(CHECK_VENV)/bin/python || $(PYTHON) -m venv $(CHECK_VENV)
+	$(CHECK_VENV)/bin/python -m pip install torch==$(TORCH_VERSION) --extra-index-url https://download.pytorch.org/whl/$(CHECK_CUDA)
+	TORCH_CUDA_ARCH_LIST="$${TORCH_CUDA_ARCH_LIST:-8.0;9.0}" tools/misc/build_mmcv.sh $(CHECK_VENV)/bin/python cuda

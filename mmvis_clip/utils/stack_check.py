@@ -64,51 +64,87 @@ def find_stack_problems(
     return problems
 
 
+def _ops_builds(torch_cuda, mmcv_cuda, gpu_visible):
+    """Fill in what is not given from the installed torch and mmcv."""
+    if torch_cuda is None or gpu_visible is None:
+        import torch
+        if torch_cuda is None:
+            torch_cuda = torch.version.cuda or ''
+        if gpu_visible is None:
+            gpu_visible = torch.cuda.is_available()
+    if mmcv_cuda is None:
+        from mmcv.ops import get_compiling_cuda_version
+        mmcv_cuda = get_compiling_cuda_version()
+    if mmcv_cuda == 'not available':
+        mmcv_cuda = ''
+    return torch_cuda, mmcv_cuda, gpu_visible
+
+
+REBUILD_HINT = ('TORCH_CUDA_ARCH_LIST="<your GPUs, e.g. 8.0;9.0>" '
+                'tools/misc/build_mmcv.sh $(which python) cuda, or '
+                '`make install CUDA=<cuXY>` in the mmvis_clip repository')
+
+
 def find_ops_problem(torch_cuda: Optional[str] = None,
-                     mmcv_cuda: Optional[str] = None) -> Optional[str]:
-    """One line when torch has CUDA but mmcv's ops were compiled without it.
+                     mmcv_cuda: Optional[str] = None,
+                     gpu_visible: Optional[bool] = None) -> Optional[str]:
+    """One line when a visible GPU cannot run mmcv's ops.
 
     pip reuses a cached CPU build of mmcv (its wheel cache key ignores the
     torch build) and mmcv compiles its CUDA code only when it sees a GPU or
     ``FORCE_CUDA=1``; ``import mmcv.ops`` then succeeds and the first
-    training step fails (``sigmoid_focal_loss``: implementation for device
-    cuda:0 not found).
+    training step on the GPU fails (``sigmoid_focal_loss``: implementation
+    for device cuda:0 not found). With no GPU visible, a CUDA torch with
+    CPU-only ops is a working CPU install (:func:`describe_ops` says so).
 
     Args:
-        torch_cuda (str, optional): ``torch.version.cuda``; read from the
-            installed torch when None.
+        torch_cuda (str, optional): ``torch.version.cuda`` ('' for a CPU
+            build); read from the installed torch when None.
         mmcv_cuda (str, optional): ``mmcv.ops.get_compiling_cuda_version()``
             ('not available' for a CPU build); read when None.
+        gpu_visible (bool, optional): ``torch.cuda.is_available()``; read
+            when None.
 
     Returns:
         str | None: The problem with the command that fixes it, or None.
     """
-    if torch_cuda is None:
-        import torch
-        torch_cuda = torch.version.cuda
+    torch_cuda, mmcv_cuda, gpu_visible = _ops_builds(torch_cuda, mmcv_cuda,
+                                                     gpu_visible)
+    if not torch_cuda or mmcv_cuda or not gpu_visible:
+        return None
+    return (f'torch is a CUDA {torch_cuda} build and a GPU is visible but '
+            'mmcv\'s ops were compiled without CUDA (a cached CPU wheel?); '
+            'rebuild them: ' + REBUILD_HINT)
+
+
+def describe_ops(torch_cuda: Optional[str] = None,
+                 mmcv_cuda: Optional[str] = None,
+                 gpu_visible: Optional[bool] = None) -> str:
+    """One line saying which devices mmcv's compiled ops serve (Args as
+    :func:`find_ops_problem`)."""
+    torch_cuda, mmcv_cuda, gpu_visible = _ops_builds(torch_cuda, mmcv_cuda,
+                                                     gpu_visible)
+    if mmcv_cuda:
+        return (f'mmcv ops: CPU and CUDA {mmcv_cuda} (torch: CUDA '
+                f'{torch_cuda or "none"}, GPU visible: '
+                f'{"yes" if gpu_visible else "no"})')
     if not torch_cuda:
-        return None
-    if mmcv_cuda is None:
-        from mmcv.ops import get_compiling_cuda_version
-        mmcv_cuda = get_compiling_cuda_version()
-    if mmcv_cuda and mmcv_cuda != 'not available':
-        return None
-    return (f'torch is a CUDA {torch_cuda} build but mmcv\'s ops were '
-            'compiled without CUDA (a cached CPU wheel?); rebuild them: '
-            'TORCH_CUDA_ARCH_LIST="<your GPUs, e.g. 8.0;9.0>" FORCE_CUDA=1 '
-            'pip install --no-cache-dir --force-reinstall --no-deps '
-            '--no-build-isolation mmcv==2.1.0')
+        return 'mmcv ops: CPU only (torch is a CPU build)'
+    return (f'mmcv ops: CPU only: torch is a CUDA {torch_cuda} build but no '
+            'GPU is visible, so mmcv was compiled without CUDA; this install '
+            'runs on the CPU (for a GPU: ' + REBUILD_HINT + ')')
 
 
 def check_install() -> None:
     """The install check of ``make install``: the stack versions
-    (:func:`check_stack`) and, with a CUDA torch, mmcv's CUDA ops; raises
-    one ImportError."""
+    (:func:`check_stack`) and mmcv's ops against torch and the visible GPU;
+    raises one ImportError, or prints one line on the ops' devices."""
     check_stack()
     problem = find_ops_problem()
     if problem:
         raise ImportError('mmvis_clip cannot run on this environment: ' +
                           problem)
+    print(describe_ops())
 
 
 def check_stack() -> None:
