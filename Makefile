@@ -18,13 +18,25 @@ CUDA ?=
 # torch from PyPI plus PyTorch's wheel index of the build asked for: pip takes
 # the highest version, and the index's 2.13.0+cpu / +cu130 outranks PyPI's
 # 2.13.0 (a CUDA 13.0 build on Linux x86_64). Where that index cannot be
-# reached, PyPI's build is what pip installs; see README, "Installation".
+# reached, torch comes from PyPI alone; see README, "Installation".
 ifeq ($(CUDA),)
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 else
 TORCH_INDEX ?= https://download.pytorch.org/whl/$(CUDA)
 endif
-TORCH ?= torch==$(TORCH_VERSION) --extra-index-url $(TORCH_INDEX)
+# $(call install_torch,PYTHON,INDEX): torch==$(TORCH_VERSION) from PyPI and
+# INDEX; where INDEX cannot be reached (a firewall, an offline mirror), from
+# PyPI alone, said once, instead of pip retrying INDEX for every package
+define install_torch
+@if $(1) -c "import urllib.request as u; u.urlopen('$(2)/torch/', timeout=15)" 2>/dev/null; then \
+	echo "$(1) -m pip install torch==$(TORCH_VERSION) --extra-index-url $(2)"; \
+	$(1) -m pip install torch==$(TORCH_VERSION) --extra-index-url $(2); \
+else \
+	echo "make: $(2) cannot be reached: torch==$(TORCH_VERSION) from PyPI (on Linux x86_64 its CUDA 13.0 build, 2.7 GB of wheels)"; \
+	$(1) -m pip install torch==$(TORCH_VERSION); \
+fi
+endef
+
 STAMP := $(VENV)/.mmvis_clip-installed
 
 DATA ?= data/synthetic_vis
@@ -38,7 +50,7 @@ install: $(STAMP)
 
 $(STAMP): requirements.txt requirements/build.txt requirements/tests.txt setup.cfg setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install $(TORCH)
+	$(call install_torch,$(PY),$(TORCH_INDEX))
 	@# mmcv's C++ ops compiled against that torch (10-20 min on 2 cores; pip
 	@# caches the CPU wheel), with its CUDA ops when CUDA is given or a GPU is
 	@# visible to a CUDA torch: tools/misc/build_mmcv.sh says how
@@ -92,5 +104,5 @@ CHECK_VENV ?= /tmp/mmvis_clip-cuda-build
 CHECK_CUDA ?= cu130
 check-cuda-build:
 	@test -x $(CHECK_VENV)/bin/python || $(PYTHON) -m venv $(CHECK_VENV)
-	$(CHECK_VENV)/bin/python -m pip install torch==$(TORCH_VERSION) --extra-index-url https://download.pytorch.org/whl/$(CHECK_CUDA)
+	$(call install_torch,$(CHECK_VENV)/bin/python,https://download.pytorch.org/whl/$(CHECK_CUDA))
 	TORCH_CUDA_ARCH_LIST="$${TORCH_CUDA_ARCH_LIST:-8.0;9.0}" tools/misc/build_mmcv.sh $(CHECK_VENV)/bin/python cuda
