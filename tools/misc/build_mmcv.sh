@@ -2,7 +2,8 @@
 # Compile mmcv 2.1.0 with its ops against the torch of PYTHON's environment
 # (`make install` runs it; so does `make check-cuda-build`).
 #
-# usage: tools/misc/build_mmcv.sh PYTHON cpu|cuda
+# usage: tools/misc/build_mmcv.sh PYTHON cpu|cuda|auto
+#   auto  cuda when torch is a CUDA build and a GPU is visible, else cpu.
 #   cpu   mmcv's C++ ops. With a CUDA torch and no GPU visible this is a
 #         CPU-only mmcv, which the install check accepts and says so.
 #   cuda  its CUDA ops too: FORCE_CUDA=1, never from pip's wheel cache (its
@@ -21,7 +22,7 @@
 set -euo pipefail
 
 die() { echo "build_mmcv: $*" >&2; exit 1; }
-[ $# -eq 2 ] || die "usage: $0 PYTHON cpu|cuda"
+[ $# -eq 2 ] || die "usage: $0 PYTHON cpu|cuda|auto"
 PY=$1
 MODE=$2
 MMCV=${MMCV:-mmcv==2.1.0}
@@ -33,11 +34,14 @@ LOG=$PREFIX/mmcv-build.log
 $PY -m pip install -r "$REPO/requirements/build.txt"
 TORCH_CUDA=$($PY -c "import torch; print(torch.version.cuda or '')")
 GPU_VISIBLE=$($PY -c "import torch; print(int(torch.cuda.is_available()))")
+if [ "$MODE" = auto ]; then
+    if [ -n "$TORCH_CUDA" ] && [ "$GPU_VISIBLE" = 1 ]; then MODE=cuda; else MODE=cpu; fi
+fi
 
 # one line per compiled file: "[12/136] mmcv/ops/csrc/pytorch/cuda/nms_cuda.cu"
 progress() {
-    awk '/^ *\[[0-9]+\/[0-9]+\]/ { for (i = 2; i <= NF; i++) if ($i == "-c") {
-             f = $(i + 1); sub(/.*\/mmcv\/ops\//, "mmcv/ops/", f);
+    awk '/^ *\[[0-9]+\/[0-9]+\]/ { for (i = 2; i <= NF; i++) if ($i ~ /\.(c|cc|cpp|cu)$/) {
+             f = $i; sub(/.*\/mmcv\/ops\//, "mmcv/ops/", f);
              print "  " $1 " " f; fflush(); break } }'
 }
 
@@ -101,7 +105,7 @@ cuda)
     FORCE_CUDA=1 MMCV_WITH_OPS=1 build --no-cache-dir --force-reinstall --no-deps
     ;;
 *)
-    die "usage: $0 PYTHON cpu|cuda"
+    die "usage: $0 PYTHON cpu|cuda|auto"
     ;;
 esac
 
