@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from mmvis_clip.datasets.converters.vis2cocovid import convert_vis_to_cocovid
+from mmvis_clip.evaluation.functional import evaluate_vis
 
 _spec = importlib.util.spec_from_file_location(
     'export_ytvis',
@@ -77,9 +78,25 @@ def assert_round_trip(got: dict, raw: dict, order=None, mask_of=None):
         if mask_of is None:
             assert out['bboxes'] == want['bboxes']
             assert out['areas'] == want['areas']
-    # and the rest of the package reads it
+    # and the rest of the package reads it, source_id and all
+    assert all('source_id' in ann for ann in got['annotations'])
     cocovid = convert_vis_to_cocovid(got, show_progress=False)
     assert len(cocovid['images']) == sum(v['length'] for v in got['videos'])
+    assert_evaluates_to_itself(got)
+
+
+def assert_evaluates_to_itself(ytvis: dict) -> None:
+    """The evaluation reads ``ytvis`` as ground truth: its annotations
+    scored as results give AP 1."""
+    results = [
+        dict(
+            video_id=ann['video_id'],
+            category_id=ann['category_id'],
+            score=1.0,
+            segmentations=ann['segmentations'])
+        for ann in ytvis['annotations']
+    ]
+    assert evaluate_vis(ytvis, results)['AP'] == pytest.approx(1.0)
 
 
 def write_frame(path: str, height: int, width: int) -> None:

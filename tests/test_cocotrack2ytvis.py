@@ -134,12 +134,32 @@ def test_hand_made(cvat):
     ]
     cat, dog = got['annotations']  # increasing track id: 0, 4
     assert (cat['category_id'], dog['category_id']) == (2, 1)
+    assert (cat['source_id'], dog['source_id']) == (0, 4)
     assert cat['areas'] == [12, 12]
     assert cat['bboxes'] == [[2.0, 1.0, 4.0, 3.0]] * 2
     assert dog['areas'] == [None, 6]
     expected = np.zeros((H, W), bool)
     expected[1:4, 2:6] = True  # the polygon, rasterized as COCO does
     np.testing.assert_array_equal(decode(cat['segmentations'][0]), expected)
+
+
+def test_track_ids_survive_export_and_import(cvat, tmp_path):
+    """Track ids 0 and 4 are kept as source_id, and export_ytvis writes
+    them back as attributes.track_id."""
+    main(_argv(cvat))
+    got = load(osp.join(cvat, 'out.json'))
+    paths = export_ytvis.export(
+        osp.join(cvat, 'out.json'), 'coco-track', str(tmp_path / 'coco'))
+    coco = load(paths['annotations'])
+    assert [(a['image_id'], a['attributes']['track_id'])
+            for a in coco['annotations']] == [(1, 0), (2, 0), (2, 4)]
+    again = str(tmp_path / 'again.json')
+    main([
+        paths['annotations'],
+        osp.join(cvat, 'images'), again, '--class-map',
+        osp.join(cvat, 'classes.json'), '--no-progress'
+    ])
+    assert load(again)['annotations'] == got['annotations']
 
 
 def _edit(change):

@@ -158,6 +158,7 @@ def test_16_bit_masks_hold_more_than_255_instances(hand_root):
     # ids in increasing mask value: 2 (dog), then 300 (cat)
     dog, cat = ytvis['annotations']
     assert (dog['category_id'], cat['category_id']) == (2, 1)
+    assert (dog['source_id'], cat['source_id']) == (2, 300)  # mask values
     assert cat['areas'] == [12, None, None]
     assert dog['areas'] == [6, None, 8]
 
@@ -228,7 +229,14 @@ def test_round_trip_reproduces_the_generator_json(synthetic_split,
     assert ytvis['categories'] == raw['categories']
     assert ytvis['videos'] == raw['videos']
     assert len(ytvis['annotations']) == len(raw['annotations'])
+    # the mask value k + 1 of each video's k-th instance is its source_id
+    source_ids = [
+        k + 1 for video in raw['videos'] for k in range(
+            sum(a['video_id'] == video['id'] for a in raw['annotations']))
+    ]
+    assert [a['source_id'] for a in ytvis['annotations']] == source_ids
     for got, want in zip(ytvis['annotations'], raw['annotations']):
+        got = {key: v for key, v in got.items() if key != 'source_id'}
         assert (got['id'], got['video_id'],
                 got['category_id']) == (want['id'], want['video_id'],
                                         want['category_id'])
@@ -240,7 +248,7 @@ def test_round_trip_reproduces_the_generator_json(synthetic_split,
                     _decode(segm), _decode(want_segm))
         assert got['bboxes'] == want['bboxes']
         assert got['areas'] == want['areas']
-        assert got == want  # every field, RLE strings included
+        assert got == want  # every other field, RLE strings included
 
 
 def _remove(*parts):

@@ -5,7 +5,8 @@ import os.path as osp
 import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
-from format_round_trip import (assert_one_line_error, assert_round_trip,
+from format_round_trip import (assert_evaluates_to_itself,
+                               assert_one_line_error, assert_round_trip,
                                decode, export_ytvis, load, synthetic_split,
                                write_frame, write_json)
 from PIL import Image
@@ -114,6 +115,7 @@ def test_hand_made_txt(kitti, capsys):
             length=2)
     ]
     car, person = got['annotations']  # increasing obj_id: 1001, 2003
+    assert (car['source_id'], person['source_id']) == (1001, 2003)
     assert (car['id'], car['category_id']) == (1, 2)
     assert (person['id'], person['category_id']) == (2, 1)
     assert car['areas'] == [12, 12] and car['bboxes'][0] == [2, 1, 4, 3]
@@ -237,6 +239,47 @@ def test_both_layouts_in_one_folder_is_an_error(kitti):
     os.makedirs(osp.join(kitti, 'instances_txt', '0002'))
     assert_one_line_error(main, _argv(kitti),
                           r'instances_txt: holds both \.txt files')
+
+
+def test_obj_ids_survive_import_and_export(kitti, tmp_path):
+    """obj_id 1255 (car 255) is kept as source_id, and export_ytvis writes
+    it back: the class map lists person first (category 1) and car
+    second, so the MOTS class of each category comes from the source ids
+    (car 1, person 2), not from the category ids."""
+    _line(1, f'0 1255 1 {H} {W} {_rle(CAR)}')(kitti)
+    _line(3, f'1 1255 1 {H} {W} {_rle(CAR)}')(kitti)
+    main(_argv(kitti))
+    out = osp.join(kitti, 'out.json')
+    got = load(out)
+    car, person = got['annotations']  # increasing obj_id: 1255, 2003
+    assert (car['source_id'], person['source_id']) == (1255, 2003)
+    assert (car['category_id'], person['category_id']) == (2, 1)
+    assert_evaluates_to_itself(got)
+    for fmt in ('mots-txt', 'mots-png'):
+        paths = export_ytvis.export(out, fmt, str(tmp_path / fmt))
+        assert load(paths['class_map'])['source_classes'] == {
+            '1': 'car',
+            '2': 'person'
+        }
+        if fmt == 'mots-txt':  # the input's lines but the ignore region
+            with open(osp.join(paths['annotations'], '0001.txt')) as f:
+                assert f.read().splitlines() == [
+                    f'0 1255 1 {H} {W} {_rle(CAR)}',
+                    f'1 1255 1 {H} {W} {_rle(CAR)}',
+                    f'1 2003 2 {H} {W} {_rle(PERSON)}'
+                ]
+        else:
+            ids = np.asarray(
+                Image.open(
+                    osp.join(paths['annotations'], '0001', '000001.png')))
+            assert ids[1, 2] == 1255 and ids[5, 0] == 2003
+            assert sorted(np.unique(ids)) == [0, 1255, 2003]
+        again = str(tmp_path / f'{fmt}.json')
+        main([
+            osp.join(kitti, 'image_02'), paths['annotations'], again,
+            '--class-map', paths['class_map'], '--no-progress'
+        ])
+        assert load(again)['annotations'] == got['annotations']
 
 
 def test_class_mapped_to_null_is_left_out_and_counted(kitti, capsys):

@@ -28,6 +28,15 @@ file from 0, as CVAT does) and LabelMe ``group_id = k``. LabelMe and COCO
 class names are the category names; MOTS classes are mapped back by
 ``source_classes`` in ``classes.json``.
 
+Source ids are written back. An annotation's ``source_id`` (the id the
+converters keep from the source files) becomes its COCO track id and
+LabelMe ``group_id`` where it is an int, unique in its video (per class for
+LabelMe); the video's other instances are numbered on from the largest. It
+becomes the MOTS ``obj_id`` where all annotations of the category hold
+``obj_id`` s (``class * 1000 + instance``, instance 1 to 999) of one
+class, unique in their videos; that class is then the category's. Without
+source ids, the numbering above.
+
 Masks are written exactly (RLE, PNG) except for LabelMe, which holds
 polygons: each connected part of a mask becomes one polygon shape along
 its outline (pixel corners), so holes are filled and parts touching only
@@ -37,6 +46,7 @@ import argparse
 import json
 import os
 import os.path as osp
+from collections import Counter, defaultdict
 from typing import Dict, List, Optional
 
 import cv2
@@ -95,6 +105,90 @@ def mots_obj_id(category_id: int, k: int) -> int:
     return mots_class(category_id) * 1000 + k
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_mots_obj_id(value) -> bool:
+    return _is_int(value) and value // 1000 not in (0, MOTS_IGNORE_CLASS) \
+        and value % 1000 > 0
+
+
+def source_mots_classes(ytvis: dict) -> Dict[int, int]:
+    """Category id -> MOTS class id, for the categories whose annotations
+    all hold a ``source_id`` that is a MOTS ``obj_id`` of one class,
+    unique in its video (the first category to claim a class gets it)."""
+    by_category = defaultdict(list)
+    for ann in ytvis['annotations']:
+        by_category[ann['category_id']].append(ann)
+    claimed = {}
+    for category in ytvis['categories']:
+        anns = by_category[category['id']]
+        if not anns or not all(
+                _is_mots_obj_id(a.get('source_id')) for a in anns):
+            continue
+        classes = {a['source_id'] // 1000 for a in anns}
+        per_video = Counter((a['video_id'], a['source_id']) for a in anns)
+        if len(classes) == 1 and max(per_video.values()) == 1 and \
+                min(classes) not in claimed.values():
+            claimed[category['id']] = classes.pop()
+    return claimed
+
+
+def mots_classes(ytvis: dict, claimed: Dict[int, int]) -> Dict[int, int]:
+    """Category id -> MOTS class id: the ``claimed`` class
+    (:func:`source_mots_classes`), else :func:`mots_class` of the id, or
+    the next class id not taken."""
+    out, taken = dict(claimed), set(claimed.values()) | {MOTS_IGNORE_CLASS}
+    for category in ytvis['categories']:
+        if category['id'] not in out:
+            mots = mots_class(category['id'])
+            while mots in taken:
+                mots += 1
+            out[category['id']] = mots
+            taken.add(mots)
+    return out
+
+
+def mots_obj_ids(entry: dict, classes: Dict[int, int],
+                 claimed: Dict[int, int]) -> List[int]:
+    """The MOTS ``obj_id`` of each instance of a video entry: its
+    ``source_id`` where its category's class is ``claimed`` from the source
+    ids, else ``class * 1000 + k``."""
+    out = []
+    for k, ann in entry['instances']:
+        if ann['category_id'] in claimed:
+            out.append(ann['source_id'])
+        else:
+            assert 1 <= k < 1000, \
+                f'MOTS holds at most 999 instances per class, {k}'
+            out.append(classes[ann['category_id']] * 1000 + k)
+    return out
+
+
+def source_ids(instances: List[tuple],
+               key=lambda ann: None) -> Optional[List[int]]:
+    """The ids to write for the instances ``(k, annotation)`` of a video:
+    each ``source_id`` that is an int and unique in the video (together
+    with ``key(annotation)``); the others numbered on from the largest of
+    them. ``None`` when no instance has such a source id."""
+    ids = [
+        ann.get('source_id') if _is_int(ann.get('source_id')) else None
+        for _, ann in instances
+    ]
+    count = Counter((key(ann), i) for (_, ann), i in zip(instances, ids)
+                    if i is not None)
+    ids = [
+        i if i is not None and count[key(ann), i] == 1 else None
+        for (_, ann), i in zip(instances, ids)
+    ]
+    kept = [i for i in ids if i is not None]
+    if not kept:
+        return None
+    fresh = iter(range(max(kept) + 1, max(kept) + 1 + len(ids)))
+    return [next(fresh) if i is None else i for i in ids]
+
+
 def class_map(ytvis: dict, mots: bool) -> dict:
     """The converter's class map: the categories, and for MOTS the class
     ids as source names."""
@@ -104,42 +198,51 @@ def class_map(ytvis: dict, mots: bool) -> dict:
     ]
     out = dict(classes=classes)
     if mots:
+        mots_of = mots_classes(ytvis, source_mots_classes(ytvis))
         out['source_classes'] = {
-            str(mots_class(c['id'])): c['name']
+            str(mots_of[c['id']]): c['name']
             for c in ytvis['categories']
         }
     return out
 
 
-def _id_map(entry: dict, t: int) -> np.ndarray:
+def _id_map(entry: dict, t: int, obj_ids: List[int]) -> np.ndarray:
     video = entry['video']
     ids = np.zeros((video['height'], video['width']), dtype=np.uint16)
-    for k, ann in entry['instances']:
+    for (_, ann), obj_id in zip(entry['instances'], obj_ids):
         mask = decode(ann['segmentations'][t])
         if mask is None:
             continue
         assert not (ids[mask] > 0).any(), (
             f'video {entry["name"]} frame {t}: masks overlap; MOTS masks '
             'cannot')
-        ids[mask] = mots_obj_id(ann['category_id'], k)
+        ids[mask] = obj_id
     return ids
+
+
+def _video_obj_ids(ytvis: dict) -> List[tuple]:
+    """``(entry, obj_ids)`` per video (:func:`video_instances`,
+    :func:`mots_obj_ids`)."""
+    claimed = source_mots_classes(ytvis)
+    classes = mots_classes(ytvis, claimed)
+    return [(entry, mots_obj_ids(entry, classes, claimed))
+            for entry in video_instances(ytvis)]
 
 
 def write_mots_txt(ytvis: dict, out_dir: str) -> None:
     """``out_dir/<seq>.txt``: ``frame obj_id class h w rle`` lines."""
     os.makedirs(out_dir)
-    for entry in video_instances(ytvis):
+    for entry, obj_ids in _video_obj_ids(ytvis):
         video = entry['video']
         lines = []
         for t, stem in enumerate(entry['stems']):
-            for k, ann in entry['instances']:
+            for (_, ann), obj_id in zip(entry['instances'], obj_ids):
                 segm = ann['segmentations'][t]
                 if segm is None:
                     continue
                 counts = segm['counts']
                 if isinstance(counts, bytes):
                     counts = counts.decode('ascii')
-                obj_id = mots_obj_id(ann['category_id'], k)
                 lines.append(f'{int(stem)} {obj_id} {obj_id // 1000} '
                              f'{video["height"]} {video["width"]} {counts}')
         with open(osp.join(out_dir, entry['name'] + '.txt'), 'w') as f:
@@ -147,12 +250,13 @@ def write_mots_txt(ytvis: dict, out_dir: str) -> None:
 
 
 def write_mots_pngs(ytvis: dict, out_dir: str) -> None:
-    """``out_dir/<seq>/<frame>.png``: 16-bit ``class * 1000 + k``."""
-    for entry in video_instances(ytvis):
+    """``out_dir/<seq>/<frame>.png``: 16-bit ``obj_id`` (``class * 1000
+    + k``, or the source's)."""
+    for entry, obj_ids in _video_obj_ids(ytvis):
         folder = osp.join(out_dir, entry['name'])
         os.makedirs(folder)
         for t, stem in enumerate(entry['stems']):
-            Image.fromarray(_id_map(entry, t)).save(
+            Image.fromarray(_id_map(entry, t, obj_ids)).save(
                 osp.join(folder, stem + '.png'))
 
 
@@ -171,9 +275,13 @@ def uncompressed_rle(mask: np.ndarray) -> dict:
 def coco_track_json(ytvis: dict) -> dict:
     """Per-frame COCO json with ``attributes.track_id`` (CVAT layout)."""
     images, annotations = [], []
-    track_id = 0
+    next_track_id = 0
     for entry in video_instances(ytvis):
         video = entry['video']
+        numbered = range(next_track_id,
+                         next_track_id + len(entry['instances']))
+        track_ids = source_ids(entry['instances']) or list(numbered)
+        next_track_id += len(entry['instances'])
         first_image = len(images) + 1
         for t, file_name in enumerate(video['file_names']):
             images.append(
@@ -182,7 +290,7 @@ def coco_track_json(ytvis: dict) -> dict:
                     file_name=file_name,
                     width=video['width'],
                     height=video['height']))
-        for k, ann in entry['instances']:
+        for (_, ann), track_id in zip(entry['instances'], track_ids):
             for t, segm in enumerate(ann['segmentations']):
                 mask = decode(segm)
                 if mask is None:
@@ -199,7 +307,6 @@ def coco_track_json(ytvis: dict) -> dict:
                         attributes=dict(
                             occluded=False, track_id=track_id,
                             keyframe=True)))
-            track_id += 1
     return dict(
         info=dict(description='exported by tools/misc/export_ytvis.py'),
         licenses=[],
@@ -256,9 +363,14 @@ def labelme_frames(ytvis: dict, image_root: str,
     out = {}
     for entry in video_instances(ytvis):
         video = entry['video']
+        # an instance is (label, group_id) in LabelMe
+        group_ids = source_ids(
+            entry['instances'], key=lambda ann: ann['category_id']) or [
+                k for k, _ in entry['instances']
+            ]
         for t, file_name in enumerate(video['file_names']):
             shapes = []
-            for k, ann in entry['instances']:
+            for (_, ann), group_id in zip(entry['instances'], group_ids):
                 mask = decode(ann['segmentations'][t])
                 if mask is None:
                     continue
@@ -270,10 +382,11 @@ def labelme_frames(ytvis: dict, image_root: str,
                             label=label,
                             points=[[polygon[i], polygon[i + 1]]
                                     for i in range(0, len(polygon), 2)],
-                            group_id=k,
+                            group_id=group_id,
                             description='',
                             shape_type='polygon',
-                            flags={}))
+                            flags={},
+                            mask=None))
             if not shapes:
                 continue
             rel = osp.join(entry['name'], entry['stems'][t] + '.json')

@@ -34,7 +34,8 @@ Input::
 * Source class names for the class map are the category ``name`` s.
 
 Output: the json layout of ``frames2ytvis`` (video ids in natural order of
-the video names, annotations per video in increasing track id);
+the video names, annotations per video in increasing track id, each with
+its track id as ``source_id``);
 ``file_names`` are the images' ``file_name`` (relative to ``IMAGES``).
 """
 import argparse
@@ -255,8 +256,14 @@ def convert_coco_tracks_to_ytvis(ann_file: str,
                            video_tracks.width, f'{where}: segmentation')
         rle = segmentation_rle(segmentation, video_tracks.height,
                                video_tracks.width)
-        video_tracks.add(frame_index, track_id, category_names[category_id],
-                         rle, where, int(iscrowd))
+        video_tracks.add(
+            frame_index,
+            track_id,
+            category_names[category_id],
+            rle,
+            where,
+            int(iscrowd),
+            source_id=track_id)
     ordered = [tracks[video] for video in sorted(tracks, key=natural_sort_key)]
     ytvis = build_ytvis(
         ordered, class_map, 'video instance segmentation json made by '

@@ -58,7 +58,8 @@ Output (YouTube-VIS 2019 style, written atomically with sorted keys)::
                        "iscrowd": 0, "height", "width",
                        "segmentations": [RLE with str counts | null] * L,
                        "bboxes": [[x, y, w, h] | null] * L,
-                       "areas": [int | null] * L}]
+                       "areas": [int | null] * L,
+                       "source_id": the mask value}]
     }
 
 ``file_names`` are relative to ``root/JPEGImages`` (the ``img_path``
@@ -373,7 +374,8 @@ def track_annotation(segmentations: List[Optional[dict]],
                      category_id: int,
                      height: int,
                      width: int,
-                     iscrowd: int = 0) -> dict:
+                     iscrowd: int = 0,
+                     source_id: Optional[int] = None) -> dict:
     """YouTube-VIS annotation of one instance from its per-frame RLEs.
 
     Args:
@@ -383,10 +385,13 @@ def track_annotation(segmentations: List[Optional[dict]],
         ann_id, video_id, category_id (int): The ids to write.
         height, width (int): The frame size.
         iscrowd (int): 0, or 1 for a crowd region.
+        source_id (int, optional): The instance's id in the source files
+            (mask value, MOTS ``obj_id``, track id, LabelMe ``group_id``);
+            ``None`` where the source gives none.
 
     Returns:
         dict: With ``bboxes`` ``[x, y, w, h]`` and ``areas`` per frame
-        (``None`` where absent).
+        (``None`` where absent), and ``source_id``.
     """
     bboxes, areas = [], []
     for segm in segmentations:
@@ -406,7 +411,8 @@ def track_annotation(segmentations: List[Optional[dict]],
         width=width,
         segmentations=segmentations,
         bboxes=bboxes,
-        areas=areas)
+        areas=areas,
+        source_id=source_id)
 
 
 def convert_frames_to_ytvis(root: str,
@@ -483,7 +489,7 @@ def convert_frames_to_ytvis(root: str,
                 track_annotation(segmentations,
                                  len(out['annotations']) + 1, video_id,
                                  class_map.instances[video][value], height,
-                                 width))
+                                 width, source_id=value))
     return out
 
 

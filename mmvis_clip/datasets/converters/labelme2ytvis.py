@@ -1,8 +1,8 @@
-"""Build a YouTube-VIS json from per-frame LabelMe json files (polygons,
-``group_id`` as the instance id).
+"""Build a YouTube-VIS json from per-frame LabelMe json files, as
+LabelMe (``labelme`` 4.0 to 7.1) saves them.
 
-Read with json and pycocotools, not datumaro: its LabelMe format is MIT
-LabelMe XML, not labelme's json, and ``pip install --dry-run datumaro``
+Read with json, PIL and pycocotools, not datumaro: its LabelMe format is
+MIT LabelMe XML, not labelme's json, and ``pip install --dry-run datumaro``
 (1.13.12) would downgrade pillow 13.0.0 to 12.3.0 and put
 opencv-python-headless 4.14 over opencv-python 5.0's ``cv2``.
 
@@ -18,20 +18,31 @@ Layout::
   an error. With ``ANNOTATIONS``, the json files are in
   ``ANNOTATIONS/<video>/`` instead.
 * The json's ``imagePath`` (its file name) must be the frame's, and its
-  ``imageHeight`` / ``imageWidth`` the frame file's size.
-* Each shape needs a ``label`` and an integer ``group_id``: the instance's
-  identity within the video. Shapes with one ``group_id`` in a frame are
-  one instance (their union; they must share the label), and an instance
-  has one label in all frames.
-* ``shape_type`` ``polygon`` (at least 3 points) or ``rectangle`` (2
-  corners); both are rasterized as COCO rasterizes polygons (as the
-  package's datasets and evaluation decode polygons). Points must lie in
-  the frame (``0 <= x <= width``, ``0 <= y <= height``).
-* Source class names for the class map are the shape ``label`` s.
+  ``imageHeight`` / ``imageWidth`` the frame file's size. ``imageData`` is
+  not read (the frame file is).
+* An instance is a shape ``label`` with a ``group_id``, as in LabelMe's own
+  exports: ``person`` 1 and ``bottle`` 1 are two instances. The shapes of
+  one ``(label, group_id)`` in a frame are parts of one instance (their
+  union), and ``(label, group_id)`` is the instance across the frames.
+* A shape whose ``group_id`` is null is an instance of its own in its
+  frame. Such shapes are linked into tracks across frames, per label and
+  apart from the shapes with a ``group_id``, by ``link`` (see
+  :mod:`.track_linking`): ``'iou'`` (default) joins a shape to the track
+  of the shape of the previous annotated frame that it overlaps most
+  (greedy, mask IoU >= ``link_iou``); ``'order'`` joins the n-th such shape
+  of a label in each frame to track n.
+* Shapes: :mod:`.labelme_shapes` (``polygon``, ``rectangle``,
+  ``oriented_rectangle``, ``circle`` and ``mask`` are areas; points up to
+  1 pixel outside the frame are clipped). Shapes with no area (``point``,
+  ``line``, ...) are an error unless their label is mapped to null.
+* Source class names for the class map are the shape ``label`` s; the
+  shapes of a label mapped to null are not read further.
 
 Output: the json layout of ``frames2ytvis`` (video ids in natural order of
-the folder names, annotations per video in increasing ``group_id``);
-``file_names`` are ``<video>/<frame file>``, relative to ``ROOT``.
+the folder names; per video the instances with a ``group_id`` in
+increasing ``group_id`` (then label), then the linked ones in order of
+their first shape); ``source_id`` is the ``group_id``, or null for linked
+shapes; ``file_names`` are ``<video>/<frame file>``, relative to ``ROOT``.
 """
 import argparse
 import os
@@ -44,105 +55,133 @@ from tqdm import tqdm
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
 from ...utils.user_errors import UserError, exit_on_user_error
-from ...utils.vis_format import check_segmentation, load_json
+from ...utils.vis_format import load_json
 from .frames2ytvis import list_folder, video_frames
+from .labelme_shapes import NO_AREA_SHAPE_TYPES, shape_rle, shape_type_of
+from .track_linking import (DEFAULT_LINK_IOU, DEFAULT_LINK_RULE, LINK_RULES,
+                            FrameLinker)
 from .ytvis_tracks import (SourceClassMap, VideoTracks, build_ytvis,
-                           merge_rles, polygons_rle, require_int, summary_line)
+                           merge_rles, require_int, summary_line)
 
 LABELME_EXTENSION = '.json'
-AREA_SHAPE_TYPES = ('polygon', 'rectangle')
 
 
-def _shape_polygon(shape: dict, height: int, width: int,
-                   where: str) -> List[float]:
-    """``[x0, y0, x1, y1, ...]`` of a polygon or rectangle shape, checked
-    to lie in the frame."""
-    shape_type = shape.get('shape_type') or 'polygon'
-    if shape_type not in AREA_SHAPE_TYPES:
-        raise UserError(
-            f'{where}: shape_type {shape_type!r} is not supported; only '
-            f'{" and ".join(AREA_SHAPE_TYPES)} shapes are converted')
-    points = shape.get('points')
-    if not isinstance(points, list) or not all(
-            isinstance(p, list) and len(p) == 2 for p in points):
-        raise UserError(f'{where}: "points" must be a list of [x, y]')
-    if shape_type == 'rectangle':
-        if len(points) != 2:
-            raise UserError(f'{where}: a rectangle has 2 points (opposite '
-                            f'corners), found {len(points)}')
-        (x0, y0), (x1, y1) = points
-        polygon = [x0, y0, x1, y0, x1, y1, x0, y1]
-    elif len(points) < 3:
-        raise UserError(f'{where}: a polygon has at least 3 points, found '
-                        f'{len(points)}')
-    else:
-        polygon = [v for point in points for v in point]
-    check_segmentation([polygon], height, width, where)
-    return [float(v) for v in polygon]
-
-
-def read_labelme_frame(path: str, frame_file: str, frame_index: int,
-                       tracks: VideoTracks) -> None:
-    """Read one frame's LabelMe json into ``tracks``.
+class LabelMeVideo:
+    """The instances of one video, read frame by frame from LabelMe json.
 
     Args:
-        path (str): The json.
-        frame_file (str): The frame's file name (``<video>/<name>``).
-        frame_index (int): Its index in the video.
-        tracks (VideoTracks): The video's tracks.
-
-    Raises:
-        UserError: A malformed field, a size or ``imagePath`` that is not
-            the frame's, a shape outside the frame, an unknown class, one
-            instance with two labels; naming the file, frame and shape.
+        tracks (VideoTracks): Gathers the video's instances.
+        link (str): How shapes without ``group_id`` are linked across
+            frames, one of :data:`~.track_linking.LINK_RULES`.
+        link_iou (float): Least mask IoU that links them (``'iou'``).
     """
-    frame_where = f'{path} (frame {frame_file})'
-    raw = load_json(path)
-    if not isinstance(raw, dict) or not isinstance(raw.get('shapes'), list):
-        raise UserError(f'{frame_where}: a LabelMe json is an object with a '
-                        '"shapes" list')
-    image_path = raw.get('imagePath')
-    if image_path is not None:
-        name = str(image_path).replace('\\', '/').split('/')[-1]
-        if name != osp.basename(frame_file):
-            raise UserError(
-                f'{frame_where}: "imagePath" {image_path!r} is not the '
-                f'frame {osp.basename(frame_file)!r} of the same name stem')
-    for field, value in (('imageHeight', tracks.height), ('imageWidth',
-                                                          tracks.width)):
-        if raw.get(field) is not None and require_int(
-                raw[field], frame_where, f'"{field}"') != value:
-            raise UserError(
-                f'{frame_where}: "{field}" is {raw[field]} but the frame file '
-                f'is {tracks.height}x{tracks.width} (height x width)')
-    groups: Dict[int, Tuple[str, List[dict], str]] = {}
-    for index, shape in enumerate(raw['shapes']):
-        where = f'{frame_where}: shape {index}'
-        if not isinstance(shape, dict):
-            raise UserError(f'{where}: must be an object')
-        label = shape.get('label')
-        if not isinstance(label, str) or not label:
-            raise UserError(f'{where}: "label" must be a non-empty string')
-        where = f'{where} (label {label!r})'
-        if shape.get('group_id') is None:
-            raise UserError(
-                f'{where}: no "group_id"; the group_id is the instance id '
-                'that links the instance across frames')
-        group_id = require_int(shape['group_id'], where, '"group_id"')
-        polygon = _shape_polygon(shape, tracks.height, tracks.width, where)
-        rle = polygons_rle([polygon], tracks.height, tracks.width)
-        if group_id in groups:
-            first_label, rles, first_where = groups[group_id]
-            if label != first_label:
+
+    def __init__(self,
+                 tracks: VideoTracks,
+                 link: str = DEFAULT_LINK_RULE,
+                 link_iou: float = DEFAULT_LINK_IOU):
+        self.tracks = tracks
+        self.linker = FrameLinker(link, link_iou)
+        # linker track -> instance key (first frame, first shape index)
+        self._linked: Dict[int, Tuple[int, int, int]] = {}
+        #: Shapes without ``group_id`` read (and linked).
+        self.num_linked_shapes = 0
+
+    def _check_frame_fields(self, raw, frame_file: str,
+                            frame_where: str) -> None:
+        if not isinstance(raw, dict) or not isinstance(
+                raw.get('shapes'), list):
+            raise UserError(f'{frame_where}: a LabelMe json is an object '
+                            'with a "shapes" list')
+        image_path = raw.get('imagePath')
+        if image_path is not None:
+            name = str(image_path).replace('\\', '/').split('/')[-1]
+            if name != osp.basename(frame_file):
                 raise UserError(
-                    f'{where}: group_id {group_id} has label {label!r} here '
-                    f'but {first_label!r} in {first_where}; one instance '
-                    'has one class')
-            rles.append(rle)
-        else:
-            groups[group_id] = (label, [rle], where)
-    for group_id, (label, rles, where) in sorted(groups.items()):
-        tracks.add(frame_index, group_id, label, merge_rles(rles), where)
+                    f'{frame_where}: "imagePath" {image_path!r} is not the '
+                    f'frame {osp.basename(frame_file)!r} of the same name '
+                    'stem')
+        tracks = self.tracks
+        for field, size in (('imageHeight', tracks.height),
+                            ('imageWidth', tracks.width)):
+            if raw.get(field) is not None and require_int(
+                    raw[field], frame_where, f'"{field}"') != size:
+                raise UserError(
+                    f'{frame_where}: "{field}" is {raw[field]} but the frame '
+                    f'file is {tracks.height}x{tracks.width} (height x '
+                    'width)')
+
+    def read_frame(self, path: str, frame_index: int) -> None:
+        """Read the LabelMe json of frame ``frame_index``. Call it for the
+        annotated frames in frame order.
+
+        Args:
+            path (str): The json.
+            frame_index (int): The frame's index in the video.
+
+        Raises:
+            UserError: A malformed field, a size or ``imagePath`` that is
+                not the frame's, a shape outside the frame or without
+                area, an unknown class; naming the file, frame, shape and
+                field.
+        """
+        tracks = self.tracks
+        frame_where = f'{path} (frame {tracks.file_names[frame_index]})'
+        raw = load_json(path)
+        self._check_frame_fields(raw, tracks.file_names[frame_index],
+                                 frame_where)
+        grouped: Dict[Tuple[str, int], Tuple[List[dict], str]] = {}
+        ungrouped: Dict[str, List[Tuple[dict, str, int]]] = {}
+        left_out = set()
+        for index, shape in enumerate(raw['shapes']):
+            where = f'{frame_where}: shape {index}'
+            if not isinstance(shape, dict):
+                raise UserError(f'{where}: must be an object')
+            label = shape.get('label')
+            if not isinstance(label, str) or not label:
+                raise UserError(f'{where}: "label" must be a non-empty '
+                                'string')
+            where = f'{where} (label {label!r})'
+            group_id = shape.get('group_id')
+            if group_id is not None and (isinstance(group_id, bool)
+                                         or not isinstance(group_id, int)):
+                raise UserError(f'{where}: "group_id" must be an integer or '
+                                f'null, got {group_id!r}')
+            shape_type = shape_type_of(shape, where)
+            if tracks.class_map.category_id(label, where) is None:
+                left_out.add((label, ('shape', index)
+                              if group_id is None else group_id))
+                continue
+            if shape_type in NO_AREA_SHAPE_TYPES:
+                raise UserError(
+                    f'{where}: a {shape_type} shape has no area; polygon, '
+                    'rectangle, oriented_rectangle, circle and mask shapes '
+                    'are converted (map the label to null in '
+                    '"source_classes" to leave its shapes out)')
+            rle = shape_rle(shape, shape_type, tracks.height, tracks.width,
+                            where)
+            if group_id is None:
+                ungrouped.setdefault(label, []).append((rle, where, index))
+            else:
+                grouped.setdefault((label, group_id),
+                                   ([], where))[0].append(rle)
+        for label, _ in left_out:
+            tracks.not_converted[label] += 1
+        for (label, group_id), (rles, where) in grouped.items():
+            tracks.add(
+                frame_index, (0, group_id, natural_sort_key(label)),
+                label,
+                merge_rles(rles) if len(rles) > 1 else rles[0],
+                where,
+                source_id=group_id)
+        self.linker.next_frame()
+        for label, shapes in ungrouped.items():
+            numbers = self.linker.link(label, [rle for rle, _, _ in shapes])
+            for number, (rle, where, index) in zip(numbers, shapes):
+                key = self._linked.setdefault(number,
+                                              (1, frame_index, index))
+                tracks.add(frame_index, key, label, rle, where)
+            self.num_linked_shapes += len(shapes)
 
 
 def _list_videos(root: str, ann_root: str) -> List[str]:
@@ -170,7 +209,10 @@ def convert_labelme_to_ytvis(
         root: str,
         class_map_path: str,
         ann_root: Optional[str] = None,
-        show_progress: bool = True) -> Tuple[dict, List[VideoTracks]]:
+        show_progress: bool = True,
+        link: str = DEFAULT_LINK_RULE,
+        link_iou: float = DEFAULT_LINK_IOU
+) -> Tuple[dict, List[LabelMeVideo]]:
     """Build the YouTube-VIS json of per-frame LabelMe files.
 
     Args:
@@ -181,13 +223,22 @@ def convert_labelme_to_ytvis(
         ann_root (str, optional): Folder of the json folders; defaults to
             ``root`` (json beside the frames).
         show_progress (bool): Show a tqdm bar over the videos.
+        link (str): How shapes without ``group_id`` are linked across
+            frames: ``'iou'`` or ``'order'`` (:mod:`.track_linking`).
+        link_iou (float): Least mask IoU that links two such shapes
+            (``'iou'``), in ``(0, 1]``.
 
     Returns:
-        tuple[dict, list[VideoTracks]]: The json content and the videos.
+        tuple[dict, list[LabelMeVideo]]: The json content and the videos.
 
     Raises:
-        UserError: Bad input, naming the file, frame and shape.
+        UserError: Bad input, naming the file, frame, shape and field, or
+            the option at fault.
     """
+    if link not in LINK_RULES:
+        raise UserError(f'--link must be one of {LINK_RULES}, got {link!r}')
+    if not 0 < link_iou <= 1:
+        raise UserError(f'--link-iou must be in (0, 1], got {link_iou}')
     class_map = SourceClassMap.from_file(class_map_path)
     if not osp.isdir(root):
         raise UserError(f'{root}: folder not found')
@@ -195,35 +246,50 @@ def convert_labelme_to_ytvis(
     if not osp.isdir(ann_root):
         raise UserError(f'{ann_root}: annotations folder not found')
     videos = []
-    for video in tqdm(
+    for name in tqdm(
             _list_videos(root, ann_root),
             desc='labelme2ytvis',
             unit='video',
             disable=not show_progress):
         beside = ann_root == root
         stems, names, height, width = video_frames(
-            root, video, (LABELME_EXTENSION, ) if beside else ())
-        tracks = VideoTracks(video, [f'{video}/{name}' for name in names],
-                             height, width, class_map)
-        ann_folder = osp.join(ann_root, video)
+            root, name, (LABELME_EXTENSION, ) if beside else ())
+        video = LabelMeVideo(
+            VideoTracks(name, [f'{name}/{frame}' for frame in names],
+                        height, width, class_map), link, link_iou)
+        ann_folder = osp.join(ann_root, name)
         jsons = list_folder(
             ann_folder, (LABELME_EXTENSION, ), 'LabelMe json files',
             ('.jpg', '.jpeg', '.png') if beside else ()) if osp.isdir(
                 ann_folder) else {}
-        index_of = {stem: i for i, stem in enumerate(stems)}
-        for stem in sorted(jsons, key=natural_sort_key):
-            path = osp.join(ann_folder, jsons[stem])
-            if stem not in index_of:
-                raise UserError(
-                    f'{path}: LabelMe json without a frame of the same name '
-                    f'stem in {osp.join(root, video)}')
-            read_labelme_frame(path, tracks.file_names[index_of[stem]],
-                               index_of[stem], tracks)
-        videos.append(tracks)
-    ytvis = build_ytvis(
-        videos, class_map, 'video instance segmentation json made by '
-        'labelme2ytvis from per-frame LabelMe json')
+        orphans = sorted(set(jsons) - set(stems), key=natural_sort_key)
+        if orphans:
+            raise UserError(
+                f'{osp.join(ann_folder, jsons[orphans[0]])}: LabelMe json '
+                'without a frame of the same name stem in '
+                f'{osp.join(root, name)}')
+        for index, stem in enumerate(stems):  # in frame order (linking)
+            if stem in jsons:
+                video.read_frame(osp.join(ann_folder, jsons[stem]), index)
+        videos.append(video)
+    ytvis = build_ytvis([video.tracks for video in videos], class_map,
+                        'video instance segmentation json made by '
+                        'labelme2ytvis from per-frame LabelMe json')
     return ytvis, videos
+
+
+def linking_summary(videos: List[LabelMeVideo], link: str,
+                    link_iou: float) -> Optional[str]:
+    """How many shapes without ``group_id`` were linked into how many
+    tracks (for the summary line); ``None`` when there were none."""
+    num_shapes = sum(video.num_linked_shapes for video in videos)
+    if not num_shapes:
+        return None
+    rule = f'--link {link}' + (f' --link-iou {link_iou:g}'
+                               if link == 'iou' else '')
+    return (f'{num_shapes} shapes without group_id linked into '
+            f'{sum(video.linker.num_tracks for video in videos)} tracks by '
+            f'{rule}')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -238,9 +304,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                                           order)
               ROOT/<video>/<frame>.json   LabelMe json of the frame (or
                                           under --annotations)
-            shapes: polygon or rectangle, with label and group_id (the
-            instance id across frames; shapes with one group_id in a frame
-            are one instance).
+            instances: a shape label with a group_id, across frames
+            (person 1 and bottle 1 are two instances; shapes of one label
+            and group_id in a frame are its parts). A shape with group_id
+            null is an instance of its own, linked across frames by --link.
+            shapes: polygon, rectangle, oriented_rectangle, circle, mask;
+            points up to 1 pixel outside the frame are clipped.
 
             class map (json): {"classes": ["person", "dog"],
               "source_classes": {"<LabelMe label>": "person"}}
@@ -256,6 +325,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=None,
         help='folder of the <video>/<frame>.json files (default: ROOT, '
         'beside the frames)')
+    parser.add_argument(
+        '--link',
+        choices=LINK_RULES,
+        default=DEFAULT_LINK_RULE,
+        help='how shapes with group_id null are linked across frames, per '
+        'label: iou = to the shape of the previous annotated frame they '
+        'overlap most (greedy mask IoU >= --link-iou); order = the n-th '
+        'such shape in each frame is one track, as LabelMe\'s --keep-prev '
+        'copies them (default: %(default)s)')
+    parser.add_argument(
+        '--link-iou',
+        type=float,
+        default=DEFAULT_LINK_IOU,
+        help='least mask IoU that links two shapes with --link iou '
+        '(default: %(default)s)')
     parser.add_argument(
         '--no-progress', action='store_true', help='hide the progress bar')
     return parser.parse_args(argv)
@@ -274,9 +358,12 @@ def main(argv: Optional[List[str]] = None) -> None:
                                   folders=folders)
         ytvis, videos = convert_labelme_to_ytvis(args.root, args.class_map,
                                                  args.annotations,
-                                                 not args.no_progress)
+                                                 not args.no_progress,
+                                                 args.link, args.link_iou)
         dump_json_atomic(ytvis, args.out)
-    print(summary_line(args.out, ytvis, videos))
+    print(
+        summary_line(args.out, ytvis, [video.tracks for video in videos],
+                     linking_summary(videos, args.link, args.link_iou)))
 
 
-__all__ = ['convert_labelme_to_ytvis', 'main', 'read_labelme_frame']
+__all__ = ['LabelMeVideo', 'convert_labelme_to_ytvis', 'main']

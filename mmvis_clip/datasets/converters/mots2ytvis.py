@@ -32,8 +32,9 @@ Layout::
   MOTS: ``"1"`` car, ``"2"`` pedestrian; MOTSChallenge: ``"2"``).
 
 Output: the json layout of ``frames2ytvis`` (video ids in natural order of
-the sequence names, annotations per sequence in increasing ``obj_id``);
-``file_names`` are ``<seq>/<frame file>``, relative to ``IMAGES``.
+the sequence names, annotations per sequence in increasing ``obj_id``,
+each with its ``obj_id`` as ``source_id``); ``file_names`` are
+``<seq>/<frame file>``, relative to ``IMAGES``.
 """
 import argparse
 import os
@@ -116,7 +117,8 @@ class MOTSSequence:
         if class_id == MOTS_IGNORE_CLASS:
             self.num_ignore_masks += 1
             return
-        self.tracks.add(index, obj_id, str(class_id), rle, where)
+        self.tracks.add(
+            index, obj_id, str(class_id), rle, where, source_id=obj_id)
 
 
 def frame_number(stem: str, path: str) -> int:

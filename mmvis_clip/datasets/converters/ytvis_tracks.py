@@ -20,9 +20,14 @@ Class map (json, written by hand)::
   category ``name`` or a LabelMe shape ``label``. Without
   ``source_classes`` every source class must be a name in ``classes``.
   Entries of classes that never occur are allowed.
+
+Each annotation of the json keeps the instance's id in the source files as
+``source_id`` (a MOTS ``obj_id``, a COCO track id, a LabelMe ``group_id``;
+``null`` where the source has none); the package's datasets and evaluation
+ignore it, ``tools/misc/export_ytvis.py`` writes it back.
 """
 from collections import Counter
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Hashable, List, Optional, Tuple
 
 import numpy as np
 import pycocotools.mask as mask_utils
@@ -167,30 +172,37 @@ class VideoTracks:
         self.height = height
         self.width = width
         self.class_map = class_map
-        self._segmentations: Dict[int, List[Optional[dict]]] = {}
-        self._first: Dict[int, Tuple[str, int, str]] = {}  # class, crowd, at
-        self._at: Dict[Tuple[int, int], str] = {}
+        self._segmentations: Dict[Hashable, List[Optional[dict]]] = {}
+        # class, crowd, where first seen
+        self._first: Dict[Hashable, Tuple[str, int, str]] = {}
+        self._source_ids: Dict[Hashable, Optional[int]] = {}
+        self._at: Dict[Tuple[Hashable, int], str] = {}
         #: Source class name -> number of frame masks not converted
         #: (mapped to null).
         self.not_converted: Counter = Counter()
 
     def add(self,
             frame_index: int,
-            instance: int,
+            instance: Hashable,
             source_class: str,
             rle: dict,
             where: str,
-            iscrowd: int = 0) -> None:
+            iscrowd: int = 0,
+            source_id: Optional[int] = None) -> None:
         """Add instance ``instance``'s mask in frame ``frame_index``.
 
         Args:
             frame_index (int): Index into ``file_names``.
-            instance (int): The instance (track) id in the source.
+            instance (Hashable): The instance (track) in the source: its
+                id, or a key that sorts among the video's other keys.
             source_class (str): Its class name in the source.
             rle (dict): Its mask, compressed RLE of the frame size
                 (``str`` or ``bytes`` counts).
             where (str): Names the file, frame (and line) in errors.
             iscrowd (int): The source's crowd flag (0 or 1).
+            source_id (int, optional): The instance's id in the source
+                files, written as the annotation's ``source_id``; ``None``
+                where the source gives none.
 
         Raises:
             UserError: The class is not in the class map, the instance
@@ -213,6 +225,7 @@ class VideoTracks:
                     f'here but {first_crowd} in {first_at}')
         else:
             self._first[instance] = (source_class, iscrowd, where)
+            self._source_ids[instance] = source_id
         if (instance, frame_index) in self._at:
             raise UserError(
                 f'{where}: instance {instance} is annotated twice in this '
@@ -233,8 +246,8 @@ class VideoTracks:
             counts.decode('ascii'))
 
     def annotations(self, first_id: int, video_id: int) -> List[dict]:
-        """The YouTube-VIS annotations, in increasing source instance id,
-        numbered from ``first_id``."""
+        """The YouTube-VIS annotations, in increasing source instance id
+        (key), numbered from ``first_id``, each with its ``source_id``."""
         out = []
         for instance in sorted(self._segmentations):
             source_class, iscrowd, where = self._first[instance]
@@ -243,7 +256,8 @@ class VideoTracks:
                     self._segmentations[instance], first_id + len(out),
                     video_id,
                     self.class_map.category_id(source_class, where),
-                    self.height, self.width, iscrowd))
+                    self.height, self.width, iscrowd,
+                    self._source_ids[instance]))
         return out
 
 
