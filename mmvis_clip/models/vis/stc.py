@@ -17,7 +17,6 @@ from ...utils.checkpoint_loading import mark_converted
 from ..heads.stc_mask_head import num_dynamic_params
 from ..utils.clip_ground_truth import check_instance_ids
 from ..utils.inference_stages import inference_stage, mark_module_stage
-from ..utils.offload import offload
 from .video_stream import FrameResults, VideoStreamMixin
 
 #: Top-level module names of a CondInst (single-stage instance segmentor)
@@ -270,13 +269,17 @@ class STC(VideoStreamMixin, BaseMOTModel):
         Args:
             inputs (Tensor): (1, n, C, H, W).
             frames (Sequence[DetDataSample]): Their n samples; each gets
-                ``pred_instances`` (detections, on the CPU).
+                ``pred_instances`` (detections with ``embeddings``).
             rescale (bool): Boxes and masks at the original resolution.
 
         Returns:
             list[tuple[int, InstanceData]]: ``(frame_id, instances)`` of
             the n frames: ``bboxes``, ``scores``, ``labels``, ``masks``
-            (bool) and ``instances_id``.
+            (bool), ``embeddings`` and ``instances_id``, on the model's
+            device. Apart from ``instances_id`` they are the tensors of
+            ``pred_instances`` (the tracker passes them through): the
+            consumer copies them to the host once (:meth:`predict` for
+            both, the stream API the fields it returns).
         """
         results = []
         for t, frame in enumerate(frames):
@@ -290,7 +293,6 @@ class STC(VideoStreamMixin, BaseMOTModel):
                     feats=x,
                     data_sample=frame,
                     rescale=rescale)
-            frame.pred_instances = offload(frame.pred_instances)
             results.append((int(frame.metainfo['frame_id']), track))
         return results
 

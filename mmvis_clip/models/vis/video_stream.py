@@ -81,7 +81,8 @@ class VideoStreamMixin(metaclass=ABCMeta):
             list[TrackDataSample]: The sample with ``pred_track_instances``
             (``bboxes``, ``scores``, ``labels``, ``masks`` (bool),
             ``instances_id``) in every frame, on the CPU: each frame's
-            results leave the device once final.
+            results leave the device once final (with the frame's
+            ``pred_instances`` where ``step`` set them).
         """
         assert inputs.dim() == 5 and len(data_samples) == 1, \
             f'one video (1, L, C, H, W) per batch, got ' \
@@ -98,11 +99,28 @@ class VideoStreamMixin(metaclass=ABCMeta):
         for t, frame in enumerate(frames):
             for frame_id, result in self.step(inputs[:, t:t + 1], [frame],
                                               rescale):
-                frames[position[frame_id]].pred_track_instances = offload(
-                    result)
+                _store_final(frames[position[frame_id]], result)
         for frame_id, result in self.flush():
-            frames[position[frame_id]].pred_track_instances = offload(result)
+            _store_final(frames[position[frame_id]], result)
         return [video]
+
+
+def _store_final(frame: DetDataSample, result: InstanceData) -> None:
+    """Set a frame's final ``pred_track_instances`` on the CPU.
+
+    The frame's ``pred_instances`` (a frame model's detections, e.g. STC's)
+    leave the device with them: a tensor the two share (STC's tracker
+    passes the detections' fields through) crosses to the host once and
+    both hold that copy.
+
+    Args:
+        frame (DetDataSample): The frame; gets ``pred_track_instances``.
+        result (InstanceData): Its final tracked instances, on any device.
+    """
+    memo = dict()
+    frame.pred_track_instances = offload(result, memo)
+    if 'pred_instances' in frame:
+        frame.pred_instances = offload(frame.pred_instances, memo)
 
 
 class FrameModelStream(VideoStreamMixin):
