@@ -5,13 +5,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import torch.nn as nn
 from mmdet.registry import DATASETS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from mmvis_clip.apis import (FrameSizeError, FrameSource, StreamEndedError,
                              VideoSegmenter, build_stream_pipeline,
-                             init_vis_model, natural_sort_key)
+                             init_vis_model, natural_sort_key, resolve_device)
 from mmvis_clip.models.vis.video_stream import FrameModelStream
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -411,3 +412,41 @@ def test_frame_folder_of_mixed_sizes_names_the_file(tmp_path):
         f'frame {tmp_path / "3.png"} is 6x5 (WxH) but the first frame '
         f'{tmp_path / "1.png"} of the folder is 6x4; all frames of a video '
         'must have one size')
+
+
+@pytest.mark.parametrize('cuda, device, resolved', [
+    (True, None, 'cuda:0'),  # a GPU by default where there is one
+    (False, None, 'cpu'),
+    (True, 'cpu', 'cpu'),  # the device given wins
+    (True, 'cuda:1', 'cuda:1'),
+    (False, torch.device('cpu'), 'cpu'),
+])
+def test_default_device_is_cuda_when_available(monkeypatch, cuda, device,
+                                               resolved):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    assert resolve_device(device) == resolved
+
+
+@pytest.mark.parametrize('cuda, device, resolved', [
+    (True, None, 'cuda:0'),
+    (False, None, 'cpu'),
+    (True, 'cpu', 'cpu'),
+])
+def test_init_vis_model_puts_the_model_on_the_default_device(
+        monkeypatch, cuda, device, resolved):
+    """The device ``init_vis_model`` moves the model to, without a GPU:
+    ``Module.to`` only records it."""
+    moved = []
+
+    def record_to(module, *args, **kwargs):
+        moved.append((type(module).__name__, args, kwargs))
+        return module
+
+    # mmengine's first logger reads CUDA_VISIBLE_DEVICES when it sees CUDA
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance()
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    monkeypatch.setattr(nn.Module, 'to', record_to)
+    model = init_vis_model(STC_CONFIG, device=device)
+    assert moved == [('STC', (resolved, ), {})]
+    assert not model.training

@@ -1,6 +1,7 @@
 """Tests of the VIS datasets and the base dataset configs."""
 import copy
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -254,3 +255,38 @@ def test_base_dataset_config(name, dataset_type, data_root, scale, ann_files):
         assert not cfg.val_evaluator.get('format_only', False)
     else:
         assert cfg.val_evaluator.format_only is True
+
+
+def _method_configs(*words):
+    root = osp.dirname(osp.dirname(CONFIG_DIR))  # configs/
+    return sorted(
+        osp.join(root, method, name) for method in ('stc', 'cico')
+        for name in os.listdir(osp.join(root, method))
+        if name.endswith('.py') and any(w in name for w in words))
+
+
+@pytest.mark.parametrize(
+    'config', _method_configs('youtubevis', 'ovis'), ids=osp.basename)
+def test_gpu_configs_train_loaders(config):
+    """The YouTube-VIS / OVIS configs' training loaders: 4 workers per GPU
+    for a batch of 2 x 2 frames (STC), 8 for 6 clips x 3 frames (CiCo),
+    persistent, pinned; validation as mmdet's VIS configs."""
+    cfg = Config.fromfile(config)
+    train, val = cfg.train_dataloader, cfg.val_dataloader
+    if osp.basename(config).startswith('cico'):  # clips of 3 frames
+        assert (train.batch_size, cfg.num_frames,
+                train.num_workers) == (6, 3, 8)
+    else:  # key frames and their reference frames
+        assert (train.batch_size, train.num_workers) == (2, 4)
+    assert train.persistent_workers is True
+    assert train.pin_memory is True
+    assert (val.num_workers, val.persistent_workers) == (2, True)
+    assert 'pin_memory' not in val
+
+
+@pytest.mark.parametrize(
+    'config', _method_configs('synthetic'), ids=osp.basename)
+def test_synthetic_configs_train_loaders_stay_for_the_cpu(config):
+    cfg = Config.fromfile(config)
+    assert cfg.train_dataloader.num_workers == 1
+    assert 'pin_memory' not in cfg.train_dataloader

@@ -285,3 +285,26 @@ def test_demo_bad_inputs_give_one_line(inputs, tmp_path):
         assert words in last, (words, last)
         assert 'reset()' not in last
         assert not out.exists()
+
+
+@pytest.mark.parametrize('cuda, argv, device', [
+    (True, [], 'cuda:0'),  # a GPU by default where there is one
+    (False, [], 'cpu'),
+    (True, ['--device', 'cpu'], 'cpu'),  # --device wins
+    (True, ['--device', 'cuda:1'], 'cuda:1'),
+])
+def test_demo_device_defaults_to_cuda_when_available(monkeypatch, cuda,
+                                                     argv, device):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    args = video_demo.parse_args(
+        ['video.mp4', CONFIG, '--out-json', 'res.json'] + argv)
+    assert args.device == device
+
+
+def test_demo_refuses_cuda_where_there_is_none(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit):
+        video_demo.parse_args(
+            ['video.mp4', CONFIG, '--out-json', 'r.json', '--device', 'cuda'])
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        '--device cuda: CUDA is not available here')

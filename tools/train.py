@@ -23,9 +23,9 @@ from mmengine.runner import Runner
 import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
 from mmvis_clip.engine import (add_runner_args, check_data_exists,
                                check_load_from, configure_resume, enable_amp,
-                               relax_cuda_determinism, setup_runner_cfg,
-                               use_checkpoint_load_hook)
-from mmvis_clip.utils.user_errors import UserError, exit_on_user_error
+                               enable_auto_scale_lr, relax_cuda_determinism,
+                               setup_runner_cfg, use_checkpoint_load_hook)
+from mmvis_clip.utils.user_errors import exit_on_user_error
 
 
 def parse_args():
@@ -38,7 +38,9 @@ def parse_args():
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate with the total batch size')
+        help='scale the learning rate to the total batch (processes x '
+        'train_dataloader.batch_size) from the config\'s '
+        'auto_scale_lr.base_batch_size')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -75,11 +77,7 @@ def train(args):
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:
-        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise UserError(
-                f'{args.config} has no auto_scale_lr.base_batch_size; '
-                'it cannot scale the learning rate')
-        cfg.auto_scale_lr.enable = True
+        enable_auto_scale_lr(cfg)
     configure_resume(cfg, args.resume)
     check_load_from(cfg, args.config)
     check_training_inputs(cfg, args)

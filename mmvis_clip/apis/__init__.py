@@ -3,7 +3,7 @@ from .frame_reader import DROP_POLICIES, FrameReader, StreamTimeoutError
 from .frame_result import FrameResult
 from .frame_source import (FrameError, FrameSizeError, FrameSource,
                            natural_sort_key, read_frame)
-from .inference import init_vis_model
+from .inference import init_vis_model, resolve_device
 from .live_frame_source import LiveFrameSource, SourceError, open_frame_source
 from .stream_pipeline import build_stream_pipeline
 from .video_segmenter import StreamEndedError, VideoSegmenter
@@ -13,5 +13,5 @@ __all__ = [
     'FrameSizeError', 'FrameSource', 'LiveFrameSource', 'SourceError',
     'StreamEndedError', 'StreamTimeoutError', 'VideoSegmenter',
     'build_stream_pipeline', 'init_vis_model', 'natural_sort_key',
-    'open_frame_source', 'read_frame'
+    'open_frame_source', 'read_frame', 'resolve_device'
 ]

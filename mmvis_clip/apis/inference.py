@@ -4,6 +4,7 @@ import os
 import warnings
 from typing import Optional, Union
 
+import torch
 import torch.nn as nn
 from mmdet.models.mot import BaseMOTModel
 from mmdet.registry import DATASETS, MODELS
@@ -38,9 +39,25 @@ def _dataset_meta_from_config(cfg: Config) -> Optional[dict]:
     return meta if meta.get('classes') else None
 
 
+def resolve_device(device: Optional[Union[str, torch.device]] = None) -> str:
+    """The device to run a model on: ``device`` when given, else
+    ``'cuda:0'`` when CUDA is available, else ``'cpu'``.
+
+    Args:
+        device (str | torch.device, optional): E.g. ``'cpu'`` or
+            ``'cuda:1'``; None picks the default.
+
+    Returns:
+        str: The device, e.g. ``'cuda:0'`` or ``'cpu'``.
+    """
+    if device is not None:
+        return str(device)
+    return 'cuda:0' if torch.cuda.is_available() else 'cpu'
+
+
 def init_vis_model(config: Union[str, os.PathLike, Config],
                    checkpoint: Optional[str] = None,
-                   device: str = 'cpu',
+                   device: Optional[str] = None,
                    cfg_options: Optional[dict] = None,
                    strict: bool = True) -> nn.Module:
     """Build a video instance segmentation model ready for inference.
@@ -61,7 +78,9 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
         config (str | PathLike | Config): Config file or object.
         checkpoint (str, optional): Checkpoint file; None keeps the
             random initialisation (for smoke tests and speed measurements).
-        device (str): E.g. ``'cpu'`` or ``'cuda:0'``. Defaults to ``'cpu'``.
+        device (str, optional): E.g. ``'cpu'`` or ``'cuda:0'``. Defaults
+            to None: ``'cuda:0'`` when CUDA is available, else ``'cpu'``
+            (:func:`resolve_device`).
         cfg_options (dict, optional): Overrides merged into the config,
             e.g. ``{'model.tracker.num_frames_retain': 5}``.
         strict (bool): Refuse a checkpoint whose keys or shapes do not
@@ -132,7 +151,8 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
         warnings.warn(f'config {name}: no class names in the checkpoint '
                       'or the test dataset; labels are shown as indices')
         dataset_meta = dict(classes=None)
-    if not str(device).startswith('cuda'):
+    device = resolve_device(device)
+    if not device.startswith('cuda'):
         model = revert_sync_batchnorm(model)
     model.dataset_meta = dataset_meta
     model.cfg = config

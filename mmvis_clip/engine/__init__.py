@@ -6,9 +6,9 @@ from .config_checks import (apply_data_root, check_cfg_options,
                             check_data_exists, load_config)
 from .device_aware_ddp import DeviceAwareDistributedDataParallel
 from .launch import (add_runner_args, check_load_from, enable_amp,
-                     init_dist_on_cpu, load_from_producer,
-                     relax_cuda_determinism, setup_runner_cfg,
-                     use_checkpoint_load_hook)
+                     enable_auto_scale_lr, init_dist_on_cpu,
+                     load_from_producer, relax_cuda_determinism,
+                     setup_runner_cfg, use_checkpoint_load_hook)
 from .rng_state_hook import RngStateHook
 from .separate_grad_clip_optim_wrapper import (
     SeparateGradClipAmpOptimWrapper, SeparateGradClipOptimWrapper,
@@ -18,8 +18,8 @@ __all__ = [
     'CheckpointLoadHook', 'apply_data_root', 'check_cfg_options',
     'check_data_exists', 'load_config', 'use_checkpoint_load_hook',
     'DeviceAwareDistributedDataParallel', 'add_runner_args', 'check_load_from',
-    'enable_amp', 'init_dist_on_cpu', 'load_from_producer',
-    'relax_cuda_determinism', 'setup_runner_cfg',
+    'enable_amp', 'enable_auto_scale_lr', 'init_dist_on_cpu',
+    'load_from_producer', 'relax_cuda_determinism', 'setup_runner_cfg',
     'SeparateGradClipOptimWrapper', 'SeparateGradClipAmpOptimWrapper',
     'SeparateGradClipOptimWrapperConstructor', 'AtomicCheckpointHook',
     'AtomicLocalBackend', 'configure_resume', 'find_resume_checkpoint',

@@ -199,7 +199,8 @@ def check_load_from(cfg: Config, config: str) -> None:
 def use_checkpoint_load_hook(cfg: Config,
                              checkpoint: str,
                              partial: bool = False,
-                             converted: bool = False) -> None:
+                             converted: bool = False,
+                             check_classes: bool = False) -> None:
     """Load ``checkpoint`` with :class:`CheckpointLoadHook` (strictly,
     unless ``partial``) in place of mmengine's ``load_from``.
 
@@ -214,6 +215,8 @@ def use_checkpoint_load_hook(cfg: Config,
         partial (bool): Load what fits of it (``--partial-load``).
         converted (bool): Accept a checkpoint the model converts from
             another layout (an initialisation, ``load_from``).
+        check_classes (bool): Refuse, before testing, a checkpoint trained
+            on other classes than the test dataset's (``tools/test.py``).
 
     Raises:
         FileNotFoundError: A local checkpoint that does not exist.
@@ -230,7 +233,8 @@ def use_checkpoint_load_hook(cfg: Config,
             type='CheckpointLoadHook',
             checkpoint=checkpoint,
             partial=partial,
-            converted=converted)
+            converted=converted,
+            check_classes=check_classes)
     ]
 
 
@@ -264,6 +268,44 @@ def enable_amp(cfg: Config) -> None:
             '--amp with optim_wrapper.dtype=bfloat16: mmcv 2.1\'s CUDA '
             'sigmoid focal loss and RoIAlign kernels take float, double and '
             'half only; use dtype=float16 (the default).')
+
+
+def enable_auto_scale_lr(cfg: Config) -> float:
+    """Let mmengine's Runner scale the learning rate to the actual total
+    batch (``--auto-scale-lr``, mmdet's convention).
+
+    ``cfg.auto_scale_lr.base_batch_size`` is the total batch the config's
+    learning rate is set for (GPUs x samples per GPU of its name, e.g. 16
+    for ``_8xb2-``); the Runner multiplies every parameter group's LR by
+    ``world_size * train_dataloader.batch_size / base_batch_size`` before
+    the parameter schedulers are built.
+
+    Args:
+        cfg (Config): The training config; ``auto_scale_lr.enable`` is set.
+
+    Returns:
+        float: ``base_batch_size``.
+
+    Raises:
+        UserError: The config has no ``auto_scale_lr.base_batch_size``, or
+            it is not a positive number.
+    """
+    name = cfg.filename or 'the config'
+    auto_scale_lr = cfg.get('auto_scale_lr', None)
+    if not isinstance(auto_scale_lr, dict) or \
+            'base_batch_size' not in auto_scale_lr:
+        raise UserError(
+            f'--auto-scale-lr: {name} has no auto_scale_lr.base_batch_size '
+            '(the total batch its learning rate is set for); add '
+            'auto_scale_lr = dict(enable=False, base_batch_size=N)')
+    base = auto_scale_lr['base_batch_size']
+    if isinstance(base, bool) or not isinstance(base, (int, float)) or \
+            base <= 0:
+        raise UserError(f'--auto-scale-lr: {name}: '
+                        f'auto_scale_lr.base_batch_size is {base!r}, not a '
+                        'positive number')
+    auto_scale_lr['enable'] = True
+    return base
 
 
 #: The ops of this package's models whose CUDA backward torch implements

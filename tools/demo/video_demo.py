@@ -60,7 +60,8 @@ import torch
 from mmengine.config import DictAction
 from tqdm import tqdm
 
-from mmvis_clip.apis import FrameSource, VideoSegmenter, init_vis_model
+from mmvis_clip.apis import (FrameSource, VideoSegmenter, init_vis_model,
+                             resolve_device)
 from mmvis_clip.apis.frame_reader import DROP_POLICIES, FrameReader
 from mmvis_clip.apis.live_frame_source import open_frame_source
 from mmvis_clip.apis.results_stream_writer import ResultsStreamWriter
@@ -95,7 +96,10 @@ def parse_args(argv=None):
         default=0.3,
         help='draw instances scoring at least this; --out-masks: write '
         'the tracks scoring at least this (default 0.3)')
-    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    parser.add_argument(
+        '--device',
+        help='e.g. cpu, cuda:1 (default: cuda:0 when CUDA is available, '
+        'else cpu)')
     parser.add_argument(
         '--video-id',
         type=int,
@@ -156,6 +160,7 @@ def parse_args(argv=None):
         parser.error(f'--out {args.out}: the output video must be .mp4')
     if not (math.isfinite(args.score_thr) and 0 <= args.score_thr <= 1):
         parser.error(f'--score-thr must be in [0, 1], got {args.score_thr}')
+    args.device = resolve_device(args.device)
     try:
         device = torch.device(args.device)
     except RuntimeError as err:

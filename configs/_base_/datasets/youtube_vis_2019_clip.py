@@ -12,4 +12,6 @@ train_pipeline = [
     _base_.clip_train_frame_transforms,
     dict(type='PackTrackInputs')
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# 8 workers per GPU: a CiCo GPU batch (6 clips of num_frames) is 18 frames
+# to load and augment per iteration, the frame models' 4 (2 x key + ref).
+train_dataloader = dict(num_workers=8, dataset=dict(pipeline=train_pipeline))
