@@ -22,9 +22,10 @@ writes (their ``score`` in ``results.json``) and of the instances
 work directory.
 
 CHECKPOINT must fit the config's model exactly (the first keys that do not
-are named) unless ``--partial-load`` is given. A user mistake (a config,
-option, dataset or checkpoint at fault) ends with one ``error: ...`` line
-naming it.
+are named) unless ``--partial-load`` is given, and must have been trained on
+the test dataset's classes (the ``dataset_meta`` of its meta, when it has
+one). A user mistake (a config, option, dataset or checkpoint at fault)
+ends with one ``error: ...`` line naming it.
 """
 import argparse
 import math
@@ -96,7 +97,8 @@ def test(args):
     # CHECKPOINT only (a config dumped by a resumed run has resume=True,
     # with which mmengine would load the work directory's latest one)
     cfg.resume = False
-    use_checkpoint_load_hook(cfg, args.checkpoint, partial=args.partial_load)
+    use_checkpoint_load_hook(
+        cfg, args.checkpoint, partial=args.partial_load, check_classes=True)
 
     if args.out or args.format_only:
         evaluators = cfg.test_evaluator

@@ -1,34 +1,54 @@
-"""Base class of the VIS datasets of this package."""
+"""Base class of the VIS datasets of this package, and the dataset of a
+user's own VIS data."""
 from typing import List
 
 import mmengine
 from mmdet.datasets import BaseVideoDataset
+from mmdet.registry import DATASETS
+
+from ..utils.user_errors import UserError
+from .dataset_classes import (MAKE_DATASET_CONFIG, class_mismatch,
+                              read_json_categories)
 
 
+@DATASETS.register_module()
 class VISVideoDataset(BaseVideoDataset):
-    """mmdet's ``BaseVideoDataset`` that refuses an annotation file lacking
-    some of the ``metainfo['classes']``.
+    """mmdet's ``BaseVideoDataset`` that refuses an annotation file whose
+    categories are not ``metainfo['classes']``.
 
     ``BaseVideoDataset`` looks the category ids up by name and silently
     ignores names that the CocoVID json does not have (their instances
     would vanish); here that is an error naming the file and the missing
     classes. As in mmdet, label ``i`` is the ``i``-th of the selected
-    categories in the order of the json, which for the official json and
-    the class tuples of this package is ``classes[i]``.
+    categories in the order of the json, so the json must list the classes
+    in their order (:func:`~mmvis_clip.datasets.dataset_classes.
+    class_mismatch`); for the official json and the class tuples of this
+    package it does.
+
+    Used by its name, it is the dataset of a user's own data: the config
+    gives the classes as ``metainfo=dict(classes=(...))``, as the configs
+    of ``tools/misc/make_dataset_config.py`` do.
     """
 
     def load_data_list(self) -> List[dict]:
-        data_list = super().load_data_list()
-        classes = tuple(self.metainfo['classes'])
-        if len(self.cat_ids) != len(classes):
+        classes = self.metainfo.get('classes', None)
+        if not classes:
+            raise UserError(
+                f'{type(self).__name__} of {self.ann_file}: no classes; '
+                'give them as metainfo=dict(classes=(...)) (or write the '
+                f'config with {MAKE_DATASET_CONFIG})')
+        data_list = super().load_data_list()  # deletes self.coco
+        if '://' in self.ann_file:
             categories = mmengine.load(
                 self.ann_file, backend_args=self.backend_args)['categories']
-            names = {c['name'] for c in categories}
-            missing = [c for c in classes if c not in names]
-            problem = f'lacks the classes {missing}' if missing else \
-                'repeats a class name'
-            raise ValueError(
+        else:
+            categories = read_json_categories(self.ann_file)
+        names = [str(cat['name']) for cat in categories]
+        problem = class_mismatch(classes, names)
+        if problem is not None:
+            raise UserError(
                 f'{self.ann_file}: field "categories" {problem} of '
                 f'{type(self).__name__} (classes {list(classes)}); its '
-                f'names are {sorted(names)}')
+                f'names are {names}. For a dataset of your own, write its '
+                f'config with {MAKE_DATASET_CONFIG}')
         return data_list

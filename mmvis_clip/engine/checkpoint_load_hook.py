@@ -1,10 +1,65 @@
 """Load ``load_from`` / ``tools/test.py``'s checkpoint strictly."""
-from typing import Optional
+from typing import Optional, Sequence
 
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
-from ..utils.checkpoint_loading import load_checkpoint_checked, read_checkpoint
+from ..utils.checkpoint_loading import (CheckpointError,
+                                        load_checkpoint_checked,
+                                        read_checkpoint)
+
+
+def checkpoint_classes(checkpoint: dict) -> Optional[list]:
+    """The classes a checkpoint was trained on: its
+    ``meta['dataset_meta']['classes']`` (``CLASSES`` in older ones), which
+    mmengine's Runner saves from the train dataset.
+
+    Args:
+        checkpoint (dict): The loaded checkpoint.
+
+    Returns:
+        list[str] | None: None when its meta does not say.
+    """
+    meta = checkpoint.get('meta', None)
+    dataset_meta = meta.get('dataset_meta', None) if isinstance(
+        meta, dict) else None
+    if not isinstance(dataset_meta, dict):
+        return None
+    classes = dataset_meta.get('classes', dataset_meta.get('CLASSES'))
+    if not classes or isinstance(classes, str):
+        return None
+    return [str(c) for c in classes]
+
+
+def check_checkpoint_classes(checkpoint: dict, filename: str,
+                             classes: Optional[Sequence[str]], config: str,
+                             dataset: str) -> None:
+    """Refuse a checkpoint trained on other classes than ``classes``.
+
+    Args:
+        checkpoint (dict): The loaded checkpoint.
+        filename (str): Its file, for the message.
+        classes (Sequence[str], optional): The classes of the dataset it
+            is about to be tested on; None skips the check.
+        config (str): The config, for the message.
+        dataset (str): The dataset (key and annotation file), for the
+            message.
+
+    Raises:
+        CheckpointError: One line naming the checkpoint, the config, both
+            class lists and the fix.
+    """
+    trained = checkpoint_classes(checkpoint)
+    if trained is None or classes is None:
+        return
+    classes = [str(c) for c in classes]
+    if trained == classes:
+        return
+    raise CheckpointError(
+        f'checkpoint {filename} was trained on the classes {trained} (its '
+        f'meta.dataset_meta), but config {config} tests on {classes} '
+        f'({dataset}); test it with the config it was trained with (a '
+        'copy is in its work directory), or train this config first')
 
 
 @HOOKS.register_module()
@@ -30,6 +85,10 @@ class CheckpointLoadHook(Hook):
             mmdet COCO detector as initialisation). Defaults to False.
         map_location (str, optional): As for ``torch.load``. Defaults to
             ``'cpu'``.
+        check_classes (bool): Before testing, refuse a checkpoint whose
+            meta names other classes than the test dataset's
+            (:func:`check_checkpoint_classes`). Defaults to False (a
+            training's ``load_from`` may come from another dataset).
     """
 
     priority = 'HIGHEST'
@@ -38,14 +97,26 @@ class CheckpointLoadHook(Hook):
                  checkpoint: str,
                  partial: bool = False,
                  converted: bool = False,
-                 map_location: Optional[str] = 'cpu') -> None:
+                 map_location: Optional[str] = 'cpu',
+                 check_classes: bool = False) -> None:
         self.checkpoint = checkpoint
         self.partial = partial
         self.converted = converted
         self.map_location = map_location
+        self.check_classes = check_classes
         self._loaded = False
 
-    def _load(self, runner) -> None:
+    def _check_classes(self, runner, checkpoint: dict, config: str) -> None:
+        dataset = runner.test_dataloader.dataset
+        metainfo = getattr(dataset, 'metainfo', None) or {}
+        classes = metainfo.get('classes', None)
+        where = 'test_dataloader.dataset'
+        if getattr(dataset, 'ann_file', None):
+            where += f' {dataset.ann_file}'
+        check_checkpoint_classes(checkpoint, self.checkpoint, classes,
+                                 config, where)
+
+    def _load(self, runner, phase: str = 'train') -> None:
         if self._loaded:
             return
         self._loaded = True
@@ -54,8 +125,10 @@ class CheckpointLoadHook(Hook):
                                'resumed from a checkpoint of its own')
             return
         checkpoint = read_checkpoint(self.checkpoint, self.map_location)
-        runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         config = getattr(runner.cfg, 'filename', None)
+        if self.check_classes and phase == 'test':
+            self._check_classes(runner, checkpoint, config or 'the config')
+        runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         load_checkpoint_checked(
             runner.model,
             self.checkpoint,
@@ -69,7 +142,7 @@ class CheckpointLoadHook(Hook):
         self._load(runner)
 
     def before_val(self, runner) -> None:
-        self._load(runner)
+        self._load(runner, 'val')
 
     def before_test(self, runner) -> None:
-        self._load(runner)
+        self._load(runner, 'test')

@@ -15,9 +15,13 @@ from mmengine.config import Config
 
 from ..utils.user_errors import UserError, one_line
 
-#: The synthetic dataset class (its data can be made with a command).
+#: The synthetic dataset class and its default folder: only there is a
+#: missing file made with a command (never in a folder of the user's).
 SYNTHETIC_DATASET = 'SyntheticVISDataset'
+SYNTHETIC_ROOT = 'data/synthetic_vis'
 MAKE_SYNTHETIC = 'python tools/misc/make_synthetic_vis.py --out {root}'
+#: The datasets whose files the README's "Data" section prepares.
+PUBLIC_DATASETS = ('YouTubeVISDataset', 'OVISDataset')
 
 #: Top-level keys mmengine's Runner reads besides its ``__init__``
 #: arguments.
@@ -506,20 +510,46 @@ def _join(root: Optional[str], path: str) -> str:
     return path
 
 
-def _missing_hint(dataset: dict) -> str:
+def _type_name(dataset: dict) -> str:
+    kind = dataset.get('type', '')
+    return (kind if isinstance(kind, str) else getattr(
+        kind, '__name__', str(kind))).split('.')[-1]
+
+
+def _missing_hint(dataset: dict, path: Optional[str] = None) -> str:
+    """How to make the missing ``path`` of ``dataset`` (a dataset config).
+
+    The synthetic dataset's command is suggested only for its default
+    folder (:data:`SYNTHETIC_ROOT`), a CocoVID json ``X_cocovid.json``
+    missing beside its raw ``X.json`` gets the conversion command, the
+    public datasets the README's "Data" section; any other folder is the
+    user's own data: its config comes from ``make_dataset_config.py``.
+    """
+    from ..datasets.dataset_classes import MAKE_DATASET_CONFIG, raw_json_of
     root = dataset.get('data_root') or ''
-    if str(dataset.get('type', '')).split('.')[-1] == SYNTHETIC_DATASET:
+    kind = _type_name(dataset)
+    if kind == SYNTHETIC_DATASET and root and '://' not in root and \
+            osp.abspath(root) == osp.abspath(SYNTHETIC_ROOT):
         return ('; make it with: ' +
-                MAKE_SYNTHETIC.format(root=root.rstrip('/') or 'DIR') +
+                MAKE_SYNTHETIC.format(root=SYNTHETIC_ROOT) +
                 ' (or give --data-root DIR)')
-    return ('; prepare the dataset as the README\'s "Data" section says, '
-            'or give --data-root DIR')
+    raw = raw_json_of(path) if path else None
+    if raw is not None:
+        return ('; convert it from its raw json with: python tools/'
+                f'dataset_converters/vis2cocovid.py -i {raw} -o {path}')
+    if kind in PUBLIC_DATASETS:
+        return ('; prepare the dataset as the README\'s "Data" section '
+                'says, or give --data-root DIR')
+    return ('; check the path (data_root, or give --data-root DIR); for '
+            'data of your own, write the config with '
+            f'{MAKE_DATASET_CONFIG} (README "Bring your own data")')
 
 
 def check_data_exists(cfg: Config, dataloaders: Sequence[str],
                       evaluators: Sequence[str]) -> None:
     """Refuse, before anything is built, a dataset or ground truth file of
-    the config that is not there.
+    the config that is not there, or a video dataset json without the
+    dataset's classes.
 
     Args:
         cfg (Config): The final config.
@@ -530,7 +560,9 @@ def check_data_exists(cfg: Config, dataloaders: Sequence[str],
 
     Raises:
         FileNotFoundError: Naming the key and the path, and how to make
-            the synthetic dataset when it is that one.
+            it (:func:`_missing_hint`).
+        UserError: A video dataset whose json does not have its classes
+            (:func:`check_dataset_classes`).
     """
     hint = ''
     for name in dataloaders:
@@ -542,12 +574,12 @@ def check_data_exists(cfg: Config, dataloaders: Sequence[str],
             if root and '://' not in root and not osp.isdir(root):
                 raise FileNotFoundError(
                     f'{key}.data_root: {root} does not exist' +
-                    _missing_hint(dataset))
+                    _missing_hint(dataset, root))
             ann = dataset.get('ann_file', None)
             if ann and not osp.isfile(_join(root, ann)):
                 raise FileNotFoundError(
                     f'{key}.ann_file: {_join(root, ann)} does not exist' +
-                    _missing_hint(dataset))
+                    _missing_hint(dataset, _join(root, ann)))
             for kind, prefix in (dataset.get('data_prefix', None)
                                  or {}).items():
                 folder = _join(root, prefix) if isinstance(prefix,
@@ -555,7 +587,7 @@ def check_data_exists(cfg: Config, dataloaders: Sequence[str],
                 if folder and '://' not in folder and not osp.isdir(folder):
                     raise FileNotFoundError(
                         f'{key}.data_prefix.{kind}: {folder} does not exist'
-                        + _missing_hint(dataset))
+                        + _missing_hint(dataset, folder))
             hint = hint or _missing_hint(dataset)
     for name in evaluators:
         evaluator = cfg.get(name, None)
@@ -572,3 +604,101 @@ def check_data_exists(cfg: Config, dataloaders: Sequence[str],
                     f'{key}.ann_file: {ann} does not exist' +
                     (hint or f'; set it with --cfg-options {key}.ann_file='
                      'PATH'))
+    check_dataset_classes(cfg, dataloaders)
+
+
+def _dataset_class(dataset: dict) -> Optional[type]:
+    kind = dataset.get('type', None)
+    if isinstance(kind, type):
+        return kind
+    if not isinstance(kind, str):
+        return None
+    try:
+        return _registries()['DATASETS'].get(kind)
+    except Exception:  # an unknown scope: the Runner reports it
+        return None
+
+
+def config_dataset_classes(dataset: dict) -> Optional[Tuple[str, ...]]:
+    """The classes a video dataset config will have: its ``metainfo``'s,
+    else its class's ``METAINFO``'s.
+
+    Args:
+        dataset (dict): A dataset config.
+
+    Returns:
+        tuple[str] | None: None when it is not an mmdet video dataset
+        (``BaseVideoDataset``) or names no classes before it is built
+        (mmdet's ``YouTubeVISDataset`` sets them when built).
+    """
+    from mmdet.datasets import BaseVideoDataset
+    cls = _dataset_class(dataset)
+    if not (isinstance(cls, type) and issubclass(cls, BaseVideoDataset)):
+        return None
+    metainfo = dataset.get('metainfo', None) or {}
+    classes = metainfo.get('classes', None) if isinstance(
+        metainfo, dict) else None
+    # mmdet's YouTubeVISDataset sets its class METAINFO when built, by
+    # dataset_version: what it holds before is not this config's
+    if classes is None and not hasattr(cls, 'set_dataset_classes'):
+        classes = (getattr(cls, 'METAINFO', None) or {}).get('classes')
+    if not classes or isinstance(classes, str):
+        return None
+    return tuple(str(c) for c in classes)
+
+
+def check_dataset_classes(cfg: Config, dataloaders: Sequence[str]) -> None:
+    """Refuse, before anything is built, a video dataset whose annotation
+    json does not have its classes (as the dataset would, after the model
+    is built, or, for mmdet's datasets, silently drop the instances).
+
+    Only the json's ``categories`` are read
+    (:func:`~mmvis_clip.datasets.dataset_classes.read_json_categories`).
+
+    Args:
+        cfg (Config): The final config.
+        dataloaders (Sequence[str]): E.g. ``('test_dataloader',)``.
+
+    Raises:
+        UserError: One line naming the config, the dataset key, the json,
+            what differs, and the command that writes a config for the
+            json (``tools/misc/make_dataset_config.py``).
+    """
+    from ..datasets.dataset_classes import (class_mismatch,
+                                            make_dataset_config_command,
+                                            raw_json_of, read_json_categories)
+    config = cfg.filename or 'the config'
+    for name in dataloaders:
+        loader = cfg.get(name, None)
+        if not loader or loader.get('dataset', None) is None:
+            continue
+        for key, dataset in _datasets(loader['dataset'], f'{name}.dataset'):
+            ann = dataset.get('ann_file', None)
+            classes = config_dataset_classes(dataset)
+            if not ann or classes is None:
+                continue
+            path = _join(dataset.get('data_root', None), ann)
+            if '://' in path or not osp.isfile(path):
+                continue
+            names = [str(c['name']) for c in read_json_categories(path)]
+            problem = class_mismatch(classes, names)
+            if problem is None:
+                continue
+            known = {}  # the command's arguments this dataset gives
+            raw = raw_json_of(path)
+            if name.startswith('train'):
+                prefix = (dataset.get('data_prefix', None) or {}).get(
+                    'img_path', None)
+                if raw:
+                    known['train_ann'] = raw
+                if isinstance(prefix, str):
+                    known['img_dir'] = _join(dataset.get('data_root', None),
+                                             prefix)
+            elif raw:
+                known['val_ann'] = raw
+            raise UserError(
+                f'{config}: {key}.ann_file {path} has the categories '
+                f'{names}, not the classes {list(classes)} of its '
+                f'{_type_name(dataset)} (the json {problem}); for this '
+                'dataset, write a config with: '
+                f'{make_dataset_config_command(config, **known)}')

@@ -228,14 +228,14 @@ def use_checkpoint_load_hook(cfg: Config,
         h for h in cfg.get('custom_hooks', None) or []
         if h.get('type') not in ('CheckpointLoadHook', CheckpointLoadHook)
     ]
-    cfg.custom_hooks = hooks + [
-        dict(
-            type='CheckpointLoadHook',
-            checkpoint=checkpoint,
-            partial=partial,
-            converted=converted,
-            check_classes=check_classes)
-    ]
+    hook = dict(
+        type='CheckpointLoadHook',
+        checkpoint=checkpoint,
+        partial=partial,
+        converted=converted)
+    if check_classes:
+        hook['check_classes'] = True
+    cfg.custom_hooks = hooks + [hook]
 
 
 def enable_amp(cfg: Config) -> None:
