@@ -386,23 +386,147 @@ def test_demo_drops_frames_of_a_slow_model(
                         lambda model: GatedSegmenter(real(model), source))
     out_frames, out_json = tmp_path / 'r.jsonl', tmp_path / 'r.json'
     out = tmp_path / 'r.mp4'
-    video_demo.main([
+    status = video_demo.main([
         '5', CONFIG, '--checkpoint', checkpoint, '--out-frames',
-        str(out_frames), '--out-json', str(out_json), '--out', str(out)
+        str(out_frames), '--out-json', str(out_json), '--out', str(out),
+        '--score-thr', '1'  # nothing drawn: --out shows the source frames
     ])
     lines = read_jsonl(out_frames)
     assert [line['source_frame'] for line in lines if 'frame' in line
             ] == [0, 3, 9]  # --drop-frames oldest, the live default
     end = lines[-1]['end']
+    # a camera that stops delivering ended early
     assert (end['drop_policy'], end['frames_read'], end['frames_processed'],
             end['frames_dropped'], end['stopped_by']) == ('oldest', 10, 3, 7,
-                                                          'end')
+                                                          'stream_ended')
+    assert status == video_demo.EXIT_STREAM_ENDED == 4
     assert all(len(e['segmentations']) == 3
                for e in json.load(open(out_json)))
+    captured = capsys.readouterr()
     assert ('camera 5: 10 frames read, 3 processed, 7 dropped '
-            '(--drop-frames oldest, --queue-size 1); stopped by the end of '
-            'the input') in capsys.readouterr().out
-    assert count_frames(str(out)) == (3, (64, 96))
+            '(--drop-frames oldest, --queue-size 1); stopped by the stream '
+            'ending early') in captured.out
+    assert ('warning: camera 5 ended early, after 10 frames read (3 '
+            'processed)') in captured.err
+    # --out in the source's time: at the source's 10 fps, each processed
+    # frame held until the next one, source frames 0 to 9 in 1 s
+    assert ('--out: 10 frames at 10 fps (1.00 s, source frames 0 to 9; '
+            'mp4v)') in captured.out
+    capture = cv2.VideoCapture(str(out))
+    assert capture.get(cv2.CAP_PROP_FPS) == 10
+    capture.release()
+    assert count_frames(str(out)) == (10, (64, 96))
+    candidates = [scripted_frame(i) for i in (0, 3, 9)]
+    shown = [(0, 3, 9)[closest_frame(frame, candidates)]
+             for frame in read_video(out)]
+    assert shown == [0] * 3 + [3] * 6 + [9]
+
+
+def read_video(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def run_demo_on(url, tmp_path, *options):
+    """The demo on ``url`` with every output (every frame processed);
+    returns the exit status and the outputs' paths."""
+    outs = dict(out=tmp_path / 'r.mp4', json=tmp_path / 'r.json',
+                frames=tmp_path / 'r.jsonl', masks=tmp_path / 'masks')
+    status = video_demo.main([
+        url, CONFIG, '--out', str(outs['out']), '--out-json',
+        str(outs['json']), '--out-frames', str(outs['frames']),
+        '--out-masks', str(outs['masks']), '--drop-frames', 'none',
+        *options
+    ])
+    return status, outs
+
+
+def assert_outputs_hold(outs, num_frames, stopped_by):
+    """Every output holds ``num_frames`` processed frames and the JSON
+    Lines end with an end line naming ``stopped_by``."""
+    assert count_frames(str(outs['out'])) == (num_frames, (64, 96))
+    entries = json.load(open(outs['json']))
+    assert entries and all(
+        len(e['segmentations']) == num_frames for e in entries)
+    lines = read_jsonl(outs['frames'])
+    assert [line['source_frame'] for line in lines
+            if 'frame' in line] == list(range(num_frames))
+    end = lines[-1]['end']
+    assert (end['frames_read'], end['frames_processed'], end['stopped_by'],
+            end['num_tracks']) == (num_frames, num_frames, stopped_by,
+                                   len(entries))
+    assert sorted(os.listdir(outs['masks'] / 'Annotations' / 'cam')) == [
+        f'{i:05d}.png' for i in range(num_frames)
+    ]
+    assert (outs['masks'] / 'classes.json').exists()
+
+
+def test_demo_keeps_the_outputs_of_a_stream_that_stalls(
+        checkpoint, tmp_path, capsys):  # noqa: F811
+    server = MJPEGServer([scripted_frame(i) for i in range(4)], stall=True)
+    try:
+        # FFmpeg's own read timeout (2 x 3 + 1 s) is far from the stall's
+        status, outs = run_demo_on(server.url, tmp_path, '--checkpoint',
+                                   checkpoint, '--timeout', '3')
+    finally:
+        server.close()
+    assert status == video_demo.EXIT_STALLED == 3
+    assert_outputs_hold(outs, 4, 'stalled')
+    captured = capsys.readouterr()
+    assert (f'warning: stream {server.url} delivered no frame for 3 s '
+            '(after 4 frames); is it still streaming?; the outputs hold the '
+            '4 frames processed (exit status 3)') in captured.err
+    assert 'stopped by a stall (no frame for --timeout seconds)' in \
+        captured.out
+
+
+def test_demo_warns_when_a_network_stream_ends_early(
+        checkpoint, tmp_path, capsys):  # noqa: F811
+    server = MJPEGServer([scripted_frame(i) for i in range(5)])
+    try:
+        status, outs = run_demo_on(server.url, tmp_path, '--checkpoint',
+                                   checkpoint, '--timeout', '20')
+    finally:
+        server.close()
+    assert status == video_demo.EXIT_STREAM_ENDED == 4
+    assert_outputs_hold(outs, 5, 'stream_ended')
+    assert (f'warning: stream {server.url} ended early, after 5 frames read '
+            '(5 processed): the server closed it') in capsys.readouterr().err
+
+
+def test_demo_file_url_ends_normally(
+        video, checkpoint, tmp_path, capsys):  # noqa: F811
+    out_frames = tmp_path / 'r.jsonl'
+    assert video_demo.main([
+        video.as_uri(), CONFIG, '--checkpoint', checkpoint, '--out-frames',
+        str(out_frames), '--drop-frames', 'none'
+    ]) == video_demo.EXIT_FINISHED == 0
+    end = read_jsonl(out_frames)[-1]['end']
+    assert (end['frames_processed'], end['stopped_by']) == (5, 'end')
+    assert 'warning' not in capsys.readouterr().err
+
+
+def test_demo_stream_that_stalls_before_a_frame_is_an_error(
+        monkeypatch, checkpoint, tmp_path):  # noqa: F811
+    source = ScriptedLiveSource(1)  # frame 0 never comes
+    monkeypatch.setattr(video_demo, 'open_frame_source',
+                        lambda text, timeout: source)
+    out_json = tmp_path / 'r.json'
+    try:
+        message = user_error(['5', CONFIG, '--checkpoint', checkpoint,
+                              '--out-json', out_json, '--timeout', '0.3'])
+    finally:
+        source.open_gates(0, 0)
+    assert message == ('error: camera 5 delivered no frame for 0.3 s (after '
+                       '0 frames); is it still streaming?')
+    assert not out_json.exists()
 
 
 def user_error(argv):

@@ -14,8 +14,10 @@ from mmengine.structures import InstanceData
 from pycocotools import mask as mask_utils
 
 from mmvis_clip.apis import FrameSource, VideoSegmenter, init_vis_model
-from mmvis_clip.visualization import (AtomicVideoWriter, VideoRenderer,
-                                      instance_color)
+from mmvis_clip.visualization import (AtomicVideoWriter, CodecUnavailableError,
+                                      SourceTimeVideoWriter, VideoRenderer,
+                                      check_video_codec, instance_color,
+                                      video_codec_available, video_codecs)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'stc', 'stc_r18_fpn_1xb4-8e_synthetic.py')
@@ -308,3 +310,150 @@ def test_demo_refuses_cuda_where_there_is_none(monkeypatch, capsys):
             ['video.mp4', CONFIG, '--out-json', 'r.json', '--device', 'cuda'])
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
         '--device cuda: CUDA is not available here')
+
+
+def odd_frame(height=65, width=97):
+    """A gray frame with bright 4-pixel bands along its bottom and right
+    edges: a video that cuts the last row or column loses them."""
+    frame = np.full((height, width, 3), 100, np.uint8)
+    frame[-4:] = 250
+    frame[:, -4:] = 250
+    return frame
+
+
+def read_frames(path):
+    capture = cv2.VideoCapture(str(path))
+    assert capture.isOpened(), path
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return frames, fps
+
+
+def assert_odd_frame_kept(decoded, height=65, width=97):
+    """``decoded`` (read back) holds all of :func:`odd_frame`, padded with
+    one black row and column to an even size."""
+    assert decoded.shape == (height + 1, width + 1, 3)
+    assert decoded[height - 4:height, :width].mean() > 200  # bottom band
+    assert decoded[:height, width - 4:width].mean() > 200  # right band
+    assert abs(decoded[:height - 5, :width - 5].mean() - 100) < 5
+    assert decoded[height].max() < 40  # the padding row and column
+    assert decoded[:, width].max() < 40
+
+
+def test_atomic_video_writer_pads_odd_sizes(tmp_path):
+    path = tmp_path / 'odd.mp4'
+    with AtomicVideoWriter(str(path), fps=5) as writer:
+        for _ in range(3):
+            writer.write(odd_frame())
+    assert (writer.frame_size, writer.size, writer.padded) == ((97, 65),
+                                                               (98, 66), True)
+    frames, fps = read_frames(path)
+    assert len(frames) == 3 and fps == 5
+    for frame in frames:
+        assert_odd_frame_kept(frame)
+    # frames of another size are still refused, by their own size
+    with pytest.raises(ValueError, match='is 96x65, the video is 97x65'):
+        with AtomicVideoWriter(str(tmp_path / 'x.mp4')) as writer:
+            writer.write(odd_frame())
+            writer.write(odd_frame(width=96))
+    # an even size is written as it is
+    with AtomicVideoWriter(str(tmp_path / 'even.mp4')) as writer:
+        writer.write(np.zeros((32, 48, 3), np.uint8))
+    assert not writer.padded and writer.size == (48, 32)
+
+
+def test_demo_keeps_odd_frame_sizes(checkpoint, tmp_path, capsys):
+    folder = tmp_path / 'odd'
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f'{i}.png'), odd_frame())
+    out = tmp_path / 'out.mp4'
+    assert video_demo.main([
+        str(folder), CONFIG, '--checkpoint', checkpoint, '--out', str(out),
+        '--score-thr', '1'  # nothing drawn: the frames as they are
+    ]) == 0
+    frames, fps = read_frames(out)
+    assert len(frames) == 3 and fps == 10  # a folder's default fps
+    for frame in frames:
+        assert_odd_frame_kept(frame)
+    printed = capsys.readouterr().out
+    assert '--out: 3 frames at 10 fps (0.30 s, source frames 0 to 2; mp4v)' \
+        in printed
+    assert '--out: frames of 97x65 padded to 98x66' in printed
+
+
+def test_source_time_writer_holds_frames_until_the_next(tmp_path):
+    path = tmp_path / 'held.mp4'
+    shades = {0: 40, 3: 140, 9: 240}
+    writer = SourceTimeVideoWriter(AtomicVideoWriter(str(path), fps=10))
+    for index, shade in shades.items():
+        writer.write(np.full((32, 48, 3), shade, np.uint8), index)
+    with pytest.raises(ValueError, match='source frame 9 comes after '
+                       'source frame 9'):
+        writer.write(np.zeros((32, 48, 3), np.uint8), 9)
+    assert writer.num_frames == 10
+    assert writer.close() == str(path)
+    frames, fps = read_frames(path)
+    assert fps == 10 and len(frames) == 10  # source frames 0 to 9: 1 s
+    shown = [int(round(frame.mean())) for frame in frames]
+    assert [min(shades.values(), key=lambda s: abs(s - m))
+            for m in shown] == [40] * 3 + [140] * 6 + [240]
+    # a run whose first processed frame is not the source's first
+    path = tmp_path / 'late.mp4'
+    writer = SourceTimeVideoWriter(AtomicVideoWriter(str(path), fps=10))
+    writer.write(np.zeros((32, 48, 3), np.uint8), 5)
+    writer.write(np.zeros((32, 48, 3), np.uint8), 7)
+    writer.close()
+    assert (writer.first_index, writer.last_index) == (5, 7)
+    assert count_frames(str(path)) == (3, (32, 48))
+
+
+def test_video_codec_probe():
+    assert video_codec_available('mp4v')
+    assert check_video_codec('mp4v') == 'mp4v'
+    if video_codec_available('avc1'):
+        assert check_video_codec('h264') == 'avc1'
+    else:
+        with pytest.raises(CodecUnavailableError) as err:
+            check_video_codec('h264')
+        assert 'cannot write H.264' in str(err.value)
+    with pytest.raises(CodecUnavailableError, match='not one of'):
+        check_video_codec('xvid')
+
+
+def test_demo_codec_unavailable_is_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(video_codecs, 'video_codec_available',
+                        lambda fourcc: fourcc == 'mp4v')
+    out = tmp_path / 'out.mp4'
+    with pytest.raises(SystemExit) as err:
+        # refused before the input is opened (camera 99 does not exist)
+        video_demo.main(['99', CONFIG, '--out', str(out), '--codec', 'h264'])
+    message = err.value.code
+    assert message == (
+        f'error: --codec h264: this OpenCV ({cv2.__version__}) cannot write '
+        "H.264 ('avc1') videos (its FFmpeg has no such encoder); write "
+        '--codec mp4v and convert it: ffmpeg -i OUT.mp4 -c:v libx264 '
+        '-pix_fmt yuv420p OUT_h264.mp4')
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not video_codec_available('avc1'),
+                    reason='this OpenCV cannot write H.264')
+def test_demo_writes_h264_where_opencv_can(data_root, checkpoint, tmp_path):
+    folder = osp.join(data_root, 'valid', 'JPEGImages', 'video_0001')
+    out = tmp_path / 'out.mp4'
+    assert video_demo.main([
+        folder, CONFIG, '--checkpoint', checkpoint, '--out', str(out),
+        '--codec', 'avc1'
+    ]) == 0
+    capture = cv2.VideoCapture(str(out))
+    fourcc = int(capture.get(cv2.CAP_PROP_FOURCC))
+    capture.release()
+    assert fourcc.to_bytes(4, 'little').decode().lower() in ('avc1', 'h264')
+    assert count_frames(str(out)) == (5, (64, 96))

@@ -17,8 +17,12 @@ the file (``tail -f``) during a live run:
   majority-vote label and mean score over its frames, as in
   ``--out-json``, and the number of its per-frame instances);
 - last ``{"end": {...}}`` with the frame counts (read, processed,
-  dropped), written only when the run ends without an error: a file
-  without it is the record of an interrupted run.
+  dropped) and ``stopped_by``, why the run ended (``video_demo.py``:
+  ``end``, ``max_frames``, ``user``, ``stalled``: a live source delivered
+  no frame for ``--timeout`` seconds, ``stream_ended``: a camera or
+  network stream ended early). It is written when the run ends, a stall
+  or an early end included, but not after an error: a file without it is
+  the record of an interrupted run.
 """
 import json
 from typing import Callable, Dict, List, Optional
@@ -92,7 +96,11 @@ class ResultsStreamWriter:
                     frames=int(summary.num_frames)))
 
     def end(self, stats: dict) -> None:
-        """The last line: the run's frame counts."""
+        """The last line: the run's frame counts and how it ended.
+
+        Args:
+            stats (dict): e.g. ``FrameReader.stats()`` with ``stopped_by``.
+        """
         self._write(dict(end=stats))
 
     def close(self) -> Optional[str]:

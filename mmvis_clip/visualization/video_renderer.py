@@ -24,12 +24,22 @@ class AtomicVideoWriter:
     :func:`os.replace`; :meth:`abort` (or leaving a ``with`` block by an
     exception) deletes it. A reader never sees a partial video.
 
-    The size is set by the first frame; every frame must have it.
+    The size is set by the first frame; every frame must have it. An odd
+    width or height is padded with one black column (on the right) or row
+    (at the bottom) to the even size the mp4 codecs need (OpenCV itself
+    would cut the last column or row off): every pixel of a frame is in
+    the video, at the same place.
 
     Args:
         path (str): Destination file, e.g. ``out/video.mp4``.
         fps (float): Frames per second. Defaults to 10.
         fourcc (str): Codec. Defaults to ``'mp4v'``.
+
+    Attributes:
+        frame_size (tuple): ``(width, height)`` of the frames written.
+        size (tuple): ``(width, height)`` of the video: ``frame_size``
+            rounded up to even numbers.
+        num_frames (int): Frames written.
     """
 
     def __init__(self, path: str, fps: float = 10.0,
@@ -40,6 +50,7 @@ class AtomicVideoWriter:
         self.fps = float(fps)
         self.fourcc = fourcc
         self.num_frames = 0
+        self.frame_size = None
         self.size = None
         self._writer = None
         self._tmp_path: Optional[str] = None
@@ -53,12 +64,22 @@ class AtomicVideoWriter:
         size = (frame.shape[1], frame.shape[0])
         if self._writer is None:
             self._open(size)
-        elif size != self.size:
+        elif size != self.frame_size:
             raise ValueError(
                 f'{self.path}: frame {self.num_frames} is {size[0]}x'
-                f'{size[1]}, the video is {self.size[0]}x{self.size[1]}')
+                f'{size[1]}, the video is {self.frame_size[0]}x'
+                f'{self.frame_size[1]}')
+        if self.padded:
+            frame = cv2.copyMakeBorder(
+                frame, 0, self.size[1] - size[1], 0, self.size[0] - size[0],
+                cv2.BORDER_CONSTANT, value=(0, 0, 0))
         self._writer.write(np.ascontiguousarray(frame))
         self.num_frames += 1
+
+    @property
+    def padded(self) -> bool:
+        """Whether the frames are padded to an even size."""
+        return self.size is not None and self.size != self.frame_size
 
     def _open(self, size) -> None:
         folder = osp.dirname(osp.abspath(self.path))
@@ -67,14 +88,16 @@ class AtomicVideoWriter:
             dir=folder, prefix='.' + osp.basename(self.path) + '.',
             suffix='.mp4')
         os.close(fd)
+        # OpenCV cuts an odd width or height down to even: pad up instead
+        even = (size[0] + size[0] % 2, size[1] + size[1] % 2)
         self._writer = cv2.VideoWriter(self._tmp_path,
                                        cv2.VideoWriter_fourcc(*self.fourcc),
-                                       self.fps, size)
+                                       self.fps, even)
         if not self._writer.isOpened():
             self.abort()
             raise RuntimeError(f'{self.path}: OpenCV cannot write a '
-                               f'{self.fourcc!r} video of size {size}')
-        self.size = size
+                               f'{self.fourcc!r} video of size {even}')
+        self.frame_size, self.size = size, even
 
     def close(self) -> str:
         """Finish the file and move it to ``path``; returns ``path``.

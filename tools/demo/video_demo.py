@@ -6,7 +6,7 @@ Usage:
         [--device D] [--video-id ID] [--cfg-options k=v ...]
         [--out-frames RESULTS.jsonl] [--show] [--max-frames N]
         [--drop-frames {none,oldest,newest}] [--queue-size Q]
-        [--timeout S] [--out-masks DIR]
+        [--timeout S] [--out-masks DIR] [--codec {mp4v,avc1,h264}]
 
 INPUT is a video file (e.g. mp4), a folder of frames (natural order:
 ``2.jpg`` before ``10.jpg``), a camera index (``0``) or a stream URL
@@ -28,15 +28,37 @@ order, overlaps to the higher score (see
 ``mmvis_clip.evaluation.functional.vis_results_masks``); DIR must be new
 or empty.
 
+``--out`` plays in the source's time: it is written at the source's fps
+and, when frames were dropped, each processed frame is held (repeated)
+until the next processed one, so the video lasts as long as the stream
+did (from the first to the last processed frame) and its frame ``j`` shows
+the newest result at source frame ``first + j``. A frame of odd width or
+height is padded with a black column or row to the even size mp4 needs
+(never cut). ``--codec`` picks the codec: ``mp4v`` (the default, every
+OpenCV writes it; browsers do not play it) or ``avc1`` / ``h264`` (H.264,
+only where the installed OpenCV's FFmpeg has an H.264 encoder, else one
+``error:`` line).
+
 Frames are read by a thread into a buffer of ``--queue-size`` frames; when
 the model is slower than the source, ``--drop-frames`` says what to drop
 when it is full: ``none`` (the default for files and folders: every frame
 is processed), ``oldest`` (the default for cameras and URLs: the model
 always gets the newest frame) or ``newest``. The frames read, processed
 and dropped are reported at the end and in ``--out-frames``. A camera or
-URL that delivers no frame for ``--timeout`` seconds is an error; the
+URL that delivers no frame for ``--timeout`` seconds has stalled: the run
+ends, the outputs hold the frames processed so far and the exit status is
+3 (a stall before the first frame is an error). A camera or network stream
+that ends (the server closed it, the camera stopped) ended early: a
+warning names the frames read, the outputs are written, exit status 4. The
 first Ctrl-C ends a live run as if the stream had ended (the outputs are
-written), a second one aborts.
+written, exit status 0), a second one aborts.
+
+Exit status: 0 the run finished (the end of a file, folder or ``file://``
+URL, ``--max-frames``, q / Esc / Ctrl-C), 1 an error (one ``error:``
+line, see below), 2 bad options, 3 a live stream stalled (``--timeout``),
+4 a live stream ended early; with 3 and 4 every output is written and the
+last line of ``--out-frames`` is an ``end`` line naming the reason
+(``stopped_by``: ``stalled`` or ``stream_ended``).
 
 Outputs are written atomically (but ``--out-frames``, a stream written
 line by line), and never over what the demo reads: an output that is the
@@ -62,7 +84,8 @@ from tqdm import tqdm
 
 from mmvis_clip.apis import (FrameSource, VideoSegmenter, init_vis_model,
                              resolve_device)
-from mmvis_clip.apis.frame_reader import DROP_POLICIES, FrameReader
+from mmvis_clip.apis.frame_reader import (DROP_POLICIES, FrameReader,
+                                          StreamTimeoutError)
 from mmvis_clip.apis.live_frame_source import open_frame_source
 from mmvis_clip.apis.results_stream_writer import ResultsStreamWriter
 from mmvis_clip.evaluation.functional import (VideoFrames, VideoInfo,
@@ -73,13 +96,25 @@ from mmvis_clip.utils.atomic_io import (dump_json_atomic, refuse_output_folder,
                                         refuse_overwriting_inputs)
 from mmvis_clip.utils.rle import encode_masks
 from mmvis_clip.utils.user_errors import exit_on_user_error
-from mmvis_clip.visualization import AtomicVideoWriter, VideoRenderer
+from mmvis_clip.visualization import (AtomicVideoWriter, SourceTimeVideoWriter,
+                                      VideoRenderer, check_video_codec)
 from mmvis_clip.visualization.frame_window import FrameWindow, NoDisplayError
+from mmvis_clip.visualization.video_codecs import CODEC_ALIASES, VIDEO_CODECS
+
+#: Exit statuses (1: an error, 2: bad options, as argparse exits).
+EXIT_FINISHED, EXIT_STALLED, EXIT_STREAM_ENDED = 0, 3, 4
+
+EPILOG = ('exit status: 0 finished (the end of a file, folder or file:// '
+          'URL, --max-frames, q/Esc/Ctrl-C), 1 error, 2 bad options, 3 a '
+          'camera or URL stalled (no frame for --timeout s), 4 a camera or '
+          'network stream ended early; with 3 and 4 the outputs hold the '
+          'frames processed and --out-frames ends with an end line naming '
+          'the reason')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Video instance segmentation demo')
+        description='Video instance segmentation demo', epilog=EPILOG)
     parser.add_argument(
         'input',
         help='video file, folder of frames, camera index (e.g. 0) or '
@@ -87,7 +122,17 @@ def parse_args(argv=None):
     parser.add_argument('config', help='model config file')
     parser.add_argument(
         '--checkpoint', help='trained checkpoint (default: random weights)')
-    parser.add_argument('--out', help='output video (.mp4)')
+    parser.add_argument(
+        '--out',
+        help='output video (.mp4) at the source fps; with dropped frames '
+        'each processed frame is held until the next one (the video lasts '
+        'as long as the stream); odd sizes are padded to even')
+    parser.add_argument(
+        '--codec',
+        default='mp4v',
+        choices=list(VIDEO_CODECS) + list(CODEC_ALIASES),
+        help='--out codec: mp4v (default, not played by browsers) or '
+        'avc1/h264 (H.264, where the installed OpenCV can write it)')
     parser.add_argument(
         '--out-json', help='output YouTube-VIS results json of the video')
     parser.add_argument(
@@ -144,7 +189,8 @@ def parse_args(argv=None):
         type=float,
         default=10.0,
         help='seconds a camera or URL may take to open or to deliver a '
-        'frame (default 10)')
+        'frame (default 10); a stall ends the run with the outputs '
+        'written, exit status 3')
     args = parser.parse_args(argv)
     if not (args.out or args.out_json or args.out_frames or args.show
             or args.out_masks):
@@ -224,9 +270,33 @@ def main(argv=None):
         return run(args)
 
 
-#: How a run ended, as the last report line says it.
+#: How a run ended (``stopped_by`` of ``--out-frames``' end line), as
+#: the last report line says it.
 STOP_REASONS = dict(
-    end='the end of the input', max_frames='--max-frames', user='the user')
+    end='the end of the input',
+    max_frames='--max-frames',
+    user='the user',
+    stalled='a stall (no frame for --timeout seconds)',
+    stream_ended='the stream ending early')
+
+#: Exit status of a run by how it ended.
+EXIT_STATUS = dict(
+    end=EXIT_FINISHED,
+    max_frames=EXIT_FINISHED,
+    user=EXIT_FINISHED,
+    stalled=EXIT_STALLED,
+    stream_ended=EXIT_STREAM_ENDED)
+
+
+def ends_early(source) -> bool:
+    """Whether the end of ``source`` is an early end: a camera or a
+    network stream (a ``file://`` URL, a file or a folder ends
+    normally)."""
+    if not source.is_live:
+        return False
+    if not isinstance(source.source, str):
+        return True  # a camera
+    return urlsplit(source.source).scheme.lower() != 'file'
 
 
 @contextmanager
@@ -260,12 +330,13 @@ def open_window(title: str) -> FrameWindow:
 def run(args) -> int:
     """The demo on parsed arguments (user errors raise, see
     :func:`main`)."""
-    # fails early where no window can be opened
+    # fail early where the codec cannot be written or no window opened
+    fourcc = check_video_codec(args.codec) if args.out else None
     window = open_window(args.input) if args.show else None
     try:
         source = open_frame_source(args.input, timeout=args.timeout)
         try:
-            return run_on_source(args, source, window)
+            return run_on_source(args, source, window, fourcc)
         finally:
             if source.is_live:
                 source.release()  # if the run failed before reading
@@ -274,8 +345,18 @@ def run(args) -> int:
             window.close()
 
 
-def run_on_source(args, source, window) -> int:
-    """:func:`run` on the opened ``source`` (and ``--show`` window)."""
+def run_on_source(args, source, window, fourcc=None) -> int:
+    """:func:`run` on the opened ``source`` (and ``--show`` window).
+
+    Args:
+        args (argparse.Namespace): The parsed arguments.
+        source (FrameSource | LiveFrameSource): The opened input.
+        window (FrameWindow, optional): The ``--show`` window.
+        fourcc (str, optional): The ``--out`` codec, checked.
+
+    Returns:
+        int: The exit status (:data:`EXIT_STATUS` of how the run ended).
+    """
     check_outputs(args, source)
     model = init_vis_model(
         args.config,
@@ -301,8 +382,9 @@ def run_on_source(args, source, window) -> int:
         max_frames=args.max_frames,
         name=source.description)
     stop = threading.Event()  # Ctrl-C or the window closed
-    writer = AtomicVideoWriter(args.out, fps=source.fps) if args.out \
-        else None
+    writer = SourceTimeVideoWriter(
+        AtomicVideoWriter(args.out, fps=source.fps,
+                          fourcc=fourcc or 'mp4v')) if args.out else None
     stream = ResultsStreamWriter(
         args.out_frames, video_results.category_id,
         dict(video=source.name, video_id=args.video_id,
@@ -317,7 +399,7 @@ def run_on_source(args, source, window) -> int:
             if keep_frames:
                 drawn = renderer.draw(frame, result)
                 if writer is not None:
-                    writer.write(drawn)
+                    writer.write(drawn, source_index)
                 if window is not None and not window.show(drawn):
                     stop.set()
             rles = encode_masks(result.masks)  # once, for both outputs
@@ -335,34 +417,49 @@ def run_on_source(args, source, window) -> int:
             total, args.max_frames)
     interrupts = stop_on_first_interrupt(stop) if source.is_live \
         else nullcontext()
+    stall = None  # the StreamTimeoutError of a stalled stream
     try:
         with tqdm(total=total, unit='frame', desc=source.name) as progress, \
                 interrupts:
-            for source_index, frame in reader:
-                pending[num_frames] = (source_index,
-                                       frame if keep_frames else None)
-                source_indices.append(source_index)
-                frame_size = frame_size or frame.shape[:2]
-                emit(segmenter.push(frame))
-                # bounds the kept summaries on endless streams
-                ended = segmenter.pop_finished_summaries()
-                if stream is not None:
-                    stream.tracks(ended)
-                num_frames += 1
-                progress.update()
-                if policy != 'none':
-                    progress.set_postfix(dropped=reader.num_dropped)
-                if stop.is_set():
-                    break
-            reader.close()
+            try:
+                for source_index, frame in reader:
+                    pending[num_frames] = (source_index,
+                                           frame if keep_frames else None)
+                    source_indices.append(source_index)
+                    frame_size = frame_size or frame.shape[:2]
+                    emit(segmenter.push(frame))
+                    # bounds the kept summaries on endless streams
+                    ended = segmenter.pop_finished_summaries()
+                    if stream is not None:
+                        stream.tracks(ended)
+                    num_frames += 1
+                    progress.update()
+                    if policy != 'none':
+                        progress.set_postfix(dropped=reader.num_dropped)
+                    if stop.is_set():
+                        break
+            except StreamTimeoutError as err:
+                if num_frames == 0:
+                    raise  # nothing to keep: an error
+                stall = err  # keep what was processed
+            # a stalled source is likely blocked in a read: do not wait
+            reader.close(join_timeout=0 if stall else 5.0)
             remaining, summaries = segmenter.finish()
             emit(remaining)
         if pending:
             raise RuntimeError(f'{type(segmenter).__name__} gave no result '
                                f'for frames {sorted(pending)}')
         stats = reader.stats()
-        stats['stopped_by'] = 'user' if stop.is_set() else (
-            'max_frames' if num_frames == args.max_frames else 'end')
+        if stop.is_set():
+            stats['stopped_by'] = 'user'
+        elif stall is not None:
+            stats['stopped_by'] = 'stalled'
+        elif num_frames == args.max_frames:
+            stats['stopped_by'] = 'max_frames'
+        elif ends_early(source):
+            stats['stopped_by'] = 'stream_ended'
+        else:
+            stats['stopped_by'] = 'end'
         stats['num_tracks'] = video_results.num_tracks
         if stream is not None:
             stream.tracks(summaries)
@@ -397,10 +494,30 @@ def run_on_source(args, source, window) -> int:
           f'{stats["frames_dropped"]} dropped (--drop-frames {policy}, '
           f'--queue-size {args.queue_size}){unprocessed}; stopped by '
           f'{STOP_REASONS[stats["stopped_by"]]}')
+    if writer is not None:
+        video = writer.writer
+        print(f'--out: {video.num_frames} frames at {video.fps:g} fps '
+              f'({video.num_frames / video.fps:.2f} s, source frames '
+              f'{writer.first_index} to {writer.last_index}; '
+              f'{video.fourcc})')
+        if video.padded:
+            print(f'--out: frames of {video.frame_size[0]}x'
+                  f'{video.frame_size[1]} padded to {video.size[0]}x'
+                  f'{video.size[1]} (a black column/row at the right/bottom:'
+                  ' mp4 needs even sizes)')
     for path in (args.out, args.out_json, args.out_frames, args.out_masks):
         if path:
             print(f'written: {path}')
-    return 0
+    if stall is not None:
+        print(f'warning: {stall}; the outputs hold the {num_frames} frames '
+              f'processed (exit status {EXIT_STALLED})', file=sys.stderr)
+    elif stats['stopped_by'] == 'stream_ended':
+        print(f'warning: {source.description} ended early, after '
+              f'{stats["frames_read"]} frames read ({num_frames} '
+              'processed): the server closed it or the camera stopped; the '
+              'outputs hold the processed frames (exit status '
+              f'{EXIT_STREAM_ENDED})', file=sys.stderr)
+    return EXIT_STATUS[stats['stopped_by']]
 
 
 if __name__ == '__main__':

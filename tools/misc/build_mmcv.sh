@@ -103,6 +103,8 @@ cuda)
     export CUDA_HOME
     export PATH=$CUDA_HOME/bin:$PATH
     FORCE_CUDA=1 MMCV_WITH_OPS=1 build --no-cache-dir --force-reinstall --no-deps
+    # and mmcv's own requirements (opencv, mmengine, ...), which --no-deps left out
+    $PY -m pip install "$MMCV"
     ;;
 *)
     die "usage: $0 PYTHON cpu|cuda|auto"
