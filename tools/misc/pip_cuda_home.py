@@ -53,10 +53,17 @@ def _link_children(src_dir, dst_dir):
             os.symlink(osp.join(src_dir, name), dst)
 
 
-def make_cuda_home(dest):
-    """Write the CUDA_HOME tree at ``dest`` (replacing an earlier one made
-    by this tool) and return ``dest``."""
-    roots = nvidia_roots()
+def make_cuda_home(dest, roots=None):
+    """Write the CUDA_HOME tree at ``dest`` and return ``dest``.
+
+    Args:
+        dest (str): The folder to write; an earlier one made by this tool is
+            replaced, any other existing folder is refused.
+        roots (list[str], optional): The wheel folders to link, first wins
+            for a name that several provide (the nvcc wheel's always
+            first). Defaults to :func:`nvidia_roots`.
+    """
+    roots = nvidia_roots() if roots is None else roots
     nvcc = [r for r in roots if osp.isfile(osp.join(r, 'bin', 'nvcc'))]
     if not nvcc:
         sys.exit('pip_cuda_home: no nvcc among the NVIDIA wheels of ' +
