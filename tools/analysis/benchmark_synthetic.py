@@ -45,6 +45,8 @@ from mmengine.config import Config
 from mmvis_clip.engine import load_from_producer
 from mmvis_clip.evaluation.functional import evaluate_vis
 from mmvis_clip.utils.atomic_io import write_bytes_atomic
+from mmvis_clip.utils.machine_load import (describe_machine_load,
+                                           measure_machine_load)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.realpath(__file__))))
 
@@ -358,6 +360,7 @@ def format_table(rows):
 
 def main():
     args = parse_args()
+    print(describe_machine_load(measure_machine_load()), flush=True)
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     print(f'{len(args.configs)} runs, {args.jobs} at a time, {threads} '
           f'thread(s) each; logs in {args.work_dir}/<config>/', flush=True)

@@ -55,6 +55,8 @@ from mmvis_clip.apis.frame_source import list_frame_files
 from mmvis_clip.apis.stream_pipeline import stream_inputs
 from mmvis_clip.models.utils.inference_stages import (inference_stage,
                                                       record_inference_stages)
+from mmvis_clip.utils.machine_load import (describe_machine_load,
+                                           measure_machine_load)
 from mmvis_clip.utils.rle import encode_masks
 
 #: Model stages, as the models mark them (:func:`inference_stage`).
@@ -516,6 +518,7 @@ def main(argv=None) -> List[dict]:
         with open(args.result_json, 'w') as f:
             json.dump(result, f)
         return [result]
+    print(describe_machine_load(measure_machine_load()), flush=True)
     runs = [(args.config, args.checkpoint)] + [
         (cfg, args.compare_checkpoints[i]
          if i < len(args.compare_checkpoints) else None)
