@@ -6,7 +6,7 @@
 # GPU users: make install CUDA=cu130 (the CUDA build of torch, mmcv's CUDA
 # ops compiled with an nvcc of torch's CUDA; see README, "GPU").
 #   make check-cuda-build - compile mmcv's CUDA ops for the GPU recipe in a
-#                 throw-away environment, no GPU needed (about an hour)
+#                 throw-away environment, no GPU needed (86 min on 2 shared cores)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -95,7 +95,7 @@ clean-demo:
 # with the CUDA torch, nvcc from NVIDIA's pip wheels (unless CUDA_HOME names
 # a toolkit of the same CUDA major), mmcv's CUDA ops compiled for
 # TORCH_CUDA_ARCH_LIST, checked with mmcv.ops.get_compiling_cuda_version().
-# About an hour on 2 cores; not part of `make test`.
+# 86 min measured on 2 cores shared with other work; not part of `make test`.
 CHECK_VENV ?= /tmp/mmvis_clip-cuda-build
 CHECK_CUDA ?= cu130
 check-cuda-build:
