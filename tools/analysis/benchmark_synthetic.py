@@ -37,6 +37,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -227,11 +228,18 @@ def plan_runs(configs, work_dir):
     return waves
 
 
+#: ``Config.fromfile`` is not thread-safe: resolving ``mmdet::`` bases goes
+#: through pkg_resources, which fails now and then ("Expected str,
+#: Requirement, or Distribution") when two threads parse configs at once.
+_CONFIG_LOCK = threading.Lock()
+
+
 def final_checkpoint_name(config):
     """The checkpoint a full training of ``config`` ends with:
     ``epoch_<max_epochs>.pth`` (``iter_<max_iters>.pth`` for iteration-based
     training)."""
-    train_cfg = Config.fromfile(config).train_cfg
+    with _CONFIG_LOCK:
+        train_cfg = Config.fromfile(config).train_cfg
     if train_cfg.get('max_epochs'):
         return f'epoch_{train_cfg["max_epochs"]}.pth'
     return f'iter_{train_cfg["max_iters"]}.pth'
