@@ -221,3 +221,57 @@ def test_predict_under_bf16_autocast_gives_float32_results():
     for key in ('scores', 'quality', 'bboxes', 'clip_bboxes', 'params',
                 'embeddings'):
         assert cands.get(key).dtype == torch.float32, key
+
+
+def test_absent_boxes_are_filled_from_the_nearest_present_frame():
+    from mmvis_clip.models.utils.clip_ground_truth import fill_absent_boxes
+    b = torch.arange(1., 5.)
+    bboxes = torch.stack([
+        torch.stack([b, b * 0, b * 0, b * 0, b * 3]),  # present 0 and 4
+        torch.stack([b * 0, b * 2, b * 0, b * 0, b * 0]),  # present 1 only
+    ])  # (2, 5, 4)
+    valid = torch.tensor([[True, False, False, False, True],
+                          [False, True, False, False, False]])
+    filled = fill_absent_boxes(bboxes, valid)
+    # object 0: frames 1 and 2 are nearest to frame 0 (frame 2 a tie: the
+    # earlier one), frame 3 to frame 4; object 1: every frame from frame 1
+    assert torch.equal(filled[0], torch.stack([b, b, b, b * 3, b * 3]))
+    assert torch.equal(filled[1], torch.stack([b * 2] * 5))
+
+
+def test_filled_absent_boxes_are_regressed():
+    # object 0 is absent from frames 1 and 2: ignored, its positives'
+    # box loss covers frame 0 only; filled, the frame-0 box is the target
+    # of frames 1 and 2 too: the same as an object present with that box
+    # on all frames (matching uses present frames only, so both clips
+    # give the same positives as long as the row frames match)
+    torch.manual_seed(0)
+    head = build_head()
+    head.train_cfg['match_radius'] = 0
+    x = cubes()
+    box = [4., 4., 28., 28.]
+    absent = InstanceData(
+        bboxes=torch.tensor([[box, [0.] * 4, [0.] * 4]]),
+        valid=torch.tensor([[True, False, False]]),
+        labels=torch.tensor([0]),
+        instances_ids=torch.tensor([7]))
+    head.train_cfg['absent_boxes'] = 'ignore'
+    ignored = head.loss(x, [absent])[0]['loss_bbox']
+    head.train_cfg['absent_boxes'] = 'fill'
+    losses, positives = head.loss(x, [absent])
+    assert set(positives[0].row_frames.tolist()) == {0}
+    # by hand: every positive (all on row 0), all 3 frames against `box`
+    flat = head.flatten_predictions(*head(x))[1][0]  # (RNA, T, 4)
+    anchors, _ = head.row_priors(head(x)[0])
+    pos = positives[0]
+    rows = (head._assign_rows(
+        anchors, head.row_priors(head(x)[0])[1], absent) >= 0).nonzero()[:, 0]
+    target = head.bbox_coder.encode(
+        anchors[rows][:, None].expand(-1, T, -1).reshape(-1, 4),
+        torch.tensor([box]).expand(len(rows) * T, -1))
+    diff = (flat[rows].reshape(-1, 4) - target).abs()
+    smooth = torch.where(diff < 1, 0.5 * diff**2, diff - 0.5).sum()
+    assert len(rows) == len(pos)
+    assert torch.allclose(losses['loss_bbox'], smooth / (len(rows) * T),
+                          atol=1e-5)
+    assert not torch.allclose(losses['loss_bbox'], ignored)

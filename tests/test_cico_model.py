@@ -304,3 +304,41 @@ def test_bf16_autocast_step_has_finite_gradients(variant):
     model.train()
     data = model.data_preprocessor(training_batch(), training=True)
     assert bf16_step_bad_parameters(model, data) == []
+
+
+@pytest.mark.parametrize('variant', ['yolact', 'condinst'])
+def test_carried_masks_are_cropped_by_the_trackers_box_only(variant):
+    # the tracker hands the renderer its box already enlarged (1.2x, the
+    # public code's Naive_Tacker); the renderer must crop by exactly that
+    # box, not by the mask head's test crop (1.1x / 1.5x, sides >= 0.1 of
+    # the image) on top of it
+    model = MODELS.build(tiny_model_cfg(SYNTHETIC[variant])).eval()
+    head = model.mask_head
+    assert head.proto_stride == 4
+    gen = head.mask_generator
+    # prototypes and parameters whose logits are large everywhere
+    if variant == 'yolact':
+        protos = torch.ones(gen.num_protos, 3, 16, 24)
+        params = torch.full((1, gen.num_protos), 10.)
+    else:
+        protos = torch.zeros(gen.num_protos, 3, 16, 24)
+        params = torch.zeros(1, gen.num_params)
+        params[0, -1] = 10.  # the last layer's bias
+        gen.params_tanh = False  # so that the logit is 10, not tanh(10)
+    meta = dict(img_shape=(64, 96), ori_shape=(64, 96),
+                scale_factor=(1., 1.))
+    render = model.mask_renderer(protos, meta, rescale=True)
+    with torch.no_grad():
+        masks = render(params, torch.tensor([[20., 12., 52., 40.]]))
+    assert masks.shape == (1, 3, 64, 96)
+    # by hand: the crop covers mask columns floor(20 / 4) - 1 = 4 to
+    # floor(52 / 4) + 1 = 14 (exclusive), rows 2 to 11; bilinear x4
+    # (align_corners=False) puts the 0.5 crossing of columns 3 | 4 at
+    # input x = 15.5 and of 13 | 14 at x = 55.5: columns 16..55, rows
+    # 8..43; at the four corner pixels both weights are 0.625 and the
+    # product 0.39 < 0.5 (one pixel in: 0.625 * 0.875 = 0.55)
+    expected = torch.zeros(64, 96, dtype=torch.bool)
+    expected[8:44, 16:56] = True
+    expected[[8, 8, 43, 43], [16, 55, 16, 55]] = False
+    for t in range(3):
+        assert torch.equal(masks[0, t], expected), t

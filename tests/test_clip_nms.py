@@ -135,3 +135,44 @@ def test_fast_nms_lets_a_suppressed_candidate_suppress():
     assert _keep(**cands, iou_thr=0.3, max_per_clip=None) == [0]
     assert _keep(**cands) == [0, 1, 2]
     assert _keep(**cands, max_per_clip=2) == [0, 1]
+
+
+def test_class_agnostic_duplicate_rule_crosses_classes():
+    # the same box (IoU 1 in both frames and as circumscribed boxes) under
+    # two classes, disjoint masks: the public code's first filter drops the
+    # lower-ranked one whatever its class (0.5 * 1 + 0.5 * 1 > 0.9); per
+    # class, no NMS compares them and no per-frame duplicate is of its class
+    cands = _cands([[0, 0, 40, 40], [0, 0, 40, 40]],
+                   [_mask(0, 0, 4, 4), _mask(5, 5, 9, 9)], [0.8, 0.9],
+                   [0, 1])
+    assert _keep(**cands, dup_rule='class_agnostic_box') == [1]
+    assert _keep(**cands, dup_rule='per_class_frame') == [1, 0]
+
+
+def test_class_agnostic_duplicate_rule_averages_box_iou_over_all_frames():
+    # frame 0: the same box; frame 1: disjoint boxes. Mean frame box IoU
+    # 0.5, circumscribed boxes [0, 0, 40, 40] and [0, 0, 60, 40]: IoU 2/3,
+    # so 0.5 * 0.5 + 0.5 * 2/3 = 0.583 <= 0.9: kept by the public code's
+    # rule; per class and frame, box IoU 1 in frame 0 is a duplicate (both
+    # masks non-empty there)
+    bboxes = torch.tensor([[[0., 0., 40., 40.], [0., 0., 20., 40.]],
+                           [[0., 0., 40., 40.], [40., 0., 60., 40.]]])
+    cands = _cands([[0, 0, 40, 40], [0, 0, 60, 40]],
+                   [_mask(0, 0, 4, 4), _mask(5, 5, 9, 9)], [0.9, 0.8],
+                   [0, 0])
+    cands['bboxes'] = bboxes
+    assert _keep(**cands, dup_rule='class_agnostic_box') == [0, 1]
+    assert _keep(**cands, dup_rule='per_class_frame') == [0]
+
+
+def test_coincident_masks_are_duplicates_under_both_rules():
+    # identical masks in a frame (IoU 1 > 0.9) but boxes far apart: the
+    # mixed IoU 0.25 * 0 + 0.25 * 0 + 0.5 * 1 = 0.5 is not above 0.5, yet
+    # the public code's "coincident mask" sets it to 1 (same class only)
+    cands = _cands([[0, 0, 8, 8], [40, 40, 48, 48]],
+                   [_mask(0, 0, 4, 4), _mask(0, 0, 4, 4)], [0.9, 0.8],
+                   [0, 0])
+    for rule in ('class_agnostic_box', 'per_class_frame'):
+        assert _keep(**cands, dup_rule=rule) == [0], rule
+    cands['labels'] = torch.tensor([0, 1])
+    assert _keep(**cands) == [0, 1]

@@ -108,6 +108,7 @@ model = dict(
             min_pos_iou=0.,
             ignore_iof_thr=-1),
         match_radius=1,
+        absent_boxes='ignore',
         max_track_samples=64),
     # Sec. 3.4: class score > 0.1, then the public code's filters and NMS
     # (mmvis_clip/models/utils/clip_nms.py): the min(100 T, 300) best
@@ -117,6 +118,7 @@ model = dict(
         nms_pre=None,
         nms_iou_thr=0.5,
         dup_iou_thr=0.9,
+        dup_rule='per_class_frame',
         min_mask_pixels=5,
         min_box_cover=0.1,
         max_per_clip=None,

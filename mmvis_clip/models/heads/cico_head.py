@@ -15,6 +15,8 @@ from torch import Tensor
 
 from ..utils.clip_boxes import circumscribed_boxes, matching_frames
 from ..utils.clip_features import per_frame
+from ..utils.clip_ground_truth import fill_absent_boxes
+from ..utils.clip_nms import DUP_RULES
 from ..utils.random_subset import random_subset
 
 
@@ -48,7 +50,8 @@ class CiCoHead(AnchorHead):
     clip) of the objects present in the row's frame (the clip's centre
     frame and all objects present in the matched frames in the time-mean
     mode). Losses: focal loss on classes; on the 4T boxes of a positive,
-    over the frames where its object is present, smooth-L1 on the deltas
+    over the frames where its object is present (or all frames, with
+    absent ones filled: ``train_cfg.absent_boxes``), smooth-L1 on the deltas
     (Eq. 8's box term), and, as the public code, a DIoU loss on the decoded
     boxes and a centerness BCE towards ``1 - DIoU loss`` (averaged over
     the frames); the tracking loss of Eq. 9 (``CosineTrackLoss``) over the
@@ -85,7 +88,10 @@ class CiCoHead(AnchorHead):
         loss_track (dict): Eq. 9. Defaults to ``CosineTrackLoss``.
         train_cfg (dict): ``assigner``; ``match_radius`` (int | None,
             default 1); ``max_track_samples`` (positives per clip in the
-            tracking loss, default 64).
+            tracking loss, default 64); ``absent_boxes``: the box targets
+            of the frames a positive's object is absent from, ``'ignore'``
+            (weight 0, the default) or ``'fill'`` (its nearest present
+            frame's box, trained like the others, the public code's).
         test_cfg (dict): ``score_thr`` (0.1) and ``nms_pre`` (None: at most
             ``min(100 T, 300)`` candidates); the rest is
             :func:`~mmvis_clip.models.utils.clip_nms.clip_nms`'s.
@@ -170,6 +176,14 @@ class CiCoHead(AnchorHead):
         if not self.use_sigmoid_cls:
             raise ValueError('CiCoHead needs a sigmoid class loss '
                              '(e.g. FocalLoss with use_sigmoid=True)')
+        absent = (train_cfg or {}).get('absent_boxes', 'ignore')
+        if absent not in ('ignore', 'fill'):
+            raise ValueError("train_cfg.absent_boxes must be 'ignore' or "
+                             f"'fill', not {absent!r}")
+        dup_rule = (test_cfg or {}).get('dup_rule', 'per_class_frame')
+        if dup_rule not in DUP_RULES:
+            raise ValueError(f'test_cfg.dup_rule must be one of {DUP_RULES}'
+                             f', not {dup_rule!r}')
         self.loss_iou = MODELS.build(loss_iou) if loss_iou else None
         self.loss_centerness = (
             MODELS.build(loss_centerness) if self.with_centerness else None)
@@ -379,6 +393,7 @@ class CiCoHead(AnchorHead):
         anchors, row_frames = self.row_priors(cls_scores)
         num_frames = deltas.size(2)
         max_track = self.train_cfg.get('max_track_samples', 64)
+        fill_absent = self.train_cfg.get('absent_boxes', 'ignore') == 'fill'
 
         labels_all, weights_all = [], []
         pos_deltas, pos_anchors, gt_boxes, present_all = [], [], [], []
@@ -394,8 +409,13 @@ class CiCoHead(AnchorHead):
 
             pos_deltas.append(deltas[b, pos_inds])
             pos_anchors.append(anchors[pos_inds])
-            gt_boxes.append(gts.bboxes[pos_gt])
-            present_all.append(gts.valid[pos_gt])
+            if fill_absent:
+                gt_boxes.append(
+                    fill_absent_boxes(gts.bboxes[pos_gt], gts.valid[pos_gt]))
+                present_all.append(torch.ones_like(gts.valid[pos_gt]))
+            else:
+                gt_boxes.append(gts.bboxes[pos_gt])
+                present_all.append(gts.valid[pos_gt])
             if self.with_centerness:
                 pos_centerness.append(centerness[b, pos_inds])
 

@@ -88,6 +88,28 @@ def clip_ground_truth(frames: Sequence[DetDataSample],
     return clip
 
 
+def fill_absent_boxes(bboxes: Tensor, valid: Tensor) -> Tensor:
+    """Boxes of the frames an object is absent from, copied from its
+    nearest present frame (the earlier one on a tie), as the public CiCo
+    code makes its box targets.
+
+    Args:
+        bboxes (Tensor): (N, T, 4), any values where absent.
+        valid (Tensor): (N, T) bool, each object present in some frame.
+
+    Returns:
+        Tensor: (N, T, 4), equal to ``bboxes`` where ``valid``.
+    """
+    assert bboxes.shape[:2] == valid.shape and bool(valid.any(1).all()), \
+        (bboxes.shape, valid.shape)
+    frames = torch.arange(valid.size(1), device=valid.device)
+    dist = (frames[:, None] - frames[None, :]).abs().float()  # (T, T)
+    dist = dist[None].expand(valid.size(0), -1, -1).clone()
+    dist.masked_fill_(~valid[:, None, :], float('inf'))
+    source = dist.argmin(2)  # (N, T): first minimum = the earlier frame
+    return torch.gather(bboxes, 1, source[..., None].expand(-1, -1, 4))
+
+
 def _as_tensor(bboxes) -> Tensor:
     """mmdet box structures or tensors -> (n, 4) tensor."""
     return bboxes.tensor if hasattr(bboxes, 'tensor') else bboxes

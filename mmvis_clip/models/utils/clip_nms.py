@@ -53,6 +53,37 @@ def pairwise_clip_ious(bboxes: Tensor, clip_bboxes: Tensor, masks: Tensor,
     return box_sum / counts, mask_sum / counts, clip_iou, box_max, mask_max
 
 
+#: Near-duplicate rules of :func:`clip_nms`.
+DUP_RULES = ('class_agnostic_box', 'per_class_frame')
+
+
+def box_duplicates(bboxes: Tensor, clip_bboxes: Tensor, ranks: Tensor,
+                   iou_thr: float) -> Tensor:
+    """Candidates with a better-ranked near-duplicate of any class (the
+    public code's first test-time filter).
+
+    Args:
+        bboxes (Tensor): (n, T, 4) per-frame boxes.
+        clip_bboxes (Tensor): (n, 4) circumscribed boxes.
+        ranks (Tensor): (n, ) ranking scores; ties keep the lower index
+            first.
+        iou_thr (float): A pair is a near-duplicate when ``0.5 * mean_t
+            box IoU + 0.5 * circumscribed box IoU > iou_thr``.
+
+    Returns:
+        Tensor: (n, ) bool, True for the candidates to drop.
+    """
+    order = ranks.argsort(descending=True, stable=True)
+    boxes = bboxes[order].float().transpose(0, 1)  # (T, n, 4)
+    frame_iou = bbox_overlaps(boxes, boxes).mean(0)
+    clip = clip_bboxes[order].float()
+    iou = 0.5 * frame_iou + 0.5 * bbox_overlaps(clip, clip)
+    dropped_sorted = iou.triu(diagonal=1).amax(0) > iou_thr
+    dropped = torch.zeros_like(dropped_sorted)
+    dropped[order] = dropped_sorted
+    return dropped
+
+
 def clip_nms(scores: Tensor,
              labels: Tensor,
              bboxes: Tensor,
@@ -64,23 +95,29 @@ def clip_nms(scores: Tensor,
              score_thr: float = 0.1,
              iou_thr: float = 0.5,
              dup_iou_thr: float = 0.9,
+             dup_rule: str = 'per_class_frame',
              min_mask_pixels: int = 5,
              min_box_cover: float = 0.1,
              max_per_clip: Optional[int] = None) -> Tensor:
     """Indices of the candidates a clip keeps, best first.
 
-    1. Drop a candidate whose box centre is outside the image in every
+    1. Rank by ``scores * quality`` (the centerness; the public code's
+       rescoring). With ``dup_rule='class_agnostic_box'`` (the public
+       code's first filter), drop a candidate when a better-ranked one of
+       any class has ``0.5 * mean_t box IoU + 0.5 * circumscribed box IoU``
+       above ``dup_iou_thr`` (box IoU averaged over all T frames).
+    2. Drop a candidate whose box centre is outside the image in every
        frame, whose mask has at most ``min_mask_pixels`` pixels in every
        frame, or whose mask covers at most ``min_box_cover`` of its box in
-       every frame.
-    2. Rank by ``scores * quality`` (the centerness; the public code's
-       rescoring) and drop the ranks at most ``score_thr``.
+       every frame, and the ranks at most ``score_thr``.
     3. Per class, Fast NMS (YOLACT's, as the public code): a candidate is
        suppressed when a better-ranked one of its class has
        ``0.25 box IoU + 0.25 circumscribed box IoU + 0.5 mask IoU`` (box and
        mask IoU averaged over the frames where both masks are non-empty)
-       above ``iou_thr``, or a box or mask IoU above ``dup_iou_thr`` in one
-       of those frames (a near-duplicate).
+       above ``iou_thr``, or is its near-duplicate: a mask IoU above
+       ``dup_iou_thr`` in one of those frames (the public code's
+       "coincident mask"), or with ``dup_rule='per_class_frame'`` a box or
+       mask IoU above ``dup_iou_thr`` in one of those frames.
     4. No cap unless ``max_per_clip`` is set.
 
     Args:
@@ -92,13 +129,14 @@ def clip_nms(scores: Tensor,
         img_shape (tuple): (H, W) of the network input.
         proto_stride (float): Input pixels per mask pixel.
         quality (Tensor, optional): (n, ) in [0, 1]; None: ones.
-        score_thr, iou_thr, dup_iou_thr, min_mask_pixels, min_box_cover,
-            max_per_clip: See above.
+        score_thr, iou_thr, dup_iou_thr, dup_rule, min_mask_pixels,
+            min_box_cover, max_per_clip: See above.
 
     Returns:
         Tensor: (m, ) long indices into the candidates, by decreasing
         ``scores * quality``.
     """
+    assert dup_rule in DUP_RULES, dup_rule
     num = scores.numel()
     if num == 0:
         return scores.new_zeros((0, ), dtype=torch.long)
@@ -116,6 +154,8 @@ def clip_nms(scores: Tensor,
         area / box_area > min_box_cover).any(1)
     ranks = scores.float() * (1 if quality is None else quality.float())
     keep &= ranks > score_thr
+    if dup_rule == 'class_agnostic_box':
+        keep &= ~box_duplicates(boxes, clip_bboxes, ranks, dup_iou_thr)
     kept = keep.nonzero().squeeze(1)
     kept = kept[ranks[kept].argsort(descending=True, stable=True)]
     if kept.numel() == 0:
@@ -123,7 +163,9 @@ def clip_nms(scores: Tensor,
     box_iou, m_iou, clip_iou, box_max, mask_max = pairwise_clip_ious(
         bboxes[kept], clip_bboxes[kept], masks[kept], min_mask_pixels)
     iou = 0.25 * box_iou + 0.25 * clip_iou + 0.5 * m_iou
-    duplicate = (box_max > dup_iou_thr) | (mask_max > dup_iou_thr)
+    duplicate = mask_max > dup_iou_thr
+    if dup_rule == 'per_class_frame':
+        duplicate |= box_max > dup_iou_thr
     iou = torch.where(duplicate, torch.ones_like(iou), iou)
     same_class = labels[kept, None] == labels[None, kept]
     iou = (iou * same_class).triu(diagonal=1)

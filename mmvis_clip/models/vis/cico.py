@@ -1,7 +1,7 @@
 """CiCo: clip-in clip-out video instance segmentation."""
 import copy
 import functools
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from mmdet.models.mot import BaseMOTModel
@@ -326,6 +326,7 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
             score_thr=cfg.get('score_thr', 0.1),
             iou_thr=cfg.get('nms_iou_thr', 0.5),
             dup_iou_thr=cfg.get('dup_iou_thr', 0.9),
+            dup_rule=cfg.get('dup_rule', 'per_class_frame'),
             min_mask_pixels=cfg.get('min_mask_pixels', 5),
             min_box_cover=cfg.get('min_box_cover', 0.1),
             max_per_clip=cfg.get('max_per_clip', None))
@@ -346,13 +347,41 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
             masks=masks)
         if not with_render:
             return result
+        return result, self.mask_renderer(protos, meta, rescale)
+
+    def mask_renderer(self, protos: Tensor, meta: dict,
+                      rescale: bool) -> Callable[[Tensor, Tensor], Tensor]:
+        """The tracker's ``render_masks`` on one clip's prototypes.
+
+        The masks are cropped by exactly the boxes given (the tracker
+        enlarges them itself: the public code's 1.2x for carried tracks),
+        not by the mask head's test crop on top of them.
+
+        Args:
+            protos (Tensor): (k, T, h, w) of the clip.
+            meta (dict): ``img_shape``, ``ori_shape``, ``scale_factor``.
+            rescale (bool): Boxes and masks at ``ori_shape``.
+
+        Returns:
+            callable: ``render(params (m, P), boxes (m, 4) at output
+            resolution) -> (m, T, H, W)`` bool.
+        """
+        scale = protos.new_ones(4)
+        if rescale and 'scale_factor' in meta:
+            scale = protos.new_tensor(meta['scale_factor']).repeat(2)
 
         def render(params: Tensor, boxes: Tensor) -> Tensor:
             with inference_stage('mask'):
-                return self.mask_head.render(protos, params, boxes * scale,
-                                             meta, rescale)
+                return self.mask_head.render(
+                    protos,
+                    params,
+                    boxes.to(scale) * scale,
+                    meta,
+                    rescale,
+                    crop_scale=1.0,
+                    min_crop_size=0.0)
 
-        return result, render
+        return render
 
     def _forward(self,
                  inputs: Tensor,
