@@ -342,3 +342,49 @@ def test_carried_masks_are_cropped_by_the_trackers_box_only(variant):
     expected[[8, 8, 43, 43], [16, 55, 16, 55]] = False
     for t in range(3):
         assert torch.equal(masks[0, t], expected), t
+
+
+@pytest.mark.parametrize('dup_rule', ['per_class_frame', 'class_agnostic_box'])
+def test_clip_detections_equal_clip_nms_on_every_candidates_mask(
+        trained_yolact, dup_rule):
+    # predict_clip renders low-resolution masks only for the candidates
+    # that pass the tests needing no mask; the kept detections must be
+    # those of clip_nms given every candidate's mask
+    from mmvis_clip.models.utils.clip_nms import clip_nms
+    model = trained_yolact[0].eval()
+    cfg = model.bbox_head.test_cfg
+    cfg.update(score_thr=0.05, dup_rule=dup_rule, max_per_clip=None)
+    frames = moving_clip(3)
+    inputs = torch.from_numpy(
+        np.stack([paint(b, lab) for b, lab, _ in frames]))[None]
+    samples = [frame_sample(b, lab, i, t, 'v')
+               for t, (b, lab, i) in enumerate(frames)]
+    video = TrackDataSample()
+    video.video_data_samples = samples
+    data = model.data_preprocessor(
+        dict(inputs=[inputs[0]], data_samples=[video]), False)
+    clip = data['inputs'][0][None]
+    frames_meta = data['data_samples'][0].video_data_samples
+    rendered = []
+    proto_masks = model.mask_head.proto_masks
+    model.mask_head.proto_masks = lambda p, params, boxes: (
+        rendered.append(len(params)) or proto_masks(p, params, boxes))
+    try:
+        with torch.no_grad():
+            dets = model.predict_clip(clip, frames_meta, rescale=False)
+            cubes = model.extract_clip_feat(clip)
+            meta = frames_meta[0].metainfo
+            cands = model.bbox_head.predict(cubes, [meta])[0]
+            protos = model.mask_head(cubes)[0]
+            all_masks = proto_masks(protos, cands.params, cands.clip_bboxes)
+    finally:
+        model.mask_head.__dict__.pop('proto_masks')
+    keep = clip_nms(
+        cands.scores, cands.labels, cands.bboxes, cands.clip_bboxes,
+        all_masks, frames_meta[0].metainfo['img_shape'],
+        model.mask_head.proto_stride, quality=cands.quality,
+        score_thr=0.05, dup_rule=dup_rule)
+    assert len(keep) > 0
+    assert torch.equal(dets.scores, cands.scores[keep])
+    assert torch.equal(dets.labels, cands.labels[keep])
+    assert rendered[0] < len(cands)  # masks of fewer candidates

@@ -15,7 +15,7 @@ from torch import Tensor
 from ..utils.cico_checkpoint import load_2d_checkpoint
 from ..utils.clip_features import frames_to_clips
 from ..utils.clip_ground_truth import clip_ground_truth
-from ..utils.clip_nms import clip_nms
+from ..utils.clip_nms import box_stage, mask_stage
 from ..utils.clip_schedule import ClipSchedule, frame_of_clip
 from ..utils.inference_stages import inference_stage
 from .video_stream import FrameResults, VideoStreamMixin
@@ -281,10 +281,11 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
                      with_render: bool = False):
         """Detections of one clip (before tracking).
 
-        Candidates of all prediction rows (:meth:`CiCoHead.predict_by_feat`),
-        their masks at prototype resolution, then
-        :func:`~mmvis_clip.models.utils.clip_nms.clip_nms` with the
-        ``test_cfg``; full-resolution masks for the kept ones only.
+        Candidates of all prediction rows (:meth:`CiCoHead.predict_by_feat`)
+        through :func:`~mmvis_clip.models.utils.clip_nms.clip_nms` with the
+        ``test_cfg``, in its two stages: the tests needing no mask, masks at
+        prototype resolution for the candidates left, the mask tests and
+        NMS; full-resolution masks for the kept ones only.
 
         Args:
             clip (Tensor): (1, T, C, H, W).
@@ -310,26 +311,34 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
         cubes = self.extract_clip_feat(clip, frame_ids)
         with inference_stage('heads'):
             cands = self.bbox_head.predict(cubes, [meta])[0]
+        dup = dict(
+            dup_iou_thr=cfg.get('dup_iou_thr', 0.9),
+            dup_rule=cfg.get('dup_rule', 'per_class_frame'))
+        # the tests needing no mask first: masks only for their survivors
+        kept = box_stage(
+            cands.scores,
+            cands.bboxes,
+            cands.clip_bboxes,
+            meta['img_shape'],
+            quality=cands.quality,
+            score_thr=cfg.get('score_thr', 0.1),
+            **dup)
         with inference_stage('mask'):
             protos = self.mask_head(cubes)[0]
-            low_res = self.mask_head.proto_masks(protos, cands.params,
-                                                 cands.clip_bboxes)
-        keep = clip_nms(
-            cands.scores,
+            low_res = self.mask_head.proto_masks(protos, cands.params[kept],
+                                                 cands.clip_bboxes[kept])
+        keep = mask_stage(
+            kept,
             cands.labels,
             cands.bboxes,
             cands.clip_bboxes,
             low_res,
-            meta['img_shape'],
             self.mask_head.proto_stride,
-            quality=cands.quality,
-            score_thr=cfg.get('score_thr', 0.1),
             iou_thr=cfg.get('nms_iou_thr', 0.5),
-            dup_iou_thr=cfg.get('dup_iou_thr', 0.9),
-            dup_rule=cfg.get('dup_rule', 'per_class_frame'),
             min_mask_pixels=cfg.get('min_mask_pixels', 5),
             min_box_cover=cfg.get('min_box_cover', 0.1),
-            max_per_clip=cfg.get('max_per_clip', None))
+            max_per_clip=cfg.get('max_per_clip', None),
+            **dup)
         dets = cands[keep]
         with inference_stage('mask'):
             masks = self.mask_head.render(protos, dets.params,
