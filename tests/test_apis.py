@@ -446,6 +446,7 @@ def test_init_vis_model_puts_the_model_on_the_default_device(
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance()
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: int(cuda))
     monkeypatch.setattr(nn.Module, 'to', record_to)
     model = init_vis_model(STC_CONFIG, device=device)
     assert moved == [('STC', (resolved, ), {})]

@@ -135,6 +135,8 @@ def test_tiny_run_reports_every_stage(config, tmp_path, capsys):
     assert 'RANDOM WEIGHTS' in out and 'torch threads' in out
     # the machine's load, sampled before the run
     assert out.startswith('machine load: other processes kept ')
+    # and the CPU thread count, with why
+    assert '\nCPU threads: ' in out
     assert sum(result['stage_ms'].values()) == pytest.approx(
         result['total_ms'], rel=1e-6)
     assert result['fps'] > 0 and result['instances_per_frame'] > 0

@@ -1,4 +1,5 @@
 """``load_from`` checks shared by the tools (``mmvis_clip.engine.launch``)."""
+import os
 import os.path as osp
 
 import pytest
@@ -234,3 +235,109 @@ def test_checkpoint_load_hook_replaces_a_dumped_one():
         dict(type='CheckpointLoadHook', checkpoint='https://example.com/'
              'new.pth', partial=True, converted=False)
     ]
+
+
+# ------------------------------------------------------------- --launcher
+
+LAUNCH_VARS = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT',
+               'LOCAL_RANK', 'SLURM_PROCID', 'SLURM_NTASKS',
+               'SLURM_NODELIST', 'SLURM_LOCALID', 'OMPI_COMM_WORLD_RANK',
+               'OMPI_COMM_WORLD_SIZE', 'OMPI_COMM_WORLD_LOCAL_RANK')
+
+
+@pytest.fixture
+def bare_env(monkeypatch):
+    """No launcher's variables, no scontrol on PATH."""
+    for name in LAUNCH_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('PATH', '/nonexistent')
+    return monkeypatch
+
+
+@pytest.mark.parametrize('launcher, names, how', [
+    ('pytorch', 'RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT are not set: '
+     'this process was not started by torchrun',
+     'tools/dist_train.sh CONFIG NUM_PROCS'),
+    ('slurm', 'SLURM_PROCID, SLURM_NTASKS, SLURM_NODELIST, MASTER_ADDR '
+     '(scontrol, which finds it, is not on PATH) are not set: this '
+     'process was not started by srun',
+     'tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR'),
+    ('mpi', 'OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE, '
+     'OMPI_COMM_WORLD_LOCAL_RANK, MASTER_ADDR are not set',
+     'mpirun (with MASTER_ADDR set)'),
+])
+def test_launcher_without_its_environment(bare_env, launcher, names, how):
+    from mmvis_clip.engine import check_launcher_env
+    from mmvis_clip.utils.user_errors import UserError
+    with pytest.raises(UserError) as error:
+        check_launcher_env(launcher)
+    message = str(error.value)
+    assert message.startswith(f'--launcher {launcher}: {names}'), message
+    assert f'start it with {how}, or leave out --launcher' in message
+    check_launcher_env('none')  # one process needs nothing
+
+
+def test_launcher_environment_that_is_there(bare_env):
+    from mmvis_clip.engine import check_launcher_env
+    from mmvis_clip.utils.user_errors import UserError
+    for name, value in (('RANK', '0'), ('WORLD_SIZE', '2'),
+                        ('MASTER_ADDR', '127.0.0.1'), ('MASTER_PORT', '1')):
+        bare_env.setenv(name, value)
+    check_launcher_env('pytorch')
+    bare_env.setenv('WORLD_SIZE', 'two')
+    with pytest.raises(UserError, match="WORLD_SIZE='two' is not a whole "
+                       'number; start it with tools/dist_test.sh CONFIG '
+                       'CHECKPOINT NUM_PROCS'):
+        check_launcher_env('pytorch', 'test')
+    # slurm with MASTER_ADDR given needs no scontrol
+    for name, value in (('SLURM_PROCID', '0'), ('SLURM_NTASKS', '1'),
+                        ('SLURM_NODELIST', 'node1')):
+        bare_env.setenv(name, value)
+    bare_env.setenv('WORLD_SIZE', '2')
+    check_launcher_env('slurm')
+
+
+def _tool(*cmd, env_drop=LAUNCH_VARS):
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in env_drop}
+    env.update(PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, *cmd], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize('tool, launcher, line', [
+    ('train.py', 'pytorch', 'error: --launcher pytorch: RANK, WORLD_SIZE, '
+     'MASTER_ADDR, MASTER_PORT are not set: this process was not started '
+     'by torchrun; start it with tools/dist_train.sh CONFIG NUM_PROCS, or '
+     'leave out --launcher for one process'),
+    ('test.py', 'slurm', 'error: --launcher slurm: SLURM_PROCID, '
+     'SLURM_NTASKS, SLURM_NODELIST'),
+])
+def test_tools_refuse_a_launcher_without_its_environment(tool, launcher,
+                                                         line):
+    config = osp.join(REPO, 'configs', 'stc',
+                      'stc_r18_fpn_1xb4-8e_synthetic.py')
+    args = [config] + (['x.pth'] if tool == 'test.py' else [])
+    proc = _tool(osp.join('tools', tool), *args, '--launcher', launcher)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(line)
+
+
+def test_launcher_local_rank_beyond_the_gpus(bare_env):
+    import torch
+
+    from mmvis_clip.engine import check_launcher_env
+    from mmvis_clip.utils.user_errors import UserError
+    for name, value in (('RANK', '1'), ('WORLD_SIZE', '2'),
+                        ('MASTER_ADDR', '127.0.0.1'), ('MASTER_PORT', '1'),
+                        ('LOCAL_RANK', '1')):
+        bare_env.setenv(name, value)
+    bare_env.setattr(torch.cuda, 'is_available', lambda: True)
+    bare_env.setattr(torch.cuda, 'device_count', lambda: 1)
+    with pytest.raises(UserError, match=r'LOCAL_RANK=1, but this host has '
+                       r'1 GPU\(s\); start at most one process per GPU'):
+        check_launcher_env('pytorch')
+    bare_env.setenv('LOCAL_RANK', '0')
+    check_launcher_env('pytorch')

@@ -1,6 +1,10 @@
 """mmvis_clip.utils.machine_load: the benchmark tools' load line."""
+import os
+import shlex
+import signal
 import subprocess
 import sys
+import time
 
 from mmvis_clip.utils import machine_load
 from mmvis_clip.utils.machine_load import (MachineLoad, busy_cores,
@@ -29,15 +33,18 @@ def test_proc_stat_fields(tmp_path):
 
 
 def test_a_busy_process_beside_is_seen_and_warned_of():
-    spin = subprocess.Popen([
-        sys.executable, '-c',
-        'import time\nend = time.time() + 20\nwhile time.time() < end: pass'
-    ])
+    # another process, not a child: the tools count their own children
+    # (dataloader workers) as their own time
+    spin = 'import time\nend = time.time() + 20\nwhile time.time() < end: pass'
+    pid = int(subprocess.run(
+        ['sh', '-c', f'{shlex.quote(sys.executable)} -c '
+         f'{shlex.quote(spin)} >/dev/null 2>&1 & echo $!'],
+        capture_output=True, text=True, check=True).stdout)
     try:
+        time.sleep(0.2)
         load = machine_load.measure_machine_load(1.0)
     finally:
-        spin.kill()
-        spin.wait()
+        os.kill(pid, signal.SIGKILL)
     assert load.busy_cores >= 0.5, load
     text = describe_machine_load(load)
     assert 'warning: the machine is busy' in text.splitlines()[1]

@@ -303,9 +303,43 @@ def test_more_valid_videos_keep_train_and_extend_valid(tmp_path):
                               osp.join(large, split, 'JPEGImages', name),
                               'rb') as f2:
                     assert f1.read() == f2.read()
-    with pytest.raises(SystemExit, match='num_valid'):
+    with pytest.raises(SystemExit):
         main(['--out', str(tmp_path / 'bad'), '--num-valid-videos', '0'] +
              common)
+    assert not osp.exists(tmp_path / 'bad')
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--num-videos', '0'], '--num-videos must be >= 1, got 0'),
+    (['--num-valid-videos', '0'], '--num-valid-videos must be >= 1, got 0'),
+    (['--frames', '-2'], '--frames must be >= 1, got -2'),
+    (['--seed', '-1'], '--seed must be >= 0, got -1'),
+    (['--size', '32', '64'], '--size H W: each must be >= 48, got 32 64'),
+])
+def test_bad_flags_are_named_as_flags(tmp_path, capsys, flags, message):
+    """The command line names its flags, not make_synthetic_vis's
+    parameters (``num_videos``)."""
+    out = str(tmp_path / 'bad')
+    with pytest.raises(SystemExit) as info:
+        main(['--out', out, '--no-progress'] + flags)
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        f'error: {message}')
+    assert not osp.exists(out)
+
+
+def test_bad_flag_in_a_real_process(tmp_path):
+    import subprocess
+    import sys
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    proc = subprocess.run(
+        [sys.executable, 'tools/misc/make_synthetic_vis.py', '--out',
+         str(tmp_path / 'x'), '--num-videos', '0'],
+        cwd=repo, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'make_synthetic_vis.py: error: --num-videos must be >= 1, got 0')
+    assert not osp.exists(tmp_path / 'x')
 
 
 # sha256 of annotations/train.json and valid.json of

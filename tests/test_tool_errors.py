@@ -295,8 +295,10 @@ def test_partial_load_logs_its_table(checkpoints, data, tmp_path):
 @pytest.mark.slow
 def test_load_from_strict_but_coco_init_is_taken(checkpoints, data,
                                                  tmp_path):
+    # one epoch (max_epochs=0 is refused: it would train nothing)
     run = [TRAIN, STC, '--data-root', data['y'], '--work-dir',
-           str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=0'] + LOADERS
+           str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=1',
+           'train_cfg.val_begin=2'] + LOADERS
     _error_line(
         _run(*run, f'load_from={checkpoints["coco_shapes"]}'),
         checkpoints['coco_shapes'], 'does not fit', 'track_head.')
@@ -316,6 +318,84 @@ def test_load_from_strict_but_coco_init_is_taken(checkpoints, data,
     out = _ok(_run(*run, f'load_from={checkpoints["own"]}'))
     assert 'loaded in part' not in out
     assert f'Load checkpoint from {checkpoints["own"]}' in out
+
+
+CICO_YOLACT = osp.join(REPO, 'configs', 'cico',
+                       'cico-yolact_r18_fpn_1xb4-8e_synthetic.py')
+
+
+@pytest.fixture(scope='module')
+def cico_checkpoints(tmp_path_factory):
+    """A CiCo-YOLACT checkpoint as its training saves it (``meta.cfg``)
+    and the same weights without meta."""
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    folder = tmp_path_factory.mktemp('cico')
+    cfg = Config.fromfile(CICO_YOLACT)
+    torch.manual_seed(0)
+    state = MODELS.build(cfg.model).state_dict()
+    paths = dict(meta=str(folder / 'cico_yolact.pth'),
+                 bare=str(folder / 'cico_yolact_bare.pth'))
+    torch.save({'state_dict': state, 'meta': {'cfg': cfg.pretty_text}},
+               paths['meta'])
+    torch.save({'state_dict': state}, paths['bare'])
+    return paths
+
+
+@pytest.mark.slow
+def test_load_from_of_another_model_is_refused(cico_checkpoints, data,
+                                               tmp_path):
+    run = [TRAIN, STC, '--data-root', data['y'], '--work-dir',
+           str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=1',
+           'train_cfg.val_begin=2'] + LOADERS
+    # its meta names the model it was trained as
+    path = cico_checkpoints['meta']
+    _error_line(
+        _run(*run, f'load_from={path}'), path, 'does not fit the model of',
+        "it is another model's (its meta.cfg: model: CiCo in the "
+        'checkpoint, STC in the model)', '--partial-load')
+    # without meta: STC's conversion (of a CondInst detector) leaves
+    # tensors of it without a place in the model
+    path = cico_checkpoints['bare']
+    _error_line(
+        _run(*run, f'load_from={path}'), path,
+        "it is another model's (converted as a CondInst detector",
+        'keys the model does not have (detector.bbox_head.track_convs.',
+        '--partial-load')
+    # asked for: what fits is loaded, and the table says what
+    out = _ok(_run(*run, f'load_from={path}', '--partial-load'))
+    assert f'checkpoint {path} (a CondInst detector: its 186 tensors ' \
+        'nested under detector.) loaded in part' in out
+
+
+def test_a_checkpoint_trained_as_another_model_is_named():
+    from mmengine.config import Config
+
+    from mmvis_clip.engine.checkpoint_load_hook import check_same_model
+    from mmvis_clip.utils.checkpoint_loading import CheckpointError
+
+    def trained_as(config):
+        return {'meta': {'cfg': Config.fromfile(config).pretty_text}}
+
+    cico = osp.join(REPO, 'configs', 'cico')
+    frame_level = trained_as(
+        osp.join(cico, 'cico-yolact_r18_fpn_fifo_1xb4-8e_synthetic.py'))
+    # CiCo's 2D -> 3D initialisation: the same modules
+    check_same_model(frame_level, 'f.pth',
+                     Config.fromfile(CICO_YOLACT).model, 'the model')
+    # a YOLACT mask generator is not a CondInst one
+    condinst = Config.fromfile(
+        osp.join(cico, 'cico-condinst_r18_fpn_1xb4-8e_synthetic.py')).model
+    with pytest.raises(CheckpointError, match=r'f.pth does not fit the '
+                       r"model: it is another model's \(its meta.cfg: "
+                       'mask_head.mask_generator: YolactClipMaskGenerator '
+                       'in the checkpoint, CondInstClipMaskGenerator in '
+                       'the model'):
+        check_same_model(frame_level, 'f.pth', condinst, 'the model')
+    # no meta, or another library's model: left to the conversion
+    check_same_model({'meta': {}}, 'f.pth', condinst, 'the model')
+    mmdet_model = {'meta': {'cfg': "model = dict(type='CondInst')"}}
+    check_same_model(mmdet_model, 'f.pth', condinst, 'the model')
 
 
 # ------------------------------------------- the loader itself (in-process)
@@ -391,3 +471,11 @@ def test_loader_takes_what_a_model_converts_when_allowed(tmp_path):
     torch.save({'body.weight': torch.ones(4, 2)}, path)
     with pytest.raises(CheckpointError, match='model keys missing'):
         load_checkpoint_checked(net, path, allow_converted=True)
+    # a converted checkpoint with tensors the model has no place for is
+    # another model's: refused unless a partial load is asked for
+    torch.save(dict(src, **{'old_head.weight': torch.ones(3)}), path)
+    with pytest.raises(CheckpointError, match="it is another model's "
+                       r'\(converted as an old-style net, it leaves .*1 '
+                       r'keys the model does not have \(old_head.weight'):
+        load_checkpoint_checked(net, path, allow_converted=True)
+    load_checkpoint_checked(net, path, allow_partial=True)

@@ -298,6 +298,7 @@ def test_demo_bad_inputs_give_one_line(inputs, tmp_path):
 def test_demo_device_defaults_to_cuda_when_available(monkeypatch, cuda,
                                                      argv, device):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2 * cuda)
     args = video_demo.parse_args(
         ['video.mp4', CONFIG, '--out-json', 'res.json'] + argv)
     assert args.device == device

@@ -19,7 +19,10 @@ vis_results_masks`); it must be a new or empty folder, not among the
 inputs. ``--score-thr`` is the least score of the tracks ``--out-masks``
 writes (their ``score`` in ``results.json``) and of the instances
 ``--show-dir`` draws. Metrics are printed and saved by mmengine in the
-work directory.
+work directory. ``--out`` and ``--show-dir`` must not be (or lie inside)
+a test frame folder, and ``--out``'s files must not be an input (the
+config, the checkpoint, an annotation file): refused before anything is
+built.
 
 CHECKPOINT must fit the config's model exactly (the first keys that do not
 are named) unless ``--partial-load`` is given, and must have been trained on
@@ -27,23 +30,28 @@ the test dataset's classes (the ``dataset_meta`` of its meta, when it has
 one). A user mistake (a config, option, dataset or checkpoint at fault)
 ends with one ``error: ...`` line naming it.
 """
+# first, before torch loads: CPU threads sized to the free cores
+import mmvis_clip  # noqa: F401  isort:skip  (also registers modules)
 import argparse
 import math
 import os.path as osp
+from typing import Tuple
 
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmvis_clip  # noqa: F401  (registers modules and hooks)
 from mmvis_clip.engine import (add_runner_args, check_data_exists,
                                setup_runner_cfg, use_checkpoint_load_hook)
 from mmvis_clip.evaluation import VISMetric
 from mmvis_clip.evaluation.functional import (dataset_video_frames,
                                               write_results_as_id_masks)
-from mmvis_clip.evaluation.functional.vis_results_io import RESULTS_NAME
-from mmvis_clip.utils.atomic_io import refuse_output_folder
+from mmvis_clip.evaluation.functional.vis_results_io import (RESULTS_NAME,
+                                                             SUBMISSION_NAME)
+from mmvis_clip.utils.atomic_io import (refuse_output_folder,
+                                        refuse_overwriting_inputs,
+                                        refuse_writing_into_inputs)
 from mmvis_clip.utils.user_errors import UserError, exit_on_user_error
 
 
@@ -93,7 +101,7 @@ def main():
 
 
 def test(args):
-    cfg = setup_runner_cfg(args)
+    cfg = setup_runner_cfg(args, tool='test')
     # CHECKPOINT only (a config dumped by a resumed run has resume=True,
     # with which mmengine would load the work directory's latest one)
     cfg.resume = False
@@ -112,6 +120,7 @@ def test(args):
 
     check_data_exists(cfg, ('test_dataloader', ), ('test_evaluator', ))
 
+    check_output_dirs(cfg, args)
     if args.show_dir:
         cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
             dict(
@@ -138,6 +147,61 @@ def _evaluator_types(cfg) -> list:
     return [evaluator.get('type') for evaluator in evaluators]
 
 
+def _test_datasets(dataset) -> list:
+    """The dataset configs inside ``dataset`` (wrappers unwrapped)."""
+    if not isinstance(dataset, dict):
+        return []
+    inner = dataset.get('datasets') or [dataset.get('dataset')]
+    if any(isinstance(d, dict) for d in inner):
+        return [d for item in inner for d in _test_datasets(item)]
+    return [dataset]
+
+
+def test_inputs(cfg, args) -> Tuple[list, list]:
+    """What the test reads: ``(files, folders)``, each a list of (what,
+    path): the config, the checkpoint, the datasets' and evaluators'
+    annotation files, and the test frame folders (``data_root`` +
+    ``data_prefix.img_path``)."""
+    files = [('config', args.config), ('checkpoint', args.checkpoint)]
+    folders = []
+    for dataset in _test_datasets(cfg.test_dataloader.get('dataset')):
+        root = dataset.get('data_root') or ''
+        image_prefix = (dataset.get('data_prefix') or {}).get('img_path')
+        if isinstance(image_prefix, str):
+            folders.append(('test frame folder',
+                            osp.join(root, image_prefix)))
+        if isinstance(dataset.get('ann_file'), str):
+            files.append(('test annotation file',
+                          osp.join(root, dataset.ann_file)))
+    evaluators = cfg.get('test_evaluator') or []
+    for evaluator in evaluators if isinstance(evaluators,
+                                              (list, tuple)) else [evaluators]:
+        if isinstance(evaluator, dict) and isinstance(
+                evaluator.get('ann_file'), str):
+            files.append(('test_evaluator.ann_file', evaluator.ann_file))
+    return files, folders
+
+
+def check_output_dirs(cfg, args) -> None:
+    """Refuse ``--out`` and ``--show-dir`` folders that are or lie inside
+    a test frame folder (:func:`~mmvis_clip.utils.atomic_io.
+    refuse_writing_into_inputs`), and ``--out`` files that are inputs,
+    before anything is built."""
+    files, folders = test_inputs(cfg, args)
+    if args.show_dir:
+        refuse_writing_into_inputs('--show-dir', args.show_dir, folders)
+        if osp.exists(args.show_dir) and not osp.isdir(args.show_dir):
+            raise UserError(f'--show-dir {args.show_dir} is a file; '
+                            'expected a folder for the videos')
+    if args.out:
+        refuse_writing_into_inputs('--out', args.out, folders)
+        refuse_overwriting_inputs(
+            {
+                f'--out {name}': osp.join(args.out, name)
+                for name in (RESULTS_NAME, SUBMISSION_NAME)
+            }, files)
+
+
 def check_out_masks(cfg, args) -> None:
     """Refuse an ``--out-masks`` folder that could mix with the inputs or
     the other outputs, or a config without a VISMetric, before testing."""
@@ -145,15 +209,8 @@ def check_out_masks(cfg, args) -> None:
         raise UserError(f'--out-masks needs a VISMetric test_evaluator (it '
                         f'writes {RESULTS_NAME}); {args.config} has '
                         f'{_evaluator_types(cfg)}')
-    dataset = cfg.test_dataloader.dataset
-    root = dataset.get('data_root') or ''
-    inputs = [('config', args.config), ('checkpoint', args.checkpoint)]
-    image_prefix = (dataset.get('data_prefix') or {}).get('img_path')
-    if image_prefix is not None:
-        inputs.append(('test frame folder', osp.join(root, image_prefix)))
-    if dataset.get('ann_file'):
-        inputs.append(('test annotation file',
-                       osp.join(root, dataset.ann_file)))
+    files, folders = test_inputs(cfg, args)
+    inputs = files + folders
     refuse_output_folder(
         '--out-masks', args.out_masks, inputs, {
             '--out': args.out,

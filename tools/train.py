@@ -9,22 +9,29 @@ The config's ``load_from`` is loaded strictly: a checkpoint whose keys or
 shapes differ from the model's is refused, naming the keys, unless the
 model converts it from another layout (the COCO / 2D initialisations of
 STC and CiCo; the loaded / skipped tensors are logged) or ``--partial-load``
-is given. A user mistake (a config, option, dataset or checkpoint at fault)
-ends with one ``error: ...`` line naming it.
+is given; a checkpoint trained as another model is refused. ``--resume``
+refuses a checkpoint that does not continue this run (its model, optimizer
+parameter groups or schedulers differ; no ``message_hub``) and says in one
+warning what starts afresh (no optimizer state) or changes (another total
+batch): ``ResumeCheckHook``. A user mistake (a config value or registry
+name, an option, a ``--launcher`` without its environment, a dataset or
+checkpoint at fault) ends with one ``error: ...`` line naming it.
 
 Multi-process training: ``tools/dist_train.sh CONFIG NUM_PROCS`` (works on
 CPU-only hosts with the gloo backend too).
 """
+# first, before torch loads: CPU threads sized to the free cores
+import mmvis_clip  # noqa: F401  isort:skip  (also registers modules)
 import argparse
 
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmvis_clip  # noqa: F401  (registers modules, checkpoint safety)
 from mmvis_clip.engine import (add_runner_args, check_data_exists,
                                check_load_from, configure_resume, enable_amp,
                                enable_auto_scale_lr, relax_cuda_determinism,
-                               setup_runner_cfg, use_checkpoint_load_hook)
+                               setup_runner_cfg, use_checkpoint_load_hook,
+                               use_resume_check_hook)
 from mmvis_clip.utils.user_errors import exit_on_user_error
 
 
@@ -79,6 +86,8 @@ def train(args):
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
     configure_resume(cfg, args.resume)
+    if cfg.get('resume', False):
+        use_resume_check_hook(cfg)
     check_load_from(cfg, args.config)
     check_training_inputs(cfg, args)
 

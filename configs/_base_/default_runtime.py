@@ -11,9 +11,13 @@ default_scope = 'mmdet'
 # same bits (mmvis_clip/engine/atomic_checkpoint.py, rng_state_hook.py).
 # A config that changes the checkpoint hook's settings keeps its type by
 # leaving `type` out.
+# CPU runs keep their thread count at the cores other processes leave free
+# (mmvis_clip/engine/cpu_threads_hook.py); in default_hooks, so that a
+# config that sets custom_hooks keeps it (`cpu_threads=None` removes it).
 default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook'),
     rng_state=dict(type='RngStateHook'),
+    cpu_threads=dict(type='CPUThreadsHook'),
     visualization=dict(type='TrackVisualizationHook', draw=False))
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(

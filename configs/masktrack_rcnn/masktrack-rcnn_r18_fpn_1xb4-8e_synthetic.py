@@ -120,11 +120,12 @@ param_scheduler = [
         milestones=[6],
         gamma=0.1)
 ]
-# Atomic checkpoints and exact resume, as configs/_base_/default_runtime.py
-# gives this package's other configs.
+# Atomic checkpoints, exact resume and CPU threads kept at the free cores,
+# as configs/_base_/default_runtime.py gives this package's other configs.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(
         type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2),
-    rng_state=dict(type='RngStateHook'))
+    rng_state=dict(type='RngStateHook'),
+    cpu_threads=dict(type='CPUThreadsHook'))
 auto_scale_lr = dict(enable=False, base_batch_size=4)

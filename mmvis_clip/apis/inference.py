@@ -55,6 +55,40 @@ def resolve_device(device: Optional[Union[str, torch.device]] = None) -> str:
     return 'cuda:0' if torch.cuda.is_available() else 'cpu'
 
 
+def check_device(device: Optional[Union[str, torch.device]] = None,
+                 what: str = 'device') -> str:
+    """:func:`resolve_device`, refusing a device this machine does not
+    have, in one line: a misspelt device, CUDA without a GPU, a GPU index
+    beyond those visible.
+
+    Args:
+        device (str | torch.device, optional): E.g. ``'cuda:1'``; None
+            picks the default.
+        what (str): How messages name it, e.g. ``'--device'``.
+
+    Returns:
+        str: The device.
+
+    Raises:
+        UserError: ``'{what} {device}: CUDA is not available here'`` and
+            the like.
+    """
+    device = resolve_device(device)
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise UserError(f'{what} {device}: {err}') from None
+    if parsed.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise UserError(f'{what} {device}: CUDA is not available here')
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise UserError(
+                f'{what} {device}: this machine shows {count} GPU(s) '
+                f'(cuda:0 to cuda:{count - 1})')
+    return device
+
+
 def init_vis_model(config: Union[str, os.PathLike, Config],
                    checkpoint: Optional[str] = None,
                    device: Optional[str] = None,
@@ -80,7 +114,8 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
             random initialisation (for smoke tests and speed measurements).
         device (str, optional): E.g. ``'cpu'`` or ``'cuda:0'``. Defaults
             to None: ``'cuda:0'`` when CUDA is available, else ``'cpu'``
-            (:func:`resolve_device`).
+            (:func:`resolve_device`); one this machine does not have is
+            refused first (:func:`check_device`).
         cfg_options (dict, optional): Overrides merged into the config,
             e.g. ``{'model.tracker.num_frames_retain': 5}``.
         strict (bool): Refuse a checkpoint whose keys or shapes do not
@@ -90,6 +125,8 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
         nn.Module: The model, with ``cfg`` and ``dataset_meta``.
 
     Raises:
+        UserError: If ``device`` is not one of this machine
+            (:func:`check_device`), e.g. ``'cuda:0'`` without a GPU.
         FileNotFoundError: If the config or checkpoint does not exist.
         UserError: If the config cannot be loaded, an option of
             ``cfg_options`` is unknown or of the wrong kind
@@ -101,6 +138,7 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
             the model (:func:`~mmvis_clip.utils.checkpoint_loading.
             load_checkpoint_checked`); a ``RuntimeError``.
     """
+    device = check_device(device)
     if isinstance(config, (str, os.PathLike)):
         config = load_config(os.fspath(config))
     elif isinstance(config, Config):
@@ -151,7 +189,6 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
         warnings.warn(f'config {name}: no class names in the checkpoint '
                       'or the test dataset; labels are shown as indices')
         dataset_meta = dict(classes=None)
-    device = resolve_device(device)
     if not device.startswith('cuda'):
         model = revert_sync_batchnorm(model)
     model.dataset_meta = dataset_meta

@@ -18,17 +18,22 @@ the file (``tail -f``) during a live run:
   ``--out-json``, and the number of its per-frame instances);
 - last ``{"end": {...}}`` with the frame counts (read, processed,
   dropped) and ``stopped_by``, why the run ended (``video_demo.py``:
-  ``end``, ``max_frames``, ``user``, ``stalled``: a live source delivered
-  no frame for ``--timeout`` seconds, ``stream_ended``: a camera or
-  network stream ended early). It is written when the run ends, a stall
-  or an early end included, but not after an error: a file without it is
-  the record of an interrupted run.
+  ``end``, ``max_frames``, ``user`` (the window closed), ``interrupted``
+  (Ctrl-C), ``stalled``: a live source delivered no frame for
+  ``--timeout`` seconds, ``stream_ended``: a camera or network stream
+  ended early). It is written when the run ends, a stall, an early end or
+  a first Ctrl-C included, but not after an error or an abort (a second
+  Ctrl-C): a file without it is the record of an aborted run.
+
+An ``OSError`` of a write (a full disk) names the file
+(:func:`~mmvis_clip.utils.user_errors.os_errors_name`).
 """
 import json
 from typing import Callable, Dict, List, Optional
 
 from ..evaluation.functional.track_votes import TrackSummary
 from ..utils.rle import encode_masks
+from ..utils.user_errors import os_errors_name
 from .frame_result import FrameResult
 
 
@@ -54,8 +59,9 @@ class ResultsStreamWriter:
         self._write(header)
 
     def _write(self, obj: dict) -> None:
-        self._file.write(json.dumps(obj, separators=(',', ':')) + '\n')
-        self._file.flush()
+        with os_errors_name(self.path):
+            self._file.write(json.dumps(obj, separators=(',', ':')) + '\n')
+            self._file.flush()
 
     def frame(self,
               result: FrameResult,
@@ -106,5 +112,6 @@ class ResultsStreamWriter:
     def close(self) -> Optional[str]:
         """Close the file; returns its path."""
         if not self._file.closed:
-            self._file.close()
+            with os_errors_name(self.path):
+                self._file.close()
         return self.path

@@ -14,6 +14,14 @@ needs the video length, and its memory is the tracker's, not the frames'::
 After :meth:`VideoSegmenter.finish` the stream is closed:
 :meth:`~VideoSegmenter.push` and ``finish`` raise :class:`StreamEndedError`
 until :meth:`~VideoSegmenter.reset` starts the next video.
+
+A model holds the state of one stream (its tracker's tracks, a clip
+model's frames): :meth:`~VideoSegmenter.reset` (also run on creation)
+makes the segmenter the owner of its model's state, and a segmenter whose
+model another one has taken over raises :class:`SharedModelError`. A model
+in train mode (batch norm with batch statistics, dropout) gives other
+results than the evaluated one: it raises :class:`TrainModeError`. Both
+are real checks, kept under ``python -O``.
 """
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -28,6 +36,7 @@ from ..evaluation.functional.track_votes import TrackSummary, TrackVotes
 from ..models.utils.inference_stages import inference_stage
 from ..models.vis.video_stream import (FrameModelStream, FrameResults,
                                        VideoStreamMixin)
+from ..utils.user_errors import UserError
 from .frame_result import FrameResult
 from .frame_source import FrameSizeError, read_frame
 from .stream_pipeline import build_stream_pipeline, stream_inputs
@@ -36,6 +45,20 @@ from .stream_pipeline import build_stream_pipeline, stream_inputs
 class StreamEndedError(RuntimeError):
     """A frame was pushed (or ``finish()`` called again) after
     ``finish()`` ended the video and before ``reset()``."""
+
+
+class SharedModelError(RuntimeError):
+    """A segmenter was used after another one took over its model's
+    stream state (by being created on the same model, or by ``reset()``):
+    one model can run one stream at a time."""
+
+
+class TrainModeError(UserError):
+    """The model (or one of its modules) is in train mode."""
+
+
+#: Attribute of a model naming the segmenter that owns its stream state.
+OWNER_ATTR = '_video_segmenter_owner'
 
 
 def tensor_bytes(obj) -> int:
@@ -69,7 +92,13 @@ class VideoSegmenter:
 
     Args:
         model (nn.Module): A video model from :func:`init_vis_model`
-            (with ``cfg`` and a ``tracker``), in eval mode on any device.
+            (with ``cfg`` and a ``tracker``), in eval mode on any device;
+            one model serves one segmenter at a time (see the module
+            doc).
+
+    Raises:
+        TrainModeError: If the model (or a module of it) is in train mode,
+            here or at a later :meth:`push`.
 
     Attributes:
         frame_index (int): Index the next pushed frame gets.
@@ -85,9 +114,14 @@ class VideoSegmenter:
         if getattr(model, 'tracker', None) is None:
             raise ValueError(f'{type(model).__name__} has no tracker')
         self.model = model
+        # checked at every push (a list: 10 times faster than the walk)
+        self._named_modules = [(name or 'model', module)
+                               for name, module in model.named_modules()]
+        self._check_eval_mode('__init__')
         self.stream = model if isinstance(
             model, VideoStreamMixin) else FrameModelStream(model)
         self.pipeline = build_stream_pipeline(model.cfg)
+        self._token = object()  # identifies this segmenter as an owner
         self.reset()
 
     @property
@@ -101,15 +135,49 @@ class VideoSegmenter:
         return next(self.model.parameters()).device
 
     def reset(self) -> None:
-        """Start a new video: forget the tracks and the frame count."""
+        """Start a new video: forget the tracks and the frame count, and
+        take over the model's stream state (another segmenter on the same
+        model then raises :class:`SharedModelError`)."""
         self.frame_index = 0
         self.frame_shape: Optional[Tuple[int, int]] = None
         self.finished = False
         self.votes = TrackVotes()
         self.stream.init_state()
+        setattr(self.model, OWNER_ATTR, self._token)
+
+    def _check_eval_mode(self, call: str) -> None:
+        """Refuse a model with a module in train mode."""
+        if not any(module.training for _, module in self._named_modules):
+            return
+        training = [
+            name for name, module in self._named_modules if module.training
+        ]
+        if training:
+            which = ('model.training is True' if training[0] == 'model'
+                     else f'{len(training)} of its modules, e.g. '
+                     f'{training[0]}, are in train mode')
+            raise TrainModeError(
+                f'{type(self).__name__}.{call}: the model '
+                f'({type(self.model).__name__}) is in train mode ({which}); '
+                'call model.eval() first: in train mode batch norm and '
+                'dropout give other results than the evaluated model '
+                '(init_vis_model returns it in eval mode)')
+
+    def _check_owner(self, call: str) -> None:
+        """Refuse ``call`` when another segmenter took over the model."""
+        if getattr(self.model, OWNER_ATTR, None) is not self._token:
+            raise SharedModelError(
+                f'{type(self).__name__}.{call}: another VideoSegmenter took '
+                f'over this {type(self.model).__name__} model (created on it '
+                'or reset() after this one), so the tracks of this video '
+                'are gone; run one stream per model at a time: build a '
+                'model per stream with init_vis_model, or finish() one '
+                'video and reset() before the next')
 
     def _check_open(self, call: str) -> None:
-        """Refuse ``call`` once :meth:`finish` has ended the video."""
+        """Refuse ``call`` once :meth:`finish` has ended the video, or when
+        another segmenter owns the model."""
+        self._check_owner(call)
         if self.finished:
             raise StreamEndedError(
                 f'{type(self).__name__}.{call}: the video ended with '
@@ -171,8 +239,11 @@ class VideoSegmenter:
 
         Raises:
             StreamEndedError: After :meth:`finish`, until :meth:`reset`.
+            SharedModelError: Another segmenter took over the model.
+            TrainModeError: The model is in train mode.
         """
         self._check_open('push')
+        self._check_eval_mode('push')
         image = self._read(frame)
         final = self._run_model(self._prepare([image], [self.frame_index]))
         self.frame_index += 1
@@ -189,8 +260,11 @@ class VideoSegmenter:
 
         Raises:
             StreamEndedError: If the video already ended.
+            SharedModelError: Another segmenter took over the model.
+            TrainModeError: The model is in train mode.
         """
         self._check_open('finish')
+        self._check_eval_mode('finish')
         self.finished = True
         with torch.no_grad():
             with inference_stage('model'):
@@ -208,6 +282,7 @@ class VideoSegmenter:
         """Return and forget the summaries of tracks that ended (left the
         tracker's memory), by id; call it now and then on endless streams
         so that the kept counts stay bounded."""
+        self._check_owner('pop_finished_summaries')
         return dict(sorted(self.votes.pop(self._ended_ids()).items()))
 
     def state_size(self) -> Dict[str, int]:

@@ -1,5 +1,7 @@
 """Checks of what a user gives ``tools/train.py`` / ``tools/test.py``: the
-config file, ``--data-root``, ``--cfg-options`` and the data they point to.
+config file, ``--data-root``, ``--cfg-options``, the registry names and
+values of the final config (:func:`check_config_values`: against the
+signatures of the classes they build) and the data they point to.
 
 Each problem is a :class:`~mmvis_clip.utils.user_errors.UserError` whose
 message names the file or the option key at fault.
@@ -9,6 +11,7 @@ import difflib
 import inspect
 import os
 import os.path as osp
+import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
@@ -36,6 +39,13 @@ DATALOADER_EXTRA_KEYS = ('dataset', 'sampler', 'batch_sampler', 'collate_fn',
 
 #: Keys of a param scheduler config the Runner takes out before building.
 SCHEDULER_EXTRA_KEYS = ('convert_to_iter_based', )
+
+#: Keys of ``optim_wrapper`` the Runner takes out before building it.
+OPTIM_WRAPPER_EXTRA_KEYS = ('constructor', 'paramwise_cfg')
+
+#: Typed dicts built from a module's attribute, not from a registry (key
+#: -> module): mmdet's RoI extractors take ``roi_layer`` from mmcv's ops.
+BUILT_FROM_MODULE = {'roi_layer': 'mmcv.ops'}
 
 
 def _close(name: str, names) -> str:
@@ -246,9 +256,10 @@ def _registries() -> Dict[str, Any]:
     from mmdet import registry
     return {
         name: getattr(registry, name)
-        for name in ('MODELS', 'LOOPS', 'DATASETS', 'DATA_SAMPLERS',
-                     'TRANSFORMS', 'METRICS', 'HOOKS', 'OPTIMIZERS',
-                     'PARAM_SCHEDULERS', 'VISUALIZERS', 'LOG_PROCESSORS')
+        for name in ('MODELS', 'TASK_UTILS', 'LOOPS', 'DATASETS',
+                     'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS', 'HOOKS',
+                     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS',
+                     'VISUALIZERS', 'LOG_PROCESSORS')
     }
 
 
@@ -282,6 +293,8 @@ def _registry_of(path: Sequence[str]) -> Optional[str]:
         return 'HOOKS'
     if top == 'optim_wrapper' and names == ['optimizer']:
         return 'OPTIMIZERS'
+    if top == 'optim_wrapper' and not rest:
+        return 'OPTIM_WRAPPERS'
     if top == 'param_scheduler' and not names:
         return 'PARAM_SCHEDULERS'
     if top == 'visualizer' and not rest:
@@ -339,6 +352,8 @@ def _accepted_keys(
         return None
     if registry == 'PARAM_SCHEDULERS':
         params.update({k: None for k in SCHEDULER_EXTRA_KEYS})
+    if registry == 'OPTIM_WRAPPERS':
+        params.update({k: None for k in OPTIM_WRAPPER_EXTRA_KEYS})
     params['type'] = None
     return params
 
@@ -371,25 +386,69 @@ def _check_value(key: str, value: Any, old: Any,
                         f'needed (the config has {old!r})')
 
 
-def _check_type(key: str, path: Sequence[str], value: Any) -> None:
-    """A ``type`` the registry that builds the dict at ``path`` does not
-    have is refused, with the closest registered names."""
-    name = _registry_of(path) if path else None
-    if name is None or not isinstance(value, str):
-        return
-    registry = _registries()[name]
-    try:
-        found = registry.get(value)
-    except Exception:  # e.g. an unknown scope prefix
-        found = None
-    if found is not None:
-        return
-    names = []
+def _registry_names(registry) -> List[str]:
+    """Every name ``registry`` finds without a scope (its parents'
+    included)."""
+    names: List[str] = []
     while registry is not None:
         names.extend(registry.module_dict)
         registry = registry.parent
-    raise UserError(f'--cfg-options {key}={value}: no {value!r} in the '
-                    f'{name} registry{_close(value, names)}')
+    return names
+
+
+def _check_type(where: str, path: Sequence[str], value: Any) -> None:
+    """Refuse a ``type`` that nothing builds the dict at ``path`` from: the
+    one owner of registry names, for ``--cfg-options`` and config files.
+
+    Model sub-dicts may also be built from mmdet's ``TASK_UTILS`` (box
+    coders, anchor generators) and ``roi_layer`` from ``mmcv.ops``
+    (:data:`BUILT_FROM_MODULE`).
+
+    Args:
+        where (str): How the message names the value, e.g.
+            ``'--cfg-options model.tracker.type=X'``.
+        path (Sequence[str]): Keys of the typed dict from the top.
+        value: Its ``type``; only names (str) are checked.
+
+    Raises:
+        UserError: ``no 'X' in the MODELS registry (did you mean ...?)``.
+    """
+    if not isinstance(value, str) or not path:
+        return
+    module = BUILT_FROM_MODULE.get(path[-1])
+    if module is not None:
+        import importlib
+        names = dir(importlib.import_module(module))
+        if value not in names:
+            raise UserError(f'{where}: no {value!r} in {module}'
+                            f'{_close(value, names)}')
+        return
+    name = _registry_of(path)
+    if name is None:
+        return
+    registries = _registries()
+    candidates = [registries[name]]
+    if name == 'MODELS':
+        candidates.append(registries['TASK_UTILS'])
+    for registry in candidates:
+        try:
+            if registry.get(value) is not None:
+                return
+        except Exception:  # e.g. an unknown scope prefix
+            pass
+    names = [n for r in candidates for n in _registry_names(r)]
+    raise UserError(f'{where}: no {value!r} in the {name} registry'
+                    f'{_close(value, names)}')
+
+
+def _import_config_modules(cfg: Config) -> None:
+    """Import the config's ``custom_imports`` and set its default scope,
+    so that its registry names can be looked up."""
+    if cfg.get('custom_imports', None):
+        from mmengine.utils import import_modules_from_strings
+        import_modules_from_strings(**cfg['custom_imports'])
+    from mmengine.registry import init_default_scope
+    init_default_scope(cfg.get('default_scope', None) or 'mmdet')
 
 
 def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
@@ -414,11 +473,7 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
         UserError: Naming the full dotted key, and the closest valid
             names where there are some.
     """
-    if cfg.get('custom_imports', None):
-        from mmengine.utils import import_modules_from_strings
-        import_modules_from_strings(**cfg['custom_imports'])
-    from mmengine.registry import init_default_scope
-    init_default_scope(cfg.get('default_scope', None) or 'mmdet')
+    _import_config_modules(cfg)
     for key, value in options.items():
         parts = key.split('.')
         if not all(parts):
@@ -439,7 +494,7 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
                     f'{node!r}, not a dict; set {".".join(path)} itself')
             last = i == len(parts) - 1
             if last and part == 'type':
-                _check_type(key, path, value)
+                _check_type(f'--cfg-options {key}={value}', path, value)
             if part in node:
                 if last:
                     _check_value(key, value, node[part], None)
@@ -482,6 +537,321 @@ def merge_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
         cfg.merge_from_dict(options)
     except (TypeError, KeyError, IndexError, ValueError) as err:
         raise UserError(f'--cfg-options: {one_line(err)}') from None
+
+
+# ------------------------------------------ values and registry names
+
+
+#: Values whose limits no signature says: ``(dotted-key pattern, kinds,
+#: least, most, what the value is)``. Where a config (file or option) sets
+#: such a key, it is checked here first, then against the signature of
+#: the class that takes it.
+KNOWN_VALUES = (
+    (r'train_cfg\.max_epochs', 'int', 1, None, 'the epochs to train'),
+    (r'train_cfg\.max_iters', 'int', 1, None, 'the iterations to train'),
+    (r'train_cfg\.val_interval', 'int', 1, None,
+     'the epochs (or iterations) between validations'),
+    (r'[^.]+_dataloader\.batch_size', 'int', 1, None,
+     'the samples per process and step'),
+    (r'[^.]+_dataloader\.num_workers', 'int', 0, None,
+     'the loader processes'),
+    (r'[^.]+_dataloader\.prefetch_factor', 'int none', 1, None,
+     'the batches each loader process prepares'),
+    (r'randomness\.seed', 'int none', 0, 2**32 - 1, 'the random seed'),
+    (r'model\.(.+\.)?num_classes', 'int', 1, None, 'the class count'),
+)
+
+#: What a value of each kind is called in messages.
+_KIND_WORDS = {
+    'int': 'a whole number',
+    'float': 'a number',
+    'bool': 'True / False',
+    'str': 'text',
+    'none': 'None',
+    'list': 'a list',
+    'dict': 'a dict'
+}
+_TYPE_KINDS = {
+    int: 'int',
+    float: 'float',
+    bool: 'bool',
+    str: 'str',
+    type(None): 'none',
+    list: 'list',
+    tuple: 'list'
+}
+_NAME_KINDS = {
+    'int': 'int',
+    'float': 'float',
+    'bool': 'bool',
+    'str': 'str',
+    'None': 'none',
+    'NoneType': 'none',
+    'list': 'list',
+    'tuple': 'list'
+}
+_SEQUENCE_TEXT = re.compile(
+    r'(typing\.)?(List|Tuple|Sequence|list|tuple)(\[.*\])?')
+
+
+def _value_kind(value: Any) -> str:
+    if value is None:
+        return 'none'
+    for kind in (bool, int, float, str):  # bool before int: a subclass
+        if isinstance(value, kind):
+            return _TYPE_KINDS[kind]
+    if isinstance(value, (list, tuple)):
+        return 'list'
+    if isinstance(value, dict):
+        return 'dict'
+    return type(value).__name__
+
+
+def _split_top_level(text: str, sep: str) -> List[str]:
+    """``text`` split at the ``sep`` outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in '[(':
+            depth += 1
+        elif char in '])':
+            depth -= 1
+        elif char == sep and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return parts + [text[start:].strip()]
+
+
+def _text_kinds(text: str) -> Optional[frozenset]:
+    """:func:`_annotation_kinds` of an annotation written as text
+    (``'int | None'``, ``'Optional[int]'``)."""
+    text = text.strip()
+    for wrapper, sep in (('Optional', None), ('Union', ',')):
+        match = re.fullmatch(rf'(typing\.)?{wrapper}\[(.*)\]', text)
+        if match:
+            parts = _split_top_level(match[2], sep) if sep else [match[2]]
+            if wrapper == 'Optional':
+                parts.append('None')
+            break
+    else:
+        parts = _split_top_level(text, '|')
+    if len(parts) > 1:
+        kinds = [_text_kinds(p) for p in parts]
+        return None if None in kinds else frozenset().union(*kinds)
+    if text in _NAME_KINDS:
+        return frozenset({_NAME_KINDS[text]})
+    if text in ('Tensor', 'torch.Tensor'):
+        return frozenset()  # a config cannot give a tensor
+    if _SEQUENCE_TEXT.fullmatch(text):
+        return frozenset({'list'})
+    return None
+
+
+def _annotation_kinds(annotation: Any) -> Optional[frozenset]:
+    """The kinds of value (:func:`_value_kind`) an annotation lets
+    through, or None where it names anything else (a class, a dict, a
+    callable: such values are not checked)."""
+    import collections.abc
+    import types
+    import typing
+    import torch
+    if annotation is inspect.Parameter.empty:
+        return None
+    if annotation is torch.Tensor or annotation == 'Tensor':
+        return frozenset()  # a config cannot give a tensor
+    if isinstance(annotation, str):
+        return _text_kinds(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is getattr(types, 'UnionType', ()):
+        kinds = [_annotation_kinds(a) for a in typing.get_args(annotation)]
+        return None if None in kinds else frozenset().union(*kinds)
+    if origin in (list, tuple, collections.abc.Sequence):
+        return frozenset({'list'})
+    try:
+        kind = _TYPE_KINDS.get(annotation)
+    except TypeError:  # not hashable
+        kind = None
+    return None if kind is None else frozenset({kind})
+
+
+def _parameter_kinds(param: inspect.Parameter) -> Optional[frozenset]:
+    """What a parameter takes: its annotation's kinds, else (no
+    annotation) those of a bool or number default; None lets anything
+    through. A None default is always taken."""
+    kinds = _annotation_kinds(param.annotation)
+    default = param.default
+    if kinds is None and param.annotation is inspect.Parameter.empty:
+        if isinstance(default, bool):
+            kinds = frozenset({'bool'})
+        elif _is_number(default):
+            kinds = frozenset({'int', 'float'})
+    if kinds is not None and default is None:
+        kinds = kinds | {'none'}
+    return kinds
+
+
+def _takes(kinds: frozenset, kind: str) -> bool:
+    # a whole number is a number; a text is a sequence of texts to many
+    # of mmdet's parameters (``Sequence[str]``)
+    return kind in kinds or (kind == 'int' and 'float' in kinds) or (
+        kind == 'str' and 'list' in kinds)
+
+
+def _kind_words(kinds: frozenset, name: str = '') -> str:
+    order = ('int', 'float', 'bool', 'str', 'list', 'dict', 'none')
+    if 'int' in kinds and 'float' in kinds:
+        kinds = kinds - {'int'}
+    words = [_KIND_WORDS[k] for k in order if k in kinds]
+    if 'str' in kinds and re.search(r'(file|path|dir|root|prefix)$', name):
+        words[words.index('text')] = 'a path (text)'
+    return ' or '.join(words)
+
+
+def _init_parameters(cls: Any) -> Dict[str, inspect.Parameter]:
+    """The keyword parameters a registered class (or function) takes,
+    those of the base classes its ``**kwargs`` go to included."""
+    params: Dict[str, inspect.Parameter] = {}
+    functions = [cls] if not isinstance(cls, type) else [
+        klass.__dict__['__init__'] for klass in inspect.getmro(cls)
+        if klass is not object and '__init__' in klass.__dict__
+    ]
+    for function in functions:
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            break
+        for name, param in signature.parameters.items():
+            if name != 'self' and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                 param.KEYWORD_ONLY):
+                params.setdefault(name, param)
+        if not any(p.kind is p.VAR_KEYWORD
+                   for p in signature.parameters.values()):
+            break
+    return params
+
+
+def _built_class(node: dict,
+                 path: Tuple[str, ...]) -> Tuple[Optional[Any], str]:
+    """The class (or function) the config dict at ``path`` is built with,
+    where it is known, and its name for messages."""
+    from mmengine.runner import Runner
+    from torch.utils.data import DataLoader
+    if not path:
+        return Runner, 'Runner'
+    if path == ('randomness', ):
+        return Runner.set_randomness, 'Runner.set_randomness'
+    kind = node.get('type', None)
+    if len(path) == 1 and path[0].endswith('_dataloader') and kind is None:
+        return DataLoader, 'DataLoader'
+    if kind is None:
+        return None, ''
+    if not isinstance(kind, str):
+        return (kind, kind.__name__) if callable(kind) else (None, '')
+    name = _registry_of(path)
+    if name is None:
+        return None, ''
+    registries = _registries()
+    for registry in [registries[name]] + (
+            [registries['TASK_UTILS']] if name == 'MODELS' else []):
+        try:
+            found = registry.get(kind)
+        except Exception:  # an unknown scope: _check_type reports it
+            found = None
+        if found is not None:
+            return found, getattr(found, '__name__', kind)
+    return None, ''
+
+
+def _check_known_value(path: Tuple[str, ...], value: Any, where) -> bool:
+    """Check a key of :data:`KNOWN_VALUES`; whether ``path`` is one."""
+    key = '.'.join(path)
+    for pattern, kinds, least, most, what in KNOWN_VALUES:
+        if not re.fullmatch(pattern, key):
+            continue
+        kinds = frozenset(kinds.split())
+        kind = _value_kind(value)
+        fits = kind in kinds and (kind == 'none' or (
+            (least is None or value >= least) and
+            (most is None or value <= most)))
+        if fits:
+            return True
+        needed = _KIND_WORDS[sorted(kinds - {'none'})[0]]
+        if most is not None:
+            needed += f' from {least} to {most}'
+        elif least is not None:
+            needed += f' >= {least}'
+        if 'none' in kinds:
+            needed += ', or None'
+        raise UserError(f'{where(path, value)}: {what} must be {needed}')
+    return False
+
+
+def _check_dict_values(node: dict, path: Tuple[str, ...], where) -> None:
+    """Check the ``type`` and the values of the config dict at ``path``,
+    then of the dicts within it."""
+    if 'type' in node and path:
+        _check_type(where(path + ('type', ), node['type']), path,
+                    node['type'])
+    built, owner = _built_class(node, path)
+    params = _init_parameters(built) if built is not None else {}
+    for key, value in node.items():
+        sub = path + (str(key), )
+        if not _check_known_value(sub, value, where) and key in params:
+            kinds = _parameter_kinds(params[key])
+            kind = _value_kind(value)
+            if kinds is not None and not _takes(kinds, kind):
+                raise UserError(
+                    f'{where(sub, value)}: {owner}\'s {key} takes '
+                    f'{_kind_words(kinds, str(key))}, not '
+                    f'{_KIND_WORDS.get(kind, kind)}')
+        _check_values_in(value, sub, where)
+
+
+def _check_values_in(value: Any, path: Tuple[str, ...], where) -> None:
+    if isinstance(value, dict):
+        _check_dict_values(value, path, where)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_values_in(item, path + (str(i), ), where)
+
+
+def check_config_values(cfg: Config,
+                        options: Optional[Dict[str, Any]] = None) -> None:
+    """Refuse, before anything is built, a registry name or a value of the
+    final config (its file and ``--cfg-options``) that the class it goes
+    to does not take.
+
+    Every dict with a ``type`` that a known registry builds (see
+    :func:`_registry_of`) must name a registered class (closest names
+    otherwise, :func:`_check_type`). Its values, those of the Runner's
+    own arguments, of ``randomness`` and of type-less dataloaders (torch's
+    ``DataLoader``), are checked against the class's signature: a value
+    whose kind (number, whole number, bool, text, list, None) the
+    parameter's annotation (or, without one, its bool / number default)
+    does not allow is refused; annotations naming anything else are not
+    checked. Keys of :data:`KNOWN_VALUES` are checked for their range too
+    (``train_cfg.max_epochs=0`` would train nothing and exit 0).
+
+    Args:
+        cfg (Config): The final config.
+        options (dict, optional): ``--cfg-options`` (dotted keys), so that
+            a message names the option rather than the file.
+
+    Raises:
+        UserError: One line: ``--cfg-options KEY=VALUE: ...`` or
+            ``CONFIG: KEY=VALUE: ...``, saying what the key takes.
+    """
+    _import_config_modules(cfg)
+    config = cfg.filename or 'the config'
+    set_by_options = list(options or {})
+
+    def where(path: Tuple[str, ...], value: Any) -> str:
+        key = '.'.join(path)
+        given = any(key == o or key.startswith(o + '.')
+                    for o in set_by_options)
+        source = '--cfg-options ' if given else f'{config}: '
+        return f'{source}{key}={value!r}'
+
+    _check_dict_values(cfg._cfg_dict, (), where)
 
 
 # --------------------------------------------------------------- the data

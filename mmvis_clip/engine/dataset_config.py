@@ -220,7 +220,9 @@ def _base_dataset(base: Config, name: str) -> dict:
     """The base's dataset of dataloader ``name``: one video dataset."""
     from mmdet.datasets import BaseVideoDataset
 
+    from .. import register_all_modules
     from .config_checks import _dataset_class
+    register_all_modules()  # the tool starts without (mmvis_clip/__init__)
     loader = base.get(name, None)
     dataset = loader.get('dataset', None) if isinstance(loader, dict) else None
     cls = _dataset_class(dataset) if isinstance(dataset, dict) else None
@@ -239,6 +241,9 @@ def _wanted_dataset(base: dict, root: str, ann_file: str, img_dir: str,
     """The base dataset on the user's files, as a VISVideoDataset (the
     base's keys it does not take, e.g. ``dataset_version``, dropped)."""
     from mmdet.registry import DATASETS
+
+    from .. import register_all_modules
+    register_all_modules()
     accepted = _dataset_init_keys(DATASETS.get(DATASET_TYPE))
     wanted = {k: v for k, v in base.items() if k in accepted}
     wanted.update(

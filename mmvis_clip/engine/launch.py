@@ -1,6 +1,7 @@
 """Config and process-group set-up shared by ``tools/train.py``/``test.py``."""
 import os
 import os.path as osp
+import shutil
 import subprocess
 from argparse import ArgumentParser, Namespace
 from typing import Optional, Tuple
@@ -13,8 +14,74 @@ from mmengine.logging import print_log
 from ..utils.checkpoint_loading import check_checkpoint_file
 from ..utils.user_errors import UserError
 from .checkpoint_load_hook import CheckpointLoadHook
-from .config_checks import (apply_data_root, load_config, merge_cfg_options,
-                            split_data_root)
+from .config_checks import (apply_data_root, check_config_values, load_config,
+                            merge_cfg_options, split_data_root)
+
+#: The environment variables the processes of each launcher get from what
+#: starts them, that starter, and how to start them (``{tool}``: ``train``
+#: / ``test``).
+LAUNCHER_ENV = {
+    'pytorch': (('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+                'torchrun', 'tools/dist_{tool}.sh CONFIG{ckpt} NUM_PROCS'),
+    'slurm': (('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'), 'srun',
+              'tools/slurm_{tool}.sh PARTITION JOB_NAME CONFIG{ckpt}'),
+    'mpi': (('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+             'OMPI_COMM_WORLD_LOCAL_RANK', 'MASTER_ADDR'), 'mpirun',
+            'mpirun (with MASTER_ADDR set)'),
+}
+#: Those of :data:`LAUNCHER_ENV` that hold whole numbers.
+_NUMERIC_ENV = ('RANK', 'WORLD_SIZE', 'MASTER_PORT', 'LOCAL_RANK',
+                'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID',
+                'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+                'OMPI_COMM_WORLD_LOCAL_RANK')
+
+
+def check_launcher_env(launcher: str, tool: str = 'train') -> None:
+    """Refuse, before anything is read or built, a ``--launcher`` whose
+    processes were not started by it.
+
+    Args:
+        launcher (str): ``--launcher``: ``none``, ``pytorch``, ``slurm`` or
+            ``mpi``.
+        tool (str): ``'train'`` or ``'test'``, for the command the message
+            suggests.
+
+    Raises:
+        UserError: One line naming the missing (or not numeric)
+            environment variables and how to start the processes; or a
+            ``LOCAL_RANK`` beyond this host's GPUs.
+    """
+    if launcher not in LAUNCHER_ENV:
+        return
+    names, starter, command = LAUNCHER_ENV[launcher]
+    command = command.format(
+        tool=tool, ckpt=' CHECKPOINT' if tool == 'test' else
+        (' WORK_DIR' if launcher == 'slurm' else ''))
+    how = (f'start it with {command}, or leave out --launcher for one '
+           'process')
+    missing = [name for name in names if not os.environ.get(name)]
+    if launcher == 'slurm' and 'MASTER_ADDR' not in os.environ and \
+            shutil.which('scontrol') is None:
+        missing.append('MASTER_ADDR (scontrol, which finds it, is not '
+                       'on PATH)')
+    if missing:
+        raise UserError(f'--launcher {launcher}: {", ".join(missing)} '
+                        f'{"is" if len(missing) == 1 else "are"} not set: '
+                        f'this process was not started by {starter}; '
+                        f'{how}')
+    for name in _NUMERIC_ENV:
+        value = os.environ.get(name)
+        if value is not None and not value.strip().isdigit():
+            raise UserError(f'--launcher {launcher}: the environment '
+                            f'variable {name}={value!r} is not a whole '
+                            f'number; {how}')
+    if launcher == 'pytorch' and torch.cuda.is_available():
+        local_rank = int(os.environ.get('LOCAL_RANK', '0'))
+        if local_rank >= torch.cuda.device_count():
+            raise UserError(
+                f'--launcher pytorch: LOCAL_RANK={local_rank}, but this host '
+                f'has {torch.cuda.device_count()} GPU(s); start at most one '
+                f'process per GPU (tools/dist_{tool}.sh CONFIG NUM_GPUS)')
 
 
 def init_dist_on_cpu(launcher: str, backend: str = 'gloo') -> bool:
@@ -86,22 +153,31 @@ def add_runner_args(parser: ArgumentParser, cfg_options_example: str,
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def setup_runner_cfg(args: Namespace) -> Config:
+def setup_runner_cfg(args: Namespace, tool: str = 'train') -> Config:
     """Load ``args.config`` and apply the options both tools share.
 
-    Handles ``--data-root`` (and ``data_root`` in ``--cfg-options``,
-    :func:`~.config_checks.apply_data_root`), ``--cfg-options`` (checked
-    first: :func:`~.config_checks.check_cfg_options`), ``--work-dir``
-    (default ``./work_dirs/<config name>``) and ``--launcher``; with a
-    launcher it selects :class:`DeviceAwareDistributedDataParallel`
+    Handles ``--launcher`` (its environment checked first:
+    :func:`check_launcher_env`), ``--data-root`` (and ``data_root`` in
+    ``--cfg-options``, :func:`~.config_checks.apply_data_root`),
+    ``--cfg-options`` (checked first:
+    :func:`~.config_checks.check_cfg_options`) and ``--work-dir`` (default
+    ``./work_dirs/<config name>``); the final config's registry names and
+    values are checked (:func:`~.config_checks.check_config_values`). With
+    a launcher it selects :class:`DeviceAwareDistributedDataParallel`
     (unless the config names a wrapper) and, on CPU-only hosts, the gloo
     backend.
 
+    Args:
+        args (Namespace): The tool's arguments (:func:`add_runner_args`).
+        tool (str): ``'train'`` or ``'test'``, for messages.
+
     Raises:
-        UserError: A config that cannot be read, a bad option.
+        UserError: A config that cannot be read, a bad option or value, a
+            launcher without its environment.
         FileNotFoundError: The config does not exist.
     """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    check_launcher_env(args.launcher, tool)
     cfg = load_config(args.config)
     cfg.launcher = args.launcher
     data_root, options = split_data_root(
@@ -117,6 +193,7 @@ def setup_runner_cfg(args: Namespace) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    check_config_values(cfg, options)
     if args.launcher != 'none':
         if cfg.get('model_wrapper_cfg', None) is None:
             cfg.model_wrapper_cfg = dict(

@@ -4,9 +4,11 @@ A file is first written to a temporary file in the destination folder and
 then moved over the destination with :func:`os.replace`, so a reader never
 sees a half-written file and an interrupted run leaves no partial output.
 
-Temporaries are named ``.<name>.<random>.tmp`` (``<random>``: the 8
-characters of :func:`tempfile.mkstemp`); a process killed while writing
-leaves one behind, which :func:`remove_stale_temporaries` (called by
+An ``OSError`` while writing (a full disk, a quota) names the destination
+file (:func:`~mmvis_clip.utils.user_errors.os_errors_name`), not the
+temporary. Temporaries are named ``.<name>.<random>.tmp`` (``<random>``:
+the 8 characters of :func:`tempfile.mkstemp`); a process killed while
+writing leaves one behind, which :func:`remove_stale_temporaries` (called by
 :func:`publish_files_atomic`) deletes on the next run.
 """
 import json
@@ -17,7 +19,7 @@ import tempfile
 from typing import (Any, Callable, Dict, Iterable, List, Optional, Sequence,
                     Tuple, Union)
 
-from .user_errors import UserError
+from .user_errors import UserError, os_errors_name
 
 PathLike = Union[str, os.PathLike]
 
@@ -101,11 +103,13 @@ def write_file_atomic(path: str, write: Callable[[str], None]) -> None:
             temporary path.
     """
     folder = _check_destination(os.fspath(path))
-    tmp_path = _temporary_for(path, folder)
+    with os_errors_name(path):
+        tmp_path = _temporary_for(path, folder)
     try:
-        write(tmp_path)
-        os.chmod(tmp_path, new_file_mode())
-        os.replace(tmp_path, path)
+        with os_errors_name(path, tmp_path):
+            write(tmp_path)
+            os.chmod(tmp_path, new_file_mode())
+            os.replace(tmp_path, path)
     except BaseException:
         _remove_quietly(tmp_path)
         raise
@@ -171,13 +175,17 @@ def publish_files_atomic(
     tmp_paths: Dict[str, str] = {}
     try:
         for (path, write), folder in zip(files, folders):
-            tmp_paths[path] = _temporary_for(path, folder)
-            write(tmp_paths[path])
-            os.chmod(tmp_paths[path], new_file_mode())
+            with os_errors_name(path, tmp_paths.get(path)):
+                tmp_paths[path] = _temporary_for(path, folder)
+            with os_errors_name(path, tmp_paths[path]):
+                write(tmp_paths[path])
+                os.chmod(tmp_paths[path], new_file_mode())
         for path in paths[1:]:
             _remove_quietly(path)
         for path in paths:
-            os.replace(tmp_paths.pop(path), path)
+            with os_errors_name(path, tmp_paths[path]):
+                os.replace(tmp_paths[path], path)
+            del tmp_paths[path]
     except BaseException:
         for tmp_path in tmp_paths.values():
             _remove_quietly(tmp_path)
@@ -241,18 +249,45 @@ def refuse_overwriting_inputs(outputs: Dict[str, Optional[PathLike]],
                     out_id is not None and out_id == _file_identity(path)):
                 raise UserError(f'{option} {out} is the {what} {path}; '
                                 'refusing to overwrite an input')
-        for what, folder in folders:
-            real_folder = osp.realpath(folder)
-            if osp.commonpath([real_out, real_folder]) == real_folder:
-                raise UserError(f'{option} {out} is inside the {what} '
-                                f'{folder}; refusing to write into an input '
-                                'folder')
+        refuse_writing_into_inputs(option, out, folders)
 
 
 def _inside(path: str, folder: str) -> bool:
     """Whether the real path of ``path`` is ``folder`` or lies in it."""
     path, folder = osp.realpath(path), osp.realpath(folder)
     return osp.commonpath([path, folder]) == folder
+
+
+def refuse_writing_into_inputs(option: str, out: PathLike,
+                               folders: Iterable[Tuple[str,
+                                                       PathLike]]) -> None:
+    """The one rule that keeps outputs out of the inputs' folders: refuse
+    an output (a file, or a folder written into) that is one of
+    ``folders`` or lies inside one (through ``..``, ``./`` or symbolic
+    links too).
+
+    Every tool's outputs go through it: :func:`refuse_overwriting_inputs`
+    (files), :func:`refuse_output_folder` (new folders), ``tools/test.py``
+    ``--out`` / ``--show-dir`` and ``VideoRenderHook``.
+
+    Args:
+        option (str): The output's option name, e.g. ``'--show-dir'``.
+        out (str): The output path.
+        folders (Iterable[tuple[str, str]]): (what, path) of the input
+            folders, e.g. ``('test frame folder', 'data/valid/JPEGImages')``.
+
+    Raises:
+        UserError: ``'{option} {out} is (inside) the {what} {folder};
+            refusing to write into an input folder'``.
+    """
+    out = os.fspath(out)
+    for what, folder in folders:
+        folder = os.fspath(folder)
+        if _inside(out, folder):
+            relation = 'is' if osp.realpath(out) == osp.realpath(folder) \
+                else 'is inside'
+            raise UserError(f'{option} {out} {relation} the {what} {folder}; '
+                            'refusing to write into an input folder')
 
 
 def refuse_output_folder(
@@ -286,12 +321,11 @@ def refuse_output_folder(
                         'a folder')
     if osp.exists(folder) and not osp.isdir(folder):
         raise UserError(f'{where} is a file; expected a new or empty folder')
+    inputs = [(what, os.fspath(path)) for what, path in inputs]
+    refuse_writing_into_inputs(option, folder, inputs)
     for what, path in inputs:
-        path = os.fspath(path)
-        if _inside(folder, path) or _inside(path, folder):
-            relation = 'is' if osp.realpath(folder) == osp.realpath(path) \
-                else 'is inside' if _inside(folder, path) else 'contains'
-            raise UserError(f'{where} {relation} the {what} {path}; '
+        if _inside(path, folder):
+            raise UserError(f'{where} contains the {what} {path}; '
                             'refusing to write among the inputs')
     for other, path in (outputs or {}).items():
         if path is not None and _inside(os.fspath(path), folder):

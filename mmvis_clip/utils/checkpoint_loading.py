@@ -13,7 +13,11 @@ pre-hook (STC nests a CondInst detector checkpoint under ``detector.``,
 CiCo maps and inflates 2D checkpoints). Such a hook calls
 :func:`mark_converted` on the state dict it rewrote; a load with
 ``allow_converted=True`` (the tools' ``load_from``, an initialisation)
-then accepts what the conversion leaves unloaded and logs the table.
+then accepts what the conversion leaves unloaded (model tensors at their
+initial values, tensors of other shapes) and logs the table, but refuses
+a checkpoint whose tensors the conversion leaves without a place in the
+model: it is not of the layout the conversion is for (e.g. a CiCo
+checkpoint nested under STC's ``detector.``).
 """
 import os.path as osp
 import re
@@ -300,7 +304,8 @@ def load_checkpoint_checked(model: nn.Module,
         allow_converted (bool): Accept the partial result of a checkpoint
             the model's pre-hooks converted from another layout
             (:func:`mark_converted`: an initialisation), logging the
-            table. Defaults to False.
+            table, unless tensors of it are left that the model does not
+            have (the checkpoint of another model). Defaults to False.
         map_location: As for ``torch.load``. Defaults to ``'cpu'``.
         revise_keys (Sequence[tuple[str, str]]): ``(pattern,
             replacement)`` regexes applied to the checkpoint's keys.
@@ -317,7 +322,7 @@ def load_checkpoint_checked(model: nn.Module,
         FileNotFoundError: ``filename`` does not exist.
         CheckpointError: It cannot be read, nothing of it fits, or it
             does not fit exactly and the load is not allowed to be
-            partial.
+            partial (nor is a conversion that places all of it).
     """
     if checkpoint is None:
         checkpoint = read_checkpoint(filename, map_location)
@@ -340,7 +345,19 @@ def load_checkpoint_checked(model: nn.Module,
             f'tensors is loaded; {report.problems()}')
     if report.exact:
         return checkpoint
-    if allow_partial or (allow_converted and report.converted_from):
+    if allow_partial:
+        print_log(report.table(), logger=logger)
+        return checkpoint
+    if allow_converted and report.converted_from:
+        # a conversion places every tensor of the layout it is for:
+        # tensors left without a place are another model's
+        if report.unexpected:
+            raise CheckpointError(
+                f'checkpoint {filename} does not fit {what}: it is another '
+                f'model\'s (converted as '
+                f'{report.converted_from.rstrip(".")}, it leaves '
+                f'{report.problems()}); to load only what fits, '
+                f'{partial_hint}')
         print_log(report.table(), logger=logger)
         return checkpoint
     raise CheckpointError(

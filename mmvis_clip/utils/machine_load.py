@@ -8,7 +8,7 @@ before they measure, print it in one line and warn when it is busy.
 """
 import os
 import time
-from typing import NamedTuple, Optional, Tuple
+from typing import Collection, List, NamedTuple, Optional, Tuple
 
 #: other processes using more than this many cores make a warning
 BUSY_CORES = 0.25
@@ -31,23 +31,88 @@ class MachineLoad(NamedTuple):
     load_average: Tuple[float, float, float]
 
 
-def read_cpu_jiffies(stat: str = '/proc/stat') -> Tuple[int, int]:
-    """(busy, total) clock ticks of all cores since boot, from the ``cpu``
-    line of ``/proc/stat`` (user nice system idle iowait irq softirq
-    steal; idle and iowait are not busy; guest time is inside user)."""
+def read_cpu_jiffies(stat: str = '/proc/stat',
+                     cpus: Optional[Collection[int]] = None
+                     ) -> Tuple[int, int]:
+    """(busy, total) clock ticks since boot, from ``/proc/stat`` (user
+    nice system idle iowait irq softirq steal; idle and iowait are not
+    busy; guest time is inside user).
+
+    Args:
+        stat (str): The file to read.
+        cpus (Collection[int], optional): Sum these cores' ``cpuN`` lines
+            (e.g. the cores this process may run on). Defaults to None:
+            the ``cpu`` line of all cores.
+    """
     with open(stat) as f:
-        fields = [int(v) for v in f.readline().split()[1:9]]
-    total = sum(fields)
-    return total - fields[3] - fields[4], total
+        if cpus is None:
+            rows = [f.readline().split()]
+        else:
+            names = {f'cpu{cpu}' for cpu in cpus}
+            rows = [row for row in map(str.split, f)
+                    if row and row[0] in names]
+    busy = total = 0
+    for row in rows:
+        fields = [int(v) for v in row[1:9]]
+        total += sum(fields)
+        busy += sum(fields) - fields[3] - fields[4]
+    return busy, total
+
+
+def _process_stat_fields(stat: str) -> List[str]:
+    """The fields of a ``/proc/<pid>/stat`` after the command name (field
+    3, the state, first), which may hold spaces and ')'."""
+    with open(stat) as f:
+        return f.read().rsplit(')', 1)[1].split()
 
 
 def read_own_jiffies(stat: str = '/proc/self/stat') -> int:
     """Clock ticks this process and its waited-for children have used
     (utime, stime, cutime, cstime of ``/proc/self/stat``)."""
-    with open(stat) as f:
-        # the command name (field 2) may hold spaces: split after its ')'
-        fields = f.read().rsplit(')', 1)[1].split()
-    return sum(int(v) for v in fields[11:15])
+    return sum(int(v) for v in _process_stat_fields(stat)[11:15])
+
+
+def read_children_jiffies(pid: int, proc: str = '/proc') -> int:
+    """Clock ticks the live child processes of ``pid`` (e.g. dataloader
+    workers) and their waited-for children have used: every
+    ``/proc/<child>/stat`` whose parent (field 4) is ``pid``."""
+    ticks = 0
+    for name in os.listdir(proc):
+        if not name.isdigit():
+            continue
+        try:
+            fields = _process_stat_fields(f'{proc}/{name}/stat')
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            ticks += sum(int(v) for v in fields[11:15])
+    return ticks
+
+
+def read_family_jiffies(proc: str = '/proc') -> int:
+    """Clock ticks this process, its waited-for children and its live
+    children have used: the CPU time that is not other processes'.
+
+    A child waited for between reading this process and reading the
+    children would count twice or not at all; then both are read again.
+    """
+    own = f'{proc}/self/stat'
+    for _ in range(3):
+        before = _process_stat_fields(own)
+        children = read_children_jiffies(os.getpid(), proc)
+        after = _process_stat_fields(own)
+        if before[13:15] == after[13:15]:  # no child waited for meanwhile
+            break
+    return sum(int(v) for v in after[11:15]) + children
+
+
+def sample_cpu_ticks(cpus: Optional[Collection[int]] = None,
+                     proc: str = '/proc') -> Tuple[int, int, int]:
+    """One sample for :func:`busy_cores`: (busy ticks, total ticks) of
+    ``cpus`` (default: all cores) and the ticks of this process and its
+    children (:func:`read_family_jiffies`)."""
+    return read_cpu_jiffies(f'{proc}/stat', cpus) + (
+        read_family_jiffies(proc), )
 
 
 def busy_cores(before: Tuple[int, int, int], after: Tuple[int, int, int],
@@ -72,15 +137,11 @@ def measure_machine_load(seconds: float = 1.0) -> Optional[MachineLoad]:
     ``/proc`` is not there (not Linux)."""
     if not os.path.isfile('/proc/stat'):
         return None
-
-    def sample():
-        return read_cpu_jiffies() + (read_own_jiffies(), )
-
     cores = os.cpu_count() or 1
-    before = sample()
+    before = sample_cpu_ticks()
     time.sleep(seconds)
     return MachineLoad(
-        busy_cores(before, sample(), cores), cores, seconds,
+        busy_cores(before, sample_cpu_ticks(), cores), cores, seconds,
         tuple(round(v, 2) for v in os.getloadavg()))
 
 

@@ -1,12 +1,19 @@
 """The error raised for files that break the YouTube-VIS format, and the
-check of a frame segmentation against its frame."""
+check of a frame segmentation against its frame: one at a time
+(:func:`check_segmentation`) or every frame of a dataset at once
+(:class:`SegmentationBatch`, the same checks with the run lengths of all
+RLEs in NumPy)."""
 import json
 import math
 import os
-from typing import Union
+from itertools import chain
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from pycocotools import mask as mask_utils
 
+from .rle import (COUNTS_STRING_PROBLEMS, decode_counts_strings, run_totals,
+                  segmentation_rle)
 from .user_errors import UserError
 
 
@@ -52,35 +59,18 @@ def rle_string_counts(counts: Union[str, bytes]) -> np.ndarray:
         ValueError: A character outside the RLE alphabet (``'0'`` to
             ``'o'``) or a truncated last number.
     """
-    if isinstance(counts, str):
-        try:
-            counts = counts.encode('ascii')
-        except UnicodeEncodeError:
-            raise ValueError('holds a non-ASCII character') from None
-    chars = np.frombuffer(counts, dtype=np.uint8).astype(np.int64) - 48
-    if chars.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if chars.min() < 0 or chars.max() > 63:
-        raise ValueError('holds a character outside the RLE alphabet')
-    ends = (chars & 0x20) == 0  # the last character of each number
-    if not ends[-1]:
-        raise ValueError('ends inside a number (truncated)')
-    number = np.concatenate([[0], np.cumsum(ends)[:-1]])
-    starts = np.flatnonzero(np.concatenate([[True], ends[:-1]]))
-    position = np.arange(len(chars)) - starts[number]
-    if position.max() > 11:
-        raise ValueError('holds a number too large for a run length')
-    values = np.zeros(int(ends.sum()), dtype=np.int64)
-    np.add.at(values, number, (chars & 0x1f) << (5 * position))
-    last = np.flatnonzero(ends)
-    negative = (chars[last] & 0x10) != 0
-    values[negative] |= -1 << (5 * (position[last][negative] + 1))
-    # from the fourth number on, each is stored as a difference to the
-    # number two before it
-    out = values.copy()
-    out[1::2] = np.cumsum(values[1::2])
-    out[2::2] = np.cumsum(values[2::2])
-    return out
+    decoded = decode_counts_strings([counts])
+    if decoded.problems[0]:
+        raise ValueError(COUNTS_STRING_PROBLEMS[decoded.problems[0]])
+    return decoded.runs
+
+
+def _valid_run_lengths(counts: list) -> bool:
+    """Whether an uncompressed RLE's ``counts`` are non-negative
+    integers (integral floats too)."""
+    return all(
+        _is_number(c) and math.isfinite(c) and c == int(c) and c >= 0
+        for c in counts)
 
 
 def check_segmentation(segmentation, height: int, width: int,
@@ -125,12 +115,16 @@ def check_segmentation(segmentation, height: int, width: int,
             f'[{height}, {width}] (height, width)')
     counts = segmentation['counts']
     if isinstance(counts, list):
-        if not all(_is_number(c) and c == int(c) and c >= 0
-                   for c in counts):
+        if not _valid_run_lengths(counts):
             raise VISFormatError(
                 f'{where}: uncompressed RLE "counts" must be non-negative '
                 'integers')
-        runs = np.asarray(counts, dtype=np.int64)
+        try:
+            runs = np.asarray(counts, dtype=np.int64)
+        except OverflowError:
+            raise VISFormatError(
+                f'{where}: uncompressed RLE "counts" hold a run longer than '
+                f'the {height}x{width} frame') from None
     elif isinstance(counts, (str, bytes)):
         try:
             runs = rle_string_counts(counts)
@@ -176,3 +170,188 @@ def _check_polygons(polygons: list, height: int, width: int,
                     f'{where}: polygon {i} has {axis} = {bad} outside the '
                     f'frame (0 <= {axis} <= {bound} for a {height}x{width} '
                     '(height x width) frame)')
+
+
+#: Kinds of frame segmentation a :class:`SegmentationBatch` holds: the
+#: ones its run-length checks are vectorised for, and the rest (checked at
+#: once by :func:`check_segmentation`).
+_STRING, _LIST, _OTHER = 0, 1, 2
+
+
+class SegmentationBatch:
+    """The frame segmentations of many tracks, checked as
+    :func:`check_segmentation` checks each one and converted to compressed
+    RLEs with their areas, the run lengths of every RLE at once.
+
+    A frame is checked when it is added, except for the run lengths of its
+    RLE (a compressed string or a list of ints, with a ``size`` of the
+    frame's): those of every frame are checked together by
+    :meth:`raise_first_problem` or :meth:`finish`, and the first frame
+    (in the order added) that fails gets :func:`check_segmentation`'s
+    message. So that the error of a file is the one a frame-by-frame check
+    gives, a parser that fails on something else calls
+    :meth:`raise_first_problem` first::
+
+        batch = SegmentationBatch()
+        try:
+            for ...:
+                slots = batch.add_track(segmentations, height, width, where)
+                ...  # other checks
+        except VISFormatError:
+            batch.raise_first_problem()  # an earlier frame's, if any
+            raise
+        rles, areas = batch.finish()
+
+    Every RLE decoded for the checks gives the frame's area, and an
+    uncompressed one its compressed string, from the same decoding.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: List[int] = []
+        self._items: list = []  # the segmentation of each slot
+        self._shapes: List[Tuple[int, int]] = []
+        self._wheres: List[Tuple[str, int]] = []
+        self._checked: Optional[tuple] = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add_track(self, segmentations: Sequence, height: int, width: int,
+                  where: str) -> List[int]:
+        """Add the frames of one track.
+
+        Args:
+            segmentations (Sequence): Per frame, a segmentation or a falsy
+                value (absent).
+            height, width (int): The frames' size.
+            where (str): Names the file, video and track in messages (the
+                frame is added to it).
+
+        Returns:
+            list[int]: Per frame, its slot in :meth:`finish`'s outputs, or
+            -1 for an absent frame.
+
+        Raises:
+            VISFormatError: A frame that is not a valid segmentation of a
+                ``height`` x ``width`` frame (run lengths aside).
+        """
+        self._checked = None
+        slots = []
+        kinds, items = self._kinds, self._items
+        for frame_id, seg in enumerate(segmentations):
+            if not seg:
+                slots.append(-1)
+                continue
+            kind = _OTHER
+            if type(seg) is dict:
+                size, counts = seg.get('size'), seg.get('counts')
+                if type(size) is list and len(size) == 2 and \
+                        type(size[0]) is int and type(size[1]) is int and \
+                        size[0] == height and size[1] == width:
+                    kind = _STRING if type(counts) is str else \
+                        _LIST if type(counts) is list else _OTHER
+            if kind == _OTHER:
+                check_segmentation(seg, height, width,
+                                   f'{where}, frame {frame_id}')
+            slots.append(len(items))
+            kinds.append(kind)
+            items.append(seg)
+            self._shapes.append((height, width))
+            self._wheres.append((where, frame_id))
+        return slots
+
+    def _check(self) -> tuple:
+        """Decode and check every RLE's runs (once)."""
+        if self._checked is not None:
+            return self._checked
+        kinds = np.array(self._kinds, dtype=np.int8)
+        shapes = np.array(self._shapes, dtype=np.int64).reshape(-1, 2)
+        pixels = shapes[:, 0] * shapes[:, 1]
+        bad = np.zeros(len(kinds), dtype=bool)
+        areas = np.zeros(len(kinds), dtype=np.int64)
+        string_slots = np.flatnonzero(kinds == _STRING)
+        decoded = decode_counts_strings(
+            [self._items[i]['counts'] for i in string_slots],
+            keep_runs=False)
+        bad[string_slots] = (decoded.problems != 0) | (
+            decoded.smallest < 0) | (decoded.totals != pixels[string_slots])
+        areas[string_slots] = decoded.areas
+
+        list_slots = np.flatnonzero(kinds == _LIST)
+        lists = [self._items[i]['counts'] for i in list_slots]
+        exact = np.ones(len(lists), dtype=bool)  # only ints: vectorised
+        if not set(map(type, chain.from_iterable(lists))) <= {int}:
+            exact[:] = [set(map(type, c)) <= {int} for c in lists]
+        for i in np.flatnonzero(~exact):
+            # other numbers (integral floats, NumPy's): each on its own
+            if _valid_run_lengths(lists[i]):
+                lists[i] = [int(c) for c in lists[i]]
+            else:
+                bad[list_slots[i]] = True
+                lists[i] = []
+        lengths = np.fromiter(map(len, lists), dtype=np.int64,
+                              count=len(lists))
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        try:
+            runs = np.fromiter(
+                chain.from_iterable(lists),
+                dtype=np.int64,
+                count=int(offsets[-1]))
+        except OverflowError:  # a run beyond int64: its sum is wrong
+            runs = np.array([
+                min(c, int(pixels.max()) + 1)
+                for c in chain.from_iterable(lists)
+            ],
+                            dtype=np.int64)
+        totals, smallest, list_areas = run_totals(runs, offsets)
+        bad[list_slots] |= (smallest < 0) | (totals != pixels[list_slots])
+        areas[list_slots] = list_areas
+        self._checked = (bad, areas, list_slots, lists)
+        return self._checked
+
+    def raise_first_problem(self) -> None:
+        """Raise :func:`check_segmentation`'s error of the first frame
+        added whose run lengths are wrong, if any.
+
+        Raises:
+            VISFormatError: Naming the frame (``where, frame i``).
+        """
+        bad = self._check()[0]
+        if bad.any():
+            slot = int(np.argmax(bad))
+            where, frame_id = self._wheres[slot]
+            height, width = self._shapes[slot]
+            check_segmentation(self._items[slot], height, width,
+                               f'{where}, frame {frame_id}')
+            raise AssertionError(f'{where}, frame {frame_id}: the batch '
+                                 'check failed where the frame check passed')
+
+    def finish(self) -> Tuple[List[dict], np.ndarray]:
+        """Check the run lengths, then convert every frame.
+
+        Returns:
+            tuple[list[dict], np.ndarray]: Per slot, the compressed RLE
+            (``size`` and ``counts``, a str or bytes; the given dict when
+            it is one) and the area (N,) float64.
+
+        Raises:
+            VISFormatError: As :meth:`raise_first_problem`.
+        """
+        self.raise_first_problem()
+        _, areas, list_slots, lists = self._check()
+        # a compressed RLE of the frame's size is used as it is (pycocotools
+        # reads its "size" and "counts" only)
+        rles: List[dict] = list(self._items)
+        if len(list_slots):
+            # compressed by pycocotools, each RLE at its own size
+            encoded = mask_utils.frPyObjects([
+                dict(size=list(self._shapes[slot]), counts=counts)
+                for slot, counts in zip(list_slots.tolist(), lists)
+            ], 0, 0)
+            for slot, rle in zip(list_slots.tolist(), encoded):
+                rles[slot] = rle
+        for slot in np.flatnonzero(np.array(self._kinds) == _OTHER).tolist():
+            rle = segmentation_rle(self._items[slot], *self._shapes[slot])
+            rles[slot] = rle
+            areas[slot] = mask_utils.area(rle)
+        return rles, areas.astype(np.float64)

@@ -1,12 +1,13 @@
 """Render each test video's predictions to an mp4 (``test.py --show-dir``).
 """
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import mmcv
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
+from ..utils.atomic_io import refuse_writing_into_inputs
 from .video_renderer import AtomicVideoWriter, VideoRenderer
 
 
@@ -14,6 +15,17 @@ def video_name(img_path: str) -> str:
     """The name of the video a frame belongs to: its folder's name
     (YouTube-VIS and OVIS keep the frames of a video in one folder)."""
     return osp.basename(osp.dirname(img_path))
+
+
+def frame_root(img_path: str) -> Tuple[str, str]:
+    """(what, path) of the folder holding a frame's video folder (e.g.
+    ``valid/JPEGImages``), or of the video folder itself where its path
+    has no parent."""
+    video_folder = osp.dirname(img_path)
+    root = osp.dirname(video_folder)
+    if root:
+        return 'test frame folder', root
+    return f'frame folder of video {video_name(img_path)}', video_folder
 
 
 @HOOKS.register_module()
@@ -24,7 +36,10 @@ class VideoRenderHook(Hook):
 
     The test dataset must yield whole videos (as :class:`VISMetric` needs);
     frames are read again from their ``img_path``. A video name met twice
-    gets its ``video_id`` appended.
+    gets its ``video_id`` appended. An ``out_dir`` that is or lies inside
+    the folder of the video folders (:func:`frame_root`) is refused
+    (:func:`~mmvis_clip.utils.atomic_io.refuse_writing_into_inputs`),
+    before its video is written.
 
     Args:
         out_dir (str): Output folder, created if missing.
@@ -67,6 +82,8 @@ class VideoRenderHook(Hook):
                 f'VideoRenderHook: video {name} has {length} frames but '
                 f'its sample holds {len(frames)}; the test dataset must '
                 'yield whole videos')
+        refuse_writing_into_inputs('VideoRenderHook out_dir', self.out_dir,
+                                   [frame_root(first['img_path'])])
         if name in self._written:
             name = f'{name}_{first.get("video_id")}'
         self._written.add(name)

@@ -1,7 +1,9 @@
 """Draw tracked instances on frames and write them as an mp4 video."""
+import errno
 import itertools
 import os
 import os.path as osp
+import shutil
 import tempfile
 from typing import Optional, Sequence
 
@@ -10,6 +12,7 @@ import numpy as np
 from mmengine.structures import InstanceData
 
 from ..utils.atomic_io import new_file_mode
+from ..utils.user_errors import os_errors_name
 from .vis_local_visualizer import VISLocalVisualizer
 
 _visualizer_names = itertools.count()
@@ -23,6 +26,11 @@ class AtomicVideoWriter:
     extension) which :meth:`close` moves over ``path`` with
     :func:`os.replace`; :meth:`abort` (or leaving a ``with`` block by an
     exception) deletes it. A reader never sees a partial video.
+
+    OpenCV does not report a failed write (a full disk, a quota): after
+    writing, :meth:`close` opens the video again and checks that it holds
+    every frame; an incomplete one raises an ``OSError`` naming ``path``
+    (as do the errors of the file operations).
 
     The size is set by the first frame; every frame must have it. An odd
     width or height is padded with one black column (on the right) or row
@@ -83,11 +91,12 @@ class AtomicVideoWriter:
 
     def _open(self, size) -> None:
         folder = osp.dirname(osp.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, self._tmp_path = tempfile.mkstemp(
-            dir=folder, prefix='.' + osp.basename(self.path) + '.',
-            suffix='.mp4')
-        os.close(fd)
+        with os_errors_name(self.path):
+            os.makedirs(folder, exist_ok=True)
+            fd, self._tmp_path = tempfile.mkstemp(
+                dir=folder, prefix='.' + osp.basename(self.path) + '.',
+                suffix='.mp4')
+            os.close(fd)
         # OpenCV cuts an odd width or height down to even: pad up instead
         even = (size[0] + size[0] % 2, size[1] + size[1] % 2)
         self._writer = cv2.VideoWriter(self._tmp_path,
@@ -104,16 +113,42 @@ class AtomicVideoWriter:
 
         Raises:
             ValueError: If no frame was written (no file is made).
+            OSError: If the video could not be written whole (e.g. the
+                disk is full), naming ``path``; nothing is left.
         """
         if self._writer is None:
             raise ValueError(f'{self.path}: no frame was written')
         self._writer.release()
         self._writer = None
-        # mkstemp makes the file private (0600); give it the usual mode
-        os.chmod(self._tmp_path, new_file_mode())
-        os.replace(self._tmp_path, self.path)
+        try:
+            self._check_written()
+            with os_errors_name(self.path, self._tmp_path):
+                # mkstemp makes the file private (0600): the usual mode
+                os.chmod(self._tmp_path, new_file_mode())
+                os.replace(self._tmp_path, self.path)
+        except BaseException:
+            self.abort()
+            raise
         self._tmp_path = None
         return self.path
+
+    def _check_written(self) -> None:
+        """Raise an ``OSError`` naming :attr:`path` if the temporary
+        video does not hold every frame written."""
+        capture = cv2.VideoCapture(self._tmp_path)
+        try:
+            found = (int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+                     if capture.isOpened() else 0)
+        finally:
+            capture.release()
+        if found == self.num_frames:
+            return
+        free = shutil.disk_usage(osp.dirname(self._tmp_path)).free
+        code = errno.ENOSPC if free < 1 << 20 else errno.EIO
+        raise OSError(
+            code, f'{os.strerror(code)}: OpenCV could not write the whole '
+            f'video ({max(found, 0)} of {self.num_frames} frames readable, '
+            f'{free} bytes free on its disk)', self.path)
 
     def abort(self) -> None:
         """Drop the partial video."""

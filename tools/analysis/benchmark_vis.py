@@ -30,6 +30,8 @@ config runs in its own process, so that peak memory is per config.
 ``--long-video`` streams ``--long-frames`` frames and reports memory and
 the tracker's state at 10%, 50% and 100% of the stream.
 """
+# first, before torch loads: CPU threads sized to the free cores
+import mmvis_clip  # noqa: F401  isort:skip  (also registers modules)
 import argparse
 import json
 import os
@@ -55,6 +57,8 @@ from mmvis_clip.apis.frame_source import list_frame_files
 from mmvis_clip.apis.stream_pipeline import stream_inputs
 from mmvis_clip.models.utils.inference_stages import (inference_stage,
                                                       record_inference_stages)
+from mmvis_clip.utils.cpu_threads import (applied_cpu_threads,
+                                          describe_cpu_threads)
 from mmvis_clip.utils.machine_load import (describe_machine_load,
                                            measure_machine_load)
 from mmvis_clip.utils.rle import encode_masks
@@ -519,6 +523,7 @@ def main(argv=None) -> List[dict]:
             json.dump(result, f)
         return [result]
     print(describe_machine_load(measure_machine_load()), flush=True)
+    print(describe_cpu_threads(applied_cpu_threads()), flush=True)
     runs = [(args.config, args.checkpoint)] + [
         (cfg, args.compare_checkpoints[i]
          if i < len(args.compare_checkpoints) else None)

@@ -21,6 +21,10 @@ crowd, is refused (nothing to evaluate), as is an ``--out`` that is the
 ground truth or the results file. Errors are one line on stderr naming
 the file and field, exit status 1.
 """
+#: A tool that runs no model: ``import mmvis_clip`` registers nothing and
+#: imports neither torch nor mmdet (see mmvis_clip/__init__.py).
+__runs_no_model__ = True
+
 import argparse
 import json
 import math

@@ -29,18 +29,17 @@ an unknown video id, or a file that is not YouTube-VIS results end in one
 ``error: ...`` line naming the file and the video, exit status 1; nothing
 is written then. Outputs are written atomically, never over an input.
 """
+#: Runs no model: ``import mmvis_clip`` registers nothing, and torch and
+#: mmdet (for drawing) load after the options are read (see
+#: mmvis_clip/__init__.py).
+__runs_no_model__ = True
+
 import argparse
 import math
 import os.path as osp
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-import cv2
-import torch
-from mmdet.structures.mask import mask2bbox
-from mmengine.structures import InstanceData
-
-from mmvis_clip.apis import FrameSource
 from mmvis_clip.evaluation.functional import (VideoInfo, VideoInstance,
                                               decode_frame_masks, frame_stems,
                                               kept_results, parse_ground_truth,
@@ -52,7 +51,11 @@ from mmvis_clip.utils.atomic_io import (refuse_output_folder,
                                         write_bytes_atomic)
 from mmvis_clip.utils.user_errors import UserError, exit_on_user_error
 from mmvis_clip.utils.vis_format import VISFormatError, load_json
-from mmvis_clip.visualization import AtomicVideoWriter, VideoRenderer
+
+if TYPE_CHECKING:
+    from mmengine.structures import InstanceData
+
+    from mmvis_clip.apis.frame_source import FrameSource
 
 
 def parse_args(argv=None):
@@ -86,7 +89,7 @@ def parse_args(argv=None):
     return args
 
 
-def check_outputs(args, source: FrameSource) -> None:
+def check_outputs(args, source: 'FrameSource') -> None:
     """Refuse outputs that are, or are among, the inputs."""
     inputs = [('results file', args.results)]
     if args.ann_file:
@@ -111,7 +114,7 @@ def video_folder_name(file_names: List[str]) -> Optional[str]:
     return folders.pop() if len(folders) == 1 else None
 
 
-def find_video_id(args, source: FrameSource, results: list, name: str,
+def find_video_id(args, source: 'FrameSource', results: list, name: str,
                   ann: Optional[dict]) -> int:
     """The id of the video of ``RESULTS`` that ``FRAMES`` is (see the
     module docstring)."""
@@ -151,7 +154,7 @@ def find_video_id(args, source: FrameSource, results: list, name: str,
     return present[0]
 
 
-def count_frames(source: FrameSource) -> Tuple[int, Tuple[int, int]]:
+def count_frames(source: 'FrameSource') -> Tuple[int, Tuple[int, int]]:
     """The number of frames and the (H, W) size of ``source`` (a video
     file is decoded once for an exact count)."""
     size, num = None, 0
@@ -211,10 +214,14 @@ def check_ann_video(ann_file: str, info: VideoInfo, frames: str,
 
 def frame_instances(kept: List[Tuple[int, VideoInstance]], frame_index: int,
                     size: Tuple[int, int],
-                    label_of: Dict[int, int]) -> InstanceData:
+                    label_of: Dict[int, int]) -> 'InstanceData':
     """The kept results present in one frame, as the renderer takes them
     (masks (n, H, W) bool, bboxes (n, 4) from the masks, labels, scores,
     instances_id)."""
+    import torch
+    from mmdet.structures.mask import mask2bbox
+    from mmengine.structures import InstanceData
+
     indices, masks = decode_frame_masks(kept, frame_index, *size)
     picked = [kept[i] for i in indices.tolist()]
     return InstanceData(
@@ -240,6 +247,12 @@ def load_ann(ann_file: str) -> dict:
 
 def run(args) -> int:
     """Render on parsed arguments (user errors raise, see :func:`main`)."""
+    import cv2
+
+    from mmvis_clip.apis.frame_source import FrameSource
+    from mmvis_clip.visualization.video_renderer import (AtomicVideoWriter,
+                                                         VideoRenderer)
+
     source = FrameSource(args.frames)
     check_outputs(args, source)
     results, name = read_results_list(args.results)

@@ -9,6 +9,10 @@ Example::
 Layout, mask and class map formats: ``--help`` and
 ``mmvis_clip/datasets/converters/frames2ytvis.py``.
 """
+#: A tool that runs no model: ``import mmvis_clip`` registers nothing and
+#: imports neither torch nor mmdet (see mmvis_clip/__init__.py).
+__runs_no_model__ = True
+
 from mmvis_clip.datasets.converters.frames2ytvis import main
 
 if __name__ == '__main__':

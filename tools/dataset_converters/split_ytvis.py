@@ -11,6 +11,10 @@ Example::
 Rule and options: ``--help`` and
 ``mmvis_clip/datasets/converters/split_ytvis.py``.
 """
+#: A tool that runs no model: ``import mmvis_clip`` registers nothing and
+#: imports neither torch nor mmdet (see mmvis_clip/__init__.py).
+__runs_no_model__ = True
+
 from mmvis_clip.datasets.converters.split_ytvis import main
 
 if __name__ == '__main__':

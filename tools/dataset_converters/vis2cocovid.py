@@ -12,6 +12,10 @@ Examples::
 
 See ``mmvis_clip/datasets/converters/vis2cocovid.py`` for the formats.
 """
+#: A tool that runs no model: ``import mmvis_clip`` registers nothing and
+#: imports neither torch nor mmdet (see mmvis_clip/__init__.py).
+__runs_no_model__ = True
+
 from mmvis_clip.datasets.converters.vis2cocovid import main
 
 if __name__ == '__main__':

@@ -50,15 +50,21 @@ ends, the outputs hold the frames processed so far and the exit status is
 3 (a stall before the first frame is an error). A camera or network stream
 that ends (the server closed it, the camera stopped) ended early: a
 warning names the frames read, the outputs are written, exit status 4. The
-first Ctrl-C ends a live run as if the stream had ended (the outputs are
-written, exit status 0), a second one aborts.
+first Ctrl-C ends any run (a file, a folder, a camera, a URL) after the
+frame being processed: every output is written with the frames processed,
+``--out-frames`` ends with an ``end`` line with ``stopped_by``
+``interrupted``, a warning names the frames processed, exit status 0. A
+second Ctrl-C aborts: outputs not yet written are not written (none is
+left partial), one line, exit status 130, at once (the reader thread is
+not waited for); further ones are ignored while it cleans up.
 
 Exit status: 0 the run finished (the end of a file, folder or ``file://``
-URL, ``--max-frames``, q / Esc / Ctrl-C), 1 an error (one ``error:``
-line, see below), 2 bad options, 3 a live stream stalled (``--timeout``),
-4 a live stream ended early; with 3 and 4 every output is written and the
-last line of ``--out-frames`` is an ``end`` line naming the reason
-(``stopped_by``: ``stalled`` or ``stream_ended``).
+URL, ``--max-frames``, q / Esc, a first Ctrl-C), 1 an error (one
+``error:`` line, see below), 2 bad options, 3 a live stream stalled
+(``--timeout``), 4 a live stream ended early, 130 aborted by a second
+Ctrl-C (or a Ctrl-C before the first frame); with 3 and 4 every output is
+written and the last line of ``--out-frames`` is an ``end`` line naming
+the reason (``stopped_by``: ``stalled`` or ``stream_ended``).
 
 Outputs are written atomically (but ``--out-frames``, a stream written
 line by line), and never over what the demo reads: an output that is the
@@ -68,22 +74,24 @@ mistake (a missing or unreadable input, frames of different sizes, a
 broken checkpoint, a camera or URL that cannot be opened, ...) ends in one
 ``error: ...`` line naming the file or source, exit status 1.
 """
+# first, before torch loads: CPU threads sized to the free cores
+import mmvis_clip  # noqa: F401  isort:skip  (also registers modules)
 import argparse
 import math
+import os
 import os.path as osp
 import signal
 import sys
 import threading
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit
 
-import torch
 from mmengine.config import DictAction
 from tqdm import tqdm
 
-from mmvis_clip.apis import (FrameSource, VideoSegmenter, init_vis_model,
-                             resolve_device)
+from mmvis_clip.apis import (FrameSource, VideoSegmenter, check_device,
+                             init_vis_model)
 from mmvis_clip.apis.frame_reader import (DROP_POLICIES, FrameReader,
                                           StreamTimeoutError)
 from mmvis_clip.apis.live_frame_source import open_frame_source
@@ -95,21 +103,24 @@ from mmvis_clip.evaluation.functional.video_results import VideoResults
 from mmvis_clip.utils.atomic_io import (dump_json_atomic, refuse_output_folder,
                                         refuse_overwriting_inputs)
 from mmvis_clip.utils.rle import encode_masks
-from mmvis_clip.utils.user_errors import exit_on_user_error
+from mmvis_clip.utils.user_errors import UserError, exit_on_user_error
 from mmvis_clip.visualization import (AtomicVideoWriter, SourceTimeVideoWriter,
                                       VideoRenderer, check_video_codec)
 from mmvis_clip.visualization.frame_window import FrameWindow, NoDisplayError
 from mmvis_clip.visualization.video_codecs import CODEC_ALIASES, VIDEO_CODECS
 
-#: Exit statuses (1: an error, 2: bad options, as argparse exits).
+#: Exit statuses (1: an error, 2: bad options, as argparse exits; 130:
+#: aborted by Ctrl-C, 128 + SIGINT as shells report it).
 EXIT_FINISHED, EXIT_STALLED, EXIT_STREAM_ENDED = 0, 3, 4
+EXIT_ABORTED = 128 + signal.SIGINT
 
 EPILOG = ('exit status: 0 finished (the end of a file, folder or file:// '
-          'URL, --max-frames, q/Esc/Ctrl-C), 1 error, 2 bad options, 3 a '
-          'camera or URL stalled (no frame for --timeout s), 4 a camera or '
-          'network stream ended early; with 3 and 4 the outputs hold the '
-          'frames processed and --out-frames ends with an end line naming '
-          'the reason')
+          'URL, --max-frames, q/Esc, a first Ctrl-C: the outputs hold the '
+          'frames processed), 1 error, 2 bad options, 3 a camera or URL '
+          'stalled (no frame for --timeout s), 4 a camera or network stream '
+          'ended early, 130 aborted by a second Ctrl-C (nothing more '
+          'written); with 3 and 4 the outputs hold the frames processed and '
+          '--out-frames ends with an end line naming the reason')
 
 
 def parse_args(argv=None):
@@ -206,13 +217,10 @@ def parse_args(argv=None):
         parser.error(f'--out {args.out}: the output video must be .mp4')
     if not (math.isfinite(args.score_thr) and 0 <= args.score_thr <= 1):
         parser.error(f'--score-thr must be in [0, 1], got {args.score_thr}')
-    args.device = resolve_device(args.device)
     try:
-        device = torch.device(args.device)
-    except RuntimeError as err:
-        parser.error(f'--device {args.device}: {err}')
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        parser.error(f'--device {args.device}: CUDA is not available here')
+        args.device = check_device(args.device, '--device')
+    except UserError as err:
+        parser.error(str(err))
     return args
 
 
@@ -265,9 +273,17 @@ def write_out_masks(args, source, results, source_indices, frame_size,
 
 
 def main(argv=None):
+    """Run the demo; returns the exit status (:data:`EXIT_STATUS`, or
+    :data:`EXIT_ABORTED` after one line when Ctrl-C aborted it)."""
     args = parse_args(argv)
-    with exit_on_user_error():
-        return run(args)
+    try:
+        with exit_on_user_error():
+            return run(args)
+    except KeyboardInterrupt:
+        print('\naborted by Ctrl-C: the outputs not yet written are not '
+              'written, none is left partial (an --out-frames file has no '
+              'end line)', file=sys.stderr)
+        return EXIT_ABORTED
 
 
 #: How a run ended (``stopped_by`` of ``--out-frames``' end line), as
@@ -276,6 +292,7 @@ STOP_REASONS = dict(
     end='the end of the input',
     max_frames='--max-frames',
     user='the user',
+    interrupted='Ctrl-C',
     stalled='a stall (no frame for --timeout seconds)',
     stream_ended='the stream ending early')
 
@@ -284,6 +301,7 @@ EXIT_STATUS = dict(
     end=EXIT_FINISHED,
     max_frames=EXIT_FINISHED,
     user=EXIT_FINISHED,
+    interrupted=EXIT_FINISHED,
     stalled=EXIT_STALLED,
     stream_ended=EXIT_STREAM_ENDED)
 
@@ -300,16 +318,24 @@ def ends_early(source) -> bool:
 
 
 @contextmanager
-def stop_on_first_interrupt(stop: threading.Event):
-    """While inside: the first Ctrl-C sets ``stop`` (the run ends as if
-    the stream had ended), a second one raises ``KeyboardInterrupt``."""
+def stop_on_first_interrupt(stop: threading.Event,
+                            interrupted: threading.Event = None):
+    """While inside: the first Ctrl-C sets ``stop`` and ``interrupted``
+    (the run ends after the current frame, writing its outputs), a second
+    one raises ``KeyboardInterrupt`` and further ones are ignored (the
+    abort cleans up undisturbed); on leaving, the previous handler is
+    back."""
+    interrupted = interrupted or threading.Event()
 
     def handle(signum, frame):
-        if stop.is_set():
+        if interrupted.is_set():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             raise KeyboardInterrupt
+        interrupted.set()
         stop.set()
         print('\nstopping: the outputs are written after this frame '
-              '(Ctrl-C again to abort)', file=sys.stderr)
+              '(Ctrl-C again to abort without writing them)',
+              file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, handle)
     try:
@@ -333,19 +359,23 @@ def run(args) -> int:
     # fail early where the codec cannot be written or no window opened
     fourcc = check_video_codec(args.codec) if args.out else None
     window = open_window(args.input) if args.show else None
+    stop, interrupted = threading.Event(), threading.Event()
     try:
-        source = open_frame_source(args.input, timeout=args.timeout)
-        try:
-            return run_on_source(args, source, window, fourcc)
-        finally:
-            if source.is_live:
-                source.release()  # if the run failed before reading
+        with stop_on_first_interrupt(stop, interrupted):
+            source = open_frame_source(args.input, timeout=args.timeout)
+            try:
+                return run_on_source(args, source, window, fourcc, stop,
+                                     interrupted)
+            finally:
+                if source.is_live:
+                    source.release()  # if the run failed before reading
     finally:
         if window is not None:
             window.close()
 
 
-def run_on_source(args, source, window, fourcc=None) -> int:
+def run_on_source(args, source, window, fourcc=None, stop=None,
+                  interrupted=None) -> int:
     """:func:`run` on the opened ``source`` (and ``--show`` window).
 
     Args:
@@ -353,6 +383,11 @@ def run_on_source(args, source, window, fourcc=None) -> int:
         source (FrameSource | LiveFrameSource): The opened input.
         window (FrameWindow, optional): The ``--show`` window.
         fourcc (str, optional): The ``--out`` codec, checked.
+        stop (threading.Event, optional): Set to end the run after the
+            current frame (a Ctrl-C, the window closed).
+        interrupted (threading.Event, optional): Set by a Ctrl-C (see
+            :func:`stop_on_first_interrupt`); before the first frame it
+            aborts the run (``KeyboardInterrupt``, nothing is written).
 
     Returns:
         int: The exit status (:data:`EXIT_STATUS` of how the run ended).
@@ -368,6 +403,10 @@ def run_on_source(args, source, window, fourcc=None) -> int:
             'no --checkpoint: the model weights are RANDOM, the output '
             'shows the pipeline, not a trained model. `make demo` trains '
             'the synthetic model and prints its checkpoint path.')
+    stop = stop or threading.Event()  # Ctrl-C or the window closed
+    interrupted = interrupted or threading.Event()
+    if interrupted.is_set():  # before the first frame: nothing to keep
+        raise KeyboardInterrupt
     segmenter = VideoSegmenter(model)
     classes = model.dataset_meta.get('classes')
     renderer = VideoRenderer(classes=classes, score_thr=args.score_thr)
@@ -381,7 +420,6 @@ def run_on_source(args, source, window, fourcc=None) -> int:
         timeout=args.timeout if source.is_live else None,
         max_frames=args.max_frames,
         name=source.description)
-    stop = threading.Event()  # Ctrl-C or the window closed
     writer = SourceTimeVideoWriter(
         AtomicVideoWriter(args.out, fps=source.fps,
                           fourcc=fourcc or 'mp4v')) if args.out else None
@@ -415,12 +453,10 @@ def run_on_source(args, source, window, fourcc=None) -> int:
     if args.max_frames is not None:
         total = args.max_frames if total is None else min(
             total, args.max_frames)
-    interrupts = stop_on_first_interrupt(stop) if source.is_live \
-        else nullcontext()
     stall = None  # the StreamTimeoutError of a stalled stream
+    stopped = False  # the loop ended by stop (Ctrl-C, the window)
     try:
-        with tqdm(total=total, unit='frame', desc=source.name) as progress, \
-                interrupts:
+        with tqdm(total=total, unit='frame', desc=source.name) as progress:
             try:
                 for source_index, frame in reader:
                     pending[num_frames] = (source_index,
@@ -437,6 +473,7 @@ def run_on_source(args, source, window, fourcc=None) -> int:
                     if policy != 'none':
                         progress.set_postfix(dropped=reader.num_dropped)
                     if stop.is_set():
+                        stopped = True
                         break
             except StreamTimeoutError as err:
                 if num_frames == 0:
@@ -450,8 +487,9 @@ def run_on_source(args, source, window, fourcc=None) -> int:
             raise RuntimeError(f'{type(segmenter).__name__} gave no result '
                                f'for frames {sorted(pending)}')
         stats = reader.stats()
-        if stop.is_set():
-            stats['stopped_by'] = 'user'
+        if stopped:
+            stats['stopped_by'] = 'interrupted' if interrupted.is_set() \
+                else 'user'
         elif stall is not None:
             stats['stopped_by'] = 'stalled'
         elif num_frames == args.max_frames:
@@ -511,6 +549,11 @@ def run_on_source(args, source, window, fourcc=None) -> int:
     if stall is not None:
         print(f'warning: {stall}; the outputs hold the {num_frames} frames '
               f'processed (exit status {EXIT_STALLED})', file=sys.stderr)
+    elif stats['stopped_by'] == 'interrupted':
+        of = f' of {total}' if total is not None else ''
+        print(f'warning: interrupted by Ctrl-C after {num_frames}{of} '
+              f'frames: the outputs hold the {num_frames} frames processed '
+              f'(exit status {EXIT_FINISHED})', file=sys.stderr)
     elif stats['stopped_by'] == 'stream_ended':
         print(f'warning: {source.description} ended early, after '
               f'{stats["frames_read"]} frames read ({num_frames} '
@@ -521,4 +564,14 @@ def run_on_source(args, source, window, fourcc=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if status == EXIT_ABORTED:
+        # at once: the reader thread may be inside OpenCV, and waiting for
+        # it or finalising the interpreter beside it can abort the process
+        os._exit(status)
+    # a Ctrl-C now, with every output written, would only interrupt the
+    # interpreter's shutdown
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)

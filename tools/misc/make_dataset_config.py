@@ -14,6 +14,10 @@ split is converted beside it when missing. The config is ``_base_`` plus
 what differs; an existing one is kept unless ``--force``. Rules and
 options: ``--help`` and ``mmvis_clip/engine/dataset_config.py``.
 """
+#: A tool that runs no model: ``import mmvis_clip`` registers nothing and
+#: imports neither torch nor mmdet (see mmvis_clip/__init__.py).
+__runs_no_model__ = True
+
 from mmvis_clip.engine.dataset_config import main
 
 if __name__ == '__main__':

@@ -82,6 +82,7 @@ from ...utils.natural_sort import natural_sort_key
 from ...utils.rle import encode_mask, segmentation_rle
 from ...utils.user_errors import exit_on_user_error
 from ...utils.vis_format import VISFormatError, load_json
+from .image_integrity import check_image_complete
 
 FRAME_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 MASK_EXTENSION = '.png'
@@ -192,32 +193,43 @@ def read_instance_id_mask(path: str) -> np.ndarray:
     Palette images give their raw palette indices, not colours.
 
     Raises:
-        VISFormatError: The image is not single-channel or palette.
+        VISFormatError: The image is not single-channel or palette, or
+            cannot be decoded (e.g. truncated), naming the file.
     """
-    with Image.open(path) as image:
-        if image.mode not in MASK_MODES:
-            raise VISFormatError(
-                f'{path}: mask PNG has mode {image.mode!r}; expected a '
-                'single-channel (grayscale) or palette (P) image of '
-                'instance ids')
-        return np.asarray(image).astype(np.int64)
+    try:
+        with Image.open(path) as image:
+            if image.mode not in MASK_MODES:
+                raise VISFormatError(
+                    f'{path}: mask PNG has mode {image.mode!r}; expected a '
+                    'single-channel (grayscale) or palette (P) image of '
+                    'instance ids')
+            return np.asarray(image).astype(np.int64)
+    except (OSError, SyntaxError) as err:  # truncated or not an image
+        raise VISFormatError(
+            f'{path}: cannot read the mask PNG ({err})') from None
 
 
 def frame_size(path: str) -> Tuple[int, int]:
-    """(height, width) of a frame, read from its header.
+    """(height, width) of a frame, read from its header, after checking
+    that the file is whole (:func:`~mmvis_clip.datasets.converters.
+    image_integrity.check_image_complete`): every converter reads its
+    frames here.
 
     Raises:
-        VISFormatError: The file is not a readable image, or it carries an
-            EXIF rotation: OpenCV (which the data pipeline loads frames
-            with) applies it, so the loaded frame would not match its mask.
+        VISFormatError: The file is not a readable image, is truncated, or
+            carries an EXIF rotation: OpenCV (which the data pipeline loads
+            frames with) applies it, so the loaded frame would not match
+            its mask.
     """
     try:
         with Image.open(path) as image:
             width, height = image.size
             orientation = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+            image_format = image.format
     except OSError as err:
         raise VISFormatError(
             f'{path}: cannot read the image ({err})') from None
+    check_image_complete(path, image_format)
     if orientation != 1:
         raise VISFormatError(
             f'{path}: the frame has EXIF orientation {orientation}; OpenCV '

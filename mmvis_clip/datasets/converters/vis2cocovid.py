@@ -59,7 +59,9 @@ version    raw json (under ``data_root``)         CocoVID json (``out_dir``)
 =========  =====================================  =========================
 
 ``split`` is one of ``train``, ``valid``, ``test``; missing splits are
-skipped. ``out_dir`` defaults to ``data_root/annotations``.
+skipped. ``out_dir`` defaults to ``data_root/annotations``; one inside a
+split's frame folder (``{split}/JPEGImages``, OVIS ``{split}``) is
+refused.
 """  # noqa: E501
 import argparse
 import math
@@ -89,6 +91,14 @@ def raw_vis_ann_path(data_root: str, version: str, split: str) -> str:
     if version == '2021':
         return osp.join(data_root, split, 'instances.json')
     return osp.join(data_root, f'annotations_{split}.json')
+
+
+def frame_folder(data_root: str, version: str, split: str) -> str:
+    """The folder of the video folders of ``split`` in the official
+    layout (no output is written into it)."""
+    if version == 'ovis':
+        return osp.join(data_root, split)
+    return osp.join(data_root, split, 'JPEGImages')
 
 
 def cocovid_ann_name(version: str, split: str) -> str:
@@ -392,7 +402,10 @@ def convert_vis_data_root(data_root: str,
     refuse_overwriting_inputs(
         {f'{split} output': out_path
          for split, _, out_path in pairs},
-        [(f'raw {split} json', in_path) for split, in_path, _ in pairs])
+        [(f'raw {split} json', in_path) for split, in_path, _ in pairs],
+        folders=[(f'{split} frame folder', folder) for split in VIS_SPLITS
+                 for folder in [frame_folder(data_root, version, split)]
+                 if osp.isdir(folder)])
     written = {}
     for split, in_path, out_path in pairs:
         cocovid = convert_vis_file(in_path, out_path, show_progress)

@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ...utils.atomic_io import dump_json_atomic
+from ...utils.user_errors import UserError, exit_on_user_error
 from ..converters.vis2cocovid import convert_vis_to_cocovid
 from .classes import synthetic_vis_categories
 from .scene import MIN_VISIBLE_AREA, SCENE_PRESETS, sample_rendered_video
@@ -244,18 +245,31 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='replace train/, valid/ and annotations/ of a non-empty --out')
     parser.add_argument(
         '--no-progress', action='store_true', help='hide progress bars')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # the flags' own names (make_synthetic_vis names its parameters)
+    for flag, value, least in (('--num-videos', args.num_videos, 1),
+                               ('--num-valid-videos', args.num_valid_videos,
+                                1), ('--frames', args.frames, 1),
+                               ('--seed', args.seed, 0)):
+        if value is not None and value < least:
+            parser.error(f'{flag} must be >= {least}, got {value}')
+    if min(args.size) < MIN_SIDE:
+        parser.error(f'--size H W: each must be >= {MIN_SIDE}, got '
+                     f'{" ".join(map(str, args.size))}')
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     """Command line entry point (``tools/misc/make_synthetic_vis.py``)."""
     args = parse_args(argv)
-    try:
-        paths = make_synthetic_vis(args.out, args.num_videos, args.frames,
-                                   tuple(args.size), args.seed, args.overwrite,
-                                   not args.no_progress,
-                                   args.num_valid_videos, args.preset)
-    except (FileExistsError, ValueError) as e:
-        raise SystemExit(f'error: {e}') from e
+    with exit_on_user_error():  # a file error (e.g. a full disk): one line
+        try:
+            paths = make_synthetic_vis(args.out, args.num_videos,
+                                       args.frames, tuple(args.size),
+                                       args.seed, args.overwrite,
+                                       not args.no_progress,
+                                       args.num_valid_videos, args.preset)
+        except FileExistsError as e:
+            raise UserError(f'--out {e}') from None
     for name, path in paths.items():
         print(f'{name}: {path}')

@@ -13,8 +13,10 @@ Nothing of this is implemented here: the numbers come from the maintained
 TrackEval package (``pip install trackeval``), its ``YouTubeVIS`` dataset
 class and its ``HOTA`` and ``Identity`` metrics, run as its own YouTube-VIS
 runner (``scripts/run_youtube_vis.py`` of the TrackEval repository) runs
-them. This module only writes the parsed ground truth and results in the
-layout and format that dataset class reads, in a temporary folder:
+them. This module only gives that dataset class the parsed ground truth
+and results in the format it reads from its two json files (in memory:
+its ``json.load`` of them returns the objects that would be written, see
+:func:`trackeval_data`; :func:`write_trackeval_files` writes them):
 
 - ground truth with per-annotation ``height``/``width``, ``areas``,
   ``file_names`` (one folder per video) and uncompressed RLE masks (the
@@ -42,13 +44,15 @@ import io
 import json
 import os
 import os.path as osp
+import sys
 import tempfile
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ...utils.rle import COUNTS_STRING_PROBLEMS, decode_counts_strings
 from ...utils.vis_format import VISFormatError
-from .vis_annotations import (VideoInstance, VISGroundTruth, mask_areas,
+from .vis_annotations import (VideoInstance, VISGroundTruth,
                               parse_ground_truth, parse_results)
 
 HOTA_STAT_NAMES = ('HOTA', 'DetA', 'AssA', 'LocA', 'IDF1')
@@ -82,7 +86,8 @@ def uncompressed_counts(counts: Union[str, bytes]) -> List[int]:
     The compressed form stores each run length in 6-bit characters (5 bits
     of value, a continuation bit, offset 48, the last character
     sign-extended), runs after the second as differences to the run two
-    before; this undoes both steps.
+    before; this undoes both steps
+    (:func:`~mmvis_clip.utils.rle.decode_counts_strings`).
 
     Args:
         counts (str | bytes): The ``counts`` of a compressed RLE.
@@ -91,34 +96,30 @@ def uncompressed_counts(counts: Union[str, bytes]) -> List[int]:
         list[int]: Alternating zero / one run lengths, column-major, zeros
         first: the ``counts`` of the uncompressed RLE of the same mask.
     """
-    data = counts.encode('ascii') if isinstance(counts, str) else counts
-    runs: List[int] = []
-    pos = 0
-    while pos < len(data):
-        value, shift, more = 0, 0, True
-        while more:
-            if pos >= len(data):
-                raise ValueError(f'truncated RLE counts {counts!r}')
-            char = data[pos] - 48
-            value |= (char & 0x1f) << shift
-            more = bool(char & 0x20)
-            pos += 1
-            shift += 5
-            if not more and char & 0x10:
-                value |= -1 << shift
-        if len(runs) > 2:
-            value += runs[-2]
-        runs.append(value)
-    return runs
+    decoded = decode_counts_strings([counts])
+    if decoded.problems[0]:
+        raise ValueError(f'RLE counts {counts!r} '
+                         f'{COUNTS_STRING_PROBLEMS[decoded.problems[0]]}')
+    return decoded.runs.tolist()
 
 
-def _uncompressed(rle: Optional[dict]) -> Optional[dict]:
-    if rle is None:
-        return None
-    return {
-        'size': list(rle['size']),
-        'counts': uncompressed_counts(rle['counts'])
-    }
+def _uncompressed_tracks(
+        tracks: Sequence[Sequence[Optional[dict]]]) -> List[list]:
+    """The frames of tracks of compressed RLEs as uncompressed RLEs (None
+    where absent), every string decoded at once."""
+    present = [rle for track in tracks for rle in track if rle is not None]
+    decoded = decode_counts_strings([rle['counts'] for rle in present])
+    assert not decoded.problems.any(), 'RLEs the parsers accepted'
+    bounds = decoded.offsets.tolist()
+    runs = iter(
+        decoded.runs[bounds[i]:bounds[i + 1]].tolist()
+        for i in range(len(present)))
+    return [[
+        None if rle is None else {
+            'size': list(rle['size']),
+            'counts': next(runs)
+        } for rle in track
+    ] for track in tracks]
 
 
 def _compressed(rle: Optional[dict]) -> Optional[dict]:
@@ -132,32 +133,25 @@ def _compressed(rle: Optional[dict]) -> Optional[dict]:
     }
 
 
-def write_trackeval_files(gt: VISGroundTruth, dts: Sequence[VideoInstance],
-                          folder: Union[str, os.PathLike]) -> dict:
-    """Write ground truth and results where TrackEval's ``YouTubeVIS``
-    dataset reads them.
+def trackeval_data(gt: VISGroundTruth,
+                   dts: Sequence[VideoInstance]) -> Tuple[dict, list]:
+    """The ground truth and results json of TrackEval's ``YouTubeVIS``
+    dataset (see the module doc).
 
     Args:
         gt (VISGroundTruth): Parsed ground truth.
-        dts (Sequence[VideoInstance]): Parsed results (all are written).
-        folder (str | PathLike): An empty folder.
+        dts (Sequence[VideoInstance]): Parsed results (all are given).
 
     Returns:
-        dict: The ``YouTubeVIS`` dataset config for these files.
+        tuple[dict, list]: The ground truth and the results.
     """
-    folder = os.fspath(folder)
-    gt_dir = osp.join(folder, 'gt', f'youtube_vis_{_SPLIT}')
-    res_dir = osp.join(folder, 'trackers', f'youtube_vis_{_SPLIT}', _TRACKER,
-                       'data')
-    os.makedirs(gt_dir)
-    os.makedirs(res_dir)
     videos = {vid: info for vid, info in gt.videos.items() if info.length}
+    instances = [inst for inst in gt.instances if inst.video_id in videos]
     annotations = []
-    for inst in gt.instances:
-        if inst.video_id not in videos:
-            continue
+    for inst, segmentations in zip(
+            instances, _uncompressed_tracks([i.rles for i in instances])):
         video = videos[inst.video_id]
-        areas = mask_areas(inst.rles)
+        areas = inst.mask_areas()
         annotations.append(
             dict(
                 id=len(annotations) + 1,
@@ -167,7 +161,7 @@ def write_trackeval_files(gt: VISGroundTruth, dts: Sequence[VideoInstance],
                 height=video.height,
                 width=video.width,
                 length=video.length,
-                segmentations=[_uncompressed(rle) for rle in inst.rles],
+                segmentations=segmentations,
                 areas=[
                     None if rle is None else float(area)
                     for rle, area in zip(inst.rles, areas)
@@ -196,17 +190,71 @@ def write_trackeval_files(gt: VISGroundTruth, dts: Sequence[VideoInstance],
             segmentations=[_compressed(rle) for rle in dt.rles])
         for dt in dts if dt.video_id in videos
     ]
-    with open(osp.join(gt_dir, 'gt.json'), 'w') as f:
-        json.dump(gt_json, f)
-    with open(osp.join(res_dir, 'results.json'), 'w') as f:
-        json.dump(results, f)
-    return dict(
+    return gt_json, results
+
+
+def _trackeval_layout(folder: str) -> Tuple[str, str, dict]:
+    """The ground truth and results json paths TrackEval's ``YouTubeVIS``
+    reads under ``folder`` (their folders made), and its config."""
+    gt_dir = osp.join(folder, 'gt', f'youtube_vis_{_SPLIT}')
+    res_dir = osp.join(folder, 'trackers', f'youtube_vis_{_SPLIT}', _TRACKER,
+                       'data')
+    os.makedirs(gt_dir)
+    os.makedirs(res_dir)
+    config = dict(
         GT_FOLDER=osp.join(folder, 'gt') + os.sep,
         TRACKERS_FOLDER=osp.join(folder, 'trackers') + os.sep,
         OUTPUT_FOLDER=osp.join(folder, 'output'),
         TRACKERS_TO_EVAL=[_TRACKER],
         SPLIT_TO_EVAL=_SPLIT,
         PRINT_CONFIG=False)
+    return osp.join(gt_dir, 'gt.json'), osp.join(res_dir,
+                                                 'results.json'), config
+
+
+def write_trackeval_files(gt: VISGroundTruth, dts: Sequence[VideoInstance],
+                          folder: Union[str, os.PathLike]) -> dict:
+    """Write ground truth and results where TrackEval's ``YouTubeVIS``
+    dataset reads them (:func:`trackeval_data`).
+
+    Args:
+        gt (VISGroundTruth): Parsed ground truth.
+        dts (Sequence[VideoInstance]): Parsed results (all are written).
+        folder (str | PathLike): An empty folder.
+
+    Returns:
+        dict: The ``YouTubeVIS`` dataset config for these files.
+    """
+    gt_path, res_path, config = _trackeval_layout(os.fspath(folder))
+    for path, data in zip((gt_path, res_path), trackeval_data(gt, dts)):
+        with open(path, 'w') as f:
+            f.write(json.dumps(data))
+    return config
+
+
+@contextlib.contextmanager
+def _json_in_memory(module, data: Dict[str, object]) -> Iterator[None]:
+    """Within: ``module``'s ``json.load`` of a file in ``data`` returns
+    its object (the file itself holds a placeholder)."""
+    real = module.json
+
+    class _Reader:
+
+        @staticmethod
+        def load(f, *args, **kwargs):
+            path = osp.realpath(getattr(f, 'name', ''))
+            if path in data:
+                return data[path]
+            return real.load(f, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    module.json = _Reader()
+    try:
+        yield
+    finally:
+        module.json = real
 
 
 def trackeval_stats(combined: dict) -> Dict[str, float]:
@@ -268,9 +316,16 @@ def hota_from_parsed(gt: VISGroundTruth,
         OUTPUT_DETAILED=False,
         PLOT_CURVES=False)
     with tempfile.TemporaryDirectory(prefix='hota_') as folder:
-        dataset_config = write_trackeval_files(gt, dts, folder)
+        gt_path, res_path, dataset_config = _trackeval_layout(folder)
+        data = dict(zip((gt_path, res_path), trackeval_data(gt, dts)))
+        for path in data:  # TrackEval looks for one json file per folder
+            with open(path, 'w') as f:
+                f.write('null')
         # TrackEval prints its progress and configs on stdout
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), _json_in_memory(
+                sys.modules[trackeval.datasets.YouTubeVIS.__module__],
+                {osp.realpath(path): obj
+                 for path, obj in data.items()}):
             evaluator = trackeval.Evaluator(eval_config)
             dataset = trackeval.datasets.YouTubeVIS(dataset_config)
             metrics = [

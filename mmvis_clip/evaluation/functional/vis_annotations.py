@@ -23,11 +23,19 @@ falsy value (``None``, ``[]``, ``{}``) means the instance is absent from
 that frame, as in the official toolkit. Every RLE must have the size
 ``[height, width]`` of its video.
 
-The parsed instances hold compressed RLEs (or ``None``) per frame and the
-*mean area* used for the small/medium/large split, computed as the
-official toolkit does: the mean of the truthy (non-null, non-zero) entries
-of the ground truth's ``areas`` field, or of the per-frame mask areas for
-results (and for ground truth without ``areas``); 0 when there is none.
+The parsed instances hold compressed RLEs (or ``None``) and mask areas
+per frame, and the *mean area* used for the small/medium/large split,
+computed as the official toolkit does: the mean of the truthy (non-null,
+non-zero) entries of the ground truth's ``areas`` field, or of the
+per-frame mask areas for results (and for ground truth without
+``areas``); 0 when there is none.
+
+Every frame of a file is checked as
+:func:`~mmvis_clip.utils.vis_format.check_segmentation` checks it, the run
+lengths of all RLEs at once
+(:class:`~mmvis_clip.utils.vis_format.SegmentationBatch`); the first
+error, in file order, is raised, naming the file, the annotation or result
+and the frame.
 """
 import math
 import os
@@ -38,7 +46,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ...utils.rle import segmentation_rle
-from ...utils.vis_format import VISFormatError, check_segmentation, load_json
+from ...utils.vis_format import (SegmentationBatch, VISFormatError,
+                                 check_segmentation, load_json)
 from .ovis_occlusion import occlusion_score
 from .vis_results_io import load_vis_results
 
@@ -70,6 +79,9 @@ class VideoInstance:
         occlusion_score (float | None): OVIS occlusion score of a ground
             truth (:func:`.ovis_occlusion.occlusion_score`), ``None``
             without occlusion labels.
+        frame_areas (np.ndarray | None): (F,) float64 mask area per frame,
+            0 where absent (set by the parsers; None: compute from
+            ``rles``, see :meth:`mask_areas`).
     """
     video_id: int
     category_id: int
@@ -79,6 +91,13 @@ class VideoInstance:
     iscrowd: bool = False
     ann_id: Optional[int] = None
     occlusion_score: Optional[float] = None
+    frame_areas: Optional[np.ndarray] = None
+
+    def mask_areas(self) -> np.ndarray:
+        """(F,) float64 mask area per frame, 0 where absent."""
+        if self.frame_areas is None:
+            self.frame_areas = mask_areas(self.rles)
+        return self.frame_areas
 
 
 @dataclass
@@ -136,18 +155,54 @@ def frame_rle(segmentation, video: VideoInfo, where: str) -> Optional[dict]:
     return segmentation_rle(segmentation, height, width)
 
 
-def _frame_rles(segmentations, video: VideoInfo,
-                where: str) -> List[Optional[dict]]:
+def _frame_slots(segmentations, video: VideoInfo, where: str,
+                 batch: SegmentationBatch) -> List[int]:
+    """Check a track's ``segmentations`` and add its frames to ``batch``;
+    their slots there (-1: absent)."""
     if not isinstance(segmentations, list):
         raise VISFormatError(f'{where}: "segmentations" must be a list')
     if len(segmentations) != video.length:
         raise VISFormatError(
             f'{where}: video {video.id} has {video.length} frames but '
             f'{len(segmentations)} segmentations were given')
-    return [
-        frame_rle(seg, video, f'{where}, frame {frame_id}')
-        for frame_id, seg in enumerate(segmentations)
-    ]
+    return batch.add_track(segmentations, video.height, video.width, where)
+
+
+def _finish_tracks(batch: SegmentationBatch,
+                   tracks: Sequence[Tuple[VideoInstance, List[int]]],
+                   mean_of_masks: Sequence[bool]) -> None:
+    """Give each instance its RLEs and mask areas from the checked
+    ``batch`` (and, where ``mean_of_masks``, its mean area from them).
+    """
+    rles, areas = batch.finish()
+    rles.append(None)  # slot -1
+    areas = np.append(areas, 0.)
+    for (inst, slots), from_masks in zip(tracks, mean_of_masks):
+        inst.rles = [rles[slot] for slot in slots]
+        inst.frame_areas = areas[slots]
+        if from_masks:
+            inst.mean_area = _mean_truthy(inst.frame_areas.tolist())
+
+
+def _parse_tracks(records: Sequence, parse) -> List[VideoInstance]:
+    """``parse(i, record, batch) -> (instance, slots, mean_of_masks)`` (or
+    None to skip the record) over ``records``, then the frames of all
+    checked together; the first error in record order is raised."""
+    batch = SegmentationBatch()
+    tracks, mean_of_masks = [], []
+    try:
+        for i, record in enumerate(records):
+            parsed = parse(i, record, batch)
+            if parsed is None:
+                continue
+            inst, slots, from_masks = parsed
+            tracks.append((inst, slots))
+            mean_of_masks.append(from_masks)
+    except VISFormatError:
+        batch.raise_first_problem()  # an earlier frame's
+        raise
+    _finish_tracks(batch, tracks, mean_of_masks)
+    return [inst for inst, _ in tracks]
 
 
 def _mean_truthy(values: Sequence) -> float:
@@ -195,9 +250,12 @@ def _parse_video(video: dict, where: str) -> VideoInfo:
     return VideoInfo(video_id, height, width, length)
 
 
-def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
-                         category_ids: set,
-                         has_occlusion: bool) -> VideoInstance:
+def _parse_gt_annotation(
+        ann: dict, where: str, videos: Dict[int, VideoInfo],
+        category_ids: set, has_occlusion: bool, batch: SegmentationBatch
+) -> Tuple[VideoInstance, List[int], bool]:
+    """One annotation: the instance (RLEs to come from ``batch``), its
+    frames' slots and whether its mean area is that of its masks."""
     ann_id = _require(ann, 'id', where)
     where = f'{where} (id {ann_id})'
     video_id = _require(ann, 'video_id', where)
@@ -207,7 +265,9 @@ def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
     if category_id not in category_ids:
         raise VISFormatError(f'{where}: unknown category_id {category_id}')
     video = videos[video_id]
-    rles = _frame_rles(_require(ann, 'segmentations', where), video, where)
+    slots = _frame_slots(
+        _require(ann, 'segmentations', where), video, where, batch)
+    mean_area = 0.
     if ann.get('areas') is not None:
         areas = ann['areas']
         if not isinstance(areas, list) or len(areas) != video.length or \
@@ -215,8 +275,6 @@ def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
             raise VISFormatError(
                 f'{where}: "areas" must list {video.length} numbers or nulls')
         mean_area = _mean_truthy(areas)
-    else:
-        mean_area = _mean_truthy(mask_areas(rles).tolist())
     score = None
     if has_occlusion:
         labels = ann.get('occlusion')
@@ -232,11 +290,11 @@ def _parse_gt_annotation(ann: dict, where: str, videos: Dict[int, VideoInfo],
     return VideoInstance(
         video_id=video_id,
         category_id=category_id,
-        rles=rles,
+        rles=[],
         mean_area=mean_area,
         iscrowd=bool(ann.get('iscrowd', 0)),
         ann_id=ann_id,
-        occlusion_score=score)
+        occlusion_score=score), slots, ann.get('areas') is None
 
 
 def parse_ground_truth(gt: PathOrDict,
@@ -277,16 +335,19 @@ def parse_ground_truth(gt: PathOrDict,
     has_occlusion = any(
         isinstance(ann, dict) and ann.get('occlusion') is not None
         for ann in gt['annotations'])
-    instances, ann_ids = [], set()
-    for i, ann in enumerate(gt['annotations']):
-        instance = _parse_gt_annotation(ann, f'{name}: annotations[{i}]',
-                                        videos, set(category_ids),
-                                        has_occlusion)
-        if instance.ann_id in ann_ids:
+    known_categories, ann_ids = set(category_ids), set()
+
+    def parse(i, ann, batch):
+        parsed = _parse_gt_annotation(ann, f'{name}: annotations[{i}]',
+                                      videos, known_categories,
+                                      has_occlusion, batch)
+        if parsed[0].ann_id in ann_ids:
             raise VISFormatError(
-                f'{name}: duplicate annotation id {instance.ann_id}')
-        ann_ids.add(instance.ann_id)
-        instances.append(instance)
+                f'{name}: duplicate annotation id {parsed[0].ann_id}')
+        ann_ids.add(parsed[0].ann_id)
+        return parsed
+
+    instances = _parse_tracks(gt['annotations'], parse)
     return VISGroundTruth(videos, sorted(category_ids), instances,
                           has_occlusion, name)
 
@@ -333,19 +394,44 @@ def read_results_list(results: PathOrList,
         results = load_vis_results(source)
     name = name or source or 'results'
     if isinstance(results, dict):
+        present = [key for key in RESULT_FIELDS if key in results]
+        if not present:
+            raise VISFormatError(
+                f'{name}: not YouTube-VIS results: expected a list of '
+                '{video_id, category_id, score, segmentations}, found a '
+                f'json object with keys {sorted(results)[:6]}'
+                f'{_looks_like_ground_truth(results)}')
+        missing = [key for key in RESULT_FIELDS if key not in results]
+        lacks = f"result 0: missing field {missing[0]!r}; also, " \
+            if missing else ''
         raise VISFormatError(
-            f'{name}: not YouTube-VIS results: expected a list of '
-            '{video_id, category_id, score, segmentations}, found a json '
-            f'object with keys {sorted(results)[:6]} (ground truth?)')
+            f'{name}: {lacks}expected a list of results, found a single '
+            'json object (one result?): write them as [ {...}, ... ]')
     if not isinstance(results, list):
-        raise VISFormatError(f'{name}: expected a list of results')
+        kind = 'null' if results is None else 'boolean' if isinstance(
+            results, bool) else 'number' if isinstance(
+                results, (int, float)) else 'string' if isinstance(
+                    results, str) else type(results).__name__
+        raise VISFormatError(
+            f'{name}: expected a list of results, found a {kind}')
     return results, name
 
 
-def _parse_result(result: dict, where: str, video: VideoInfo,
-                  category_ids: Optional[Collection[int]]) -> VideoInstance:
-    """Parse one result of ``video``; ``category_ids`` None accepts any
-    integer category id."""
+#: The fields of a YouTube-VIS result, in the order they are checked.
+RESULT_FIELDS = ('video_id', 'category_id', 'score', 'segmentations')
+
+
+def _looks_like_ground_truth(data: dict) -> str:
+    return ' (ground truth?)' if {'videos', 'annotations'} & set(data) \
+        else ''
+
+
+def _parse_result(
+        result: dict, where: str, video: VideoInfo,
+        category_ids: Optional[Collection[int]], batch: SegmentationBatch
+) -> Tuple[VideoInstance, List[int], bool]:
+    """Parse one result of ``video`` (as :func:`_parse_gt_annotation`);
+    ``category_ids`` None accepts any integer category id."""
     where = f'{where} (video {video.id})'
     if category_ids is None:
         category_id = _require_int(result, 'category_id', where)
@@ -356,13 +442,14 @@ def _parse_result(result: dict, where: str, video: VideoInfo,
     score = _require(result, 'score', where)
     if not _is_number(score) or not math.isfinite(score):
         raise VISFormatError(f'{where}: score must be a finite number')
-    rles = _frame_rles(_require(result, 'segmentations', where), video, where)
+    slots = _frame_slots(
+        _require(result, 'segmentations', where), video, where, batch)
     return VideoInstance(
         video_id=video.id,
         category_id=category_id,
-        rles=rles,
-        mean_area=_mean_truthy(mask_areas(rles).tolist()),
-        score=float(score))
+        rles=[],
+        mean_area=0.,
+        score=float(score)), slots, True
 
 
 def parse_results(results: PathOrList,
@@ -379,15 +466,16 @@ def parse_results(results: PathOrList,
     """
     results, name = read_results_list(results)
     category_ids = set(gt.category_ids)
-    parsed = []
-    for i, result in enumerate(results):
+
+    def parse(i, result, batch):
         where = f'{name}: result {i}'
         video_id = _require(result, 'video_id', where)
         if video_id not in gt.videos:
             raise VISFormatError(f'{where}: unknown video_id {video_id}')
-        parsed.append(
-            _parse_result(result, where, gt.videos[video_id], category_ids))
-    return parsed
+        return _parse_result(result, where, gt.videos[video_id],
+                             category_ids, batch)
+
+    return _parse_tracks(results, parse)
 
 
 def parse_video_results(
@@ -417,13 +505,16 @@ def parse_video_results(
         order.
     """
     results, name = read_results_list(results, name)
-    parsed = []
-    for i, result in enumerate(results):
+    indices = []
+
+    def parse(i, result, batch):
         where = f'{name}: result {i}'
         if _require_int(result, 'video_id', where) != video.id:
-            continue
-        parsed.append((i, _parse_result(result, where, video, category_ids)))
-    return parsed
+            return None
+        indices.append(i)
+        return _parse_result(result, where, video, category_ids, batch)
+
+    return list(zip(indices, _parse_tracks(results, parse)))
 
 
 def results_video_ids(results: PathOrList,

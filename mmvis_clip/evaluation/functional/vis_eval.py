@@ -42,9 +42,17 @@ whose length is not the video's and masks of the wrong size are errors
 (the official code asserts, drops them silently, or truncates); ground
 truth without ``areas`` gets its mask areas (the official code fails);
 empty results give 0 AP (the official code fails); inputs are not
-modified; and the official code stores matches as annotation ids and so
+modified; the official code stores matches as annotation ids and so
 loses the match of a ground truth whose id is 0, where here matches are
-flags.
+flags; and an RLE with an empty run inside (which pycocotools never
+writes, other encoders may) gets its true IoU, where the mask merge of the
+official code miscounts it.
+
+Speed: every frame mask is checked once, the run lengths of all RLEs at
+once in NumPy (:class:`~mmvis_clip.utils.vis_format.SegmentationBatch`),
+which also gives the mask areas; the intersections of a video's
+predictions and ground truth come from one pycocotools call per frame,
+and the matching runs for all subsets at once.
 """
 import os
 from collections import defaultdict
@@ -96,23 +104,25 @@ class _Subset:
 
 @dataclass
 class _Matches:
-    """Matching of one video, category and subset.
+    """Matching of one video and category, in every subset.
 
     Attributes:
         scores (np.ndarray): (D,) prediction scores, decreasing.
-        dt_matched (np.ndarray): (T, D) bool, matched at each threshold.
-        dt_ignored (np.ndarray): (T, D) bool, ignored at each threshold.
-        num_gt (int): Ground truth neither crowd nor outside the subset.
+        dt_matched (np.ndarray): (S, T, D) bool, matched in each subset at
+            each threshold.
+        dt_ignored (np.ndarray): (S, T, D) bool, ignored likewise.
+        num_gt (np.ndarray): (S,) ground truth neither crowd nor outside
+            each subset.
     """
     scores: np.ndarray
     dt_matched: np.ndarray
     dt_ignored: np.ndarray
-    num_gt: int
+    num_gt: np.ndarray
 
 
 def _last_argmax(values: np.ndarray) -> np.ndarray:
-    """Index of the last maximum along axis 1."""
-    return values.shape[1] - 1 - np.argmax(values[:, ::-1], axis=1)
+    """Index of the last maximum along the last axis."""
+    return values.shape[-1] - 1 - np.argmax(values[..., ::-1], axis=-1)
 
 
 def _mean_defined(values: np.ndarray) -> float:
@@ -159,7 +169,7 @@ class VISEval:
         check_evaluable(self.gt)
         self.dts: List[VideoInstance] = parse_results(results, self.gt)
         self.subsets = self._build_subsets()
-        self._matches: Dict[Tuple[int, int, int], _Matches] = {}
+        self._matches: Dict[Tuple[int, int], _Matches] = {}
         self._evaluated = False
         self.precision: Optional[np.ndarray] = None
         self.recall: Optional[np.ndarray] = None
@@ -194,13 +204,22 @@ class VISEval:
         Args:
             progress (bool): Show a progress bar over videos.
         """
-        gt_groups, dt_groups = defaultdict(list), defaultdict(list)
-        for i, inst in enumerate(self.gt.instances):
-            gt_groups[inst.video_id, inst.category_id].append(i)
-        for i, inst in enumerate(self.dts):
-            dt_groups[inst.video_id, inst.category_id].append(i)
-        gt_crowd = np.array([g.iscrowd for g in self.gt.instances], bool)
-        dt_scores = np.array([d.score for d in self.dts])
+        gts, dts = self.gt.instances, self.dts
+        gt_videos, dt_videos = defaultdict(list), defaultdict(list)
+        for i, inst in enumerate(gts):
+            gt_videos[inst.video_id].append(i)
+        for i, inst in enumerate(dts):
+            dt_videos[inst.video_id].append(i)
+        gt_category = np.array([g.category_id for g in gts], np.int64)
+        dt_category = np.array([d.category_id for d in dts], np.int64)
+        gt_crowd = np.array([g.iscrowd for g in gts], bool)
+        dt_scores = np.array([d.score for d in dts], np.float64)
+        # (S, N): ignored ground truth and predictions outside, per subset
+        gt_ignored = np.array([~s.gt_kept for s in self.subsets],
+                              bool).reshape(len(self.subsets), -1) | gt_crowd
+        dt_outside = np.array([s.dt_outside for s in self.subsets],
+                              bool).reshape(len(self.subsets), -1)
+        category_index = {c: k for k, c in enumerate(self.gt.category_ids)}
 
         video_ids = sorted(self.gt.videos)
         if progress:
@@ -208,60 +227,87 @@ class VISEval:
             video_ids = tqdm(video_ids, desc='VIS evaluation', unit='video')
         self._matches = {}
         for v, video_id in enumerate(video_ids):
-            for k, category_id in enumerate(self.gt.category_ids):
-                gt_ids = np.array(gt_groups[video_id, category_id], int)
-                dt_ids = np.array(dt_groups[video_id, category_id], int)
-                if gt_ids.size == 0 and dt_ids.size == 0:
-                    continue
-                order = np.argsort(-dt_scores[dt_ids], kind='mergesort')
-                dt_ids = dt_ids[order[:self.max_dets[-1]]]
-                ious = sequence_mask_iou(
-                    [self.dts[i].rles for i in dt_ids],
-                    [self.gt.instances[j].rles for j in gt_ids])
-                for s, subset in enumerate(self.subsets):
-                    self._matches[k, s, v] = self._match(
-                        ious, dt_scores[dt_ids], gt_crowd[gt_ids],
-                        ~subset.gt_kept[gt_ids] | gt_crowd[gt_ids],
-                        subset.dt_outside[dt_ids])
+            video_gts = np.array(gt_videos.get(video_id, ()), np.int64)
+            video_dts = np.array(dt_videos.get(video_id, ()), np.int64)
+            if video_gts.size == 0 and video_dts.size == 0:
+                continue
+            # predictions by score (stable: ties keep their input order)
+            video_dts = video_dts[np.argsort(
+                -dt_scores[video_dts], kind='mergesort')]
+            ious = self._video_ious(video_dts, video_gts)
+            categories = np.union1d(gt_category[video_gts],
+                                    dt_category[video_dts])
+            for category_id in categories.tolist():
+                in_gt = np.flatnonzero(gt_category[video_gts] == category_id)
+                in_dt = np.flatnonzero(
+                    dt_category[video_dts] == category_id)[:self.max_dets[-1]]
+                gt_ids, dt_ids = video_gts[in_gt], video_dts[in_dt]
+                self._matches[category_index[category_id], v] = self._match(
+                    ious[np.ix_(in_dt, in_gt)], dt_scores[dt_ids],
+                    gt_crowd[gt_ids], gt_ignored[:, gt_ids],
+                    dt_outside[:, dt_ids])
         self._evaluated = True
+
+    def _video_ious(self, dt_ids: np.ndarray,
+                    gt_ids: np.ndarray) -> np.ndarray:
+        """(D, G) sequence IoUs of predictions and ground truth of one
+        video, of the pairs of one category (0 elsewhere: never used)."""
+        ious = np.zeros((len(dt_ids), len(gt_ids)))
+        dt_categories = [self.dts[i].category_id for i in dt_ids]
+        gt_categories = [self.gt.instances[j].category_id for j in gt_ids]
+        both = set(dt_categories) & set(gt_categories)
+        rows = [d for d, c in enumerate(dt_categories) if c in both]
+        cols = [g for g, c in enumerate(gt_categories) if c in both]
+        if rows and cols:
+            dts = [self.dts[dt_ids[d]] for d in rows]
+            gts = [self.gt.instances[gt_ids[g]] for g in cols]
+            ious[np.ix_(rows, cols)] = sequence_mask_iou(
+                [d.rles for d in dts], [g.rles for g in gts],
+                np.stack([d.mask_areas() for d in dts]),
+                np.stack([g.mask_areas() for g in gts]))
+        return ious
 
     def _match(self, ious: np.ndarray, scores: np.ndarray,
                gt_crowd: np.ndarray, gt_ignored: np.ndarray,
                dt_outside: np.ndarray) -> _Matches:
-        """Greedy matching of one video and category at every threshold.
+        """Greedy matching of one video and category at every threshold,
+        in every subset at once.
 
         Args:
             ious (np.ndarray): (D, G) IoUs, predictions by decreasing score.
             scores (np.ndarray): (D,) their scores.
             gt_crowd (np.ndarray): (G,) crowd flags.
-            gt_ignored (np.ndarray): (G,) ignore flags.
-            dt_outside (np.ndarray): (D,) predictions outside the subset.
+            gt_ignored (np.ndarray): (S, G) ignore flags per subset.
+            dt_outside (np.ndarray): (S, D) predictions outside each
+                subset.
         """
-        gt_order = np.argsort(gt_ignored, kind='mergesort')
-        ious = ious[:, gt_order]
-        gt_crowd, gt_ignored = gt_crowd[gt_order], gt_ignored[gt_order]
-        num_thrs, (num_dt, num_gt) = len(self.iou_thresholds), ious.shape
+        num_subsets, num_thrs = len(gt_ignored), len(self.iou_thresholds)
+        num_dt, num_gt = ious.shape
         thresholds = np.minimum(self.iou_thresholds, 1 - 1e-10)[:, None]
-        dt_matched = np.zeros((num_thrs, num_dt), bool)
-        dt_ignored = np.zeros((num_thrs, num_dt), bool)
-        gt_taken = np.zeros((num_thrs, num_gt), bool)
+        shape = (num_subsets, num_thrs, num_dt)
+        dt_matched = np.zeros(shape, bool)
+        dt_ignored = np.zeros(shape, bool)
+        gt_taken = np.zeros((num_subsets, num_thrs, num_gt), bool)
+        ignored_gt = gt_ignored[:, None, :]
         for d in range(num_dt if num_gt else 0):
             eligible = (ious[d] >= thresholds) & (~gt_taken | gt_crowd)
-            # a regular ground truth first, an ignored one only failing that
-            regular = eligible & ~gt_ignored
-            ignored = eligible & gt_ignored
+            # a regular ground truth first, an ignored one only failing
+            # that; the last of equal IoUs (as the official code)
+            regular = eligible & ~ignored_gt
+            ignored = eligible & ignored_gt
             best_regular = _last_argmax(np.where(regular, ious[d], -np.inf))
             best_ignored = _last_argmax(np.where(ignored, ious[d], -np.inf))
-            has_regular = regular.any(axis=1)
+            has_regular = regular.any(axis=2)
             best = np.where(has_regular, best_regular, best_ignored)
-            thr_ids = np.flatnonzero(has_regular | ignored.any(axis=1))
-            gt_ids = best[thr_ids]
-            dt_matched[thr_ids, d] = True
-            dt_ignored[thr_ids, d] = gt_ignored[gt_ids]
-            gt_taken[thr_ids, gt_ids] = True
-        dt_ignored |= ~dt_matched & dt_outside[None, :]
+            subset_ids, thr_ids = np.nonzero(has_regular | ignored.any(2))
+            gt_ids = best[subset_ids, thr_ids]
+            dt_matched[subset_ids, thr_ids, d] = True
+            dt_ignored[subset_ids, thr_ids, d] = gt_ignored[subset_ids,
+                                                            gt_ids]
+            gt_taken[subset_ids, thr_ids, gt_ids] = True
+        dt_ignored |= ~dt_matched & dt_outside[:, None, :]
         return _Matches(scores, dt_matched, dt_ignored,
-                        int(np.count_nonzero(~gt_ignored)))
+                        np.count_nonzero(~gt_ignored, axis=1))
 
     def accumulate(self) -> None:
         """Precision at the recall points and final recall, per setting."""
@@ -275,27 +321,26 @@ class VISEval:
             (num_thrs, num_rec, num_cats, num_subsets, num_max))
         self.recall = -np.ones((num_thrs, num_cats, num_subsets, num_max))
         for k in range(num_cats):
-            for s in range(num_subsets):
-                groups = [
-                    self._matches[k, s, v] for v in range(num_videos)
-                    if (k, s, v) in self._matches
-                ]
-                num_gt = sum(group.num_gt for group in groups)
-                if num_gt == 0:
-                    continue
-                for m, max_det in enumerate(self.max_dets):
-                    scores = np.concatenate(
-                        [g.scores[:max_det] for g in groups])
-                    order = np.argsort(-scores, kind='mergesort')
-                    matched = np.concatenate(
-                        [g.dt_matched[:, :max_det] for g in groups],
-                        axis=1)[:, order]
-                    ignored = np.concatenate(
-                        [g.dt_ignored[:, :max_det] for g in groups],
-                        axis=1)[:, order]
+            groups = [
+                self._matches[k, v] for v in range(num_videos)
+                if (k, v) in self._matches
+            ]
+            if not groups:
+                continue
+            num_gt = np.sum([group.num_gt for group in groups], axis=0)
+            for m, max_det in enumerate(self.max_dets):
+                scores = np.concatenate([g.scores[:max_det] for g in groups])
+                order = np.argsort(-scores, kind='mergesort')
+                matched = np.concatenate(
+                    [g.dt_matched[:, :, :max_det] for g in groups],
+                    axis=2)[:, :, order]
+                ignored = np.concatenate(
+                    [g.dt_ignored[:, :, :max_det] for g in groups],
+                    axis=2)[:, :, order]
+                for s in np.flatnonzero(num_gt):
                     (self.precision[:, :, k, s, m],
                      self.recall[:, k, s, m]) = self._precision_recall(
-                         matched, ignored, num_gt)
+                         matched[s], ignored[s], int(num_gt[s]))
 
     def _precision_recall(self, matched: np.ndarray, ignored: np.ndarray,
                           num_gt: int) -> Tuple[np.ndarray, np.ndarray]:

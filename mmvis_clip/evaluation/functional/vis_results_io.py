@@ -27,6 +27,8 @@ from ...utils.vis_format import VISFormatError, load_json
 
 RESULTS_NAME = 'results.json'
 SUBMISSION_NAME = 'submission.zip'
+#: First bytes of a zip file (a local file header, an empty archive).
+ZIP_SIGNATURES = (b'PK\x03\x04', b'PK\x05\x06')
 #: Timestamp of the zip member, fixed so that equal results give equal
 #: zip bytes.
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -79,11 +81,19 @@ def load_vis_results(path: Union[str, os.PathLike]) -> list:
     A zip must hold ``results.json`` at its root.
 
     Raises:
-        VISFormatError: A malformed json or zip, naming the file.
+        VISFormatError: A malformed json or zip (also one cut short, which
+            :func:`zipfile.is_zipfile` does not recognise), naming the file.
         OSError: The file is missing or unreadable.
     """
     path = os.fspath(path)
     if not zipfile.is_zipfile(path):
+        with open(path, 'rb') as f:
+            signature = f.read(4)
+        if signature in ZIP_SIGNATURES:
+            raise VISFormatError(
+                f'{path}: broken zip file (it starts as a zip but its '
+                'directory at the end is missing or damaged: cut short or '
+                'partly written?)')
         return load_json(path)
     try:
         with zipfile.ZipFile(path) as zf:

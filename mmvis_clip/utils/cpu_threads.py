@@ -1,0 +1,215 @@
+"""CPU threads sized to the cores other processes leave free.
+
+OpenMP's threads spin while they wait for a core. With torch's default
+(one thread per core) a CPU training slows down many times over as soon as
+one other busy process shares the machine; with one thread fewer than the
+cores it keeps most of its speed, and passive waiting
+(``OMP_WAIT_POLICY=PASSIVE``) costs speed on a quiet machine. So, when the
+user has set no thread count, the thread count is the cores this process
+may use less those other processes keep busy:
+
+- :func:`apply_cpu_thread_defaults` runs when ``mmvis_clip`` is imported,
+  before the package imports torch (which reads ``OMP_NUM_THREADS`` once,
+  when it loads): it samples the other processes' CPU use over
+  :data:`SAMPLE_SECONDS` and sets ``OMP_NUM_THREADS``. The tools import
+  ``mmvis_clip`` before anything else.
+- :class:`mmvis_clip.engine.CPUThreadsHook` samples again every few
+  iterations of a CPU run and changes ``torch.set_num_threads`` when the
+  load changes.
+
+This module imports neither torch nor the rest of the package.
+"""
+import os
+import sys
+import time
+from typing import List, NamedTuple, Optional
+
+from .machine_load import busy_cores, sample_cpu_ticks
+
+#: Variables that set the thread count: the user's choice when set.
+THREAD_VARIABLES = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')
+#: Holds the value :func:`apply_cpu_thread_defaults` gave
+#: ``OMP_NUM_THREADS``, so that a process started by a tool (which inherits
+#: it) chooses again instead of taking it for the user's.
+AUTO_VARIABLE = 'MMVIS_CLIP_AUTO_THREADS'
+#: Seconds of the start-up sample. ``/proc/loadavg`` would cost nothing,
+#: but its 1-minute average still counts work that ended half a minute
+#: ago, counts runnable threads rather than CPU use (a process with 4
+#: threads on 2 cores counts 4) and covers every core of the host rather
+#: than those this process may use. 0.2 s of ``/proc/stat`` (20 clock
+#: ticks per core) tells whether a core is taken, at a small part of the
+#: seconds importing torch takes.
+SAMPLE_SECONDS = 0.2
+#: A core counts as taken when other processes keep at least this share of
+#: one busy (busy cores rounded half up): a busy process beside a training
+#: that spins on every core gets about 2/3 of a core on 2 cores.
+TAKEN_SHARE = 0.5
+
+
+class CPUThreads(NamedTuple):
+    """The CPU thread count of this process and why.
+
+    Attributes:
+        threads (int, optional): The count in force: chosen here, or the
+            user's when an integer; None for torch's default (the user's
+            setting is not an integer, or the load was not measured).
+        cpus (int): CPUs this process may run on
+            (``os.sched_getaffinity``).
+        cores (int): Physical cores among them (torch's default count).
+        busy_cores (float, optional): CPUs other processes kept busy over
+            the sample; None when not sampled.
+        seconds (float): The sample's length (0 when not sampled).
+        user_setting (str, optional): ``NAME=value`` of the variable the
+            user set (:data:`THREAD_VARIABLES`); None when chosen here.
+    """
+    threads: Optional[int]
+    cpus: int
+    cores: int
+    busy_cores: Optional[float]
+    seconds: float
+    user_setting: Optional[str]
+
+    @property
+    def automatic(self) -> bool:
+        """Whether the count was chosen here from the load."""
+        return self.user_setting is None and self.threads is not None
+
+
+#: What :func:`apply_cpu_thread_defaults` found or set in this process.
+_applied: Optional[CPUThreads] = None
+
+
+def usable_cpus() -> List[int]:
+    """The CPUs this process may run on (its affinity mask: a container's
+    or ``taskset``'s share of the machine), in order."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+def physical_cores(cpus: List[int],
+                   sysfs: str = '/sys/devices/system/cpu') -> int:
+    """Physical cores among ``cpus``: hyper-threads of one core count once,
+    as in torch's default thread count. ``len(cpus)`` where the topology
+    cannot be read."""
+    cores = set()
+    for cpu in cpus:
+        topology = f'{sysfs}/cpu{cpu}/topology'
+        try:
+            with open(f'{topology}/physical_package_id') as f:
+                package = f.read().strip()
+            with open(f'{topology}/core_id') as f:
+                cores.add((package, f.read().strip()))
+        except OSError:
+            return len(cpus)
+    return len(cores) or len(cpus)
+
+
+def free_threads(busy: float, cpus: int, cores: int) -> int:
+    """The thread count for ``busy`` CPUs kept busy by other processes.
+
+    Args:
+        busy (float): CPUs the other processes kept busy on average.
+        cpus (int): CPUs this process may run on.
+        cores (int): Physical cores among them (the most threads).
+
+    Returns:
+        int: ``cpus`` less the taken ones (``busy`` rounded half up), at
+        most ``cores``, at least 1.
+    """
+    taken = int(busy + 1 - TAKEN_SHARE)
+    return max(1, min(cores, cpus - taken))
+
+
+def _user_setting(environ) -> Optional[str]:
+    for name in THREAD_VARIABLES:
+        value = environ.get(name)
+        if value is None:
+            continue
+        if name == 'OMP_NUM_THREADS' and value == environ.get(AUTO_VARIABLE):
+            continue  # a tool's choice, inherited: not the user's
+        return f'{name}={value}'
+    return None
+
+
+def choose_cpu_threads(environ=None,
+                       seconds: float = SAMPLE_SECONDS,
+                       proc: str = '/proc',
+                       sysfs: str = '/sys/devices/system/cpu') -> CPUThreads:
+    """The user's thread count, else the free cores over a sample.
+
+    Args:
+        environ (Mapping, optional): The environment. Defaults to
+            ``os.environ``.
+        seconds (float): The length of the sample of the other processes'
+            CPU use.
+        proc (str): Where ``/proc`` is.
+        sysfs (str): Where ``/sys/devices/system/cpu`` is.
+
+    Returns:
+        CPUThreads: Changes nothing.
+    """
+    environ = os.environ if environ is None else environ
+    cpus = usable_cpus()
+    cores = physical_cores(cpus, sysfs)
+    user = _user_setting(environ)
+    if user is not None:
+        value = user.split('=', 1)[1].strip()
+        threads = int(value) if value.isdigit() else None
+        return CPUThreads(threads, len(cpus), cores, None, 0.0, user)
+    if not os.path.isfile(f'{proc}/stat'):
+        return CPUThreads(None, len(cpus), cores, None, 0.0, None)
+    before = sample_cpu_ticks(cpus, proc)
+    time.sleep(seconds)
+    busy = busy_cores(before, sample_cpu_ticks(cpus, proc), len(cpus))
+    return CPUThreads(
+        free_threads(busy, len(cpus), cores), len(cpus), cores, busy,
+        seconds, None)
+
+
+def apply_cpu_thread_defaults() -> Optional[CPUThreads]:
+    """Set ``OMP_NUM_THREADS`` to the free cores unless the user set a
+    thread count (:data:`THREAD_VARIABLES`); once per process.
+
+    Only before torch is imported: torch reads the variable once, when it
+    loads, and a count set afterwards (``torch.set_num_threads``, perhaps
+    by the user) is not overridden. Processes started later inherit the
+    variable (and :data:`AUTO_VARIABLE`, so that they choose again).
+
+    Returns:
+        CPUThreads, optional: What was found or set (also
+        :func:`applied_cpu_threads`); None when torch was imported first
+        and the user set no count.
+    """
+    global _applied
+    if _applied is not None:
+        return _applied
+    if _user_setting(os.environ) is None and 'torch' in sys.modules:
+        return None
+    _applied = choose_cpu_threads()
+    if _applied.automatic:
+        os.environ['OMP_NUM_THREADS'] = str(_applied.threads)
+        os.environ[AUTO_VARIABLE] = str(_applied.threads)
+    return _applied
+
+
+def applied_cpu_threads() -> Optional[CPUThreads]:
+    """What :func:`apply_cpu_thread_defaults` found or set in this process
+    (None: not called, or torch was imported first)."""
+    return _applied
+
+
+def describe_cpu_threads(choice: Optional[CPUThreads]) -> str:
+    """One line for the log: the count, why, and how to choose another."""
+    if choice is None:
+        return ('CPU threads: not sized to the free cores (torch was '
+                'imported before mmvis_clip)')
+    if choice.user_setting is not None:
+        return f'CPU threads: {choice.user_setting} (from the environment)'
+    if choice.threads is None:
+        return ('CPU threads: torch\'s default (the load was not measured: '
+                'no /proc/stat)')
+    return (f'CPU threads: {choice.threads} of {choice.cpus} CPUs '
+            f'({choice.busy_cores:.1f} kept busy by other processes over '
+            f'{choice.seconds:g} s); set OMP_NUM_THREADS to choose')

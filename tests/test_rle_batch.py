@@ -1,0 +1,228 @@
+"""Run lengths of many RLEs at once (mmvis_clip.utils.rle) and the batch
+check of frame segmentations (mmvis_clip.utils.vis_format), against
+pycocotools and the frame-by-frame check."""
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from mmvis_clip.utils import rle as rle_module
+from mmvis_clip.utils.rle import (COUNTS_STRING_PROBLEMS,
+                                  decode_counts_strings, run_totals)
+from mmvis_clip.utils.vis_format import (SegmentationBatch, VISFormatError,
+                                         check_segmentation, rle_string_counts)
+
+
+def _random_masks(seed, num=200):
+    rng = np.random.default_rng(seed)
+    masks = []
+    for i in range(num):
+        height, width = rng.integers(1, 40, 2)
+        mask = rng.random((height, width)) < rng.random()
+        if i % 7 == 0:
+            mask[:] = False
+        if i % 11 == 0:
+            mask[:] = True
+        masks.append(mask.astype(np.uint8))
+    return masks
+
+
+def _runs(mask):
+    """Column-major run lengths, background first (by hand)."""
+    flat = np.concatenate([[0], mask.flatten(order='F'), [2]])
+    changes = np.flatnonzero(np.diff(flat)) + 1
+    return np.diff(np.concatenate([[1], changes])).tolist()
+
+
+def _python_decode(counts):
+    """pycocotools' rleFrString, one character at a time."""
+    data = counts.encode() if isinstance(counts, str) else counts
+    runs, pos = [], 0
+    while pos < len(data):
+        value, shift, more = 0, 0, True
+        while more:
+            char = data[pos] - 48
+            value |= (char & 0x1f) << shift
+            more = bool(char & 0x20)
+            pos += 1
+            shift += 5
+            if not more and char & 0x10:
+                value |= -1 << shift
+        if len(runs) > 2:
+            value += runs[-2]
+        runs.append(value)
+    return runs
+
+
+@pytest.mark.parametrize('chunk', [rle_module.DECODE_CHUNK, 7, 64])
+def test_decode_counts_strings_gives_pycocotools_runs(chunk, monkeypatch):
+    monkeypatch.setattr(rle_module, 'DECODE_CHUNK', chunk)
+    masks = _random_masks(0)
+    encoded = [mask_utils.encode(np.asfortranarray(m)) for m in masks]
+    # str and bytes counts, as json and pycocotools give them
+    counts = [
+        e['counts'].decode() if i % 2 else e['counts']
+        for i, e in enumerate(encoded)
+    ]
+    decoded = decode_counts_strings(counts)
+    assert not decoded.problems.any()
+    for i, mask in enumerate(masks):
+        runs = decoded.runs[decoded.offsets[i]:decoded.offsets[i + 1]]
+        assert runs.tolist() == _runs(mask)
+        assert decoded.totals[i] == mask.size
+        assert decoded.areas[i] == mask.sum() == mask_utils.area(encoded[i])
+        assert decoded.smallest[i] == min(_runs(mask))
+    assert decode_counts_strings([]).runs.size == 0
+
+
+@pytest.mark.parametrize('chunk', [rle_module.DECODE_CHUNK, 5])
+def test_decode_counts_strings_finds_what_the_string_check_finds(
+        chunk, monkeypatch):
+    """Random strings over and beyond the RLE alphabet: the same problem as
+    the one-string check, and the same runs where there is none."""
+    monkeypatch.setattr(rle_module, 'DECODE_CHUNK', chunk)
+    rng = np.random.default_rng(1)
+    alphabet = [chr(c) for c in range(40, 116)]
+    strings = [
+        ''.join(rng.choice(alphabet, rng.integers(0, 25)))
+        for _ in range(2000)
+    ]
+    strings += [
+        '', 'é0', 'P', 'o' * 12 + '0', 'o' * 11 + '0', '0' * 3,
+        'ooooooooooooooooooooooo1'
+    ]
+    decoded = decode_counts_strings(strings)
+    seen = set()
+    for i, counts in enumerate(strings):
+        try:
+            runs = rle_string_counts(counts)
+            problem = 0
+        except ValueError as err:
+            problem = COUNTS_STRING_PROBLEMS.index(str(err))
+        seen.add(problem)
+        assert decoded.problems[i] == problem, counts
+        if problem == 0:
+            ours = decoded.runs[decoded.offsets[i]:decoded.offsets[i + 1]]
+            assert ours.tolist() == runs.tolist() == _python_decode(counts)
+    assert seen == set(range(len(COUNTS_STRING_PROBLEMS)))
+
+
+def test_run_totals_of_runs_given_at_any_offset():
+    lists = [[3, 2, 1], [], [0, 5], [4], [1, 1, 1, 1, 7]]
+    runs = np.array([r for runs in lists for r in runs], np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in lists])])
+    totals, smallest, areas = run_totals(runs, offsets)
+    assert totals.tolist() == [6, 0, 5, 4, 11]
+    assert smallest.tolist() == [1, 0, 0, 4, 1]
+    assert areas.tolist() == [2, 0, 5, 0, 2]
+
+
+def _frame_errors(tracks, height, width):
+    """The first error of a frame-by-frame check, as the batch names it."""
+    for t, track in enumerate(tracks):
+        for f, segmentation in enumerate(track):
+            if segmentation:
+                try:
+                    check_segmentation(segmentation, height, width,
+                                       f'track {t}, frame {f}')
+                except VISFormatError as err:
+                    return str(err)
+    return None
+
+
+def _batch_error(tracks, height, width):
+    batch = SegmentationBatch()
+    try:
+        for t, track in enumerate(tracks):
+            batch.add_track(track, height, width, f'track {t}')
+    except VISFormatError as structural:
+        try:
+            batch.raise_first_problem()
+        except VISFormatError as err:
+            return str(err)
+        return str(structural)
+    try:
+        batch.finish()
+    except VISFormatError as err:
+        return str(err)
+    return None
+
+
+def _faults(height, width):
+    """One wrong frame segmentation of each kind."""
+    mask = np.zeros((height, width), np.uint8)
+    mask[1:3, 2:4] = 1
+    good = mask_utils.encode(np.asfortranarray(mask))
+    good = dict(size=[height, width], counts=good['counts'].decode())
+    runs = _runs(mask)
+    return {
+        'short string': dict(good, counts=good['counts'][:-1] + '1'),
+        'truncated': dict(good, counts=good['counts'] + 'P'),
+        'outside alphabet': dict(good, counts=good['counts'] + '~'),
+        'negative run': dict(good, counts=mask_utils.frPyObjects(
+            dict(size=[height, width], counts=[5, 4, 1]), height,
+            width)['counts'].decode()[:1] + 'R' + 'j0'),
+        'list too long': dict(size=[height, width], counts=runs + [3]),
+        'list negative': dict(size=[height, width], counts=[-1] + runs),
+        'list with a bool': dict(size=[height, width],
+                                 counts=[True] + runs[1:]),
+        'list with a float': dict(size=[height, width],
+                                  counts=[0.5] + runs[1:]),
+        'list with a nan': dict(size=[height, width],
+                                counts=[float('nan')] + runs[1:]),
+        'huge int': dict(size=[height, width], counts=[2**70] + runs[1:]),
+        'other size': dict(good, size=[height + 1, width]),
+        'polygon outside': [[0, 0, width + 1, 0, 3, 3]],
+        'no counts': dict(size=[height, width]),
+    }
+
+
+def test_batch_check_gives_the_first_error_of_a_frame_by_frame_check():
+    """Two faults anywhere in a dataset: the batch reports the one the
+    frame-by-frame check meets first, with its message."""
+    height, width = 6, 8
+    mask = np.zeros((height, width), np.uint8)
+    mask[2:5, 1:6] = 1
+    good = mask_utils.encode(np.asfortranarray(mask))
+    good_str = dict(size=[height, width], counts=good['counts'].decode())
+    good_list = dict(size=[height, width], counts=_runs(mask))
+    faults = _faults(height, width)
+    rng = np.random.default_rng(2)
+    names = sorted(faults)
+    for trial in range(150):
+        tracks = [[good_str if (t + f) % 3 else
+                   (good_list if f % 2 else None) for f in range(4)]
+                  for t in range(5)]
+        for _ in range(2):
+            t, f = rng.integers(0, 5), rng.integers(0, 4)
+            tracks[t][f] = faults[names[rng.integers(0, len(names))]]
+        expected = _frame_errors(tracks, height, width)
+        assert expected is not None
+        assert _batch_error(tracks, height, width) == expected, trial
+    for name, fault in faults.items():
+        assert _frame_errors([[fault]], height, width) is not None, name
+
+
+def test_batch_gives_rles_and_areas_of_every_kind():
+    height, width = 6, 8
+    mask = np.zeros((height, width), np.uint8)
+    mask[2:5, 1:6] = 1
+    encoded = mask_utils.encode(np.asfortranarray(mask))
+    kinds = [
+        dict(size=[height, width], counts=encoded['counts'].decode()),
+        dict(size=[height, width], counts=encoded['counts']),  # bytes
+        dict(size=[height, width], counts=_runs(mask)),
+        dict(size=[height, width],
+             counts=[float(r) for r in _runs(mask)]),
+        [[1, 2, 6, 2, 6, 5, 1, 5]],  # a polygon: pixels x 1-5, y 2-4
+        dict(size=[float(height), width], counts=_runs(mask)),
+    ]
+    batch = SegmentationBatch()
+    slots = batch.add_track(kinds + [None, {}], height, width, 'track')
+    assert slots[-2:] == [-1, -1]
+    rles, areas = batch.finish()
+    assert len(rles) == len(kinds) and areas.dtype == np.float64
+    for rle, area in zip(rles, areas):
+        decoded = mask_utils.decode(
+            dict(size=[height, width], counts=rle['counts']))
+        assert (decoded == mask).all()
+        assert area == mask.sum() == 15
