@@ -169,12 +169,14 @@ def _decode_chunk(data: bytes, lengths: np.ndarray,
             np.int64) << (5 * shift)
         shift += 1
         more = more[sizes[more] >= shift]
-    sign = np.flatnonzero(chars[number_ends] & 0x10)
-    values[sign] |= -1 << (5 * (sizes[sign] + 1))
+    # the sign bit (bit 4 of the last character) extended: a value of
+    # n bits with its top bit set is itself less 2^n
+    negative = (chars[number_ends] >> 4).astype(np.int64)
+    bits = sizes + 1
+    bits *= 5
+    values -= negative << bits
     # numbers per string, and each number's position in its string
-    before = np.zeros(chars.size + 1, dtype=np.int64)
-    np.cumsum(ends, out=before[1:])
-    offsets = before[bounds]
+    offsets = np.searchsorted(number_ends, bounds, side='left')
     first = np.repeat(offsets[:-1], np.diff(offsets))
     # runs 1, 3, 5, ... and 2, 4, 6, ... are running sums of the stored
     # numbers (run 0 is stored as it is): sums over every other number,

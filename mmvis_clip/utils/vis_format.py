@@ -3,6 +3,7 @@ check of a frame segmentation against its frame: one at a time
 (:func:`check_segmentation`) or every frame of a dataset at once
 (:class:`SegmentationBatch`, the same checks with the run lengths of all
 RLEs in NumPy)."""
+import io
 import json
 import math
 import os
@@ -10,6 +11,7 @@ from itertools import chain
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import orjson
 from pycocotools import mask as mask_utils
 
 from .rle import (COUNTS_STRING_PROBLEMS, decode_counts_strings, run_totals,
@@ -30,14 +32,45 @@ def load_json(path: Union[str, os.PathLike]):
         VISFormatError: The file is not UTF-8 JSON.
         OSError: It is missing, a folder or unreadable.
     """
-    with open(path, encoding='utf-8') as f:
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        return loads_json_bytes(data)
+    except json.JSONDecodeError as err:
+        raise VISFormatError(f'{path}: malformed JSON ({err})') from None
+    except UnicodeDecodeError as err:
+        raise VISFormatError(
+            f'{path}: not a JSON text file ({err})') from None
+
+
+#: Maps digits to ``1``, other bytes to ``0``: a text with
+#: :data:`_LONG_DIGITS` once translated may hold an integer beyond 64 bits.
+_DIGITS = bytes(49 if 48 <= byte <= 57 else 48 for byte in range(256))
+_LONG_DIGITS = b'1' * 19
+
+
+def loads_json_bytes(data: bytes, universal_newlines: bool = True):
+    """Parse UTF-8 json text as a text-mode ``json.load`` of its file
+    does (``universal_newlines``; else as ``json.loads`` of the decoded
+    text: error positions then count a CR LF as two characters): with
+    orjson (about twice as fast on the ground truth's lists of
+    run lengths), or with :mod:`json` where orjson refuses the text
+    (``NaN``, malformed json: json's value or its error message) or could
+    read an integer as a float (19 digits in a row or more: orjson turns
+    integers beyond 64 bits into floats, json keeps them).
+
+    Raises:
+        json.JSONDecodeError: Malformed json.
+        UnicodeDecodeError: Not UTF-8.
+    """
+    if _LONG_DIGITS not in data.translate(_DIGITS):
         try:
-            return json.load(f)
-        except json.JSONDecodeError as err:
-            raise VISFormatError(f'{path}: malformed JSON ({err})') from None
-        except UnicodeDecodeError as err:
-            raise VISFormatError(
-                f'{path}: not a JSON text file ({err})') from None
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    if not universal_newlines:
+        return json.loads(data.decode('utf-8'))
+    return json.load(io.TextIOWrapper(io.BytesIO(data), encoding='utf-8'))
 
 
 def _is_number(value) -> bool:
@@ -306,7 +339,7 @@ class SegmentationBatch:
         totals, smallest, list_areas = run_totals(runs, offsets)
         bad[list_slots] |= (smallest < 0) | (totals != pixels[list_slots])
         areas[list_slots] = list_areas
-        self._checked = (bad, areas, list_slots, lists)
+        self._checked = (bad, areas, list_slots, runs, offsets)
         return self._checked
 
     def raise_first_problem(self) -> None:
@@ -338,15 +371,20 @@ class SegmentationBatch:
             VISFormatError: As :meth:`raise_first_problem`.
         """
         self.raise_first_problem()
-        _, areas, list_slots, lists = self._check()
+        _, areas, list_slots, runs, offsets = self._check()
         # a compressed RLE of the frame's size is used as it is (pycocotools
         # reads its "size" and "counts" only)
         rles: List[dict] = list(self._items)
         if len(list_slots):
-            # compressed by pycocotools, each RLE at its own size
+            # compressed by pycocotools, each RLE at its own size, from the
+            # checked runs (an array: no Python int converted again)
+            assert not runs.size or runs.max() < 2**32, \
+                'pycocotools holds run lengths as 32-bit integers'
+            bounds = offsets.tolist()
             encoded = mask_utils.frPyObjects([
-                dict(size=list(self._shapes[slot]), counts=counts)
-                for slot, counts in zip(list_slots.tolist(), lists)
+                dict(size=list(self._shapes[slot]),
+                     counts=runs[bounds[i]:bounds[i + 1]])
+                for i, slot in enumerate(list_slots.tolist())
             ], 0, 0)
             for slot, rle in zip(list_slots.tolist(), encoded):
                 rles[slot] = rle

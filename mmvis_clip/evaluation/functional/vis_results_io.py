@@ -23,7 +23,7 @@ import zlib
 from typing import List, Tuple, Union
 
 from ...utils.atomic_io import publish_files_atomic
-from ...utils.vis_format import VISFormatError, load_json
+from ...utils.vis_format import VISFormatError, load_json, loads_json_bytes
 
 RESULTS_NAME = 'results.json'
 SUBMISSION_NAME = 'submission.zip'
@@ -105,7 +105,7 @@ def load_vis_results(path: Union[str, os.PathLike]) -> list:
     except (zipfile.BadZipFile, zlib.error, EOFError) as err:
         raise VISFormatError(f'{path}: broken zip file ({err})') from None
     try:
-        return json.loads(data.decode('utf-8'))
+        return loads_json_bytes(data, universal_newlines=False)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise VISFormatError(
             f'{path}: malformed {RESULTS_NAME} ({err})') from None
