@@ -234,6 +234,9 @@ def test_configs_have_the_hook():
 def test_a_tool_imports_mmvis_clip_first_and_gets_the_free_cores():
     """A busy process beside: the tool's torch starts with fewer threads
     than the CPUs, from OMP_NUM_THREADS set before torch loaded."""
+    cpus = len(os.sched_getaffinity(0))
+    if cpus < 2:
+        pytest.skip('one CPU: no thread count below it')
     env = {k: v for k, v in os.environ.items()
            if k not in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', AUTO_VARIABLE)}
     env['PYTHONPATH'] = REPO
@@ -254,4 +257,4 @@ def test_a_tool_imports_mmvis_clip_first_and_gets_the_free_cores():
     assert out.returncode == 0, out.stderr
     variable, auto, threads = out.stdout.split()
     assert variable == auto == threads
-    assert 1 <= int(threads) <= max(1, len(os.sched_getaffinity(0)) - 1)
+    assert 1 <= int(threads) < cpus  # the busy process's CPU is left
