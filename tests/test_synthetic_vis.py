@@ -437,3 +437,52 @@ def test_association_preset_files_say_so(tmp_path):
     with pytest.raises(ValueError, match="unknown preset 'hard'"):
         make_synthetic_vis(str(tmp_path / 'x'), preset='hard',
                            show_progress=False)
+
+
+@pytest.mark.parametrize('mode', ['bounce', 'excursion', 'drift', 'cross'])
+def test_time_scale_slows_a_path_around_its_middle_frame(mode):
+    from mmvis_clip.datasets.synthetic.motion import sample_trajectory
+    canvas, size, frames = (120, 200), 12.0, 13  # middle frame 6
+    full = sample_trajectory(
+        np.random.default_rng(3), mode, frames, canvas, size, 1.0)
+    # the same random numbers, at scale 1 exactly the path without it
+    np.testing.assert_array_equal(
+        full,
+        sample_trajectory(np.random.default_rng(3), mode, frames, canvas,
+                          size))
+    # at scale 1/3, frame 6 + 3k is where the full path is at 6 + k
+    slow = sample_trajectory(
+        np.random.default_rng(3), mode, frames, canvas, size, 1 / 3)
+    for k in (-2, -1, 0, 1, 2):
+        np.testing.assert_allclose(slow[6 + 3 * k], full[6 + k], atol=1e-9)
+
+
+def test_pass_through_at_its_point_in_its_frame_at_any_speed():
+    from mmvis_clip.datasets.synthetic.motion import sample_pass_through
+    point = np.array([30., 40.])
+    full = sample_pass_through(np.random.default_rng(0), point, 4, 9)
+    slow = sample_pass_through(np.random.default_rng(0), point, 4, 9, 0.25)
+    np.testing.assert_array_equal(full[4], point)
+    np.testing.assert_array_equal(slow[4], point)
+    # a quarter of the step per frame, on the same line
+    np.testing.assert_allclose(slow[8] - point, (full[5] - point), atol=1e-9)
+
+
+def test_slow_preset_scales_spins_and_lookalikes_share_one_look():
+    from mmvis_clip.datasets.synthetic.scene import sample_scene
+    slow, default = SCENE_PRESETS['slow'], SCENE_PRESETS['default']
+    assert slow.time_scale == pytest.approx(1 / 3)
+    seen_group = False
+    for seed in range(12):
+        a = sample_scene(np.random.default_rng(seed), 12, (80, 120), default)
+        b = sample_scene(np.random.default_rng(seed), 12, (80, 120), slow)
+        assert len(a.instances) == len(b.instances)
+        for x, y in zip(a.instances, b.instances):
+            assert y.appearance['spin'] == pytest.approx(
+                x.appearance['spin'] / 3)
+            assert y.appearance['size'] == x.appearance['size']
+        for group in _lookalike_groups(b):
+            seen_group = True
+            assert all(inst.appearance is group[0].appearance
+                       for inst in group)
+    assert seen_group

@@ -17,9 +17,10 @@ canonical json), and video ``i`` does not depend on how many videos are
 generated. Video ids and annotation ids start at 1 in each split.
 
 ``preset`` names the scenes drawn (``SCENE_PRESETS`` in ``scene.py``):
-``'default'`` or ``'association'`` (look-alikes crossing, more occluders,
-24 frames). The default preset's files do not record a preset; the others'
-``info`` says which.
+``'default'``, ``'association'`` (look-alikes crossing, more occluders,
+24 frames) or ``'slow'`` (the default scenes at a third of the speed).
+The default preset's files do not record a preset; the others' ``info``
+says which.
 """
 import argparse
 import os
@@ -224,8 +225,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--preset',
         choices=list(SCENE_PRESETS),
         default='default',
-        help='scenes to draw: default, or association (look-alikes '
-        'crossing one another, more occluders, 24 frames: harder to track)')
+        help='scenes to draw: default; association (look-alikes '
+        'crossing one another, more occluders, 24 frames: harder to '
+        'track); or slow (the default scenes at a third of the speed)')
     parser.add_argument(
         '--frames',
         type=int,

@@ -10,6 +10,11 @@ Motion modes (all at constant speed, rotation added separately):
 - ``drift``: starts inside and moves in a straight line; it may leave.
 - ``cross``: starts just outside one border and crosses the frame, so it
   enters in the first frames; fast ones leave through the other side.
+
+``time_scale`` s < 1 slows a path down: frame t is placed where the path
+at scale 1 is at time ``a + s (t - a)``, ``a`` its anchor frame (the
+middle frame, or the frame a pass-through is at its point), so the object
+covers the same path s times as fast around that frame.
 """
 from typing import Tuple
 
@@ -28,8 +33,20 @@ def _reflect(position: np.ndarray, low: float, high: float) -> np.ndarray:
     return low + np.where(phase > span, 2 * span - phase, phase)
 
 
-def sample_trajectory(rng: np.random.Generator, mode: str, num_frames: int,
-                      canvas_hw: Tuple[int, int], size: float) -> np.ndarray:
+def _times(num_frames: int, anchor: float, time_scale: float) -> np.ndarray:
+    """(L, 1) times of the frames, ``anchor + time_scale (t - anchor)``."""
+    steps = np.arange(num_frames, dtype=np.float64)[:, None]
+    if time_scale == 1:
+        return steps
+    return anchor + time_scale * (steps - anchor)
+
+
+def sample_trajectory(rng: np.random.Generator,
+                      mode: str,
+                      num_frames: int,
+                      canvas_hw: Tuple[int, int],
+                      size: float,
+                      time_scale: float = 1.0) -> np.ndarray:
     """Sample the centres of one object.
 
     Args:
@@ -38,12 +55,14 @@ def sample_trajectory(rng: np.random.Generator, mode: str, num_frames: int,
         num_frames (int): Number of frames ``L``.
         canvas_hw (tuple[int, int]): ``(height, width)`` of the frames.
         size (float): Object radius in pixels.
+        time_scale (float): Speed factor around the middle frame (see the
+            module docstring); the same random numbers are drawn.
 
     Returns:
         np.ndarray: (L, 2) float centres ``(x, y)`` in pixels.
     """
     height, width = canvas_hw
-    steps = np.arange(num_frames, dtype=np.float64)[:, None]
+    steps = _times(num_frames, (num_frames - 1) / 2, time_scale)
     direction = rng.uniform(0, 2 * np.pi)
     unit = np.array([np.cos(direction), np.sin(direction)])
     if mode in ('bounce', 'excursion'):
@@ -91,10 +110,14 @@ def sample_trajectory(rng: np.random.Generator, mode: str, num_frames: int,
                      f'{MOTION_MODES}')
 
 
-def sample_pass_through(rng: np.random.Generator, point: np.ndarray,
-                        frame_id: int, num_frames: int) -> np.ndarray:
-    """A straight line at 4-7 px/frame that is at ``point`` (x, y) in frame
-    ``frame_id``; used to pass an object behind another one.
+def sample_pass_through(rng: np.random.Generator,
+                        point: np.ndarray,
+                        frame_id: int,
+                        num_frames: int,
+                        time_scale: float = 1.0) -> np.ndarray:
+    """A straight line at 4-7 px/frame (times ``time_scale``) that is at
+    ``point`` (x, y) in frame ``frame_id``; used to pass an object behind
+    another one.
 
     Returns:
         np.ndarray: (L, 2) float centres ``(x, y)``.
@@ -102,5 +125,5 @@ def sample_pass_through(rng: np.random.Generator, point: np.ndarray,
     direction = rng.uniform(0, 2 * np.pi)
     velocity = rng.uniform(4.0, 7.0) * np.array(
         [np.cos(direction), np.sin(direction)])
-    steps = np.arange(num_frames, dtype=np.float64)[:, None] - frame_id
+    steps = _times(num_frames, frame_id, time_scale) - frame_id
     return np.asarray(point, dtype=np.float64) + steps * velocity

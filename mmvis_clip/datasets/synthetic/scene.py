@@ -24,9 +24,11 @@ Presets (:data:`SCENE_PRESETS`): ``'default'`` is the scene described above;
 ``'association'`` is harder to track: 3-6 instances, always a look-alike
 group of 2-4 whose members cross one another (their straight paths meet near
 one point in one frame, so they occlude each other there), occluders twice
-as often and 24-frame videos. Every preset draws the same random numbers in
-the same order for what it shares with ``'default'``, and the default preset
-draws exactly what the scene sampler drew before presets existed.
+as often and 24-frame videos; ``'slow'`` is ``'default'`` at a third of
+its speed (paths and spins, around each video's middle frame). Every
+preset draws the same random numbers in the same order for what it shares
+with ``'default'``, and the default preset draws exactly what the scene
+sampler drew before presets existed.
 """
 from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Tuple
@@ -65,6 +67,8 @@ class ScenePreset:
             frame (drawn in the middle half of the video).
         occluder_prob (float): Probability of a full occluder.
         num_frames (int): Frames per video unless the caller says otherwise.
+        time_scale (float): Speed of every motion and spin relative to
+            ``'default'`` (``time_scale`` of :func:`.sample_trajectory`).
     """
     min_instances: int = 1
     lookalike_prob: float = LOOKALIKE_PROB
@@ -72,6 +76,7 @@ class ScenePreset:
     lookalikes_cross: bool = False
     occluder_prob: float = OCCLUDER_PROB
     num_frames: int = 12
+    time_scale: float = 1.0
 
 
 SCENE_PRESETS = {
@@ -84,6 +89,7 @@ SCENE_PRESETS = {
         lookalikes_cross=True,
         occluder_prob=2 * OCCLUDER_PROB,
         num_frames=24),
+    'slow': replace(ScenePreset(), time_scale=1 / 3),
 }
 
 
@@ -141,9 +147,12 @@ def sample_appearance(rng: np.random.Generator,
         spin=rng.uniform(-0.08, 0.08))
 
 
-def sample_crossing(rng: np.random.Generator, group_size: int,
-                    num_frames: int, canvas_hw: Tuple[int, int],
-                    size: float) -> List[np.ndarray]:
+def sample_crossing(rng: np.random.Generator,
+                    group_size: int,
+                    num_frames: int,
+                    canvas_hw: Tuple[int, int],
+                    size: float,
+                    time_scale: float = 1.0) -> List[np.ndarray]:
     """Paths of ``group_size`` look-alikes that cross one another.
 
     Each path is a straight line (:func:`sample_pass_through`) through its
@@ -162,7 +171,8 @@ def sample_crossing(rng: np.random.Generator, group_size: int,
     frame_id = int(rng.integers(first, max(first + 1, 3 * num_frames // 4)))
     return [
         sample_pass_through(rng, meet + rng.uniform(-size / 2, size / 2, 2),
-                            frame_id, num_frames) for _ in range(group_size)
+                            frame_id, num_frames, time_scale)
+        for _ in range(group_size)
     ]
 
 
@@ -204,11 +214,11 @@ def sample_scene(rng: np.random.Generator,
         motion = MOTION_MODES[rng.choice(
             len(MOTION_MODES), p=MOTION_MODE_PROBS)]
         centers = sample_trajectory(rng, motion, num_frames, canvas_hw,
-                                    appearance['size'])
+                                    appearance['size'], preset.time_scale)
         instances.append(SceneInstance(category, appearance, centers, motion))
     if preset.lookalikes_cross and num_lookalikes:
         paths = sample_crossing(rng, num_lookalikes, num_frames, canvas_hw,
-                                group[0][1]['size'])
+                                group[0][1]['size'], preset.time_scale)
         for instance, centers in zip(instances, paths):
             instance.centers, instance.motion = centers, 'cross_lookalike'
     instances = [instances[i] for i in rng.permutation(num_instances)]
@@ -218,13 +228,24 @@ def sample_scene(rng: np.random.Generator,
         occluder = SceneInstance(
             category, appearance,
             sample_trajectory(rng, 'bounce', num_frames, canvas_hw,
-                              appearance['size']), 'bounce')
+                              appearance['size'], preset.time_scale),
+            'bounce')
         middle = num_frames // 2
         instances[0].centers = sample_pass_through(rng,
                                                    occluder.centers[middle],
-                                                   middle, num_frames)
+                                                   middle, num_frames,
+                                                   preset.time_scale)
         instances[0].motion = 'pass_behind'
         instances.append(occluder)
+    if preset.time_scale != 1:
+        # one scaled dict per appearance (look-alikes keep sharing theirs)
+        scaled: Dict[int, Dict] = {}
+        for instance in instances:
+            look = instance.appearance
+            if id(look) not in scaled:
+                scaled[id(look)] = dict(
+                    look, spin=look['spin'] * preset.time_scale)
+            instance.appearance = scaled[id(look)]
     return VideoScene(canvas_hw, background, instances)
 
 
