@@ -16,11 +16,33 @@ from mmvis_clip.utils.vis_format import (VISFormatError, load_json,
         '[1e400, NaN]',  # json's extensions: orjson refuses them
         # beyond 64 bits: orjson would read floats
         '[123456789012345678901234567890, -9223372036854775809]',
+        '{"a": 12345678901234567890}', '[12345678901234567890\n]',
+        '12345678901234567890',
+        # 19 digits and more inside strings (RLE counts), not numbers
+        '{"counts": "0123456789012345678901:X", "n": 1}',
         '{"a": 1, "a": 2}',
     ])
 def test_values_are_those_of_json(text):
     ours, theirs = loads_json_bytes(text.encode()), json.loads(text)
     assert repr(ours) == repr(theirs)
+
+
+def test_digits_inside_strings_are_read_by_orjson(monkeypatch):
+    import orjson
+
+    from mmvis_clip.utils import vis_format
+    calls = []
+    monkeypatch.setattr(vis_format, 'orjson',
+                        type('Spy', (), {
+                            'loads': staticmethod(
+                                lambda d: calls.append(d) or orjson.loads(d)),
+                            'JSONDecodeError': orjson.JSONDecodeError
+                        }))
+    text = b'{"counts": "0123456789012345678901:X"}'
+    assert loads_json_bytes(text) == json.loads(text)
+    assert calls == [text]
+    loads_json_bytes(b'[12345678901234567890]')  # json's, not orjson's
+    assert calls == [text]
 
 
 def test_nan_is_read_as_json_reads_it():

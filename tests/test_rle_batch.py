@@ -53,9 +53,7 @@ def _python_decode(counts):
     return runs
 
 
-@pytest.mark.parametrize('chunk', [rle_module.DECODE_CHUNK, 7, 64])
-def test_decode_counts_strings_gives_pycocotools_runs(chunk, monkeypatch):
-    monkeypatch.setattr(rle_module, 'DECODE_CHUNK', chunk)
+def test_decode_counts_strings_gives_pycocotools_runs():
     masks = _random_masks(0)
     encoded = [mask_utils.encode(np.asfortranarray(m)) for m in masks]
     # str and bytes counts, as json and pycocotools give them
@@ -74,12 +72,28 @@ def test_decode_counts_strings_gives_pycocotools_runs(chunk, monkeypatch):
     assert decode_counts_strings([]).runs.size == 0
 
 
-@pytest.mark.parametrize('chunk', [rle_module.DECODE_CHUNK, 5])
-def test_decode_counts_strings_finds_what_the_string_check_finds(
-        chunk, monkeypatch):
-    """Random strings over and beyond the RLE alphabet: the same problem as
-    the one-string check, and the same runs where there is none."""
-    monkeypatch.setattr(rle_module, 'DECODE_CHUNK', chunk)
+def _python_problem(counts):
+    """The problem code of a counts string, one character at a time."""
+    if any(ord(c) > 127 for c in counts):
+        return 1
+    if any(not 48 <= ord(c) <= 111 for c in counts):
+        return 2
+    if counts and ord(counts[-1]) - 48 >= 32:
+        return 3
+    chars = 0
+    for c in counts:
+        chars += 1
+        if ord(c) - 48 < 32:
+            if chars > rle_module.MAX_NUMBER_CHARS:
+                return 4
+            chars = 0
+    return 0
+
+
+def test_decode_counts_strings_finds_what_the_string_check_finds():
+    """Random strings over and beyond the RLE alphabet: the problem found
+    one character at a time, the same as the one-string check's, and
+    pycocotools' runs where there is none."""
     rng = np.random.default_rng(1)
     alphabet = [chr(c) for c in range(40, 116)]
     strings = [
@@ -99,7 +113,8 @@ def test_decode_counts_strings_finds_what_the_string_check_finds(
         except ValueError as err:
             problem = COUNTS_STRING_PROBLEMS.index(str(err))
         seen.add(problem)
-        assert decoded.problems[i] == problem, counts
+        assert decoded.problems[i] == problem == _python_problem(counts), \
+            counts
         if problem == 0:
             ours = decoded.runs[decoded.offsets[i]:decoded.offsets[i + 1]]
             assert ours.tolist() == runs.tolist() == _python_decode(counts)
@@ -219,10 +234,96 @@ def test_batch_gives_rles_and_areas_of_every_kind():
     batch = SegmentationBatch()
     slots = batch.add_track(kinds + [None, {}], height, width, 'track')
     assert slots[-2:] == [-1, -1]
-    rles, areas = batch.finish()
+    rles, areas, runs = batch.finish()
     assert len(rles) == len(kinds) and areas.dtype == np.float64
-    for rle, area in zip(rles, areas):
+    assert len(runs.offsets) == len(kinds) + 1
+    for i, (rle, area) in enumerate(zip(rles, areas)):
         decoded = mask_utils.decode(
             dict(size=[height, width], counts=rle['counts']))
         assert (decoded == mask).all()
         assert area == mask.sum() == 15
+        # every kind's runs, in slot order
+        assert runs.runs[runs.offsets[i]:runs.offsets[i + 1]].tolist() == \
+            _runs(mask)
+
+
+def test_join_frame_runs_puts_each_mask_at_its_index():
+    from mmvis_clip.utils.rle import FrameRuns, join_frame_runs
+
+    def store(lists):
+        return FrameRuns(
+            np.array([r for runs in lists for r in runs], np.int64),
+            np.concatenate([[0], np.cumsum([len(r) for r in lists])]))
+
+    joined = join_frame_runs(5, (np.array([3, 0]), store([[1, 2], [7]])),
+                             (np.array([1, 4, 2]), store([[], [4, 4, 4],
+                                                          [9, 1]])))
+    masks = [
+        joined.runs[joined.offsets[i]:joined.offsets[i + 1]].tolist()
+        for i in range(5)
+    ]
+    assert masks == [[7], [], [9, 1], [1, 2], [4, 4, 4]]
+
+
+def test_track_intersections_against_pycocotools_frame_by_frame():
+    """Random tracks (masks absent, empty, full, any shape): the pixels
+    shared, summed over frames, equal pycocotools' merge areas."""
+    from mmvis_clip.utils.rle import (FrameRuns, decode_counts_strings,
+                                      track_intersections)
+    rng = np.random.default_rng(4)
+    height, width, frames = 17, 23, 5
+
+    def random_track():
+        track = []
+        for _ in range(frames):
+            kind = rng.integers(6)
+            if kind == 0:
+                track.append(None)
+                continue
+            mask = np.zeros((height, width), np.uint8)
+            if kind == 1:
+                mask[:] = 1
+            elif kind in (2, 3):
+                y0, x0 = rng.integers(0, height), rng.integers(0, width)
+                h, w = rng.integers(1, 9, 2)
+                mask[y0:y0 + h, x0:x0 + w] = 1
+            elif kind == 4:
+                mask[:] = rng.random((height, width)) < 0.3
+            track.append(mask_utils.encode(np.asfortranarray(mask)))
+        return track
+
+    dts = [random_track() for _ in range(6)]
+    gts = [random_track() for _ in range(4)]
+
+    def store(tracks):
+        rles = [rle for track in tracks for rle in track if rle is not None]
+        decoded = decode_counts_strings([rle['counts'] for rle in rles])
+        slots, k = [], 0
+        for track in tracks:
+            row = []
+            for rle in track:
+                row.append(-1 if rle is None else k)
+                k += rle is not None
+            slots.append(row)
+        return FrameRuns(decoded.runs, decoded.offsets), np.array(slots)
+
+    shared = track_intersections(*store(dts), *store(gts))
+    for d, dt in enumerate(dts):
+        for g, gt in enumerate(gts):
+            expected = sum(
+                int(mask_utils.area(mask_utils.merge([a, b], True)))
+                for a, b in zip(dt, gt) if a is not None and b is not None)
+            assert shared[d, g] == expected, (d, g)
+    assert shared.any()
+
+
+def test_int_lists_keeps_exact_ints_only():
+    from mmvis_clip.utils.rle import int_lists
+    lists = [[3, 0, 5], [], [1, True], [2, 1.0], [np.int64(4)], [2**63],
+             [-(2**63), 2**63 - 1]]
+    runs, offsets, exact = int_lists(lists)
+    assert exact.tolist() == [True, True, False, False, False, False, True]
+    assert offsets.tolist() == [0, 3, 3, 3, 3, 3, 3, 5]
+    assert runs.tolist() == [3, 0, 5, -(2**63), 2**63 - 1]
+    with pytest.raises(TypeError):
+        int_lists([(1, 2)])

@@ -8,7 +8,10 @@ through these):
   lengths (pycocotools' ``rleFrString``), with what is wrong with each
   string (:data:`COUNTS_STRING_PROBLEMS`);
 - :func:`run_totals`: per mask, the pixels its runs cover, its smallest
-  run and its area.
+  run and its area;
+- :func:`track_intersections`: the pixels pairs of mask tracks share.
+
+The first and the last are compiled (``rle_runs.c``).
 
 Run lengths of n masks are held as one array ``runs`` and ``offsets``
 (n + 1,): mask i's runs are ``runs[offsets[i]:offsets[i + 1]]``,
@@ -18,6 +21,8 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from pycocotools import mask as mask_utils
+
+from . import _rle_runs
 
 #: What can be wrong with a compressed ``counts`` string, by the problem
 #: code :func:`decode_counts_strings` gives it (0: nothing), in the order
@@ -30,7 +35,7 @@ COUNTS_STRING_PROBLEMS = (
     'holds a number too large for a run length',
 )
 #: A number of a compressed string has at most this many characters (5
-#: bits each: pycocotools' 64-bit ``long``).
+#: bits each: pycocotools' 64-bit ``long``; ``rle_runs.c`` has the same).
 MAX_NUMBER_CHARS = 12
 
 
@@ -98,8 +103,16 @@ def segmentation_rle(segmentation, height: int, width: int) -> dict:
     return dict(size=[height, width], counts=counts)
 
 
-#: Characters decoded per NumPy pass (the arrays of a pass stay in cache).
-DECODE_CHUNK = 1 << 18
+class FrameRuns(NamedTuple):
+    """The run lengths of many masks: mask i is
+    ``runs[offsets[i]:offsets[i + 1]]`` (column-major, background first).
+
+    Attributes:
+        runs (np.ndarray): (N,) int64.
+        offsets (np.ndarray): (n + 1,) int64.
+    """
+    runs: np.ndarray
+    offsets: np.ndarray
 
 
 class DecodedCounts(NamedTuple):
@@ -111,9 +124,9 @@ class DecodedCounts(NamedTuple):
         offsets (np.ndarray): (n + 1,) int64 bounds of each string's runs.
         problems (np.ndarray): (n,) int8 index into
             :data:`COUNTS_STRING_PROBLEMS` (0: decoded as pycocotools
-            does; else the runs of that string are meaningless).
+            does; else the string has no runs here).
         totals, smallest, areas (np.ndarray): (n,) int64 each, as
-            :func:`run_totals` gives them.
+            :func:`run_totals` gives them (0 for a string with a problem).
     """
     runs: np.ndarray
     offsets: np.ndarray
@@ -123,126 +136,138 @@ class DecodedCounts(NamedTuple):
     areas: np.ndarray
 
 
-def _string_of(positions: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Index of the string holding each character position."""
-    return np.searchsorted(bounds, positions, side='right') - 1
-
-
-def _decode_chunk(data: bytes, lengths: np.ndarray,
-                  problems: np.ndarray) -> Tuple[np.ndarray, ...]:
-    """Runs, run offsets, totals, smallest runs and areas of consecutive
-    strings (``data`` joined, of ``lengths``); sets their ``problems`` (a
-    view)."""
-    num = len(lengths)
-    bounds = np.zeros(num + 1, dtype=np.int64)
-    np.cumsum(lengths, out=bounds[1:])
-    chars = np.frombuffer(data, dtype=np.uint8) - np.uint8(48)
-    if chars.size == 0:
-        runs, offsets = np.zeros(0, np.int64), np.zeros(num + 1, np.int64)
-        return (runs, offsets) + run_totals(runs, offsets)
-
-    def flag(code: int, positions: np.ndarray) -> None:
-        if positions.size:
-            strings = _string_of(positions, bounds)
-            problems[strings[problems[strings] == 0]] = code
-
-    outside = chars > 63  # below '0' wraps around
-    if outside.any():
-        flag(2, np.flatnonzero(outside))
-        chars[outside] = 0
-    ends = chars < 32  # the last character of a number
-    last = bounds[1:][lengths > 0] - 1
-    flag(3, last[~ends[last]])
-    ends[last] = True  # no number runs into the next string
-    number_ends = np.flatnonzero(ends)
-    sizes = np.empty_like(number_ends)  # characters less one
-    sizes[0] = number_ends[0]
-    np.subtract(number_ends[1:], number_ends[:-1] + 1, out=sizes[1:])
-    flag(4, number_ends[sizes >= MAX_NUMBER_CHARS])
-    np.minimum(sizes, MAX_NUMBER_CHARS - 1, out=sizes)
-    number_starts = number_ends - sizes
-    values = (chars[number_starts] & 0x1f).astype(np.int64)
-    more = np.flatnonzero(sizes)
-    shift = 1
-    while more.size:
-        values[more] |= (chars[number_starts[more] + shift] & 0x1f).astype(
-            np.int64) << (5 * shift)
-        shift += 1
-        more = more[sizes[more] >= shift]
-    # the sign bit (bit 4 of the last character) extended: a value of
-    # n bits with its top bit set is itself less 2^n
-    negative = (chars[number_ends] >> 4).astype(np.int64)
-    bits = sizes + 1
-    bits *= 5
-    values -= negative << bits
-    # numbers per string, and each number's position in its string
-    offsets = np.searchsorted(number_ends, bounds, side='left')
-    first = np.repeat(offsets[:-1], np.diff(offsets))
-    # runs 1, 3, 5, ... and 2, 4, 6, ... are running sums of the stored
-    # numbers (run 0 is stored as it is): sums over every other number,
-    # less the sum before the string's chain
-    sums = np.zeros(values.size + 1, dtype=np.int64)
-    np.cumsum(values[0::2], out=sums[1::2])
-    np.cumsum(values[1::2], out=sums[2::2])
-    odd = (np.arange(values.size) - first) & 1
-    np.subtract(first, odd, out=first)  # the number before the chain
-    runs = sums[1:] - sums[first + 1]
-    starts = offsets[:-1][lengths > 0]
-    runs[starts] = values[starts]
-    return (runs, offsets) + run_totals(runs, offsets, odd.astype(bool))
-
-
-def decode_counts_strings(counts: Sequence[Union[str, bytes]],
-                          keep_runs: bool = True) -> DecodedCounts:
-    """Run lengths of compressed COCO RLE strings, all at once.
+def decode_counts_strings(
+        counts: Sequence[Union[str, bytes]]) -> DecodedCounts:
+    """Run lengths of compressed COCO RLE strings, all at once (compiled:
+    ``rle_runs.c``).
 
     Each number is stored in 6-bit characters (offset 48; 5 bits of value,
     bit 5 set on all but its last character, whose bit 4 is the sign);
     from the fourth number on, each is stored as its difference to the
-    number two before it (pycocotools' ``rleFrString``).
+    number two before it (pycocotools' ``rleFrString``, in 64-bit
+    arithmetic).
 
     Args:
         counts (Sequence[str | bytes]): n ``counts`` strings.
-        keep_runs (bool): Return the runs; False to get only the problems
-            and totals (``runs`` and ``offsets`` then empty).
 
     Returns:
         DecodedCounts: Runs, offsets, the problem of each string and its
         totals.
     """
-    num = len(counts)
-    problems = np.zeros(num, dtype=np.int8)
-    items = list(counts)
-    for i, c in enumerate(items):
-        if type(c) is not bytes:
-            try:
-                items[i] = c.encode('ascii')
-            except UnicodeEncodeError:
-                problems[i] = 1
-                items[i] = b''
-    lengths = np.fromiter(map(len, items), dtype=np.int64, count=num)
-    ends = np.cumsum(lengths)
-    parts = [(np.zeros(0, np.int64), np.zeros(1, np.int64)) +
-             (np.zeros(0, np.int64), ) * 3]
-    start, end = 0, 0
-    while start < num:
-        base = ends[start - 1] if start else 0
-        stop = max(
-            start + 1,
-            int(np.searchsorted(ends, base + DECODE_CHUNK, side='right')))
-        part = _decode_chunk(b''.join(items[start:stop]), lengths[start:stop],
-                             problems[start:stop])
-        if keep_runs:
-            parts.append((part[0], part[1][1:] + end) + part[2:])
-        else:
-            parts.append(parts[0][:2] + part[2:])
-        end += len(part[0])
-        start = stop
-    runs, offsets, totals, smallest, areas = (np.concatenate(column)
-                                              for column in zip(*parts))
-    if not keep_runs:
-        offsets = np.zeros(0, np.int64)
+    parts = _rle_runs.decode_counts(counts)
+    runs, offsets, problems, totals, smallest, areas = (
+        np.frombuffer(part, dtype=np.int8 if i == 2 else np.int64)
+        for i, part in enumerate(parts))
     return DecodedCounts(runs, offsets, problems, totals, smallest, areas)
+
+
+def int_lists(lists: Sequence[list]
+              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lists of ints (e.g. uncompressed RLE ``counts``) as one int64 array
+    (compiled: ``rle_runs.c``).
+
+    Args:
+        lists (Sequence[list]): n lists.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray]: ``runs`` (N,) int64 and
+        ``offsets`` (n + 1,), and ``exact`` (n,) bool: False for a list
+        holding anything but ints (bools, floats, NumPy numbers) or an int
+        beyond int64, which then has no runs here.
+    """
+    runs, offsets, exact = _rle_runs.int_lists(lists)
+    return (np.frombuffer(runs, dtype=np.int64),
+            np.frombuffer(offsets, dtype=np.int64),
+            np.frombuffer(exact, dtype=np.int8).astype(bool))
+
+
+def join_frame_runs(num: int, *parts: Tuple[np.ndarray, FrameRuns]
+                    ) -> FrameRuns:
+    """The runs of ``num`` masks, from parts that each hold some of them.
+
+    Args:
+        num (int): Masks in all.
+        *parts (tuple[np.ndarray, FrameRuns]): ``(indices, runs)``: the
+            masks ``indices`` (k,), ascending, are the k masks of ``runs``.
+            Every mask is in exactly one part.
+
+    Returns:
+        FrameRuns: Mask i's runs at ``offsets[i]``.
+    """
+    for indices, runs in parts:
+        if len(indices) == num:  # every mask, in order (indices ascending)
+            return runs
+    lengths = np.zeros(num, dtype=np.int64)
+    for indices, runs in parts:
+        lengths[indices] = np.diff(runs.offsets)
+    offsets = np.zeros(num + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    joined = np.empty(int(offsets[-1]), dtype=np.int64)
+    for indices, runs in parts:
+        if runs.runs.size:
+            # each run moves by where its mask starts in the joined array
+            shift = offsets[:-1][indices] - runs.offsets[:-1]
+            joined[np.arange(runs.runs.size) + np.repeat(
+                shift, np.diff(runs.offsets))] = runs.runs
+    return FrameRuns(joined, offsets)
+
+
+def rle_track_runs(
+        rles: Sequence[Optional[dict]]) -> Tuple[FrameRuns, np.ndarray]:
+    """The run lengths of a track's compressed RLEs.
+
+    Args:
+        rles (Sequence[dict | None]): Per frame, a compressed RLE
+            (``counts`` a str or bytes) or None where absent.
+
+    Returns:
+        tuple[FrameRuns, np.ndarray]: The present masks' runs, and per
+        frame (F,) int64 its mask there, -1 where absent.
+
+    Raises:
+        ValueError: A ``counts`` string that does not decode.
+    """
+    present = [i for i, rle in enumerate(rles) if rle is not None]
+    decoded = decode_counts_strings([rles[i]['counts'] for i in present])
+    if decoded.problems.any():
+        problem = int(decoded.problems[np.flatnonzero(decoded.problems)[0]])
+        raise ValueError(f'RLE counts {COUNTS_STRING_PROBLEMS[problem]}')
+    slots = np.full(len(rles), -1, dtype=np.int64)
+    slots[present] = np.arange(len(present))
+    return FrameRuns(decoded.runs, decoded.offsets), slots
+
+
+def track_intersections(dt_runs: FrameRuns, dt_slots: np.ndarray,
+                        gt_runs: FrameRuns,
+                        gt_slots: np.ndarray) -> np.ndarray:
+    """Pixels each predicted track shares with each ground-truth track,
+    summed over frames: ``sum_f |d_f & g_f|`` (compiled:
+    ``rle_runs.c``; masks whose foreground spans do not meet are skipped).
+
+    Args:
+        dt_runs (FrameRuns): Masks of the predictions.
+        dt_slots (np.ndarray): (D, F) int64, per track and frame its mask
+            in ``dt_runs``, -1 where absent.
+        gt_runs (FrameRuns): Masks of the ground truth.
+        gt_slots (np.ndarray): (G, F) likewise.
+
+    Returns:
+        np.ndarray: (D, G) int64.
+    """
+    num_dt, num_frames = dt_slots.shape
+    num_gt = gt_slots.shape[0]
+    assert gt_slots.shape[1] == num_frames, (dt_slots.shape, gt_slots.shape)
+    if num_dt == 0 or num_gt == 0:
+        return np.zeros((num_dt, num_gt), np.int64)
+
+    def as_int64(array):
+        return np.ascontiguousarray(array, dtype=np.int64)
+
+    shared = _rle_runs.intersections(
+        as_int64(dt_runs.runs), as_int64(dt_runs.offsets), as_int64(dt_slots),
+        as_int64(gt_runs.runs), as_int64(gt_runs.offsets), as_int64(gt_slots),
+        num_frames)
+    return np.frombuffer(shared, dtype=np.int64).reshape(num_dt, num_gt)
 
 
 def run_totals(runs: np.ndarray,

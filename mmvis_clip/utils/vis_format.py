@@ -7,15 +7,15 @@ import io
 import json
 import math
 import os
-from itertools import chain
+import re
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import orjson
 from pycocotools import mask as mask_utils
 
-from .rle import (COUNTS_STRING_PROBLEMS, decode_counts_strings, run_totals,
-                  segmentation_rle)
+from .rle import (COUNTS_STRING_PROBLEMS, FrameRuns, decode_counts_strings,
+                  int_lists, join_frame_runs, run_totals, segmentation_rle)
 from .user_errors import UserError
 
 
@@ -43,10 +43,40 @@ def load_json(path: Union[str, os.PathLike]):
             f'{path}: not a JSON text file ({err})') from None
 
 
-#: Maps digits to ``1``, other bytes to ``0``: a text with
-#: :data:`_LONG_DIGITS` once translated may hold an integer beyond 64 bits.
-_DIGITS = bytes(49 if 48 <= byte <= 57 else 48 for byte in range(256))
-_LONG_DIGITS = b'1' * 19
+def _class_table() -> bytes:
+    """Maps digits and ``-`` to ``1``; ``,`` and white space (before or
+    after a JSON number) to ``2``; ``[`` and ``:`` (only before) to ``3``;
+    ``]`` and ``}`` (only after) to ``4``; other bytes to ``0``."""
+    table = bytearray(b'0' * 256)
+    for chars, mark in ((b'0123456789-', b'1'), (b', \t\r\n', b'2'),
+                        (b'[:', b'3'), (b']}', b'4')):
+        for byte in chars:
+            table[byte] = mark[0]
+    return bytes(table)
+
+
+_CLASSES = _class_table()
+_DIGITS19 = b'1' * 19
+_NOT_DIGIT = re.compile(b'[^1]')
+
+
+def _may_hold_long_integer(data: bytes) -> bool:
+    """Whether json text may hold an integer of 19 digits or more: such a
+    run of digits with what may precede a number before it and what may
+    follow one after it (digits inside RLE strings stand between other
+    characters of the RLE alphabet or quotes)."""
+    classes = data.translate(_CLASSES)
+    for before in (b'2', b'3', b''):
+        pattern = before + _DIGITS19
+        start = classes.find(pattern) if before else (
+            0 if classes.startswith(_DIGITS19) else -1)
+        while start != -1:
+            after = _NOT_DIGIT.search(classes, start + len(pattern))
+            end = after.start() if after else len(classes)
+            if classes[end:end + 1] in (b'', b'2', b'4'):
+                return True
+            start = classes.find(pattern, end) if before else -1
+    return False
 
 
 def loads_json_bytes(data: bytes, universal_newlines: bool = True):
@@ -56,14 +86,15 @@ def loads_json_bytes(data: bytes, universal_newlines: bool = True):
     orjson (about twice as fast on the ground truth's lists of
     run lengths), or with :mod:`json` where orjson refuses the text
     (``NaN``, malformed json: json's value or its error message) or could
-    read an integer as a float (19 digits in a row or more: orjson turns
-    integers beyond 64 bits into floats, json keeps them).
+    read an integer as a float (19 digits or more in a row, as a number
+    ends: orjson turns integers beyond 64 bits into floats, json keeps
+    them).
 
     Raises:
         json.JSONDecodeError: Malformed json.
         UnicodeDecodeError: Not UTF-8.
     """
-    if _LONG_DIGITS not in data.translate(_DIGITS):
+    if not _may_hold_long_integer(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -233,10 +264,11 @@ class SegmentationBatch:
         except VISFormatError:
             batch.raise_first_problem()  # an earlier frame's, if any
             raise
-        rles, areas = batch.finish()
+        rles, areas, runs = batch.finish()
 
-    Every RLE decoded for the checks gives the frame's area, and an
-    uncompressed one its compressed string, from the same decoding.
+    Every RLE decoded for the checks gives the frame's area and its run
+    lengths (for the sequence IoUs), and an uncompressed one its compressed
+    string, from the same decoding.
     """
 
     def __init__(self) -> None:
@@ -304,42 +336,32 @@ class SegmentationBatch:
         areas = np.zeros(len(kinds), dtype=np.int64)
         string_slots = np.flatnonzero(kinds == _STRING)
         decoded = decode_counts_strings(
-            [self._items[i]['counts'] for i in string_slots],
-            keep_runs=False)
+            [self._items[i]['counts'] for i in string_slots])
         bad[string_slots] = (decoded.problems != 0) | (
             decoded.smallest < 0) | (decoded.totals != pixels[string_slots])
         areas[string_slots] = decoded.areas
 
         list_slots = np.flatnonzero(kinds == _LIST)
         lists = [self._items[i]['counts'] for i in list_slots]
-        exact = np.ones(len(lists), dtype=bool)  # only ints: vectorised
-        if not set(map(type, chain.from_iterable(lists))) <= {int}:
-            exact[:] = [set(map(type, c)) <= {int} for c in lists]
-        for i in np.flatnonzero(~exact):
-            # other numbers (integral floats, NumPy's): each on its own
-            if _valid_run_lengths(lists[i]):
-                lists[i] = [int(c) for c in lists[i]]
-            else:
-                bad[list_slots[i]] = True
-                lists[i] = []
-        lengths = np.fromiter(map(len, lists), dtype=np.int64,
-                              count=len(lists))
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
-        try:
-            runs = np.fromiter(
-                chain.from_iterable(lists),
-                dtype=np.int64,
-                count=int(offsets[-1]))
-        except OverflowError:  # a run beyond int64: its sum is wrong
-            runs = np.array([
-                min(c, int(pixels.max()) + 1)
-                for c in chain.from_iterable(lists)
-            ],
-                            dtype=np.int64)
+        runs, offsets, exact = int_lists(lists)
+        if not exact.all():
+            # other numbers (integral floats, NumPy's), or beyond int64:
+            # each on its own
+            big = int(pixels.max()) + 1  # a run beyond it: its sum is wrong
+            for i in np.flatnonzero(~exact).tolist():
+                if _valid_run_lengths(lists[i]):
+                    lists[i] = [min(int(c), big) for c in lists[i]]
+                else:
+                    bad[list_slots[i]] = True
+                    lists[i] = []
+            runs, offsets, exact = int_lists(lists)
+            assert exact.all()
         totals, smallest, list_areas = run_totals(runs, offsets)
         bad[list_slots] |= (smallest < 0) | (totals != pixels[list_slots])
         areas[list_slots] = list_areas
-        self._checked = (bad, areas, list_slots, runs, offsets)
+        self._checked = (bad, areas, list_slots, FrameRuns(runs, offsets),
+                         string_slots, FrameRuns(decoded.runs,
+                                                 decoded.offsets))
         return self._checked
 
     def raise_first_problem(self) -> None:
@@ -359,28 +381,31 @@ class SegmentationBatch:
             raise AssertionError(f'{where}, frame {frame_id}: the batch '
                                  'check failed where the frame check passed')
 
-    def finish(self) -> Tuple[List[dict], np.ndarray]:
+    def finish(self) -> Tuple[List[dict], np.ndarray, FrameRuns]:
         """Check the run lengths, then convert every frame.
 
         Returns:
-            tuple[list[dict], np.ndarray]: Per slot, the compressed RLE
-            (``size`` and ``counts``, a str or bytes; the given dict when
-            it is one) and the area (N,) float64.
+            tuple[list[dict], np.ndarray, FrameRuns]: Per slot, the
+            compressed RLE (``size`` and ``counts``, a str or bytes; the
+            given dict when it is one), the area (N,) float64, and the run
+            lengths of every slot's mask (mask i is slot i's).
 
         Raises:
             VISFormatError: As :meth:`raise_first_problem`.
         """
         self.raise_first_problem()
-        _, areas, list_slots, runs, offsets = self._check()
+        _, areas, list_slots, list_runs, string_slots, string_runs = \
+            self._check()
         # a compressed RLE of the frame's size is used as it is (pycocotools
         # reads its "size" and "counts" only)
         rles: List[dict] = list(self._items)
         if len(list_slots):
             # compressed by pycocotools, each RLE at its own size, from the
             # checked runs (an array: no Python int converted again)
+            runs = list_runs.runs
             assert not runs.size or runs.max() < 2**32, \
                 'pycocotools holds run lengths as 32-bit integers'
-            bounds = offsets.tolist()
+            bounds = list_runs.offsets.tolist()
             encoded = mask_utils.frPyObjects([
                 dict(size=list(self._shapes[slot]),
                      counts=runs[bounds[i]:bounds[i + 1]])
@@ -388,8 +413,15 @@ class SegmentationBatch:
             ], 0, 0)
             for slot, rle in zip(list_slots.tolist(), encoded):
                 rles[slot] = rle
-        for slot in np.flatnonzero(np.array(self._kinds) == _OTHER).tolist():
+        other_slots = np.flatnonzero(np.array(self._kinds) == _OTHER)
+        for slot in other_slots.tolist():
             rle = segmentation_rle(self._items[slot], *self._shapes[slot])
             rles[slot] = rle
             areas[slot] = mask_utils.area(rle)
-        return rles, areas.astype(np.float64)
+        other = decode_counts_strings(
+            [rles[slot]['counts'] for slot in other_slots.tolist()])
+        assert not other.problems.any(), 'pycocotools wrote these'
+        runs = join_frame_runs(
+            len(rles), (string_slots, string_runs), (list_slots, list_runs),
+            (other_slots, FrameRuns(other.runs, other.offsets)))
+        return rles, areas.astype(np.float64), runs

@@ -1,8 +1,10 @@
 """Sequence (spatio-temporal) mask IoU of the YouTube-VIS protocol."""
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
-from pycocotools import mask as mask_utils
+
+from ...utils.rle import (FrameRuns, rle_track_runs, run_totals,
+                          track_intersections)
 
 Track = Sequence[Optional[dict]]
 
@@ -18,12 +20,8 @@ def sequence_mask_iou(dt_tracks: Sequence[Track],
         IoU(d, g) = sum_f |d_f & g_f| / sum_f |d_f | g_f|
 
     where an absent mask (``None``) is empty, so frames where both are
-    absent contribute nothing; the IoU is 0 when the union is empty.
-
-    Per frame, one pycocotools call gives the intersections of all pairs
-    of non-empty masks (as its crowd IoU ``|d & g| / |d|``, times ``|d|``,
-    rounded to the integer pixel count) and the unions follow from
-    ``|d | g| = |d| + |g| - |d & g|``, so every sum is an exact integer.
+    absent contribute nothing; the IoU is 0 when the union is empty
+    (:func:`iou_from_intersections`).
 
     Args:
         dt_tracks (Sequence[Sequence[dict | None]]): D tracks of F frames
@@ -36,6 +34,10 @@ def sequence_mask_iou(dt_tracks: Sequence[Track],
 
     Returns:
         np.ndarray: IoUs, shape (D, G), float64.
+
+    Raises:
+        ValueError: Tracks of different lengths, or masks of different
+            sizes in a frame.
     """
     num_dt, num_gt = len(dt_tracks), len(gt_tracks)
     if num_dt == 0 or num_gt == 0:
@@ -43,55 +45,81 @@ def sequence_mask_iou(dt_tracks: Sequence[Track],
     num_frames = len(dt_tracks[0])
     if any(len(track) != num_frames for track in (*dt_tracks, *gt_tracks)):
         raise ValueError('all tracks must have the same number of frames')
-    if dt_areas is None:
-        dt_areas = _track_areas(dt_tracks, num_frames)
-    if gt_areas is None:
-        gt_areas = _track_areas(gt_tracks, num_frames)
-
-    # per frame, the tracks with a non-empty mask (an empty one meets
-    # nothing)
-    dt_frames = _present_by_frame(dt_areas)
-    gt_frames = _present_by_frame(gt_areas)
-    pairs, values = [], []
-    for frame_id, (dt_ids, gt_ids) in enumerate(zip(dt_frames, gt_frames)):
-        if not dt_ids or not gt_ids:
-            continue
-        inter_over_dt = mask_utils.iou(
-            [dt_tracks[i][frame_id] for i in dt_ids],
-            [gt_tracks[j][frame_id] for j in gt_ids], [1] * len(gt_ids))
-        pairs.append((np.array(dt_ids)[:, None] * num_gt +
-                      np.array(gt_ids)).ravel())
-        values.append((inter_over_dt *
-                       dt_areas[dt_ids, frame_id][:, None]).ravel())
-    intersection = np.zeros(num_dt * num_gt)
-    if pairs:
-        values = np.concatenate(values)
-        if (values < 0).any():
+    for frame_id in range(num_frames):
+        sizes = {
+            tuple(track[frame_id]['size'])
+            for track in (*dt_tracks, *gt_tracks) if track[frame_id]
+        }
+        if len(sizes) > 1:
             raise ValueError('masks of different sizes in a frame')
-        np.add.at(intersection, np.concatenate(pairs), np.rint(values))
-    intersection = intersection.reshape(num_dt, num_gt)
-    union = dt_areas.sum(1)[:, None] + gt_areas.sum(1)[None, :] - \
+    dt_runs, dt_slots, dt_frame_areas = _tracks_runs(dt_tracks)
+    gt_runs, gt_slots, gt_frame_areas = _tracks_runs(gt_tracks)
+    return iou_from_intersections(
+        track_intersections(dt_runs, dt_slots, gt_runs, gt_slots),
+        dt_frame_areas if dt_areas is None else dt_areas,
+        gt_frame_areas if gt_areas is None else gt_areas)
+
+
+def iou_from_intersections(intersection: np.ndarray, dt_areas: np.ndarray,
+                           gt_areas: np.ndarray) -> np.ndarray:
+    """Sequence IoUs from the pixels pairs of tracks share.
+
+    ``|d | g| = |d| + |g| - |d & g|`` summed over frames, so every sum is
+    an exact integer.
+
+    Args:
+        intersection (np.ndarray): (D, G) ``sum_f |d_f & g_f|``.
+        dt_areas (np.ndarray): (D, F) mask areas, 0 where absent.
+        gt_areas (np.ndarray): (G, F) likewise.
+
+    Returns:
+        np.ndarray: (D, G) float64, 0 where the union is empty.
+    """
+    intersection = intersection.astype(np.float64)
+    union = np.sum(dt_areas, 1)[:, None] + np.sum(gt_areas, 1)[None, :] - \
         intersection
     iou = np.zeros_like(intersection)
     np.divide(intersection, union, out=iou, where=union > 0)
     return iou
 
 
-def _present_by_frame(areas: np.ndarray) -> List[List[int]]:
-    """Per frame, the tracks whose mask there has pixels."""
-    frames: List[List[int]] = [[] for _ in range(areas.shape[1])]
-    for track, frame in zip(*np.nonzero(areas > 0)):
-        frames[frame].append(int(track))
-    return frames
+def stack_track_runs(
+        tracks: Sequence[Tuple[FrameRuns, np.ndarray]]
+) -> Tuple[FrameRuns, np.ndarray]:
+    """Tracks' masks as one run store and the (N, F) slots of their frames
+    there.
+
+    Args:
+        tracks (Sequence[tuple[FrameRuns, np.ndarray]]): N tracks, each
+            its run store and (F,) slots there (-1 where absent), as
+            :meth:`VideoInstance.mask_runs` gives them.
+
+    Returns:
+        tuple[FrameRuns, np.ndarray]: The store (the tracks' own when they
+        share one) and (N, F) int64 slots.
+    """
+    first = tracks[0][0]
+    if all(store is first for store, _ in tracks):
+        return first, np.stack([slots for _, slots in tracks])
+    counts = [len(store.offsets) - 1 for store, _ in tracks]
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    slots = np.stack([
+        np.where(track_slots >= 0, track_slots + start, -1)
+        for (_, track_slots), start in zip(tracks, starts)
+    ])
+    lengths = np.concatenate([np.diff(store.offsets) for store, _ in tracks])
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    runs = np.concatenate([store.runs for store, _ in tracks])
+    return FrameRuns(runs.astype(np.int64), offsets), slots
 
 
-def _track_areas(tracks: Sequence[Track], num_frames: int) -> np.ndarray:
-    """(N, F) mask areas of tracks, 0 where absent."""
-    areas = np.zeros((len(tracks), num_frames))
-    present = [(i, f) for i, track in enumerate(tracks)
-               for f, rle in enumerate(track) if rle]
-    if present:
-        rows, cols = zip(*present)
-        areas[rows, cols] = mask_utils.area(
-            [tracks[i][f] for i, f in present])
-    return areas
+def _tracks_runs(
+        tracks: Sequence[Track]) -> Tuple[FrameRuns, np.ndarray, np.ndarray]:
+    """The masks of tracks of RLEs as one run store, the (N, F) slots of
+    their frames there and their (N, F) areas."""
+    masks, slots = stack_track_runs([rle_track_runs(t) for t in tracks])
+    areas = np.zeros(slots.shape)
+    present = slots >= 0
+    areas[present] = run_totals(masks.runs, masks.offsets)[2][slots[present]]
+    return masks, slots, areas

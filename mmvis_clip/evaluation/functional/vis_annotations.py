@@ -45,7 +45,7 @@ from typing import Collection, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from ...utils.rle import segmentation_rle
+from ...utils.rle import FrameRuns, rle_track_runs, segmentation_rle
 from ...utils.vis_format import (SegmentationBatch, VISFormatError,
                                  check_segmentation, load_json)
 from .ovis_occlusion import occlusion_score
@@ -82,6 +82,11 @@ class VideoInstance:
         frame_areas (np.ndarray | None): (F,) float64 mask area per frame,
             0 where absent (set by the parsers; None: compute from
             ``rles``, see :meth:`mask_areas`).
+        frame_runs (FrameRuns | None): Run lengths of masks, the parser's
+            store shared by the instances of one file (None: decode
+            ``rles``, see :meth:`mask_runs`).
+        run_slots (np.ndarray | None): (F,) int64, each frame's mask in
+            ``frame_runs``, -1 where absent.
     """
     video_id: int
     category_id: int
@@ -92,6 +97,16 @@ class VideoInstance:
     ann_id: Optional[int] = None
     occlusion_score: Optional[float] = None
     frame_areas: Optional[np.ndarray] = None
+    frame_runs: Optional[FrameRuns] = None
+    run_slots: Optional[np.ndarray] = None
+
+    def mask_runs(self) -> Tuple[FrameRuns, np.ndarray]:
+        """The run lengths of the masks and each frame's slot there (-1
+        where absent), decoded from ``rles`` when the parser did not give
+        them."""
+        if self.frame_runs is None:
+            self.frame_runs, self.run_slots = rle_track_runs(self.rles)
+        return self.frame_runs, self.run_slots
 
     def mask_areas(self) -> np.ndarray:
         """(F,) float64 mask area per frame, 0 where absent."""
@@ -174,12 +189,14 @@ def _finish_tracks(batch: SegmentationBatch,
     """Give each instance its RLEs and mask areas from the checked
     ``batch`` (and, where ``mean_of_masks``, its mean area from them).
     """
-    rles, areas = batch.finish()
+    rles, areas, runs = batch.finish()
     rles.append(None)  # slot -1
     areas = np.append(areas, 0.)
     for (inst, slots), from_masks in zip(tracks, mean_of_masks):
         inst.rles = [rles[slot] for slot in slots]
         inst.frame_areas = areas[slots]
+        inst.frame_runs = runs
+        inst.run_slots = np.array(slots, dtype=np.int64)
         if from_masks:
             inst.mean_area = _mean_truthy(inst.frame_areas.tolist())
 

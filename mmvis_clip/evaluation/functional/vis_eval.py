@@ -61,9 +61,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ...utils.rle import track_intersections
 from .hota import hota_from_parsed
 from .ovis_occlusion import OCCLUSION_LEVELS
-from .sequence_iou import sequence_mask_iou
+from .sequence_iou import iou_from_intersections, stack_track_runs
 from .vis_annotations import (VideoInstance, VISGroundTruth, check_evaluable,
                               parse_ground_truth, parse_results)
 
@@ -261,8 +262,10 @@ class VISEval:
         if rows and cols:
             dts = [self.dts[dt_ids[d]] for d in rows]
             gts = [self.gt.instances[gt_ids[g]] for g in cols]
-            ious[np.ix_(rows, cols)] = sequence_mask_iou(
-                [d.rles for d in dts], [g.rles for g in gts],
+            dt_runs, dt_slots = stack_track_runs([d.mask_runs() for d in dts])
+            gt_runs, gt_slots = stack_track_runs([g.mask_runs() for g in gts])
+            ious[np.ix_(rows, cols)] = iou_from_intersections(
+                track_intersections(dt_runs, dt_slots, gt_runs, gt_slots),
                 np.stack([d.mask_areas() for d in dts]),
                 np.stack([g.mask_areas() for g in gts]))
         return ious
