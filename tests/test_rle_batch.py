@@ -327,3 +327,19 @@ def test_int_lists_keeps_exact_ints_only():
     assert runs.tolist() == [3, 0, 5, -(2**63), 2**63 - 1]
     with pytest.raises(TypeError):
         int_lists([(1, 2)])
+
+
+def test_missing_compiled_module_says_how_to_build():
+    import subprocess
+    import sys
+    code = ('__runs_no_model__ = True\n'
+            'import sys\n'
+            "sys.modules['mmvis_clip.utils._rle_runs'] = None\n"
+            'import mmvis_clip.utils.rle\n')
+    proc = subprocess.run([sys.executable, '-c', code],
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "mmvis_clip's compiled module is missing" in last
+    assert 'pip install -e .' in last
