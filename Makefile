@@ -49,7 +49,8 @@ PYTEST_ARGS ?=
 install: $(STAMP)
 
 $(STAMP): requirements.txt requirements/build.txt requirements/tests.txt setup.cfg setup.py \
-		mmvis_clip/utils/rle_runs.c
+		mmvis_clip/utils/rle_runs.c mmvis_clip/utils/vis_format_scan.c \
+		mmvis_clip/evaluation/functional/greedy_match.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(call install_torch,$(PY),$(TORCH_INDEX))
 	@# mmcv's C++ ops compiled against that torch (11-17 min on 2 idle cores; pip

@@ -26,10 +26,19 @@ def add_mim_extension():
 
 
 add_mim_extension()
-# All metadata lives in setup.cfg. The one compiled module: run lengths of
-# many RLE masks at once, for the evaluator (plain C, no NumPy headers).
+# All metadata lives in setup.cfg. The compiled modules, plain C without
+# NumPy headers, for the evaluator: run lengths of many RLE masks at once,
+# scans of raw json, and the greedy matching.
 setup(ext_modules=[
     Extension(
         'mmvis_clip.utils._rle_runs', ['mmvis_clip/utils/rle_runs.c'],
-        extra_compile_args=['-O3'])
+        extra_compile_args=['-O3']),
+    Extension(
+        'mmvis_clip.utils._vis_format_scan',
+        ['mmvis_clip/utils/vis_format_scan.c'],
+        extra_compile_args=['-O3']),
+    Extension(
+        'mmvis_clip.evaluation.functional._greedy_match',
+        ['mmvis_clip/evaluation/functional/greedy_match.c'],
+        extra_compile_args=['-O3']),
 ])

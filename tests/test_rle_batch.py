@@ -343,3 +343,58 @@ def test_missing_compiled_module_says_how_to_build():
     last = proc.stderr.strip().splitlines()[-1]
     assert "mmvis_clip's compiled module is missing" in last
     assert 'pip install -e .' in last
+
+
+def _python_kind(seg, height, width):
+    """The kind of a present frame, by its types (vis_format's rule)."""
+    if type(seg) is not dict:
+        return 2
+    size, counts = seg.get('size'), seg.get('counts')
+    if not (type(size) is list and len(size) == 2
+            and all(type(v) is int for v in size)
+            and size == [height, width]):
+        return 2
+    return 0 if type(counts) is str else 1 if type(counts) is list else 2
+
+
+def test_frame_kinds_sort_frames_as_their_types_say():
+    from mmvis_clip.utils._vis_format_scan import frame_kinds
+    height, width = 4, 6
+    frames = [
+        None, {}, [], '', 0,
+        dict(size=[4, 6], counts='abc'),
+        dict(size=[4, 6], counts=[24]),
+        dict(size=[4, 6], counts=b'abc'),
+        dict(size=(4, 6), counts='abc'),
+        dict(size=[True, 6], counts='abc'),
+        dict(size=[4.0, 6], counts=[24]),
+        dict(size=[np.int64(4), 6], counts=[24]),
+        dict(size=[4, 6, 1], counts=[24]),
+        dict(size=[2**70, 6], counts=[24]),
+        dict(counts=[24]),
+        [[1, 2, 3, 4, 5, 6]],
+        dict(size=[4, 7], counts=[28]),
+    ]
+    slots, kinds, present = frame_kinds(frames, height, width, 10)
+    expected = [_python_kind(f, height, width) for f in frames if f]
+    assert list(kinds) == expected
+    assert list(present) == [int(bool(f)) for f in frames]
+    assert slots == [-1] * 5 + list(range(10, 10 + len(expected)))
+    assert expected[:3] == [0, 1, 2] and set(expected[3:]) == {2}
+
+
+def test_encode_runs_writes_pycocotools_strings():
+    from mmvis_clip.utils.rle import FrameRuns, encode_runs
+    masks = _random_masks(2)
+    # and runs pycocotools would never write: empty runs inside, a mask
+    # without runs, long runs
+    lists = [_runs(m) for m in masks] + [[0, 0, 5, 0, 0, 3], [], [2**31, 7]]
+    runs = FrameRuns(
+        np.array([r for runs in lists for r in runs], np.int64),
+        np.concatenate([[0], np.cumsum([len(r) for r in lists])]))
+    strings = encode_runs(runs)
+    for mask, counts in zip(masks, strings):
+        assert counts == mask_utils.encode(np.asfortranarray(mask))['counts']
+    for runs_of, counts in zip(lists, strings):
+        # what decodes back, pycocotools' way
+        assert _python_decode(counts) == runs_of

@@ -778,3 +778,61 @@ def test_occlusion_label_errors_name_the_annotation():
     with pytest.raises(VISFormatError,
                        match=r'\(id 2\): "occlusion" must list 3 labels'):
         evaluate_vis(gt, results)
+
+
+def _direct_greedy_match(ious, crowd, gt_ignored, dt_outside, thresholds):
+    """The COCO greedy matching as the official evaluateImg loops: per
+    subset and threshold, each prediction in turn takes the best free
+    ground truth, a regular one before an ignored one, the last of equal
+    IoUs."""
+    num_sub, num_thr, (num_dt, num_gt) = len(gt_ignored), len(thresholds), \
+        ious.shape
+    matched = np.zeros((num_sub, num_thr, num_dt), bool)
+    ignored = np.zeros((num_sub, num_thr, num_dt), bool)
+    for s in range(num_sub):
+        for t, thr in enumerate(thresholds):
+            taken = [False] * num_gt
+            for d in range(num_dt):
+                best = None
+                for want_ignored in (False, True):
+                    best_iou = None
+                    for g in range(num_gt):
+                        if bool(gt_ignored[s, g]) != want_ignored:
+                            continue
+                        if ious[d, g] < thr or (taken[g] and not crowd[g]):
+                            continue
+                        if best_iou is None or ious[d, g] >= best_iou:
+                            best, best_iou = g, ious[d, g]
+                    if best is not None:
+                        break
+                if best is not None:
+                    matched[s, t, d] = True
+                    ignored[s, t, d] = gt_ignored[s, best]
+                    taken[best] = True
+                elif dt_outside[s, d]:
+                    ignored[s, t, d] = True
+    return matched, ignored
+
+
+def test_compiled_greedy_match_equals_a_direct_loop():
+    from mmvis_clip.evaluation.functional.vis_eval import VISEval
+    rng = np.random.default_rng(0)
+    thresholds = np.minimum(VISEval.iou_thresholds, 1 - 1e-10)
+    seen_tie = False
+    for trial in range(300):
+        num_dt, num_gt, num_sub = rng.integers(0, 6), rng.integers(
+            0, 5), rng.integers(1, 5)
+        # coarse IoUs: ties and values on the thresholds
+        ious = rng.integers(0, 21, (num_dt, num_gt)) / 20.0
+        crowd = rng.random(num_gt) < 0.2
+        gt_ignored = rng.random((num_sub, num_gt)) < 0.3
+        dt_outside = rng.random((num_sub, num_dt)) < 0.3
+        evaluator = VISEval.__new__(VISEval)
+        got = evaluator._match(ious, np.arange(num_dt, 0, -1.), crowd,
+                               gt_ignored | crowd, dt_outside)
+        want = _direct_greedy_match(ious, crowd, gt_ignored | crowd,
+                                    dt_outside, thresholds)
+        np.testing.assert_array_equal(got.dt_matched, want[0], str(trial))
+        np.testing.assert_array_equal(got.dt_ignored, want[1], str(trial))
+        seen_tie |= any(len(set(row)) < len(row) for row in ious.tolist())
+    assert seen_tie

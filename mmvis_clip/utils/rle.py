@@ -167,6 +167,23 @@ def decode_counts_strings(
     return DecodedCounts(runs, offsets, problems, totals, smallest, areas)
 
 
+def encode_runs(runs: FrameRuns) -> List[bytes]:
+    """The compressed ``counts`` strings of masks given by their runs, as
+    pycocotools encodes them (compiled: ``rle_runs.c``).
+
+    Args:
+        runs (FrameRuns): n masks, each run in ``[0, 2**32)`` (pycocotools
+            holds runs as 32-bit integers).
+
+    Returns:
+        list[bytes]: n strings.
+    """
+    values = np.ascontiguousarray(runs.runs, dtype=np.int64)
+    assert not values.size or (values.min() >= 0 and values.max() < 2**32)
+    return _rle_runs.encode_counts(
+        values, np.ascontiguousarray(runs.offsets, dtype=np.int64))
+
+
 def int_lists(lists: Sequence[list]
               ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lists of ints (e.g. uncompressed RLE ``counts``) as one int64 array

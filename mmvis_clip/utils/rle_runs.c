@@ -163,6 +163,71 @@ done:
     return result;
 }
 
+/* encode_counts(runs, offsets) -> list[bytes]: each mask's runs as the
+ * compressed counts string pycocotools' rleToString writes (runs from the
+ * fourth on as the difference to the run two before, 5 bits a character,
+ * offset 48). Runs must lie in [0, 2^32), as pycocotools holds them. */
+static PyObject *encode_counts(PyObject *self, PyObject *args) {
+    PyObject *runs_o, *offsets_o, *out = NULL;
+    Py_buffer runs_b, offsets_b;
+    Py_ssize_t num, i, longest = 0;
+    char *text = NULL;
+    if (!PyArg_ParseTuple(args, "OO", &runs_o, &offsets_o))
+        return NULL;
+    if (PyObject_GetBuffer(runs_o, &runs_b, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(offsets_o, &offsets_b, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&runs_b);
+        return NULL;
+    }
+    {
+        const int64_t *runs = runs_b.buf, *offsets = offsets_b.buf;
+        num = offsets_b.len / 8 - 1;
+        for (i = 0; i < num; i++) {
+            if (offsets[i + 1] - offsets[i] > longest)
+                longest = offsets[i + 1] - offsets[i];
+        }
+        text = PyMem_Malloc(longest * 7 + 1);
+        out = PyList_New(num > 0 ? num : 0);
+        if (!text || !out) {
+            Py_CLEAR(out);
+            if (!text)
+                PyErr_NoMemory();
+            goto done;
+        }
+        for (i = 0; i < num; i++) {
+            const int64_t *r = runs + offsets[i];
+            Py_ssize_t m = offsets[i + 1] - offsets[i], k, p = 0;
+            PyObject *item;
+            for (k = 0; k < m; k++) {
+                int64_t x = r[k];
+                int more = 1;
+                if (k > 2)
+                    x -= r[k - 2];
+                while (more) {
+                    char c = (char)(x & 0x1f);
+                    x >>= 5; /* arithmetic: the sign stays */
+                    more = (c & 0x10) ? x != -1 : x != 0;
+                    if (more)
+                        c |= 0x20;
+                    text[p++] = (char)(c + 48);
+                }
+            }
+            item = PyBytes_FromStringAndSize(text, p);
+            if (!item) {
+                Py_CLEAR(out);
+                goto done;
+            }
+            PyList_SET_ITEM(out, i, item);
+        }
+    }
+done:
+    PyMem_Free(text);
+    PyBuffer_Release(&runs_b);
+    PyBuffer_Release(&offsets_b);
+    return out;
+}
+
 /* int_lists(lists) -> (runs, offsets, exact): the lists of Python ints as
  * one int64 array; exact[i] (int8) is 0 for a list holding anything but an
  * int (bool neither) or an int beyond int64, whose runs are then left out. */
@@ -410,6 +475,9 @@ static PyMethodDef methods[] = {
      "decode_counts(items) -> (runs, offsets, problems, totals, smallest, "
      "areas): compressed COCO RLE counts strings decoded, as bytes of int64 "
      "(problems: int8)."},
+    {"encode_counts", encode_counts, METH_VARARGS,
+     "encode_counts(runs, offsets) -> list[bytes]: compressed counts "
+     "strings, as pycocotools writes them."},
     {"int_lists", int_lists, METH_O,
      "int_lists(lists) -> (runs, offsets, exact): lists of ints as one "
      "int64 array (bytes); exact (int8) is 0 for a list with anything else "

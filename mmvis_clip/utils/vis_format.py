@@ -7,7 +7,8 @@ import io
 import json
 import math
 import os
-import re
+from bisect import bisect_right
+from itertools import compress
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -15,8 +16,17 @@ import orjson
 from pycocotools import mask as mask_utils
 
 from .rle import (COUNTS_STRING_PROBLEMS, FrameRuns, decode_counts_strings,
-                  int_lists, join_frame_runs, run_totals, segmentation_rle)
+                  encode_runs, int_lists, join_frame_runs, run_totals,
+                  segmentation_rle)
 from .user_errors import UserError
+
+try:
+    from . import _vis_format_scan
+except ImportError as err:  # a source tree nobody built
+    raise ImportError(
+        f'mmvis_clip\'s compiled module is missing ({err}): install the '
+        'package (pip install -e . in its folder, or make install) to '
+        'build it') from None
 
 
 class VISFormatError(UserError):
@@ -43,42 +53,6 @@ def load_json(path: Union[str, os.PathLike]):
             f'{path}: not a JSON text file ({err})') from None
 
 
-def _class_table() -> bytes:
-    """Maps digits and ``-`` to ``1``; ``,`` and white space (before or
-    after a JSON number) to ``2``; ``[`` and ``:`` (only before) to ``3``;
-    ``]`` and ``}`` (only after) to ``4``; other bytes to ``0``."""
-    table = bytearray(b'0' * 256)
-    for chars, mark in ((b'0123456789-', b'1'), (b', \t\r\n', b'2'),
-                        (b'[:', b'3'), (b']}', b'4')):
-        for byte in chars:
-            table[byte] = mark[0]
-    return bytes(table)
-
-
-_CLASSES = _class_table()
-_DIGITS19 = b'1' * 19
-_NOT_DIGIT = re.compile(b'[^1]')
-
-
-def _may_hold_long_integer(data: bytes) -> bool:
-    """Whether json text may hold an integer of 19 digits or more: such a
-    run of digits with what may precede a number before it and what may
-    follow one after it (digits inside RLE strings stand between other
-    characters of the RLE alphabet or quotes)."""
-    classes = data.translate(_CLASSES)
-    for before in (b'2', b'3', b''):
-        pattern = before + _DIGITS19
-        start = classes.find(pattern) if before else (
-            0 if classes.startswith(_DIGITS19) else -1)
-        while start != -1:
-            after = _NOT_DIGIT.search(classes, start + len(pattern))
-            end = after.start() if after else len(classes)
-            if classes[end:end + 1] in (b'', b'2', b'4'):
-                return True
-            start = classes.find(pattern, end) if before else -1
-    return False
-
-
 def loads_json_bytes(data: bytes, universal_newlines: bool = True):
     """Parse UTF-8 json text as a text-mode ``json.load`` of its file
     does (``universal_newlines``; else as ``json.loads`` of the decoded
@@ -86,15 +60,15 @@ def loads_json_bytes(data: bytes, universal_newlines: bool = True):
     orjson (about twice as fast on the ground truth's lists of
     run lengths), or with :mod:`json` where orjson refuses the text
     (``NaN``, malformed json: json's value or its error message) or could
-    read an integer as a float (19 digits or more in a row, as a number
-    ends: orjson turns integers beyond 64 bits into floats, json keeps
-    them).
+    read an integer as a float (a run of 19 digits or more where a number
+    may stand, not inside RLE strings: orjson turns integers beyond 64 bits
+    into floats, json keeps them; compiled: ``vis_format_scan.c``).
 
     Raises:
         json.JSONDecodeError: Malformed json.
         UnicodeDecodeError: Not UTF-8.
     """
-    if not _may_hold_long_integer(data):
+    if not _vis_format_scan.may_hold_long_integer(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -272,10 +246,12 @@ class SegmentationBatch:
     """
 
     def __init__(self) -> None:
-        self._kinds: List[int] = []
+        self._kinds = bytearray()  # the kind of each slot
         self._items: list = []  # the segmentation of each slot
-        self._shapes: List[Tuple[int, int]] = []
-        self._wheres: List[Tuple[str, int]] = []
+        # per track: its first slot, (height, width), where, and per frame
+        # whether present
+        self._starts: List[int] = []
+        self._tracks: List[Tuple[Tuple[int, int], str, bytes]] = []
         self._checked: Optional[tuple] = None
 
     def __len__(self) -> int:
@@ -301,36 +277,50 @@ class SegmentationBatch:
                 ``height`` x ``width`` frame (run lengths aside).
         """
         self._checked = None
-        slots = []
-        kinds, items = self._kinds, self._items
-        for frame_id, seg in enumerate(segmentations):
-            if not seg:
-                slots.append(-1)
-                continue
-            kind = _OTHER
-            if type(seg) is dict:
-                size, counts = seg.get('size'), seg.get('counts')
-                if type(size) is list and len(size) == 2 and \
-                        type(size[0]) is int and type(size[1]) is int and \
-                        size[0] == height and size[1] == width:
-                    kind = _STRING if type(counts) is str else \
-                        _LIST if type(counts) is list else _OTHER
-            if kind == _OTHER:
-                check_segmentation(seg, height, width,
-                                   f'{where}, frame {frame_id}')
-            slots.append(len(items))
-            kinds.append(kind)
-            items.append(seg)
-            self._shapes.append((height, width))
-            self._wheres.append((where, frame_id))
+        first = len(self._items)
+        slots, kinds, present = _vis_format_scan.frame_kinds(
+            segmentations, height, width, first)
+        self._items.extend(compress(segmentations, present))
+        self._kinds += kinds
+        self._starts.append(first)
+        self._tracks.append(((height, width), where, present))
+        if _OTHER in kinds:  # checked now, in frame order
+            frame_ids = [i for i, p in enumerate(present) if p]
+            for k, kind in enumerate(kinds):
+                if kind != _OTHER:
+                    continue
+                slot = first + k
+                try:
+                    check_segmentation(self._items[slot], height, width,
+                                       f'{where}, frame {frame_ids[k]}')
+                except VISFormatError:
+                    # the frames after it were never added
+                    del self._items[slot + 1:], self._kinds[slot + 1:]
+                    raise
         return slots
+
+    def _where(self, slot: int) -> str:
+        """``where, frame i`` of a slot."""
+        track = bisect_right(self._starts, slot) - 1
+        _, where, present = self._tracks[track]
+        frame_id = [i for i, p in enumerate(present) if p][
+            slot - self._starts[track]]
+        return f'{where}, frame {frame_id}'
+
+    def _shapes(self) -> np.ndarray:
+        """(N, 2) int64 (height, width) of every slot."""
+        counts = np.diff(
+            np.array(self._starts + [len(self._items)], dtype=np.int64))
+        sizes = np.array([size for size, _, _ in self._tracks],
+                         dtype=np.int64).reshape(-1, 2)
+        return np.repeat(sizes, counts, axis=0)
 
     def _check(self) -> tuple:
         """Decode and check every RLE's runs (once)."""
         if self._checked is not None:
             return self._checked
-        kinds = np.array(self._kinds, dtype=np.int8)
-        shapes = np.array(self._shapes, dtype=np.int64).reshape(-1, 2)
+        kinds = np.frombuffer(self._kinds, dtype=np.int8)
+        shapes = self._shapes()
         pixels = shapes[:, 0] * shapes[:, 1]
         bad = np.zeros(len(kinds), dtype=bool)
         areas = np.zeros(len(kinds), dtype=np.int64)
@@ -361,7 +351,7 @@ class SegmentationBatch:
         areas[list_slots] = list_areas
         self._checked = (bad, areas, list_slots, FrameRuns(runs, offsets),
                          string_slots, FrameRuns(decoded.runs,
-                                                 decoded.offsets))
+                                                 decoded.offsets), shapes)
         return self._checked
 
     def raise_first_problem(self) -> None:
@@ -374,12 +364,11 @@ class SegmentationBatch:
         bad = self._check()[0]
         if bad.any():
             slot = int(np.argmax(bad))
-            where, frame_id = self._wheres[slot]
-            height, width = self._shapes[slot]
-            check_segmentation(self._items[slot], height, width,
-                               f'{where}, frame {frame_id}')
-            raise AssertionError(f'{where}, frame {frame_id}: the batch '
-                                 'check failed where the frame check passed')
+            height, width = self._check()[-1][slot].tolist()
+            where = self._where(slot)
+            check_segmentation(self._items[slot], height, width, where)
+            raise AssertionError(f'{where}: the batch check failed where '
+                                 'the frame check passed')
 
     def finish(self) -> Tuple[List[dict], np.ndarray, FrameRuns]:
         """Check the run lengths, then convert every frame.
@@ -394,28 +383,23 @@ class SegmentationBatch:
             VISFormatError: As :meth:`raise_first_problem`.
         """
         self.raise_first_problem()
-        _, areas, list_slots, list_runs, string_slots, string_runs = \
-            self._check()
+        _, areas, list_slots, list_runs, string_slots, string_runs, \
+            shapes = self._check()
         # a compressed RLE of the frame's size is used as it is (pycocotools
         # reads its "size" and "counts" only)
         rles: List[dict] = list(self._items)
         if len(list_slots):
-            # compressed by pycocotools, each RLE at its own size, from the
-            # checked runs (an array: no Python int converted again)
-            runs = list_runs.runs
-            assert not runs.size or runs.max() < 2**32, \
-                'pycocotools holds run lengths as 32-bit integers'
-            bounds = list_runs.offsets.tolist()
-            encoded = mask_utils.frPyObjects([
-                dict(size=list(self._shapes[slot]),
-                     counts=runs[bounds[i]:bounds[i + 1]])
-                for i, slot in enumerate(list_slots.tolist())
-            ], 0, 0)
-            for slot, rle in zip(list_slots.tolist(), encoded):
-                rles[slot] = rle
-        other_slots = np.flatnonzero(np.array(self._kinds) == _OTHER)
+            # compressed as pycocotools compresses them, from the checked
+            # runs (an array: no Python int converted again)
+            strings = encode_runs(list_runs)
+            heights, widths = shapes[list_slots].T.tolist()
+            for slot, height, width, counts in zip(list_slots.tolist(),
+                                                   heights, widths, strings):
+                rles[slot] = dict(size=[height, width], counts=counts)
+        other_slots = np.flatnonzero(
+            np.frombuffer(self._kinds, dtype=np.int8) == _OTHER)
         for slot in other_slots.tolist():
-            rle = segmentation_rle(self._items[slot], *self._shapes[slot])
+            rle = segmentation_rle(self._items[slot], *shapes[slot].tolist())
             rles[slot] = rle
             areas[slot] = mask_utils.area(rle)
         other = decode_counts_strings(

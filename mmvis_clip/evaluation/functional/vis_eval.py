@@ -49,10 +49,12 @@ writes, other encoders may) gets its true IoU, where the mask merge of the
 official code miscounts it.
 
 Speed: every frame mask is checked once, the run lengths of all RLEs at
-once in NumPy (:class:`~mmvis_clip.utils.vis_format.SegmentationBatch`),
-which also gives the mask areas; the intersections of a video's
-predictions and ground truth come from one pycocotools call per frame,
-and the matching runs for all subsets at once.
+once (:class:`~mmvis_clip.utils.vis_format.SegmentationBatch`), which
+also gives the mask areas and the runs; the intersections of a video's
+predictions and ground truth come from those runs in one compiled call
+(:func:`~mmvis_clip.utils.rle.track_intersections`), and the greedy
+matching is compiled too (``greedy_match.c``), every subset and threshold
+in one call.
 """
 import os
 from collections import defaultdict
@@ -62,6 +64,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ...utils.rle import track_intersections
+from . import _greedy_match
 from .hota import hota_from_parsed
 from .ovis_occlusion import OCCLUSION_LEVELS
 from .sequence_iou import iou_from_intersections, stack_track_runs
@@ -119,11 +122,6 @@ class _Matches:
     dt_matched: np.ndarray
     dt_ignored: np.ndarray
     num_gt: np.ndarray
-
-
-def _last_argmax(values: np.ndarray) -> np.ndarray:
-    """Index of the last maximum along the last axis."""
-    return values.shape[-1] - 1 - np.argmax(values[..., ::-1], axis=-1)
 
 
 def _mean_defined(values: np.ndarray) -> float:
@@ -286,31 +284,21 @@ class VISEval:
         """
         num_subsets, num_thrs = len(gt_ignored), len(self.iou_thresholds)
         num_dt, num_gt = ious.shape
-        thresholds = np.minimum(self.iou_thresholds, 1 - 1e-10)[:, None]
+        thresholds = np.minimum(self.iou_thresholds, 1 - 1e-10)
         shape = (num_subsets, num_thrs, num_dt)
-        dt_matched = np.zeros(shape, bool)
-        dt_ignored = np.zeros(shape, bool)
-        gt_taken = np.zeros((num_subsets, num_thrs, num_gt), bool)
-        ignored_gt = gt_ignored[:, None, :]
-        for d in range(num_dt if num_gt else 0):
-            eligible = (ious[d] >= thresholds) & (~gt_taken | gt_crowd)
-            # a regular ground truth first, an ignored one only failing
-            # that; the last of equal IoUs (as the official code)
-            regular = eligible & ~ignored_gt
-            ignored = eligible & ignored_gt
-            best_regular = _last_argmax(np.where(regular, ious[d], -np.inf))
-            best_ignored = _last_argmax(np.where(ignored, ious[d], -np.inf))
-            has_regular = regular.any(axis=2)
-            best = np.where(has_regular, best_regular, best_ignored)
-            subset_ids, thr_ids = np.nonzero(has_regular | ignored.any(2))
-            gt_ids = best[subset_ids, thr_ids]
-            dt_matched[subset_ids, thr_ids, d] = True
-            dt_ignored[subset_ids, thr_ids, d] = gt_ignored[subset_ids,
-                                                            gt_ids]
-            gt_taken[subset_ids, thr_ids, gt_ids] = True
-        dt_ignored |= ~dt_matched & dt_outside[:, None, :]
-        return _Matches(scores, dt_matched, dt_ignored,
-                        np.count_nonzero(~gt_ignored, axis=1))
+        # a regular ground truth first, an ignored one only failing that;
+        # the last of equal IoUs (as the official code): compiled
+        matched, ignored = _greedy_match.greedy_match(
+            np.ascontiguousarray(ious, dtype=np.float64),
+            np.ascontiguousarray(gt_crowd, dtype=np.int8),
+            np.ascontiguousarray(gt_ignored, dtype=np.int8),
+            np.ascontiguousarray(dt_outside, dtype=np.int8), thresholds,
+            num_dt, num_gt, num_subsets)
+        return _Matches(
+            scores,
+            np.frombuffer(matched, dtype=np.bool_).reshape(shape),
+            np.frombuffer(ignored, dtype=np.bool_).reshape(shape),
+            np.count_nonzero(~gt_ignored, axis=1))
 
     def accumulate(self) -> None:
         """Precision at the recall points and final recall, per setting."""
