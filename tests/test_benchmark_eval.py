@@ -2,6 +2,7 @@
 writes, and on a tiny set it runs every tool and finds their stats
 equal."""
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -78,3 +79,27 @@ def test_tool_times_every_evaluator_on_a_tiny_set(tmp_path):
     for name in ('gt.json', 'results.json', 'eval_vis.json',
                  'official.json', 'trackeval.json'):
         assert (tmp_path / 'work' / name).is_file()
+
+
+def test_commands_are_timed_in_turns(tmp_path):
+    log = tmp_path / 'order.txt'
+    commands = {
+        name: [
+            sys.executable, '-c',
+            f'open({str(log)!r}, "a").write({name!r})'
+        ]
+        for name in ('a', 'b', 'c')
+    }
+    timings = benchmark_eval.time_commands(commands, 2, dict(os.environ))
+    assert log.read_text() == 'abcabc'
+    assert [len(timings[name].wall) for name in 'abc'] == [2, 2, 2]
+
+
+def test_round_ratio_by_hand():
+    Timing = benchmark_eval.Timing
+    # rounds' ratios 0.5, 1.0, 3.0: the median is 1.0 (the means' ratio
+    # would be 1.5)
+    ours, theirs = Timing([1., 2., 6.], [0] * 3), Timing([2.] * 3, [0] * 3)
+    assert benchmark_eval.round_ratio(ours, theirs) == 1.0
+    assert benchmark_eval.round_ratio(
+        Timing([1., 4.], [0, 0]), Timing([2., 2.], [0, 0])) == 1.25

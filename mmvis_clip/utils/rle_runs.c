@@ -40,27 +40,26 @@ static const unsigned char *item_chars(PyObject *item, Py_ssize_t *length,
     return NULL;
 }
 
-/* Check one string; its problem code, and the numbers it holds. */
+/* Check one string; its problem code, and the numbers it holds. One
+ * loop: the problems' order (OUTSIDE before TRUNCATED before TOO_LONG) is
+ * kept by deciding after it. */
 static int8_t check_string(const unsigned char *s, Py_ssize_t n,
                            Py_ssize_t *numbers) {
     Py_ssize_t i, count = 0, chars = 0;
-    int too_long = 0;
+    unsigned int outside = 0, too_long = 0;
     for (i = 0; i < n; i++) {
         unsigned int c = (unsigned int)s[i] - 48u;
-        if (c > 63u)
-            return OUTSIDE;
+        unsigned int last = c < 32u; /* the last of a number */
+        outside |= c > 63u;
+        chars++;
+        too_long |= last & (chars > MAX_NUMBER_CHARS);
+        count += last;
+        chars = last ? 0 : chars;
     }
+    if (outside)
+        return OUTSIDE;
     if (n && ((unsigned int)s[n - 1] - 48u) >= 32u)
         return TRUNCATED;
-    for (i = 0; i < n; i++) {
-        chars++;
-        if (((unsigned int)s[i] - 48u) < 32u) { /* the last of a number */
-            if (chars > MAX_NUMBER_CHARS)
-                too_long = 1;
-            chars = 0;
-            count++;
-        }
-    }
     if (too_long)
         return TOO_LONG;
     *numbers = count;

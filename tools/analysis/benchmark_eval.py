@@ -3,8 +3,9 @@
 Writes a random YouTube-VIS set (``--num-videos`` videos of
 ``--num-frames`` frames of 360x640, 10 categories, uncompressed-RLE ground
 truth with ``areas`` as in the YouTube-VIS json, 10 predictions per video
-as compressed RLEs) and times, ``--repeats`` times each, from process
-start to exit:
+as compressed RLEs) and times, in ``--repeats`` rounds that each run
+every tool once (so that a machine whose speed drifts slows all of them
+alike), from process start to exit:
 
 - ``tools/analysis/eval_vis.py`` (AP / AR);
 - ``tools/analysis/eval_vis.py --hota`` (AP / AR, HOTA and IDF1);
@@ -20,7 +21,8 @@ It checks that ``eval_vis.py`` gives the official stats and TrackEval's
 HOTA stats (largest absolute difference, below the table), then times the
 start-up (``--help``) of the tools that run no model. The tables are
 printed as markdown (and written to ``--out``): per tool the median wall
-time, its ratio to the official evaluator's, and the median CPU time
+time, the median over rounds of its ratio to the official evaluator's
+time in the same round, and the median CPU time
 (user + system) of the process, after the machine's load (other
 processes' busy cores inflate the wall times: compare the ratios, and the
 CPU times, which load inflates less).
@@ -368,6 +370,27 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def time_commands(commands: Dict[str, Sequence[str]], repeats: int,
+                  env: dict) -> Dict[str, Timing]:
+    """Wall and CPU times (s) of ``repeats`` runs of each command, taken in
+    turns (one run of each, then again), so that a machine whose speed
+    drifts slows every command alike; each run checked to exit 0."""
+    timings = {name: Timing([], []) for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            once = time_command(command, 1, env)
+            timings[name].wall.extend(once.wall)
+            timings[name].cpu.extend(once.cpu)
+    return timings
+
+
+def round_ratio(timing: Timing, reference: Timing) -> float:
+    """The median over rounds of the wall-time ratio of two commands timed
+    in turns (:func:`time_commands`)."""
+    return statistics.median(
+        ours / theirs for ours, theirs in zip(timing.wall, reference.wall))
+
+
 def time_command(command: Sequence[str], repeats: int, env: dict) -> Timing:
     """Wall and CPU times (s) of ``repeats`` runs of ``command``, each
     checked to exit 0."""
@@ -432,36 +455,38 @@ def run(args) -> str:
             osp.join('tools', 'analysis', 'eval_vis.py'), '--gt', paths['gt'],
             '--results', paths['results']
         ]
-        rows[EVAL_VIS] = time_command(eval_vis + ['--out', out['eval_vis']],
-                                      args.repeats, env)
-        with open(out['eval_vis']) as f:
-            stats = json.load(f)
+        commands = {EVAL_VIS: eval_vis + ['--out', out['eval_vis']]}
         has_trackeval = _available('trackeval')
         if has_trackeval:
-            rows[EVAL_VIS_HOTA] = time_command(
-                eval_vis + ['--hota', '--out', out['eval_vis_hota']],
-                args.repeats, env)
+            commands[EVAL_VIS_HOTA] = eval_vis + [
+                '--hota', '--out', out['eval_vis_hota']
+            ]
         else:
             notes.append('TrackEval is not installed (pip install '
                          'trackeval): no HOTA rows')
         if _available('mmdet'):
-            rows[OFFICIAL] = time_command([
+            commands[OFFICIAL] = [
                 python, '-c', OFFICIAL_SCRIPT, paths['gt'], paths['results'],
                 out['official']
-            ], args.repeats, env)
+            ]
+        else:
+            notes.append('mmdet (which ships the official evaluator) is '
+                         'not installed: no official row')
+        if has_trackeval:
+            commands[TRACKEVAL] = [
+                python, '-c', TRACKEVAL_SCRIPT, paths['trackeval'], SPLIT,
+                TRACKER, out['trackeval']
+            ]
+        rows.update(time_commands(commands, args.repeats, env))
+        with open(out['eval_vis']) as f:
+            stats = json.load(f)
+        if OFFICIAL in rows:
             with open(out['official']) as f:
                 official = dict(zip(AP_NAMES, json.load(f)))
             notes.append('AP / AR of eval_vis.py minus the official ones: '
                          'largest absolute difference '
                          f'{_max_difference(stats, official, AP_NAMES):.1e}')
-        else:
-            notes.append('mmdet (which ships the official evaluator) is '
-                         'not installed: no official row')
         if has_trackeval:
-            rows[TRACKEVAL] = time_command([
-                python, '-c', TRACKEVAL_SCRIPT, paths['trackeval'], SPLIT,
-                TRACKER, out['trackeval']
-            ], args.repeats, env)
             with open(out['eval_vis_hota']) as f:
                 ours = json.load(f)
             with open(out['trackeval']) as f:
@@ -469,12 +494,17 @@ def run(args) -> str:
             notes.append('HOTA DetA AssA LocA IDF1 of eval_vis.py --hota '
                          'minus TrackEval\'s: largest absolute difference '
                          f'{_max_difference(ours, theirs, HOTA_NAMES):.1e}')
-            extra = rows[EVAL_VIS_HOTA].median_wall - \
-                rows[EVAL_VIS].median_wall
-            own = rows[TRACKEVAL].median_wall
-            notes.append(f'--hota adds {extra:.2f} s to eval_vis.py: '
-                         f'{extra / own:.2f}x TrackEval\'s own HOTA + '
-                         'Identity time')
+            extra = [
+                hota - plain for hota, plain in zip(
+                    rows[EVAL_VIS_HOTA].wall, rows[EVAL_VIS].wall)
+            ]
+            own = rows[TRACKEVAL].wall
+            notes.append(
+                f'--hota adds {statistics.median(extra):.2f} s to '
+                'eval_vis.py: '
+                f'{statistics.median(e / o for e, o in zip(extra, own)):.2f}x'
+                ' TrackEval\'s own HOTA + Identity time (median of the '
+                'rounds)')
         if not args.no_startup:
             for tool in STARTUP_TOOLS:
                 startup.append((tool,
@@ -490,7 +520,9 @@ def run(args) -> str:
         f'{HEIGHT}x{WIDTH}, {NUM_CATEGORIES} categories, '
         f'{len(gt["annotations"])} ground-truth tracks, {len(results)} '
         f'predictions (seed {args.seed}, written in {made:.1f} s); '
-        f'median of {args.repeats} runs, each a whole process.', '',
+        f'{args.repeats} rounds, each running every tool once, a whole '
+        'process each: median times, and the median of the rounds\' '
+        'ratios.', '',
         f'Machine load before measuring: {load}', '',
         '| tool | wall time (s) | vs official | CPU time (s) |',
         '|---|---|---|---|'
@@ -499,7 +531,7 @@ def run(args) -> str:
         if name not in rows:
             continue
         timing = rows[name]
-        ratio = f'{timing.median_wall / reference.median_wall:.2f}x' \
+        ratio = f'{round_ratio(timing, reference):.2f}x' \
             if reference else 'n/a'
         lines.append(f'| {name} | {timing.median_wall:.2f} | {ratio} | '
                      f'{timing.median_cpu:.2f} |')

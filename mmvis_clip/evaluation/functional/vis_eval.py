@@ -234,9 +234,11 @@ class VISEval:
             video_dts = video_dts[np.argsort(
                 -dt_scores[video_dts], kind='mergesort')]
             ious = self._video_ious(video_dts, video_gts)
-            categories = np.union1d(gt_category[video_gts],
-                                    dt_category[video_dts])
-            for category_id in categories.tolist():
+            # (sorted in Python: np.union1d would import numpy.ma, 40 ms)
+            categories = sorted(
+                set(gt_category[video_gts].tolist())
+                | set(dt_category[video_dts].tolist()))
+            for category_id in categories:
                 in_gt = np.flatnonzero(gt_category[video_gts] == category_id)
                 in_dt = np.flatnonzero(
                     dt_category[video_dts] == category_id)[:self.max_dets[-1]]
