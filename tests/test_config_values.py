@@ -66,6 +66,9 @@ def _setup(config, options=None, tmp_path=None):
      'interval takes a whole number, not a list'),
     ('work_dir', 5, "Runner's work_dir takes a path (text)"),
     ('train_cfg.val_interval', 0, 'must be a whole number >= 1'),
+    # mmdet's video sampler asserts on mmengine's dataset slice
+    ('train_dataloader.num_batch_per_epoch', 1,
+     'TrackImgSampler samples whole videos'),
 ])
 def test_option_values_the_class_does_not_take(option, value, says):
     with pytest.raises(UserError) as error:

@@ -852,6 +852,20 @@ def check_config_values(cfg: Config,
         return f'{source}{key}={value!r}'
 
     _check_dict_values(cfg._cfg_dict, (), where)
+    for key, loader in cfg._cfg_dict.items():
+        if not (key.endswith('_dataloader') and isinstance(loader, dict)
+                and loader.get('num_batch_per_epoch') is not None):
+            continue
+        sampler = loader.get('sampler')
+        if isinstance(sampler, dict) and sampler.get('type') in (
+                'TrackImgSampler', 'mmdet.TrackImgSampler'):
+            path = (key, 'num_batch_per_epoch')
+            raise UserError(
+                f'{where(path, loader["num_batch_per_epoch"])}: mmdet\'s '
+                'TrackImgSampler samples whole videos and cannot take the '
+                'slice of the dataset mmengine makes for it; train on fewer '
+                'videos with a subset (tools/dataset_converters/'
+                'split_ytvis.py) instead')
 
 
 # --------------------------------------------------------------- the data
