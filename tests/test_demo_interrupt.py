@@ -131,3 +131,30 @@ def test_second_ctrl_c_20ms_later_aborts_cleanly(video, tmp_path, live):
     # nothing partial: no temporary, the streamed lines without an end
     assert sorted(os.listdir(tmp_path)) == ['o.jsonl']
     assert 'end' not in frame_lines(outs['frames'])[-1]
+
+
+def test_ctrl_c_while_the_stack_loads_is_one_line(video, tmp_path):
+    """A Ctrl-C before the demo has even imported torch: one line, exit
+    130, nothing written (no traceback from inside an import)."""
+    out = str(tmp_path / 'o.mp4')
+    proc = subprocess.Popen(
+        [sys.executable, DEMO, video, CONFIG, '--out', out],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True)
+    # torch's library mapped: the stack is loading (for seconds more)
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline
+        with open(f'/proc/{proc.pid}/maps') as f:
+            if 'libtorch' in f.read():
+                break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert 'Traceback' not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        'aborted by Ctrl-C while starting: nothing was written')
+    assert not os.listdir(tmp_path)

@@ -74,14 +74,19 @@ mistake (a missing or unreadable input, frames of different sizes, a
 broken checkpoint, a camera or URL that cannot be opened, ...) ends in one
 ``error: ...`` line naming the file or source, exit status 1.
 """
+# a Ctrl-C while the stack loads (seconds): one line, nothing written
+import os  # isort:skip
+import signal  # isort:skip
+import sys  # isort:skip
+signal.signal(
+    signal.SIGINT, lambda *_: (sys.stderr.write(
+        '\naborted by Ctrl-C while starting: nothing was written\n'),
+                                os._exit(128 + signal.SIGINT)))
 # first, before torch loads: CPU threads sized to the free cores
 import mmvis_clip  # noqa: F401  isort:skip  (also registers modules)
 import argparse
 import math
-import os
 import os.path as osp
-import signal
-import sys
 import threading
 import warnings
 from contextlib import contextmanager
@@ -108,6 +113,9 @@ from mmvis_clip.visualization import (AtomicVideoWriter, SourceTimeVideoWriter,
                                       VideoRenderer, check_video_codec)
 from mmvis_clip.visualization.frame_window import FrameWindow, NoDisplayError
 from mmvis_clip.visualization.video_codecs import CODEC_ALIASES, VIDEO_CODECS
+
+# started: Ctrl-C is main()'s (KeyboardInterrupt)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: Exit statuses (1: an error, 2: bad options, as argparse exits; 130:
 #: aborted by Ctrl-C, 128 + SIGINT as shells report it).
