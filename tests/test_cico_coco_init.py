@@ -405,3 +405,19 @@ def test_frame_model_init_gives_its_predictions_in_every_row(caplog):
     for t in range(T):
         torch.testing.assert_close(
             protos[:, :, t], protos2d[:, :, 0], rtol=0, atol=1e-5)
+
+
+def test_another_cico_variant_is_refused_without_partial_load(tmp_path):
+    """A CiCo-CondInst checkpoint (no meta.cfg) into CiCo-Yolact: the
+    conversion skips what differs, which leaves the Yolact modules
+    unloaded: refused, unless a partial load is asked for."""
+    from mmvis_clip.utils.checkpoint_loading import (CheckpointError,
+                                                     load_checkpoint_checked)
+    condinst = _cico('condinst')
+    path = str(tmp_path / 'condinst.pth')
+    torch.save(dict(state_dict=condinst.state_dict()), path)
+    yolact = _cico('yolact')
+    with pytest.raises(CheckpointError, match='give --partial-load'):
+        load_checkpoint_checked(yolact, path, allow_converted=True)
+    load_checkpoint_checked(yolact, path, allow_converted=True,
+                            allow_partial=True)
