@@ -22,13 +22,9 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 import numpy as np
 from pycocotools import mask as mask_utils
 
-try:
-    from . import _rle_runs
-except ImportError as err:  # a source tree nobody built
-    raise ImportError(
-        f'mmvis_clip\'s compiled module is missing ({err}): install the '
-        'package (pip install -e . in its folder, or make install) to '
-        'build it') from None
+from .compiled import compiled_module
+
+_rle_runs = compiled_module('utils._rle_runs')
 
 #: What can be wrong with a compressed ``counts`` string, by the problem
 #: code :func:`decode_counts_strings` gives it (0: nothing), in the order

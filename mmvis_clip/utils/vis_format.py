@@ -15,18 +15,13 @@ import numpy as np
 import orjson
 from pycocotools import mask as mask_utils
 
+from .compiled import compiled_module
 from .rle import (COUNTS_STRING_PROBLEMS, FrameRuns, decode_counts_strings,
                   encode_runs, int_lists, join_frame_runs, run_totals,
                   segmentation_rle)
 from .user_errors import UserError
 
-try:
-    from . import _vis_format_scan
-except ImportError as err:  # a source tree nobody built
-    raise ImportError(
-        f'mmvis_clip\'s compiled module is missing ({err}): install the '
-        'package (pip install -e . in its folder, or make install) to '
-        'build it') from None
+_vis_format_scan = compiled_module('utils._vis_format_scan')
 
 
 class VISFormatError(UserError):

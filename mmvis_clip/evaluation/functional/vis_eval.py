@@ -63,13 +63,15 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ...utils.compiled import compiled_module
 from ...utils.rle import track_intersections
-from . import _greedy_match
 from .hota import hota_from_parsed
 from .ovis_occlusion import OCCLUSION_LEVELS
 from .sequence_iou import iou_from_intersections, stack_track_runs
 from .vis_annotations import (VideoInstance, VISGroundTruth, check_evaluable,
                               parse_ground_truth, parse_results)
+
+_greedy_match = compiled_module('evaluation.functional._greedy_match')
 
 VIS_STAT_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10',
                   'AR100', 'ARs', 'ARm', 'ARl')
