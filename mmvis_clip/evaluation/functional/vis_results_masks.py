@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from PIL import Image
 
 from ...utils.atomic_io import dump_json_atomic, write_file_atomic
 from ...utils.rle import decode_rle
@@ -202,6 +201,7 @@ def instance_id_map(kept: Sequence[Tuple[int, VideoInstance]],
 
 
 def _write_png(ids: np.ndarray, path: str, sixteen_bit: bool) -> None:
+    from PIL import Image  # here: the evaluator's start-up needs no PIL
     image = Image.fromarray(
         ids.astype(np.uint16 if sixteen_bit else np.uint8))
     write_file_atomic(path, lambda tmp_path: image.save(tmp_path, 'PNG'))
