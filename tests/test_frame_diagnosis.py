@@ -50,3 +50,26 @@ def test_recall_category_and_track_changes_by_hand():
     assert stats['category_accuracy'] == 3 / 5
     # a switches tracks once (frame 1 -> 2); b has one matched frame
     assert stats['track_changes'] == 1
+
+
+def test_track_kinds_by_hand():
+    """Object a: 10x10 in both frames; tracks by decreasing score."""
+    a, b = rle(0, 0, 10, 10), rle(15, 5, 25, 15)
+    gt = dict(
+        videos=[dict(id=1, height=20, width=30, length=2)],
+        annotations=[dict(video_id=1, category_id=1, segmentations=[a, a])])
+    results = [
+        # a exactly (IoU 1): found, whatever its category
+        dict(video_id=1, category_id=2, score=0.9, segmentations=[a, a]),
+        # a in frame 0 only: 100 / 200 = 0.5 >= 0.5, a is taken: duplicate
+        dict(video_id=1, category_id=1, score=0.8, segmentations=[a, None]),
+        # a quarter of a in both frames: 50 / 200 = 0.25: partial
+        dict(video_id=1, category_id=1, score=0.7,
+             segmentations=[rle(0, 0, 5, 5), rle(0, 0, 5, 5)]),
+        # nowhere near a: background
+        dict(video_id=1, category_id=1, score=0.6, segmentations=[b, b]),
+        # below the score threshold: not counted
+        dict(video_id=1, category_id=1, score=0.05, segmentations=[a, a]),
+    ]
+    assert frame_diagnosis.track_kinds(gt, results) == dict(
+        found=1, duplicate=1, partial=1, background=1)

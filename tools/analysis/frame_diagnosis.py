@@ -12,15 +12,31 @@ predicted mask of that frame (track score > ``--score-thr``) by mask IoU:
 
 Where the YouTube-VIS AP mixes all three, this says which one limits it.
 
+And per track written (score > ``--score-thr``), in each video by
+decreasing score, by its best sequence IoU (the evaluator's) with any
+ground-truth object, whatever the categories:
+
+- ``found``: >= ``--iou`` with an object no higher-scoring track took;
+- ``duplicate``: >= ``--iou`` with an object already taken;
+- ``partial``: between 0.1 and ``--iou`` (an object followed only in part,
+  or imprecisely, or two objects mixed);
+- ``background``: below 0.1.
+
 Usage:
     python tools/analysis/frame_diagnosis.py GT.json RESULTS.json [...]
 """
+#: Runs no model: ``import mmvis_clip`` registers nothing (see
+#: mmvis_clip/__init__.py).
+__runs_no_model__ = True
+
 import argparse
 import json
 from typing import Dict, List
 
+import numpy as np
 from pycocotools import mask as mask_utils
 
+from mmvis_clip.evaluation.functional.sequence_iou import sequence_mask_iou
 from mmvis_clip.utils.rle import segmentation_rle
 from mmvis_clip.utils.vis_format import load_json
 
@@ -80,6 +96,53 @@ def diagnose(gt: Dict, results: List[Dict], iou_thr: float = 0.5,
         object_frames=total)
 
 
+#: The kinds of tracks :func:`track_kinds` counts, in order.
+TRACK_KINDS = ('found', 'duplicate', 'partial', 'background')
+
+
+def track_kinds(gt: Dict, results: List[Dict], iou_thr: float = 0.5,
+                score_thr: float = 0.1) -> Dict[str, int]:
+    """The tracks written, by their best sequence IoU with an object (see
+    the module doc).
+
+    Args:
+        gt (dict): YouTube-VIS ground truth.
+        results (list[dict]): YouTube-VIS results.
+
+    Returns:
+        dict[str, int]: A count per kind of :data:`TRACK_KINDS`.
+    """
+    sizes = {v['id']: (v['height'], v['width']) for v in gt['videos']}
+    objects: Dict[int, List[list]] = {}
+    for ann in gt['annotations']:
+        height, width = sizes[ann['video_id']]
+        objects.setdefault(ann['video_id'], []).append(
+            [_rle(s or None, height, width) for s in ann['segmentations']])
+    by_video: Dict[int, List[Dict]] = {}
+    for res in results:
+        if res['score'] > score_thr:
+            by_video.setdefault(res['video_id'], []).append(res)
+    counts = dict.fromkeys(TRACK_KINDS, 0)
+    for video_id, tracks in by_video.items():
+        height, width = sizes[video_id]
+        tracks = sorted(tracks, key=lambda r: -r['score'])
+        masks = [[_rle(s or None, height, width) for s in r['segmentations']]
+                 for r in tracks]
+        video_objects = objects.get(video_id, [])
+        ious = sequence_mask_iou(masks, video_objects) if video_objects \
+            else np.zeros((len(tracks), 0))
+        taken = set()
+        for row in ious:
+            best = int(np.argmax(row)) if row.size else -1
+            iou = row[best] if row.size else 0.
+            if iou >= iou_thr:
+                counts['duplicate' if best in taken else 'found'] += 1
+                taken.add(best)
+            else:
+                counts['partial' if iou >= 0.1 else 'background'] += 1
+    return counts
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('gt', help='YouTube-VIS ground-truth json')
@@ -88,16 +151,20 @@ def main(argv=None):
     parser.add_argument('--score-thr', type=float, default=0.1)
     args = parser.parse_args(argv)
     gt = load_json(args.gt)
-    print('| results | frame recall | category accuracy | track changes |')
-    print('|---|---|---|---|')
+    print('| results | frame recall | category accuracy | track changes | '
+          'tracks: ' + ' / '.join(TRACK_KINDS) + ' |')
+    print('|---|---|---|---|---|')
     out = {}
     for path in args.results:
         with open(path) as f:
-            stats = diagnose(gt, json.load(f), args.iou, args.score_thr)
+            results = json.load(f)
+        stats = diagnose(gt, results, args.iou, args.score_thr)
+        stats.update(track_kinds(gt, results, args.iou, args.score_thr))
         out[path] = stats
         print(f'| {path} | {stats["frame_recall"]:.3f} | '
               f'{stats["category_accuracy"]:.3f} | '
-              f'{stats["track_changes"]} |')
+              f'{stats["track_changes"]} | ' +
+              ' / '.join(str(stats[k]) for k in TRACK_KINDS) + ' |')
     return out
 
 
