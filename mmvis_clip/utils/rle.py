@@ -1,17 +1,18 @@
 """Masks and segmentations as COCO run-length encodings (pycocotools).
 
 Besides pycocotools' single-mask functions, the run lengths of many masks
-at once, in NumPy (the evaluator checks every frame mask of a dataset
-through these):
+at once (the evaluator checks every frame mask of a dataset through
+these):
 
 - :func:`decode_counts_strings`: compressed ``counts`` strings -> run
   lengths (pycocotools' ``rleFrString``), with what is wrong with each
-  string (:data:`COUNTS_STRING_PROBLEMS`);
+  string (:data:`COUNTS_STRING_PROBLEMS`), and :func:`encode_runs` back;
+- :func:`int_lists`: lists of ints (uncompressed ``counts``) -> runs;
 - :func:`run_totals`: per mask, the pixels its runs cover, its smallest
   run and its area;
 - :func:`track_intersections`: the pixels pairs of mask tracks share.
 
-The first and the last are compiled (``rle_runs.c``).
+All but :func:`run_totals` are compiled (``rle_runs.c``).
 
 Run lengths of n masks are held as one array ``runs`` and ``offsets``
 (n + 1,): mask i's runs are ``runs[offsets[i]:offsets[i + 1]]``,

@@ -2,7 +2,7 @@
 check of a frame segmentation against its frame: one at a time
 (:func:`check_segmentation`) or every frame of a dataset at once
 (:class:`SegmentationBatch`, the same checks with the run lengths of all
-RLEs in NumPy)."""
+RLEs at once, compiled)."""
 import io
 import json
 import math
@@ -80,7 +80,7 @@ def _is_number(value) -> bool:
 
 def rle_string_counts(counts: Union[str, bytes]) -> np.ndarray:
     """Run lengths of a compressed COCO RLE string (pycocotools'
-    ``rleFrString`` in NumPy).
+    ``rleFrString``; :func:`~mmvis_clip.utils.rle.decode_counts_strings`).
 
     Args:
         counts (str | bytes): The ``counts`` of a compressed RLE.
