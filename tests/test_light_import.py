@@ -11,7 +11,9 @@ REPO = Path(__file__).resolve().parents[1]
 HEAVY = ('torch', 'mmdet', 'mmengine', 'mmcv')
 
 LIGHT_TOOLS = [
+    'tools/analysis/dataset_motion.py',
     'tools/analysis/eval_vis.py',
+    'tools/analysis/frame_diagnosis.py',
     'tools/analysis/render_results.py',
     'tools/dataset_converters/cocotrack2ytvis.py',
     'tools/dataset_converters/frames2ytvis.py',

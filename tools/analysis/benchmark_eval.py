@@ -68,7 +68,9 @@ HOTA_NAMES = ('HOTA', 'DetA', 'AssA', 'LocA', 'IDF1')
 
 #: The tools that run no model, whose start-up (``--help``) is timed.
 STARTUP_TOOLS = (
+    'tools/analysis/dataset_motion.py',
     'tools/analysis/eval_vis.py',
+    'tools/analysis/frame_diagnosis.py',
     'tools/analysis/render_results.py',
     'tools/dataset_converters/cocotrack2ytvis.py',
     'tools/dataset_converters/frames2ytvis.py',
