@@ -321,10 +321,16 @@ def test_int_lists_keeps_exact_ints_only():
     from mmvis_clip.utils.rle import int_lists
     lists = [[3, 0, 5], [], [1, True], [2, 1.0], [np.int64(4)], [2**63],
              [-(2**63), 2**63 - 1]]
-    runs, offsets, exact = int_lists(lists)
-    assert exact.tolist() == [True, True, False, False, False, False, True]
-    assert offsets.tolist() == [0, 3, 3, 3, 3, 3, 3, 5]
-    assert runs.tolist() == [3, 0, 5, -(2**63), 2**63 - 1]
+    read = int_lists(lists)
+    assert read.exact.tolist() == [
+        True, True, False, False, False, False, True
+    ]
+    assert read.offsets.tolist() == [0, 3, 3, 3, 3, 3, 3, 5]
+    assert read.runs.tolist() == [3, 0, 5, -(2**63), 2**63 - 1]
+    # totals by hand (the last wraps in 64 bits: -1), 0 for a list left out
+    assert read.totals.tolist() == [8, 0, 0, 0, 0, 0, -1]
+    assert read.smallest.tolist() == [0, 0, 0, 0, 0, 0, -(2**63)]
+    assert read.areas.tolist() == [0, 0, 0, 0, 0, 0, 2**63 - 1]
     with pytest.raises(TypeError):
         int_lists([(1, 2)])
 

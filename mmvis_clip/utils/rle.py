@@ -7,7 +7,8 @@ these):
 - :func:`decode_counts_strings`: compressed ``counts`` strings -> run
   lengths (pycocotools' ``rleFrString``), with what is wrong with each
   string (:data:`COUNTS_STRING_PROBLEMS`), and :func:`encode_runs` back;
-- :func:`int_lists`: lists of ints (uncompressed ``counts``) -> runs;
+- :func:`int_lists`: lists of ints (uncompressed ``counts``) -> runs, with
+  their totals;
 - :func:`run_totals`: per mask, the pixels its runs cover, its smallest
   run and its area;
 - :func:`track_intersections`: the pixels pairs of mask tracks share.
@@ -181,24 +182,44 @@ def encode_runs(runs: FrameRuns) -> List[bytes]:
         values, np.ascontiguousarray(runs.offsets, dtype=np.int64))
 
 
-def int_lists(lists: Sequence[list]
-              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lists of ints (e.g. uncompressed RLE ``counts``) as one int64 array
-    (compiled: ``rle_runs.c``).
+class IntLists(NamedTuple):
+    """Lists of ints as run lengths (:func:`int_lists`).
+
+    Attributes:
+        runs (np.ndarray): (N,) int64, the exact lists' values, in order.
+        offsets (np.ndarray): (n + 1,) int64 bounds of each list's runs.
+        exact (np.ndarray): (n,) bool, False for a list holding anything
+            but ints (bools, floats, NumPy numbers) or an int beyond int64,
+            which then has no runs here.
+        totals, smallest, areas (np.ndarray): (n,) int64 each, as
+            :func:`run_totals` gives them (0 for a list not exact).
+    """
+    runs: np.ndarray
+    offsets: np.ndarray
+    exact: np.ndarray
+    totals: np.ndarray
+    smallest: np.ndarray
+    areas: np.ndarray
+
+
+def int_lists(lists: Sequence[list]) -> IntLists:
+    """Lists of ints (e.g. uncompressed RLE ``counts``) as one int64 array,
+    with their totals (compiled: ``rle_runs.c``).
 
     Args:
         lists (Sequence[list]): n lists.
 
     Returns:
-        tuple[np.ndarray, np.ndarray, np.ndarray]: ``runs`` (N,) int64 and
-        ``offsets`` (n + 1,), and ``exact`` (n,) bool: False for a list
-        holding anything but ints (bools, floats, NumPy numbers) or an int
-        beyond int64, which then has no runs here.
+        IntLists: The runs, their offsets, which lists are exact, and per
+        list its totals.
     """
-    runs, offsets, exact = _rle_runs.int_lists(lists)
-    return (np.frombuffer(runs, dtype=np.int64),
-            np.frombuffer(offsets, dtype=np.int64),
-            np.frombuffer(exact, dtype=np.int8).astype(bool))
+    runs, offsets, exact, totals, smallest, areas = _rle_runs.int_lists(lists)
+    return IntLists(
+        np.frombuffer(runs, dtype=np.int64),
+        np.frombuffer(offsets, dtype=np.int64),
+        np.frombuffer(exact, dtype=np.int8).astype(bool),
+        *(np.frombuffer(part, dtype=np.int64)
+          for part in (totals, smallest, areas)))
 
 
 def join_frame_runs(num: int, *parts: Tuple[np.ndarray, FrameRuns]

@@ -227,15 +227,20 @@ done:
     return out;
 }
 
-/* int_lists(lists) -> (runs, offsets, exact): the lists of Python ints as
- * one int64 array; exact[i] (int8) is 0 for a list holding anything but an
- * int (bool neither) or an int beyond int64, whose runs are then left out. */
+/* int_lists(lists) -> (runs, offsets, exact, totals, smallest, areas): the
+ * lists of Python ints as one int64 array; exact[i] (int8) is 0 for a list
+ * holding anything but an int (bool neither) or an int beyond int64, whose
+ * runs are then left out; per list the sum of its runs, its smallest run
+ * (0 for none) and the sum of those at odd positions, in 64-bit arithmetic
+ * (as rle.run_totals). */
 static PyObject *int_lists(PyObject *self, PyObject *arg) {
     PyObject *seq = PySequence_Fast(arg, "lists must be a sequence");
     PyObject *result = NULL, *runs_b = NULL, *offsets_b = NULL,
-             *exact_b = NULL;
+             *exact_b = NULL, *totals_b = NULL, *smallest_b = NULL,
+             *areas_b = NULL;
     Py_ssize_t num, i, j, total = 0, allocated;
-    int64_t *runs = NULL, *offsets = NULL;
+    int64_t *runs = NULL, *offsets = NULL, *totals = NULL, *smallest = NULL,
+            *areas = NULL;
     int8_t *exact = NULL;
     if (!seq)
         return NULL;
@@ -252,7 +257,11 @@ static PyObject *int_lists(PyObject *self, PyObject *arg) {
     runs_b = new_bytes(total * 8, (char **)&runs);
     offsets_b = new_bytes((num + 1) * 8, (char **)&offsets);
     exact_b = new_bytes(num, (char **)&exact);
-    if (!runs_b || !offsets_b || !exact_b)
+    totals_b = new_bytes(num * 8, (char **)&totals);
+    smallest_b = new_bytes(num * 8, (char **)&smallest);
+    areas_b = new_bytes(num * 8, (char **)&areas);
+    if (!runs_b || !offsets_b || !exact_b || !totals_b || !smallest_b ||
+        !areas_b)
         goto done;
     total = 0;
     offsets[0] = 0;
@@ -260,6 +269,8 @@ static PyObject *int_lists(PyObject *self, PyObject *arg) {
         PyObject *list = PySequence_Fast_GET_ITEM(seq, i);
         Py_ssize_t n = PyList_GET_SIZE(list);
         int8_t ok = 1;
+        uint64_t sum = 0, odd = 0;
+        int64_t least = 0;
         for (j = 0; j < n; j++) {
             PyObject *item = PyList_GET_ITEM(list, j);
             int overflow = 0;
@@ -274,8 +285,16 @@ static PyObject *int_lists(PyObject *self, PyObject *arg) {
                 break;
             }
             runs[total + j] = (int64_t)value;
+            sum += (uint64_t)value;
+            if (j & 1)
+                odd += (uint64_t)value;
+            if (j == 0 || (int64_t)value < least)
+                least = (int64_t)value;
         }
         exact[i] = ok;
+        totals[i] = ok ? (int64_t)sum : 0;
+        smallest[i] = ok ? least : 0;
+        areas[i] = ok ? (int64_t)odd : 0;
         total += ok ? n : 0;
         offsets[i + 1] = total;
     }
@@ -286,12 +305,16 @@ static PyObject *int_lists(PyObject *self, PyObject *arg) {
         Py_DECREF(runs_b);
         runs_b = trimmed;
     }
-    result = PyTuple_Pack(3, runs_b, offsets_b, exact_b);
+    result = PyTuple_Pack(6, runs_b, offsets_b, exact_b, totals_b,
+                          smallest_b, areas_b);
 done:
     Py_DECREF(seq);
     Py_XDECREF(runs_b);
     Py_XDECREF(offsets_b);
     Py_XDECREF(exact_b);
+    Py_XDECREF(totals_b);
+    Py_XDECREF(smallest_b);
+    Py_XDECREF(areas_b);
     return result;
 }
 
@@ -478,9 +501,9 @@ static PyMethodDef methods[] = {
      "encode_counts(runs, offsets) -> list[bytes]: compressed counts "
      "strings, as pycocotools writes them."},
     {"int_lists", int_lists, METH_O,
-     "int_lists(lists) -> (runs, offsets, exact): lists of ints as one "
-     "int64 array (bytes); exact (int8) is 0 for a list with anything else "
-     "or an int beyond int64, left out of runs."},
+     "int_lists(lists) -> (runs, offsets, exact, totals, smallest, areas): "
+     "lists of ints as one int64 array (bytes); exact (int8) is 0 for a "
+     "list with anything else or an int beyond int64, left out of runs."},
     {"intersections", intersections, METH_VARARGS,
      "intersections(dt_runs, dt_offsets, dt_slots, gt_runs, gt_offsets, "
      "gt_slots, num_frames) -> bytes of (D, G) int64: pixels shared by "

@@ -17,8 +17,7 @@ from pycocotools import mask as mask_utils
 
 from .compiled import compiled_module
 from .rle import (COUNTS_STRING_PROBLEMS, FrameRuns, decode_counts_strings,
-                  encode_runs, int_lists, join_frame_runs, run_totals,
-                  segmentation_rle)
+                  encode_runs, int_lists, join_frame_runs, segmentation_rle)
 from .user_errors import UserError
 
 _vis_format_scan = compiled_module('utils._vis_format_scan')
@@ -328,20 +327,23 @@ class SegmentationBatch:
 
         list_slots = np.flatnonzero(kinds == _LIST)
         lists = [self._items[i]['counts'] for i in list_slots]
-        runs, offsets, exact = int_lists(lists)
-        if not exact.all():
+        read = int_lists(lists)
+        if not read.exact.all():
             # other numbers (integral floats, NumPy's), or beyond int64:
             # each on its own
             big = int(pixels.max()) + 1  # a run beyond it: its sum is wrong
-            for i in np.flatnonzero(~exact).tolist():
+            for i in np.flatnonzero(~read.exact).tolist():
                 if _valid_run_lengths(lists[i]):
                     lists[i] = [min(int(c), big) for c in lists[i]]
                 else:
                     bad[list_slots[i]] = True
                     lists[i] = []
-            runs, offsets, exact = int_lists(lists)
-            assert exact.all()
-        totals, smallest, list_areas = run_totals(runs, offsets)
+            read = int_lists(lists)
+            assert read.exact.all()
+        runs, offsets, totals, smallest, list_areas = (read.runs, read.offsets,
+                                                       read.totals,
+                                                       read.smallest,
+                                                       read.areas)
         bad[list_slots] |= (smallest < 0) | (totals != pixels[list_slots])
         areas[list_slots] = list_areas
         self._checked = (bad, areas, list_slots, FrameRuns(runs, offsets),
