@@ -275,3 +275,35 @@ def test_filled_absent_boxes_are_regressed():
     assert torch.allclose(losses['loss_bbox'], smooth / (len(rows) * T),
                           atol=1e-5)
     assert not torch.allclose(losses['loss_bbox'], ignored)
+
+
+def test_row_frame_keeps_the_candidates_of_one_frame_rows():
+    head = build_head(test_cfg=dict(score_thr=0.0, row_frame=1))
+    outs = head(cubes())
+    cands = head.predict_by_feat(
+        *outs, batch_img_metas=[dict(img_shape=(64, 64))])[0]
+    # direct: the frame-1 rows' (anchor, class) scores, the best 300
+    cls = head.flatten_predictions(*outs)[0][0]  # (RNA, K)
+    anchors, frames = head.row_priors(outs[0])
+    scores = cls[frames == 1].sigmoid().flatten()
+    assert len(scores) == 240 * K and len(cands) == 300
+    assert torch.allclose(
+        cands.scores.sort(descending=True).values,
+        scores.sort(descending=True).values[:300])
+    # a kept (row, anchor) has its frame-1 anchor's boxes
+    best = scores.argmax()
+    deltas = head.flatten_predictions(*outs)[1][0][frames == 1]
+    boxes = head.bbox_coder.decode(
+        anchors[frames == 1][best // K].expand(T, 4), deltas[best // K],
+        max_shape=(64, 64))
+    assert torch.allclose(cands.bboxes[cands.scores.argmax()], boxes)
+
+
+@pytest.mark.parametrize('per_frame_rows, row_frame',
+                         [(True, 3), (True, -1), (True, True), (True, 1.0),
+                          (False, 0)])
+def test_bad_row_frame_is_refused_in_one_line(per_frame_rows, row_frame):
+    with pytest.raises(ValueError, match='test_cfg.row_frame must be'):
+        build_head(
+            per_frame_rows=per_frame_rows,
+            test_cfg=dict(score_thr=0.0, row_frame=row_frame))

@@ -38,10 +38,11 @@ class CiCoHead(AnchorHead):
     predicts a class, 4T box coordinates (one box per frame of the clip),
     the mask parameters, a centerness and a tracking embedding. Each row is
     matched and trained on its own frame; at test all rows' candidates are
-    pooled. With ``per_frame_rows=False`` the tower outputs are averaged
-    over time and every anchor has one row per clip. Rows are ordered
-    ``(row, level, y, x, anchor)``; ``conv_reg``'s channels are
-    ``(anchor, frame, coordinate)``.
+    pooled (the public code's), or only one frame's rows are kept
+    (``test_cfg.row_frame``). With ``per_frame_rows=False`` the tower
+    outputs are averaged over time and every anchor has one row per clip.
+    Rows are ordered ``(row, level, y, x, anchor)``; ``conv_reg``'s
+    channels are ``(anchor, frame, coordinate)``.
 
     **Training.** In each row, anchors are matched (``train_cfg.assigner``,
     IoU > 0.5 positive, < 0.4 negative) to the circumscribed boxes (Eq. 4)
@@ -184,6 +185,14 @@ class CiCoHead(AnchorHead):
         if dup_rule not in DUP_RULES:
             raise ValueError(f'test_cfg.dup_rule must be one of {DUP_RULES}'
                              f', not {dup_rule!r}')
+        row_frame = (test_cfg or {}).get('row_frame', None)
+        if row_frame is not None and not (
+                per_frame_rows and isinstance(row_frame, int)
+                and not isinstance(row_frame, bool)
+                and 0 <= row_frame < num_frames):
+            raise ValueError(
+                'test_cfg.row_frame must be None or, with per_frame_rows, a '
+                f'frame index in [0, {num_frames}), not {row_frame!r}')
         self.loss_iou = MODELS.build(loss_iou) if loss_iou else None
         self.loss_centerness = (
             MODELS.build(loss_centerness) if self.with_centerness else None)
@@ -516,8 +525,9 @@ class CiCoHead(AnchorHead):
                         batch_img_metas: Sequence[dict]) -> List[InstanceData]:
         """Clip-level candidates before NMS (Sec. 3.4).
 
-        The (row, anchor, class) triples of all rows with a class score
-        above ``score_thr``, at most ``nms_pre`` of them (None:
+        The (row, anchor, class) triples of all rows (or, with
+        ``test_cfg.row_frame``, of that frame's rows only) with a class
+        score above ``score_thr``, at most ``nms_pre`` of them (None:
         ``min(100 T, 300)``), each with one box per frame decoded from its
         anchor. NMS needs the masks: see
         :func:`~mmvis_clip.models.utils.clip_nms.clip_nms`.
@@ -541,9 +551,15 @@ class CiCoHead(AnchorHead):
             for x in self.flatten_predictions(cls_scores, bbox_preds,
                                               param_preds, embed_preds,
                                               centernesses))
-        anchors, _ = self.row_priors(cls_scores)
+        anchors, row_frames = self.row_priors(cls_scores)
         anchors = anchors.float()
         num_frames = deltas.size(2)
+        if cfg.get('row_frame', None) is not None:
+            rows = row_frames == cfg['row_frame']
+            anchors = anchors[rows]
+            cls, deltas, params, embeds, centerness = (
+                None if x is None else x[:, rows]
+                for x in (cls, deltas, params, embeds, centerness))
         nms_pre = cfg.get('nms_pre', None)
         if nms_pre is None:
             nms_pre = min(100 * num_frames, 300)
