@@ -362,18 +362,24 @@ def _tiny(config):
     return model
 
 
-def test_frame_model_init_gives_its_predictions_in_every_row(caplog):
+@pytest.mark.parametrize(
+    'config,rows',
+    [('cico-yolact_r18_fpn_paper-recipe_1xb4-4e_synthetic.py', T),
+     ('cico-yolact_r18_fpn_1xb4-4e_synthetic.py', 1)])
+def test_frame_model_init_gives_its_predictions_in_every_row(
+        caplog, config, rows):
     """The image-level model (T = 1, 2D) into the clip model (T = 3, 3D box
     and tracking towers, 4T box layer): on a clip of identical frames every
-    per-frame row predicts what the 2D model predicts, box of every frame
-    included."""
+    row (one per frame, or the one time-mean row) predicts what the 2D model
+    predicts, box of every frame included."""
     fifo = _tiny('cico-yolact_r18_fpn_fifo_1xb4-8e_synthetic.py')
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for p in fifo.parameters():
             p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
-    cico = _tiny('cico-yolact_r18_fpn_1xb4-4e_synthetic.py')
-    assert cico.bbox_head.per_frame_rows and cico.bbox_head.num_frames == T
+    cico = _tiny(config)
+    assert cico.bbox_head.per_frame_rows == (rows == T)
+    assert cico.bbox_head.num_frames == T
     with caplog.at_level(logging.INFO, logger=LOGGER):
         result = cico.load_state_dict(fifo.state_dict(), strict=True)
     assert not result.missing_keys and not result.unexpected_keys
@@ -388,9 +394,9 @@ def test_frame_model_init_gives_its_predictions_in_every_row(caplog):
     names = ('cls', 'box', 'params', 'embed', 'centerness')
     for name, levels2d, levels in zip(names, heads2d, heads):
         for pred2d, pred in zip(levels2d, levels):
-            assert pred2d.size(2) == 1 and pred.size(2) == T  # rows
+            assert pred2d.size(2) == 1 and pred.size(2) == rows
             h, w = pred.shape[-2:]
-            for row in range(T):
+            for row in range(rows):
                 if name == 'box':  # (anchor, frame, coordinate) channels
                     boxes = pred[:, :, row].view(1, A, T, 4, h, w)
                     for t in range(T):
