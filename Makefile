@@ -4,7 +4,7 @@
 #   make test   - install everything and run the test suite
 # Both create a virtual environment in $(VENV) when there is none.
 # GPU users: make install CUDA=cu130 (the CUDA build of torch, mmcv's CUDA
-# ops compiled with an nvcc of torch's CUDA; see README, "GPU").
+# ops compiled with an nvcc of torch's CUDA; see docs/installation.md, "GPU").
 #   make check-cuda-build - compile mmcv's CUDA ops for the GPU recipe in a
 #                 throw-away environment, no GPU needed (86 min on 2 shared cores)
 
@@ -18,7 +18,7 @@ CUDA ?=
 # torch from PyPI plus PyTorch's wheel index of the build asked for: pip takes
 # the highest version, and the index's 2.13.0+cpu / +cu130 outranks PyPI's
 # 2.13.0 (a CUDA 13.0 build on Linux x86_64). Where that index cannot be
-# reached, torch comes from PyPI alone; see README, "Installation".
+# reached, torch comes from PyPI alone; see docs/installation.md.
 ifeq ($(CUDA),)
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 else
@@ -49,7 +49,7 @@ PYTEST_ARGS ?=
 install: $(STAMP)
 
 $(STAMP): requirements.txt requirements/build.txt requirements/tests.txt setup.cfg setup.py \
-		mmvis_clip/utils/rle_runs.c mmvis_clip/utils/vis_format_scan.c \
+		mmvis_clip/structures/rle_runs.c mmvis_clip/structures/vis_format_scan.c \
 		mmvis_clip/evaluation/functional/greedy_match.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(call install_torch,$(PY),$(TORCH_INDEX))

@@ -31,11 +31,12 @@ add_mim_extension()
 # scans of raw json, and the greedy matching.
 setup(ext_modules=[
     Extension(
-        'mmvis_clip.utils._rle_runs', ['mmvis_clip/utils/rle_runs.c'],
+        'mmvis_clip.structures._rle_runs',
+        ['mmvis_clip/structures/rle_runs.c'],
         extra_compile_args=['-O3']),
     Extension(
-        'mmvis_clip.utils._vis_format_scan',
-        ['mmvis_clip/utils/vis_format_scan.c'],
+        'mmvis_clip.structures._vis_format_scan',
+        ['mmvis_clip/structures/vis_format_scan.c'],
         extra_compile_args=['-O3']),
     Extension(
         'mmvis_clip.evaluation.functional._greedy_match',

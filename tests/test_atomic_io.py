@@ -98,7 +98,7 @@ def test_publish_files_atomic_failed_write_keeps_the_old_pair(tmp_path):
 
 KILL_BETWEEN_RENAMES = r'''
 import os, signal, sys
-from mmvis_clip.evaluation.functional import dump_vis_results
+from mmvis_clip.structures import dump_vis_results
 renames = []
 real_replace = os.replace
 def replace(src, dst):
@@ -117,8 +117,7 @@ def test_results_pair_never_mixes_runs_after_a_kill(tmp_path, kill_after):
     submission.zip are published never leaves a new results.json beside
     the previous run's submission.zip; the next run clears the
     temporaries."""
-    from mmvis_clip.evaluation.functional import (dump_vis_results,
-                                                  load_vis_results)
+    from mmvis_clip.structures import (dump_vis_results, load_vis_results)
     out = tmp_path / 'out'
     dump_vis_results([{'video_id': 1}], str(out))
     proc = subprocess.run(

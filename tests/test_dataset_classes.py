@@ -18,10 +18,10 @@ from mmvis_clip.engine.checkpoint_load_hook import (check_checkpoint_classes,
                                                     checkpoint_classes)
 from mmvis_clip.engine.config_checks import (check_dataset_classes,
                                              config_dataset_classes)
+from mmvis_clip.structures.vis_format import VISFormatError
 from mmvis_clip.utils.atomic_io import dump_json_atomic
 from mmvis_clip.utils.checkpoint_loading import CheckpointError
 from mmvis_clip.utils.user_errors import UserError
-from mmvis_clip.utils.vis_format import VISFormatError
 
 
 def _categories(*names, ids=None):
@@ -220,5 +220,5 @@ def test_own_data_hint_never_suggests_synthetic_data(tmp_path):
         '; convert it from its raw json with: python tools/'
         f"dataset_converters/vis2cocovid.py -i {tmp_path / 'a.json'} -o "
         f"{tmp_path / 'a_cocovid.json'}")
-    assert 'README\'s "Data"' in _missing_hint(
+    assert 'as docs/data.md says' in _missing_hint(
         dict(type='YouTubeVISDataset', data_root='data/youtube_vis_2019/'))

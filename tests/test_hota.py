@@ -16,9 +16,9 @@ from test_vis_eval import _rle, _uncompressed_rle
 
 from mmvis_clip.evaluation.functional import (HOTA_STAT_NAMES, OVIS_STAT_NAMES,
                                               HOTAUnavailableError,
-                                              VISFormatError, evaluate_hota,
-                                              evaluate_vis)
+                                              evaluate_hota, evaluate_vis)
 from mmvis_clip.evaluation.functional.hota import uncompressed_counts
+from mmvis_clip.structures import VISFormatError
 
 approx = pytest.approx
 

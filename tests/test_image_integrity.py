@@ -16,7 +16,7 @@ from format_round_trip import (assert_one_line_error, export_ytvis, load,
 from PIL import Image
 
 from mmvis_clip.datasets.converters.image_integrity import check_image_complete
-from mmvis_clip.utils.vis_format import VISFormatError
+from mmvis_clip.structures.vis_format import VISFormatError
 
 #: The frame the tests cut: the third frame of the second video.
 VIDEO, FRAME = 1, 2

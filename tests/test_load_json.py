@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from mmvis_clip.utils.vis_format import (VISFormatError, load_json,
-                                         loads_json_bytes)
+from mmvis_clip.structures.vis_format import (VISFormatError, load_json,
+                                              loads_json_bytes)
 
 
 @pytest.mark.parametrize(

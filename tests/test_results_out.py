@@ -17,9 +17,8 @@ from pycocotools import mask as mask_utils
 
 from mmvis_clip.apis import init_vis_model
 from mmvis_clip.datasets.converters.frames2ytvis import convert_frames_to_ytvis
-from mmvis_clip.evaluation.functional import (VideoFrames, VideoInfo,
-                                              VideoInstance, instance_id_map,
-                                              write_results_as_id_masks)
+from mmvis_clip.structures import (VideoFrames, VideoInfo, VideoInstance,
+                                   instance_id_map, write_results_as_id_masks)
 from mmvis_clip.utils.atomic_io import refuse_output_folder
 from mmvis_clip.utils.user_errors import UserError
 from mmvis_clip.visualization import instance_color

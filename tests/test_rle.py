@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from mmvis_clip.utils.rle import (decode_rle, encode_mask, encode_masks,
-                                  segmentation_rle)
+from mmvis_clip.structures.rle import (decode_rle, encode_mask, encode_masks,
+                                       segmentation_rle)
 
 
 def _masks():

@@ -1,15 +1,17 @@
-"""Run lengths of many RLEs at once (mmvis_clip.utils.rle) and the batch
-check of frame segmentations (mmvis_clip.utils.vis_format), against
+"""Run lengths of many RLEs at once (mmvis_clip.structures.rle) and the batch
+check of frame segmentations (mmvis_clip.structures.vis_format), against
 pycocotools and the frame-by-frame check."""
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from mmvis_clip.structures.rle import (COUNTS_STRING_PROBLEMS,
+                                       decode_counts_strings, run_totals)
+from mmvis_clip.structures.vis_format import (SegmentationBatch,
+                                              VISFormatError,
+                                              check_segmentation,
+                                              rle_string_counts)
 from mmvis_clip.utils import rle as rle_module
-from mmvis_clip.utils.rle import (COUNTS_STRING_PROBLEMS,
-                                  decode_counts_strings, run_totals)
-from mmvis_clip.utils.vis_format import (SegmentationBatch, VISFormatError,
-                                         check_segmentation, rle_string_counts)
 
 
 def _random_masks(seed, num=200):
@@ -248,7 +250,7 @@ def test_batch_gives_rles_and_areas_of_every_kind():
 
 
 def test_join_frame_runs_puts_each_mask_at_its_index():
-    from mmvis_clip.utils.rle import FrameRuns, join_frame_runs
+    from mmvis_clip.structures.rle import FrameRuns, join_frame_runs
 
     def store(lists):
         return FrameRuns(
@@ -268,8 +270,9 @@ def test_join_frame_runs_puts_each_mask_at_its_index():
 def test_track_intersections_against_pycocotools_frame_by_frame():
     """Random tracks (masks absent, empty, full, any shape): the pixels
     shared, summed over frames, equal pycocotools' merge areas."""
-    from mmvis_clip.utils.rle import (FrameRuns, decode_counts_strings,
-                                      track_intersections)
+    from mmvis_clip.structures.rle import (FrameRuns,
+                                           decode_counts_strings,
+                                           track_intersections)
     rng = np.random.default_rng(4)
     height, width, frames = 17, 23, 5
 
@@ -318,7 +321,7 @@ def test_track_intersections_against_pycocotools_frame_by_frame():
 
 
 def test_int_lists_keeps_exact_ints_only():
-    from mmvis_clip.utils.rle import int_lists
+    from mmvis_clip.structures.rle import int_lists
     lists = [[3, 0, 5], [], [1, True], [2, 1.0], [np.int64(4)], [2**63],
              [-(2**63), 2**63 - 1]]
     read = int_lists(lists)
@@ -340,8 +343,8 @@ def test_missing_compiled_module_says_how_to_build():
     import sys
     code = ('__runs_no_model__ = True\n'
             'import sys\n'
-            "sys.modules['mmvis_clip.utils._rle_runs'] = None\n"
-            'import mmvis_clip.utils.rle\n')
+            "sys.modules['mmvis_clip.structures._rle_runs'] = None\n"
+            'import mmvis_clip.structures.rle\n')
     proc = subprocess.run([sys.executable, '-c', code],
                           capture_output=True,
                           text=True)
@@ -364,7 +367,7 @@ def _python_kind(seg, height, width):
 
 
 def test_frame_kinds_sort_frames_as_their_types_say():
-    from mmvis_clip.utils._vis_format_scan import frame_kinds
+    from mmvis_clip.structures._vis_format_scan import frame_kinds
     height, width = 4, 6
     frames = [
         None, {}, [], '', 0,
@@ -390,7 +393,7 @@ def test_frame_kinds_sort_frames_as_their_types_say():
 
 
 def test_encode_runs_writes_pycocotools_strings():
-    from mmvis_clip.utils.rle import FrameRuns, encode_runs
+    from mmvis_clip.structures.rle import FrameRuns, encode_runs
     masks = _random_masks(2)
     # and runs pycocotools would never write: empty runs inside, a mask
     # without runs, long runs

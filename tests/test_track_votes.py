@@ -3,7 +3,7 @@ hand-computed values and by mmdet's YouTubeVISMetric rule."""
 import numpy as np
 import pytest
 
-from mmvis_clip.evaluation.functional import TrackSummary, TrackVotes
+from mmvis_clip.structures import TrackSummary, TrackVotes
 
 
 @pytest.mark.parametrize(

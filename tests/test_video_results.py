@@ -6,8 +6,8 @@ import pycocotools.mask as mask_utils
 import pytest
 from mmdet.evaluation.metrics import YouTubeVISMetric
 
-from mmvis_clip.evaluation.functional import VideoResults, VISFormatError
-from mmvis_clip.utils.rle import encode_masks
+from mmvis_clip.structures import VideoResults, VISFormatError
+from mmvis_clip.structures.rle import encode_masks
 
 
 def random_frames(rng, num_frames, num_ids, height=6, width=8):

@@ -9,10 +9,10 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from mmvis_clip.evaluation.functional import (OVIS_STAT_NAMES, VIS_STAT_NAMES,
-                                              VISEval, VISFormatError,
-                                              evaluate_vis, occlusion_levels,
-                                              occlusion_score,
+                                              VISEval, evaluate_vis,
                                               sequence_mask_iou)
+from mmvis_clip.structures import (VISFormatError, occlusion_levels,
+                                   occlusion_score)
 
 # precision is tp / (tp + fp + eps) as in the official code: 1 - 1e-16
 approx = functools.partial(pytest.approx, abs=1e-12)

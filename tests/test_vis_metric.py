@@ -14,8 +14,8 @@ from pycocotools import mask as mask_utils
 import mmvis_clip  # noqa: F401  (registers VISMetric)
 from mmvis_clip.evaluation import VISMetric, evaluate_vis
 from mmvis_clip.evaluation.functional import (HOTA_STAT_NAMES, OVIS_STAT_NAMES,
-                                              VIS_STAT_NAMES, VISFormatError,
-                                              evaluate_hota)
+                                              VIS_STAT_NAMES, evaluate_hota)
+from mmvis_clip.structures import VISFormatError
 
 CLASSES = ('cat', 'dog')
 CAT_IDS = (3, 7)  # the ground-truth json's ids of CLASSES

@@ -45,10 +45,9 @@ from mmengine.runner import Runner
 from mmvis_clip.engine import (add_runner_args, check_data_exists,
                                setup_runner_cfg, use_checkpoint_load_hook)
 from mmvis_clip.evaluation import VISMetric
-from mmvis_clip.evaluation.functional import (dataset_video_frames,
-                                              write_results_as_id_masks)
-from mmvis_clip.evaluation.functional.vis_results_io import (RESULTS_NAME,
-                                                             SUBMISSION_NAME)
+from mmvis_clip.structures import (dataset_video_frames,
+                                   write_results_as_id_masks)
+from mmvis_clip.structures.vis_results_io import RESULTS_NAME, SUBMISSION_NAME
 from mmvis_clip.utils.atomic_io import (refuse_output_folder,
                                         refuse_overwriting_inputs,
                                         refuse_writing_into_inputs)

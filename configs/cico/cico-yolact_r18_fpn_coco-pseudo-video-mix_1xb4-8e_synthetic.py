@@ -1,5 +1,6 @@
 # CiCo-Yolact on the synthetic videos mixed 3:1 with the synthetic train
-# frames as T-frame pseudo-video clips; README.md, "Images as pseudo-videos".
+# frames as T-frame pseudo-video clips (docs/data.md, "Images as
+# pseudo-videos").
 _base_ = './cico-yolact_r18_fpn_1xb4-8e_synthetic.py'
 
 # mmvis_clip/datasets/synthetic/classes.py, in category id order

@@ -1,5 +1,5 @@
 # STC on the synthetic videos mixed 3:1 with the synthetic train frames as
-# (key, reference) pseudo-videos; README.md, "Images as pseudo-videos".
+# (key, reference) pseudo-videos; docs/data.md, "Images as pseudo-videos".
 _base_ = './stc_r18_fpn_1xb4-8e_synthetic.py'
 
 # mmvis_clip/datasets/synthetic/classes.py, in category id order

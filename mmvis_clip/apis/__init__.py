@@ -1,6 +1,6 @@
 """Inference: build a trained model and run it on a stream of frames."""
+from ..structures.frame_result import FrameResult
 from .frame_reader import DROP_POLICIES, FrameReader, StreamTimeoutError
-from .frame_result import FrameResult
 from .frame_source import (FrameError, FrameSizeError, FrameSource,
                            natural_sort_key, read_frame)
 from .inference import check_device, init_vis_model, resolve_device

@@ -13,7 +13,7 @@ the file (``tail -f``) during a live run:
   is a COCO compressed RLE of the frame's size;
 - per track, when it ends (the tracker forgets it) or at the end of the
   video: ``{"track": ID, "category_id", "score", "frames"}`` (its
-  :class:`~mmvis_clip.evaluation.functional.track_votes.TrackSummary`:
+  :class:`~mmvis_clip.structures.track_votes.TrackSummary`:
   majority-vote label and mean score over its frames, as in
   ``--out-json``, and the number of its per-frame instances);
 - last ``{"end": {...}}`` with the frame counts (read, processed,
@@ -31,10 +31,10 @@ An ``OSError`` of a write (a full disk) names the file
 import json
 from typing import Callable, Dict, List, Optional
 
-from ..evaluation.functional.track_votes import TrackSummary
-from ..utils.rle import encode_masks
+from ..structures.frame_result import FrameResult
+from ..structures.rle import encode_masks
+from ..structures.track_votes import TrackSummary
 from ..utils.user_errors import os_errors_name
-from .frame_result import FrameResult
 
 
 class ResultsStreamWriter:
@@ -46,7 +46,7 @@ class ResultsStreamWriter:
     Args:
         path (str): The ``.jsonl`` file.
         category_id (Callable[[int], int]): Category id of a label, e.g.
-            :meth:`~mmvis_clip.evaluation.functional.video_results.
+            :meth:`~mmvis_clip.structures.video_results.
             VideoResults.category_id`.
         header (dict): The first line (``video``, ``video_id``, ...).
     """
@@ -69,7 +69,7 @@ class ResultsStreamWriter:
               rles: Optional[List[dict]] = None) -> None:
         """One frame's final results; ``source_frame`` is its index among
         the frames the source delivered; ``rles``: the masks already
-        encoded (:func:`~mmvis_clip.utils.rle.encode_masks`), if they
+        encoded (:func:`~mmvis_clip.structures.rle.encode_masks`), if they
         are."""
         instances = []
         if rles is None:

@@ -32,12 +32,12 @@ import torch.nn as nn
 from mmengine.dataset import pseudo_collate
 from mmengine.model import is_model_wrapper
 
-from ..evaluation.functional.track_votes import TrackSummary, TrackVotes
 from ..models.utils.inference_stages import inference_stage
 from ..models.vis.video_stream import (FrameModelStream, FrameResults,
                                        VideoStreamMixin)
+from ..structures.frame_result import FrameResult
+from ..structures.track_votes import TrackSummary, TrackVotes
 from ..utils.user_errors import UserError
-from .frame_result import FrameResult
 from .frame_source import FrameSizeError, read_frame
 from .stream_pipeline import build_stream_pipeline, stream_inputs
 

@@ -17,7 +17,7 @@ import os.path as osp
 import re
 from typing import Optional, Sequence, Tuple
 
-from ..utils.vis_format import VISFormatError, load_json
+from ..structures.vis_format import VISFormatError, load_json
 
 #: The tool that writes a config for a dataset of one's own.
 MAKE_DATASET_CONFIG = 'tools/misc/make_dataset_config.py'

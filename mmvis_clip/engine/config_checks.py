@@ -23,7 +23,7 @@ from ..utils.user_errors import UserError, one_line
 SYNTHETIC_DATASET = 'SyntheticVISDataset'
 SYNTHETIC_ROOT = 'data/synthetic_vis'
 MAKE_SYNTHETIC = 'python tools/misc/make_synthetic_vis.py --out {root}'
-#: The datasets whose files the README's "Data" section prepares.
+#: The datasets whose files docs/data.md says how to prepare.
 PUBLIC_DATASETS = ('YouTubeVISDataset', 'OVISDataset')
 
 #: Top-level keys mmengine's Runner reads besides its ``__init__``
@@ -906,7 +906,7 @@ def _missing_hint(dataset: dict, path: Optional[str] = None) -> str:
     The synthetic dataset's command is suggested only for its default
     folder (:data:`SYNTHETIC_ROOT`), a CocoVID json ``X_cocovid.json``
     missing beside its raw ``X.json`` gets the conversion command, the
-    public datasets the README's "Data" section; any other folder is the
+    public datasets docs/data.md; any other folder is the
     user's own data: its config comes from ``make_dataset_config.py``.
     """
     from ..datasets.dataset_classes import MAKE_DATASET_CONFIG, raw_json_of
@@ -922,11 +922,11 @@ def _missing_hint(dataset: dict, path: Optional[str] = None) -> str:
         return ('; convert it from its raw json with: python tools/'
                 f'dataset_converters/vis2cocovid.py -i {raw} -o {path}')
     if kind in PUBLIC_DATASETS:
-        return ('; prepare the dataset as the README\'s "Data" section '
-                'says, or give --data-root DIR')
+        return ('; prepare the dataset as docs/data.md says, or give '
+                '--data-root DIR')
     return ('; check the path (data_root, or give --data-root DIR); for '
             'data of your own, write the config with '
-            f'{MAKE_DATASET_CONFIG} (README "Bring your own data")')
+            f'{MAKE_DATASET_CONFIG} (docs/data.md, "Bring your own data")')
 
 
 def check_data_exists(cfg: Config, dataloaders: Sequence[str],

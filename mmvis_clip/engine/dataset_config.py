@@ -37,9 +37,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
+from ..structures.vis_format import VISFormatError, load_json
 from ..utils.atomic_io import new_file_mode, refuse_overwriting_inputs
 from ..utils.user_errors import UserError, exit_on_user_error
-from ..utils.vis_format import VISFormatError, load_json
 from .config_checks import load_config
 
 #: The dataset class of the written configs.

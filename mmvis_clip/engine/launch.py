@@ -412,6 +412,7 @@ def relax_cuda_determinism(cfg: Config) -> bool:
         'randomness.deterministic=True on CUDA: deterministic algorithms '
         'everywhere torch has them; these run non-deterministically (torch '
         'warns): ' + ', '.join(NONDETERMINISTIC_CUDA_OPS) + '. A run is '
-        'then repeatable up to those ops (see the README, "Determinism").',
+        'then repeatable up to those ops (see docs/installation.md, '
+        '"Mixed precision, determinism, several GPUs").',
         logger='current')
     return True

@@ -2,7 +2,7 @@
 
 Code that checks what a user gave (a file, a folder, an option, a frame)
 raises :class:`UserError` (or a subclass, e.g.
-:class:`~mmvis_clip.utils.vis_format.VISFormatError`) with a message that
+:class:`~mmvis_clip.structures.vis_format.VISFormatError`) with a message that
 names the file, video, field or key at fault. A tool's entry point turns
 it, and the ``OSError`` of a missing or unreadable path, into one
 ``error: ...`` line on stderr::

@@ -57,11 +57,11 @@ from mmvis_clip.apis.frame_source import list_frame_files
 from mmvis_clip.apis.stream_pipeline import stream_inputs
 from mmvis_clip.models.utils.inference_stages import (inference_stage,
                                                       record_inference_stages)
+from mmvis_clip.structures.rle import encode_masks
 from mmvis_clip.utils.cpu_threads import (applied_cpu_threads,
                                           describe_cpu_threads)
 from mmvis_clip.utils.machine_load import (describe_machine_load,
                                            measure_machine_load)
-from mmvis_clip.utils.rle import encode_masks
 
 #: Model stages, as the models mark them (:func:`inference_stage`).
 MODEL_STAGES = ('backbone', 'neck', 'heads', 'mask', 'tracking')

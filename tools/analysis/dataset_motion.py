@@ -24,10 +24,10 @@ from typing import List, NamedTuple, Optional
 
 import numpy as np
 
+from mmvis_clip.structures.vis_format import VISFormatError, load_json
 from mmvis_clip.utils.atomic_io import (refuse_overwriting_inputs,
                                         write_bytes_atomic)
 from mmvis_clip.utils.user_errors import exit_on_user_error
-from mmvis_clip.utils.vis_format import VISFormatError, load_json
 
 
 class MotionStats(NamedTuple):
@@ -54,8 +54,8 @@ def _track_boxes(ann: dict, where: str) -> List[Optional[list]]:
             f'{where}: neither "bboxes" nor "segmentations" is a list')
     from pycocotools import mask as mask_utils
 
-    from mmvis_clip.utils.rle import segmentation_rle
-    from mmvis_clip.utils.vis_format import check_segmentation
+    from mmvis_clip.structures.rle import segmentation_rle
+    from mmvis_clip.structures.vis_format import check_segmentation
     boxes = []
     for frame_id, seg in enumerate(segmentations):
         if not seg:

@@ -37,8 +37,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from mmvis_clip.evaluation.functional.sequence_iou import sequence_mask_iou
-from mmvis_clip.utils.rle import segmentation_rle
-from mmvis_clip.utils.vis_format import load_json
+from mmvis_clip.structures.rle import segmentation_rle
+from mmvis_clip.structures.vis_format import load_json
 
 
 def _rle(segmentation, height, width):

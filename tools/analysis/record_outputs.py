@@ -95,7 +95,7 @@ def run_test(config, checkpoint, out_dir):
 def frame_record(video, result):
     """One stream result as a json line (masks as RLE, floats as the
     exact float32 values)."""
-    from mmvis_clip.utils.rle import encode_mask
+    from mmvis_clip.structures.rle import encode_mask
     return dict(
         video=video,
         frame=int(result.frame_index),

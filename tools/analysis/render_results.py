@@ -40,17 +40,16 @@ import os.path as osp
 import sys
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from mmvis_clip.evaluation.functional import (VideoInfo, VideoInstance,
-                                              decode_frame_masks, frame_stems,
-                                              kept_results, parse_ground_truth,
-                                              parse_video_results,
-                                              read_results_list,
-                                              results_video_ids)
+from mmvis_clip.structures import (VideoInfo, VideoInstance,
+                                   decode_frame_masks, frame_stems,
+                                   kept_results, parse_ground_truth,
+                                   parse_video_results, read_results_list,
+                                   results_video_ids)
+from mmvis_clip.structures.vis_format import VISFormatError, load_json
 from mmvis_clip.utils.atomic_io import (refuse_output_folder,
                                         refuse_overwriting_inputs,
                                         write_bytes_atomic)
 from mmvis_clip.utils.user_errors import UserError, exit_on_user_error
-from mmvis_clip.utils.vis_format import VISFormatError, load_json
 
 if TYPE_CHECKING:
     from mmengine.structures import InstanceData

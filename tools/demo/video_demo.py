@@ -25,7 +25,7 @@ frame index ``00000.png`` for a video file, camera or URL) and the class
 map ``DIR/classes.json``, the layout ``frames2ytvis.py`` reads: the tracks
 of ``--out-json`` scoring at least ``--score-thr``, ids 1, 2, ... in its
 order, overlaps to the higher score (see
-``mmvis_clip.evaluation.functional.vis_results_masks``); DIR must be new
+``mmvis_clip.structures.vis_results_masks``); DIR must be new
 or empty.
 
 ``--out`` plays in the source's time: it is written at the source's fps
@@ -101,13 +101,12 @@ from mmvis_clip.apis.frame_reader import (DROP_POLICIES, FrameReader,
                                           StreamTimeoutError)
 from mmvis_clip.apis.live_frame_source import open_frame_source
 from mmvis_clip.apis.results_stream_writer import ResultsStreamWriter
-from mmvis_clip.evaluation.functional import (VideoFrames, VideoInfo,
-                                              frame_stems,
-                                              write_results_as_id_masks)
-from mmvis_clip.evaluation.functional.video_results import VideoResults
+from mmvis_clip.structures import (VideoFrames, VideoInfo, frame_stems,
+                                   write_results_as_id_masks)
+from mmvis_clip.structures.rle import encode_masks
+from mmvis_clip.structures.video_results import VideoResults
 from mmvis_clip.utils.atomic_io import (dump_json_atomic, refuse_output_folder,
                                         refuse_overwriting_inputs)
-from mmvis_clip.utils.rle import encode_masks
 from mmvis_clip.utils.user_errors import UserError, exit_on_user_error
 from mmvis_clip.visualization import (AtomicVideoWriter, SourceTimeVideoWriter,
                                       VideoRenderer, check_video_codec)

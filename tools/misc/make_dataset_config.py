@@ -1,6 +1,6 @@
 """Write the config of a method for a dataset of your own.
 
-Example (the README's "Bring your own data" has the whole path)::
+Example (docs/data.md, "Bring your own data", has the whole path)::
 
     python tools/misc/make_dataset_config.py \
         configs/stc/stc_r18_fpn_1xb4-8e_synthetic.py \

@@ -1,5 +1,5 @@
 """Annotation format converters."""
-from ...utils.vis_format import VISFormatError
+from ...structures.vis_format import VISFormatError
 from .cocotrack2ytvis import convert_coco_tracks_to_ytvis
 from .frames2ytvis import (ClassMap, convert_frames_to_ytvis, frames2ytvis,
                            natural_sort_key, read_instance_id_mask)

@@ -46,11 +46,11 @@ from typing import Dict, List, Optional, Tuple
 
 from tqdm import tqdm
 
+from ...structures.rle import segmentation_rle
+from ...structures.vis_format import check_segmentation, load_json
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
-from ...utils.rle import segmentation_rle
 from ...utils.user_errors import UserError, exit_on_user_error
-from ...utils.vis_format import check_segmentation, load_json
 from .frames2ytvis import frame_size
 from .ytvis_tracks import (SourceClassMap, VideoTracks, build_ytvis,
                            require_int, summary_line)

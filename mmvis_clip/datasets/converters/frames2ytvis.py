@@ -77,11 +77,11 @@ import pycocotools.mask as mask_utils
 from PIL import Image
 from tqdm import tqdm
 
+from ...structures.rle import encode_mask, segmentation_rle
+from ...structures.vis_format import VISFormatError, load_json
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
-from ...utils.rle import encode_mask, segmentation_rle
 from ...utils.user_errors import exit_on_user_error
-from ...utils.vis_format import VISFormatError, load_json
 from .image_integrity import check_image_complete
 
 FRAME_EXTENSIONS = ('.jpg', '.jpeg', '.png')
@@ -392,7 +392,7 @@ def track_annotation(segmentations: List[Optional[dict]],
 
     Args:
         segmentations (list[dict | None]): Per frame compressed RLE with
-            ``str`` counts (:func:`~mmvis_clip.utils.rle.encode_mask`),
+            ``str`` counts (:func:`~mmvis_clip.structures.rle.encode_mask`),
             ``None`` where absent.
         ann_id, video_id, category_id (int): The ids to write.
         height, width (int): The frame size.

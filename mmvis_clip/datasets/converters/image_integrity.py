@@ -21,7 +21,7 @@ import os
 
 from PIL import Image
 
-from ...utils.vis_format import VISFormatError
+from ...structures.vis_format import VISFormatError
 
 #: The last bytes a whole file of each format ends with.
 IMAGE_ENDINGS = {

@@ -52,10 +52,10 @@ from typing import Dict, List, Optional, Tuple
 
 from tqdm import tqdm
 
+from ...structures.vis_format import load_json
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
 from ...utils.user_errors import UserError, exit_on_user_error
-from ...utils.vis_format import load_json
 from .frames2ytvis import list_folder, video_frames
 from .labelme_shapes import NO_AREA_SHAPE_TYPES, shape_rle, shape_type_of
 from .track_linking import (DEFAULT_LINK_IOU, DEFAULT_LINK_RULE, LINK_RULES,

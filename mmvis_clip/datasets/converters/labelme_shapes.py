@@ -42,7 +42,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 from PIL import Image
 
-from ...utils.rle import encode_mask, segmentation_rle
+from ...structures.rle import encode_mask, segmentation_rle
 from ...utils.user_errors import UserError
 from .ytvis_tracks import polygons_rle
 

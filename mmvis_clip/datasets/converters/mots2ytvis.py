@@ -45,11 +45,11 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from ...structures.rle import encode_mask
+from ...structures.vis_format import check_segmentation
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.natural_sort import natural_sort_key
-from ...utils.rle import encode_mask
 from ...utils.user_errors import UserError, exit_on_user_error
-from ...utils.vis_format import check_segmentation
 from .frames2ytvis import list_folder, read_instance_id_mask, video_frames
 from .ytvis_tracks import (SourceClassMap, VideoTracks, build_ytvis,
                            summary_line)

@@ -44,9 +44,9 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from terminaltables import AsciiTable
 
+from ...structures.vis_format import VISFormatError, load_json
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
 from ...utils.user_errors import UserError, exit_on_user_error
-from ...utils.vis_format import VISFormatError, load_json
 from .vis2cocovid import convert_vis_to_cocovid
 
 #: Names of the two sides of a split.

@@ -17,7 +17,7 @@ from typing import Dict, Hashable, List, Tuple
 import numpy as np
 import pycocotools.mask as mask_utils
 
-from ...utils.rle import segmentation_rle
+from ...structures.rle import segmentation_rle
 
 LINK_RULES = ('iou', 'order')
 DEFAULT_LINK_RULE = 'iou'

@@ -40,7 +40,7 @@ annotation at all. A frame with a segmentation but a ``null`` (or missing)
 bbox/area gets them computed from the mask with pycocotools.
 
 Every segmentation is checked against its video's frame size
-(:func:`~mmvis_clip.utils.vis_format.check_segmentation`): an RLE's
+(:func:`~mmvis_clip.structures.vis_format.check_segmentation`): an RLE's
 ``size`` must be ``[height, width]`` and its run lengths must cover the
 frame exactly; polygon points must lie in the frame (``0 <= x <= width``,
 ``0 <= y <= height``). A violation is an error naming the file, the video
@@ -73,10 +73,11 @@ from typing import Dict, List, Optional, Sequence, Union
 import pycocotools.mask as mask_utils
 from tqdm import tqdm
 
+from ...structures.rle import segmentation_rle
+from ...structures.vis_format import (VISFormatError, check_segmentation,
+                                      load_json)
 from ...utils.atomic_io import dump_json_atomic, refuse_overwriting_inputs
-from ...utils.rle import segmentation_rle
 from ...utils.user_errors import exit_on_user_error
-from ...utils.vis_format import VISFormatError, check_segmentation, load_json
 
 VIS_SPLITS = ('train', 'valid', 'test')
 VIS_VERSIONS = ('2019', '2021', 'ovis')

@@ -32,10 +32,10 @@ from typing import Dict, Hashable, List, Optional, Tuple
 import numpy as np
 import pycocotools.mask as mask_utils
 
+from ...structures.rle import segmentation_rle
+from ...structures.vis_format import VISFormatError, load_json
 from ...utils.natural_sort import natural_sort_key
-from ...utils.rle import segmentation_rle
 from ...utils.user_errors import UserError
-from ...utils.vis_format import VISFormatError, load_json
 from .frames2ytvis import ClassMap, track_annotation
 
 SOURCE_CLASS_MAP_KEYS = ('classes', 'source_classes')

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
 
+from ...structures.rle import encode_mask
 from ...utils.atomic_io import write_bytes_atomic
-from ...utils.rle import encode_mask
 from .classes import SYNTHETIC_VIS_CLASSES
 
 JPEG_QUALITY = 90

@@ -50,10 +50,10 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ...utils.rle import COUNTS_STRING_PROBLEMS, decode_counts_strings
-from ...utils.vis_format import VISFormatError
-from .vis_annotations import (VideoInstance, VISGroundTruth,
-                              parse_ground_truth, parse_results)
+from ...structures.rle import COUNTS_STRING_PROBLEMS, decode_counts_strings
+from ...structures.vis_annotations import (VideoInstance, VISGroundTruth,
+                                           parse_ground_truth, parse_results)
+from ...structures.vis_format import VISFormatError
 
 HOTA_STAT_NAMES = ('HOTA', 'DetA', 'AssA', 'LocA', 'IDF1')
 """The HOTA stats, values in [0, 1]."""
@@ -87,7 +87,7 @@ def uncompressed_counts(counts: Union[str, bytes]) -> List[int]:
     of value, a continuation bit, offset 48, the last character
     sign-extended), runs after the second as differences to the run two
     before; this undoes both steps
-    (:func:`~mmvis_clip.utils.rle.decode_counts_strings`).
+    (:func:`~mmvis_clip.structures.rle.decode_counts_strings`).
 
     Args:
         counts (str | bytes): The ``counts`` of a compressed RLE.

@@ -3,8 +3,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from ...utils.rle import (FrameRuns, rle_track_runs, run_totals,
-                          track_intersections)
+from ...structures.rle import (FrameRuns, rle_track_runs, run_totals,
+                               track_intersections)
 
 Track = Sequence[Optional[dict]]
 

@@ -49,10 +49,10 @@ writes, other encoders may) gets its true IoU, where the mask merge of the
 official code miscounts it.
 
 Speed: every frame mask is checked once, the run lengths of all RLEs at
-once (:class:`~mmvis_clip.utils.vis_format.SegmentationBatch`), which
+once (:class:`~mmvis_clip.structures.vis_format.SegmentationBatch`), which
 also gives the mask areas and the runs; the intersections of a video's
 predictions and ground truth come from those runs in one compiled call
-(:func:`~mmvis_clip.utils.rle.track_intersections`), and the greedy
+(:func:`~mmvis_clip.structures.rle.track_intersections`), and the greedy
 matching is compiled too (``greedy_match.c``), every subset and threshold
 in one call.
 """
@@ -63,13 +63,14 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ...structures.ovis_occlusion import OCCLUSION_LEVELS
+from ...structures.rle import track_intersections
+from ...structures.vis_annotations import (VideoInstance, VISGroundTruth,
+                                           check_evaluable, parse_ground_truth,
+                                           parse_results)
 from ...utils.compiled import compiled_module
-from ...utils.rle import track_intersections
 from .hota import hota_from_parsed
-from .ovis_occlusion import OCCLUSION_LEVELS
 from .sequence_iou import iou_from_intersections, stack_track_runs
-from .vis_annotations import (VideoInstance, VISGroundTruth, check_evaluable,
-                              parse_ground_truth, parse_results)
 
 _greedy_match = compiled_module('evaluation.functional._greedy_match')
 

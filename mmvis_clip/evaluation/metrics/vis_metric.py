@@ -9,11 +9,11 @@ from mmengine.dist import (all_gather_object, broadcast_object_list,
                            get_world_size, is_main_process)
 from mmengine.logging import MMLogger
 
-from ...utils.vis_format import load_json
+from ...structures import VISFormatError, dump_vis_results
+from ...structures.video_results import VideoResults
+from ...structures.vis_format import load_json
 from ..functional import (HOTA_AVERAGES, HOTA_STAT_NAMES, OCCLUSION_STAT_NAMES,
-                          VIS_STAT_NAMES, VISFormatError, dump_vis_results,
-                          evaluate_vis, format_vis_stats)
-from ..functional.video_results import VideoResults
+                          VIS_STAT_NAMES, evaluate_vis, format_vis_stats)
 
 
 @METRICS.register_module()

@@ -8,8 +8,8 @@ class TrackRecord:
     """Bounded memory of one track: the latest value of each state (or its
     momentum average), its latest label and when it was last observed,
     whatever the length of the video. (The video-level label and score of
-    a track come from its outputs: :class:`~mmvis_clip.evaluation.
-    functional.track_votes.TrackVotes`.)
+    a track come from its outputs:
+    :class:`~mmvis_clip.structures.track_votes.TrackVotes`.)
 
     Args:
         frame_id (int): Time step of the first observation.
