@@ -68,6 +68,18 @@ def test_eval_vis_evaluates_without_heavy_packages(tmp_path):
     assert json.loads(out.read_text()) == pytest.approx(EXPECTED, abs=1e-9)
 
 
+def test_results_format_imports_no_heavy_package():
+    """mmvis_clip.structures (the format the stream API's FrameResult and
+    the evaluator share) needs no torch, even in a process that runs a
+    model."""
+    assert _python('''
+__runs_no_model__ = True
+import sys
+import mmvis_clip.structures
+print(sorted(m for m in {heavy} if m in sys.modules))
+'''.format(heavy=HEAVY)) == '[]'
+
+
 def test_plain_import_registers_every_module():
     """As a config's custom_imports does it, in a fresh process that
     imported nothing else first."""

@@ -74,3 +74,36 @@ def test_label_outside_the_classes_names_the_video():
     video.add(0, [0], [2], [0.5], encode_masks(np.ones((1, 2, 2), bool)))
     with pytest.raises(VISFormatError, match='label 2 in video 4'):
         video.results()
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_votes_counted_outside_give_the_same_results(seed):
+    """tally=False with a stream's summaries (popped as tracks end, then
+    the rest): the results of the video's own count, byte for byte."""
+    from mmvis_clip.structures import TrackVotes
+    rng = np.random.default_rng(seed)
+    frames = random_frames(rng, num_frames=9, num_ids=8)
+    for f in frames[5:]:  # tracks 0 and 1 end by frame 4
+        keep = f['instances_id'] >= 2
+        f.update(instances_id=f['instances_id'][keep],
+                 labels=f['labels'][keep], scores=f['scores'][keep],
+                 masks=[m for m, k in zip(f['masks'], keep) if k])
+    own, outside = VideoResults(video_id=2), VideoResults(video_id=2,
+                                                          tally=False)
+    votes, summaries = TrackVotes(), dict()
+    for index, f in enumerate(frames):
+        for video in (own, outside):
+            video.add(index, f['instances_id'], f['labels'], f['scores'],
+                      f['masks'])
+        votes.add(f['instances_id'], f['labels'], f['scores'])
+        if index == 4:  # as pop_finished_summaries does mid-stream: the
+            # ids that no later frame has (the tracks that ended)
+            later = {int(i) for g in frames[5:] for i in g['instances_id']}
+            ended = [i for i in votes.labels if i not in later]
+            assert ended  # the case this test is for
+            summaries.update(votes.pop(ended))
+    summaries.update(votes.summaries())
+    assert outside.results(11, summaries) == own.results(11)
+    assert outside.num_tracks == own.num_tracks == len(summaries)
+    with pytest.raises(AssertionError, match='summaries are given'):
+        outside.results(11)

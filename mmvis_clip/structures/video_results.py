@@ -2,7 +2,7 @@
 one owner of that step, for the test loop's metric and the demo."""
 from typing import Dict, List, Optional, Sequence
 
-from .track_votes import TrackVotes
+from .track_votes import TrackSummary, TrackVotes
 from .vis_format import VISFormatError
 
 
@@ -21,14 +21,19 @@ class VideoResults:
         video_id (int): ``video_id`` of the results. Defaults to 1.
         cat_ids (Sequence[int], optional): Category id of each label;
             defaults to ``label + 1`` (YouTube-VIS and OVIS ids).
+        tally (bool): Count the tracks' votes here. False when the frames
+            come from a stream that counts them already (the
+            ``VideoSegmenter``'s summaries, given to :meth:`results`).
+            Defaults to True.
     """
 
     def __init__(self,
                  video_id: int = 1,
-                 cat_ids: Optional[Sequence[int]] = None) -> None:
+                 cat_ids: Optional[Sequence[int]] = None,
+                 tally: bool = True) -> None:
         self.video_id = int(video_id)
         self.cat_ids = None if cat_ids is None else [int(i) for i in cat_ids]
-        self.votes = TrackVotes()
+        self.votes = TrackVotes() if tally else None
         self.segmentations: Dict[int, Dict[int, dict]] = dict()
         self.num_frames = 0
 
@@ -43,7 +48,8 @@ class VideoResults:
             rles (Sequence[dict]): n compressed RLEs (``str`` or ``bytes``
                 counts).
         """
-        self.votes.add(instances_id, labels, scores)
+        if self.votes is not None:
+            self.votes.add(instances_id, labels, scores)
         for track_id, rle in zip(instances_id, rles):
             counts = rle['counts']
             segs = self.segmentations.setdefault(int(track_id), dict())
@@ -55,7 +61,7 @@ class VideoResults:
 
     @property
     def num_tracks(self) -> int:
-        return len(self.votes)
+        return len(self.segmentations)
 
     def category_id(self, label: int) -> int:
         """The category id written for ``label``."""
@@ -67,20 +73,31 @@ class VideoResults:
                 f'{len(self.cat_ids)} classes')
         return self.cat_ids[label]
 
-    def results(self, num_frames: Optional[int] = None) -> List[dict]:
-        """The results list.
+    def results(
+            self,
+            num_frames: Optional[int] = None,
+            summaries: Optional[Dict[int, TrackSummary]] = None
+    ) -> List[dict]:
+        """The results list, tracks in the order they first appear.
 
         Args:
             num_frames (int, optional): Video length (the length of each
                 ``segmentations`` list); defaults to the last frame seen
                 plus one.
+            summaries (dict[int, TrackSummary], optional): Every track's
+                summary, by id; required with ``tally=False``, not allowed
+                otherwise.
         """
         length = self.num_frames if num_frames is None else int(num_frames)
         assert length >= self.num_frames, \
             f'num_frames={length} but frame {self.num_frames - 1} has results'
+        assert (summaries is None) == (self.votes is not None), \
+            'summaries are given exactly when the votes are counted outside'
+        if summaries is None:
+            summaries = self.votes.summaries()
         out = []
-        for track_id, summary in self.votes.summaries().items():
-            segs = self.segmentations[track_id]
+        for track_id, segs in self.segmentations.items():
+            summary = summaries[track_id]
             out.append(
                 dict(
                     video_id=self.video_id,

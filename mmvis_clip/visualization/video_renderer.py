@@ -13,7 +13,7 @@ from mmengine.structures import InstanceData
 
 from ..utils.atomic_io import new_file_mode
 from ..utils.user_errors import os_errors_name
-from .vis_local_visualizer import VISLocalVisualizer
+from .vis_local_visualizer import VISLocalVisualizer, as_numpy
 
 _visualizer_names = itertools.count()
 
@@ -200,29 +200,29 @@ class VideoRenderer:
 
         Args:
             frame (np.ndarray): (H, W, 3) uint8 BGR.
-            instances (FrameResult | InstanceData): With ``instances_id``
-                (``instances_id`` for a FrameResult), ``labels`` and
-                optionally ``masks`` (n, H, W), ``bboxes`` (n, 4),
-                ``scores``.
+            instances (FrameResult | InstanceData): With ``instances_id``,
+                ``labels`` and optionally ``masks`` (n, H, W), ``bboxes``
+                (n, 4), ``scores``: NumPy arrays, tensors or mmdet's box
+                and mask types.
 
         Returns:
             np.ndarray: (H, W, 3) uint8 BGR.
         """
-        if not isinstance(instances, InstanceData):
-            instances = instances.to_instance_data()
-        instances = instances.cpu()
-        if 'masks' in instances and not isinstance(instances.masks,
-                                                   np.ndarray):
-            masks = instances.masks
-            masks = masks.to_ndarray() if hasattr(
-                masks, 'to_ndarray') else masks.numpy()
-            instances.masks = masks.astype(bool)
-        if 'bboxes' in instances and hasattr(instances.bboxes, 'tensor'):
-            instances.bboxes = instances.bboxes.tensor  # mmdet box type
-        if 'scores' in instances and len(instances):
-            instances = instances[instances.scores >= self.score_thr]
+        names = ('instances_id', 'labels', 'masks', 'bboxes', 'scores')
+        if isinstance(instances, InstanceData):
+            fields = {
+                name: as_numpy(instances.get(name))
+                for name in names if name in instances
+            }
+        else:  # a FrameResult
+            fields = {name: getattr(instances, name) for name in names}
+        if 'masks' in fields:
+            fields['masks'] = fields['masks'].astype(bool, copy=False)
+        if 'scores' in fields and len(fields['labels']):
+            keep = fields['scores'] >= self.score_thr
+            fields = {name: value[keep] for name, value in fields.items()}
         drawn = self.visualizer._draw_instances(frame[..., ::-1].copy(),
-                                                instances)
+                                                InstanceData(**fields))
         return np.ascontiguousarray(drawn[..., ::-1])
 
 

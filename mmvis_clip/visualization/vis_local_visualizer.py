@@ -14,6 +14,18 @@ from mmengine.structures import InstanceData
 GOLDEN_RATIO_CONJUGATE = 0.6180339887498949
 
 
+def as_numpy(value) -> np.ndarray:
+    """``value`` as a NumPy array: a torch tensor (any device), mmdet's
+    box or mask structures, or anything ``np.asarray`` takes."""
+    if hasattr(value, 'tensor'):  # mmdet's box types
+        value = value.tensor
+    if hasattr(value, 'to_ndarray'):  # mmdet's mask types
+        return value.to_ndarray()
+    if hasattr(value, 'detach'):  # a tensor
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
 def instance_color(instance_id: int) -> Tuple[int, int, int]:
     """The RGB colour of an instance id, the same in every frame and run.
 
@@ -41,8 +53,9 @@ class VISLocalVisualizer(TrackLocalVisualizer):
     def _draw_instances(self, image: np.ndarray,
                         instances: InstanceData) -> np.ndarray:
         """Draw ``instances`` (``instances_id``, ``labels`` and optional
-        ``bboxes`` (N, 4), ``masks`` (N, H, W) bool, ``scores``) on the RGB
-        ``image``; returns the drawn RGB image."""
+        ``bboxes`` (N, 4), ``masks`` (N, H, W) bool, ``scores``; NumPy
+        arrays or tensors) on the RGB ``image``; returns the drawn RGB
+        image."""
         self.set_image(image)
         if len(instances) == 0:
             return self.get_image()
@@ -62,7 +75,7 @@ class VISLocalVisualizer(TrackLocalVisualizer):
             texts = [f'{name}\n{i}' for name, i in zip(names, ids)]
 
         if 'masks' in instances:
-            masks = np.asarray(instances.masks).astype(bool)
+            masks = as_numpy(instances.masks).astype(bool)
             polygons = []
             for mask in masks:
                 contours, _ = bitmap_to_polygon(mask)
@@ -73,7 +86,7 @@ class VISLocalVisualizer(TrackLocalVisualizer):
             self.draw_binary_masks(masks, colors=colors, alphas=self.alpha)
 
         if 'bboxes' in instances:
-            bboxes = instances.bboxes.clone()
+            bboxes = as_numpy(instances.bboxes).copy()
             self.draw_bboxes(
                 bboxes,
                 edge_colors=colors,
@@ -82,7 +95,7 @@ class VISLocalVisualizer(TrackLocalVisualizer):
             positions = bboxes[:, :2] + self.line_width
             areas = (bboxes[:, 3] - bboxes[:, 1]) * (
                 bboxes[:, 2] - bboxes[:, 0])
-            scales = _get_adaptive_scales(areas.cpu().numpy())
+            scales = _get_adaptive_scales(areas)
             for i, pos in enumerate(positions):
                 self.draw_texts(
                     texts[i],

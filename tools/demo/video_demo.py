@@ -417,8 +417,12 @@ def run_on_source(args, source, window, fourcc=None, stop=None,
     segmenter = VideoSegmenter(model)
     classes = model.dataset_meta.get('classes')
     renderer = VideoRenderer(classes=classes, score_thr=args.score_thr)
+    # the segmenter counts the tracks' votes; their summaries, by id
     video_results = VideoResults(
-        video_id=args.video_id, cat_ids=model.dataset_meta.get('cat_ids'))
+        video_id=args.video_id,
+        cat_ids=model.dataset_meta.get('cat_ids'),
+        tally=False)
+    track_summaries = dict()
     policy = args.drop_frames or ('oldest' if source.is_live else 'none')
     reader = FrameReader(
         source,
@@ -473,6 +477,7 @@ def run_on_source(args, source, window, fourcc=None, stop=None,
                     emit(segmenter.push(frame))
                     # bounds the kept summaries on endless streams
                     ended = segmenter.pop_finished_summaries()
+                    track_summaries.update(ended)
                     if stream is not None:
                         stream.tracks(ended)
                     num_frames += 1
@@ -490,6 +495,7 @@ def run_on_source(args, source, window, fourcc=None, stop=None,
             reader.close(join_timeout=0 if stall else 5.0)
             remaining, summaries = segmenter.finish()
             emit(remaining)
+            track_summaries.update(summaries)
         if pending:
             raise RuntimeError(f'{type(segmenter).__name__} gave no result '
                                f'for frames {sorted(pending)}')
@@ -519,7 +525,7 @@ def run_on_source(args, source, window, fourcc=None, stop=None,
     finally:
         if stream is not None:
             stream.close()
-    results = video_results.results(num_frames)
+    results = video_results.results(num_frames, track_summaries)
     if args.out_json:
         dump_json_atomic(results, args.out_json)
     if args.out_masks:
