@@ -22,67 +22,50 @@ from ..utils.random_subset import random_subset
 class CiCoMaskHead(BaseModule):
     """Clip-level prototypes and the clip masks built from them.
 
-    **Prototype net (CMH, paper Sec. 3.2 and Fig. 2c).** FPN levels
-    ``start_level..end_level`` (P3-P5) each go through a 3x3 conv, are
-    upsampled to P3's size (``aligned_bilinear``) and summed; then
-    ``num_convs`` 3x3x3 3D convs (2D per frame with ``conv_3d=False``,
-    Table 1d), an upsampling x2 (``upsample``), a 1x3x3 and a 1x1x1 conv
-    down to ``k`` prototype channels: ``(B, k, T, H/4, W/4)``. The 1xkxk
-    layers are 2D convs applied per frame (their weights load from 2D
-    checkpoints as they are). Every conv but the last has ``norm_cfg``
-    (a 2D ``BN`` becomes ``BN3d`` on 3D convs) and a ReLU. Where this
-    follows the public code rather than the paper: ``configs/cico/
-    README.md``, row "CMH".
-
-    **Clip masks.** ``mask_generator`` turns the prototypes and an
-    object's mask parameters into its masks on all T frames:
-    ``YolactClipMaskGenerator`` (Eq. 5, k = 32, CiCo-Yolact) or
-    ``CondInstClipMaskGenerator`` (Eq. 6, k = 8, CiCo-CondInst); its
-    ``num_protos`` sets ``k`` and its ``num_params`` the box head's
-    parameter channels. Masks are localised by the object's circumscribed
-    box over the clip (Eq. 4), cropped by the generator.
-
-    **Loss** (Eq. 8, reduced as the public code): per positive the
-    generator's clip-level BCE over all T frames, the frames weighted
-    ``frame_decay^|t - f|`` with ``f`` the frame of the prediction row the
-    positive came from (equal weights for time-mean rows); averaged over
-    the positives of a clip (Eq. 8's ``1 / N_pos``) and over the clips of
-    the batch (``clip_average``).
+    Prototype net (CMH, Sec. 3.2, Fig. 2c): a 3x3 conv per FPN level
+    (``start_level..end_level``), upsampled to the first and summed;
+    ``num_convs`` 3x3x3 convs; x2 upsampling; a 1x3x3 and a 1x1x1 conv (2D
+    per frame, loading 2D weights as they are) to ``k`` channels:
+    ``(B, k, T, H/4, W/4)``. Every conv but the last has ``norm_cfg`` (2D
+    ``BN`` becomes ``BN3d`` on 3D convs) and a ReLU. ``mask_generator``
+    turns prototypes, mask parameters and the circumscribed box (Eq. 4)
+    into masks on all T frames (Eq. 5 or 6); its ``num_protos`` sets ``k``.
+    Loss (Eq. 8): the generator's clip BCE per positive, frames weighted
+    ``frame_decay^|t - f|`` (``f`` the positive's row frame), averaged over
+    a clip's positives and over the clips.
 
     Args:
         in_channels (int): FPN channels. Defaults to 256.
-        feat_channels (int): Channels of the prototype net.
-            Defaults to 256.
+        feat_channels (int): Prototype-net channels. Defaults to 256.
         start_level (int): First FPN level used (0 = P3). Defaults to 0.
         end_level (int): Last FPN level used. Defaults to 2 (P5).
         num_convs (int): 3x3x3 convs after the level sum. Defaults to 3.
-        conv_3d (bool): 3D (True) or per-frame 2D 3x3x3 convs.
-            Defaults to True.
-        level_conv_3d (bool): The level convs 3D too (only with
-            ``conv_3d``); the public code's are 2D. Defaults to False.
+        conv_3d (bool): 3D or per-frame 2D convs (Table 1d). Defaults to True.
+        level_conv_3d (bool): 3D level convs (with ``conv_3d``). Defaults to
+            False.
         conv3d_cfg (dict): 3D conv layer. Defaults to
             ``dict(type='ReplicateTimeConv3d')``.
-        norm_cfg (dict, optional): Norm after the convs (the public code:
-            ``dict(type='BN')``). Defaults to None.
-        upsample (str): ``'deconv'`` (paper: a 2x2 stride-2 transposed
-            conv and a ReLU) or ``'bilinear'`` (public code: bilinear x2,
-            ``align_corners=True``). Defaults to ``'deconv'``.
+        norm_cfg (dict, optional): Norm after the convs. Defaults to None.
+        upsample (str): ``'deconv'`` (2x2 stride-2 transposed conv + ReLU)
+            or ``'bilinear'``. Defaults to ``'deconv'``.
         proto_relu (bool): ReLU on the prototypes. Defaults to True.
-        mask_generator (dict): The clip mask generator.
+        mask_generator (dict): The clip mask generator. Defaults to
+            ``YolactClipMaskGenerator`` with 32 prototypes.
         max_masks_to_train (int, optional): Positives per clip in the mask
-            loss (random subset above it, as YOLACT); None uses all, as
-            the public CiCo code. Defaults to None.
-        frame_decay (float): Base of the frame weights of the loss; 1.0
-            weighs all frames equally. Defaults to 0.9.
-        clip_average (bool): Average the per-clip losses over the clips of
-            the batch (public code; a clip without positives counts 0);
-            False averages over all positives of the batch.
+            loss (a random subset above it); None: all. Defaults to None.
+        frame_decay (float): Base of the frame weights, in (0, 1].
+            Defaults to 0.9.
+        clip_average (bool): Average the per-clip losses over the clips (a
+            clip without positives counts 0); False: over all positives.
             Defaults to True.
-        render_chunk (int): Detections thresholded at full resolution at
-            a time in :meth:`render` (bounds peak memory; results are the
-            same). Defaults to 16.
+        render_chunk (int): Objects rendered at a time at full resolution
+            (bounds peak memory). Defaults to 16.
         test_cfg (dict, optional): ``mask_thr`` (0.5).
         init_cfg (dict, optional): Initialisation config.
+
+    Raises:
+        ValueError: On bad levels, ``upsample``, ``frame_decay`` or
+            ``render_chunk``.
     """
 
     proto_stride = 4
@@ -204,18 +187,14 @@ class CiCoMaskHead(BaseModule):
             protos (Tensor): (B, k, T, h, w).
             positive_infos (list[InstanceData]): Per clip, ``params``
                 (M, P), ``gt_inds`` (M, ) and optionally ``row_frames``
-                (M, ) long: the frame in [0, T) of the prediction row of
-                each positive, or -1 for one row per clip (the default
-                when the field is missing).
+                (M, ) long: each positive's row frame in [0, T), or -1 for
+                one row per clip (the default).
             batch_clip_gts (list[InstanceData]): Per clip, ``bboxes``
                 (N, T, 4), ``valid`` (N, T), ``masks`` (N, T, H, W) at the
                 padded input size.
 
         Returns:
-            dict[str, Tensor]: ``loss_mask``: per clip the frame-weighted
-            loss averaged over its positives, then averaged over the clips
-            (``clip_average``) or, weighted by their positive counts, over
-            the clips that have positives.
+            dict[str, Tensor]: ``loss_mask``.
         """
         num_frames = protos.size(2)
         losses, counts = [], []
@@ -267,12 +246,10 @@ class CiCoMaskHead(BaseModule):
                min_crop_size: Optional[float] = None) -> Tensor:
         """Binary clip masks of arbitrary mask parameters and boxes.
 
-        Logits from the generator, sigmoid, the generator's test-time crop
-        of the box (:meth:`BaseClipMaskGenerator.crop_masks`), bilinear x4
-        to the padded input, cut to ``img_shape``, resized to
-        ``ori_shape`` with ``rescale``, thresholded at ``mask_thr``. Done
-        ``render_chunk`` objects at a time, so the float maps at full
-        resolution never exceed ``render_chunk * T`` frames.
+        The generator's logits, sigmoid, its test-time crop, x4 to the
+        padded input, cut to ``img_shape``, resized to ``ori_shape`` with
+        ``rescale``, thresholded at ``mask_thr``; ``render_chunk`` objects
+        at a time.
 
         Args:
             protos (Tensor): (k, T, h, w) of the clip.
@@ -282,8 +259,7 @@ class CiCoMaskHead(BaseModule):
             img_meta (dict): ``img_shape``, ``ori_shape`` of the frames.
             rescale (bool): Masks at ``ori_shape`` (else ``img_shape``).
             crop_scale (float, optional): Box enlargement of the crop;
-                default the generator's ``test_crop_scale`` (the public
-                tracker uses 1.2 for tracks carried over a clip).
+                default the generator's ``test_crop_scale``.
             min_crop_size (float, optional): Minimum crop side as a
                 fraction of the image; default the generator's.
 

@@ -15,10 +15,8 @@ def num_dynamic_params(mask_channels: int,
                        feat_channels: int,
                        num_layers: int,
                        with_coords: bool = True) -> int:
-    """Number of dynamic parameters a kernel generator must predict
-    (:func:`~mmvis_clip.models.utils.dynamic_params.dynamic_layer_shapes`
-    from ``mask_channels`` (+2 relative coordinates)); CondInst's default
-    (8, 8, 3 layers, coords) gives 169."""
+    """Dynamic parameters a kernel generator predicts; 169 for CondInst's
+    ``(8, 8, 3)`` with coordinates."""
     return num_layer_params(
         dynamic_layer_shapes(mask_channels + (2 if with_coords else 0),
                              feat_channels, num_layers))
@@ -26,19 +24,12 @@ def num_dynamic_params(mask_channels: int,
 
 @MODELS.register_module()
 class STCMaskHead(CondInstMaskHead):
-    """CondInst mask head whose mask-branch width, dynamic depth and
-    relative coordinates can be changed (STC Tables 6 and 7).
+    """CondInst mask head with the options of STC Tables 6 and 7.
 
-    Same weights and outputs as mmdet's :class:`CondInstMaskHead` for the
-    CondInst setting. Differences:
-
-    - ``with_coords=False`` drops the two relative-coordinate channels
-      from the dynamic head's input (Table 7 "Coord.").
-    - the dynamic parameters are parsed by the dynamic head's own width
-      (``feat_channels``); mmdet reshapes them by the mask-branch width,
-      which only works when both are equal (8 and 8), so Table 7's 1, 4
-      and 16 mask-branch channels would fail there.
-    - ``num_layers=1`` (Table 6, one dynamic conv) is supported.
+    Equal to mmdet's :class:`CondInstMaskHead` in the CondInst setting; also
+    takes ``num_layers=1`` (Table 6), mask-branch widths other than
+    ``feat_channels`` (Table 7) and ``with_coords=False`` (Table 7
+    "Coord.").
 
     Args:
         with_coords (bool): Append relative coordinates to the mask

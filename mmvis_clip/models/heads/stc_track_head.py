@@ -21,63 +21,46 @@ from ..task_modules.embedding_sampling import (assignment_to_grid,
 class STCTrackHead(BaseModule):
     """STC tracking head (Sec. 3.3) with its spatio-temporal losses.
 
-    **Architecture.** Each FPN level ``start_level..end_level`` (P3-P5 by
-    default) goes through its own ``num_convs`` 3x3 conv layers; the
-    outputs of the coarser levels are upsampled to the finest level with
-    CondInst's ``aligned_bilinear`` and summed, and a 1x1 conv maps the
-    sum to ``embed_dim`` channels. The result is one embedding map at the
-    stride of the finest level (8). Embeddings are compared by dot
-    product, as in Eq. 2-3.
-
-    **Queries.** A query is read (bilinear interpolation) from the map at
-    the centre of the box predicted at each positive location of a frame
-    (Sec. 3.3: "extracted ... by the center of the predicted bounding
-    box"); it carries the instance id of the ground truth the location is
-    assigned to.
-
-    **Losses** (``contrastive=True``): the multi-positive contrastive loss
-    of Eq. 3-4 (``loss_track``, :class:`MultiPosContrastiveLoss`) with keys
-    on the whole map of the other frame; positives are the cells that the
-    CondInst/FCOS assignment of the other frame (all levels, mapped onto
-    the embedding grid) gives to the same instance, negatives are drawn by
-    ``train_cfg.sampler`` (:class:`ContrastivePairSampler`).
-    ``contrastive=False`` is the paper's baseline (Table 4/5): MaskTrack
-    R-CNN's matching loss, a softmax over ``[0 (new object), q·k_1, ...,
-    q·k_M]`` against the M ground-truth instances of the other frame, whose
-    embeddings are read at their box centres (MaskTrack R-CNN reads them
-    from the ground-truth boxes); the target is the instance with the same
-    id, or 0 when it is absent (``loss_track`` is then a classification
-    loss such as ``CrossEntropyLoss``).
-    ``bidirectional=True`` averages the loss computed with the input frame
-    as query frame and with the two frames swapped (Eq. 5).
+    Each FPN level ``start_level..end_level`` goes through ``num_convs``
+    3x3 convs; the levels are upsampled to the finest (``aligned_bilinear``),
+    summed and mapped by a 1x1 conv to one ``embed_dim`` map at the finest
+    stride, compared by dot product (Eq. 2-3). Queries are read bilinearly
+    at the centres of the boxes predicted at a frame's positive locations.
+    With ``contrastive`` the loss is Eq. 3-4 (:class:`MultiPosContrastiveLoss`)
+    against the cells of the other frame's map: positives from its label
+    assignment, negatives from ``train_cfg.sampler``. Without, it is
+    MaskTrack R-CNN's matching loss (Tables 4-5 baseline): a softmax over
+    ``[0, q·k_1, ..., q·k_M]``, keys at the other frame's ground-truth box
+    centres, target the same instance or 0 (new). ``bidirectional``
+    averages both directions (Eq. 5).
 
     Args:
         in_channels (int): Channels of the FPN features. Defaults to 256.
-        feat_channels (int): Channels of the per-level convs.
-            Defaults to 256.
+        feat_channels (int): Channels of the level convs. Defaults to 256.
         num_convs (int): 3x3 conv layers per level. Defaults to 2.
         embed_dim (int): Embedding channels. Defaults to 256 (Table 5).
         start_level (int): First FPN output used. Defaults to 0 (P3).
         end_level (int): Last FPN output used. Defaults to 2 (P5).
         strides (Sequence[int]): Strides of the FPN outputs.
             Defaults to (8, 16, 32, 64, 128).
-        contrastive (bool): Contrastive (True) or MaskTrack R-CNN matching
-            (False) loss. Defaults to True.
+        contrastive (bool): Contrastive (True) or matching (False) loss.
+            Defaults to True.
         bidirectional (bool): Use Eq. 5. Defaults to True.
         loss_track (dict): Loss config. Defaults to
             ``MultiPosContrastiveLoss`` with weight 0.2 (lambda_b).
         conv_cfg (dict, optional): Conv config. Defaults to None.
-        norm_cfg (dict, optional): Norm config of the convs.
-            Defaults to None.
+        norm_cfg (dict, optional): Norm config. Defaults to None.
         detach_features (bool): Stop the tracking losses' gradients at the
-            FPN outputs (not in the paper, which trains jointly, Eq. 7;
-            why the synthetic configs do: ``configs/stc/README.md``).
+            FPN outputs (not in the paper; see ``configs/stc/README.md``).
             Defaults to False.
-        train_cfg (dict, optional): ``sampler``: the negative sampler of
-            the contrastive loss. Defaults to
-            ``ContrastivePairSampler(num_negatives=128, neg_in_box=False)``.
+        train_cfg (dict, optional): ``sampler``: the negative sampler.
+            Defaults to ``ContrastivePairSampler(num_negatives=128,
+            neg_in_box=False)``.
         test_cfg (dict, optional): Unused. Defaults to None.
         init_cfg (dict, optional): Initialization config.
+
+    Raises:
+        ValueError: If the levels do not index ``strides``.
     """
 
     def __init__(self,
@@ -191,17 +174,15 @@ class STCTrackHead(BaseModule):
             embed_maps (Tensor): Input-frame maps, (B, D, H, W).
             ref_embed_maps (Tensor): Reference-frame maps, (B, D, H, W).
             pos_infos (list[InstanceData]): Per input frame, the positive
-                locations: ``points`` (P, 2) location points, ``query_points``
-                (P, 2) centres of the boxes predicted there (image pixels)
-                and ``gt_inds`` (P, ) assigned ground-truth indices.
+                locations' ``points`` (P, 2), ``query_points`` (P, 2, the
+                predicted box centres, pixels) and ``gt_inds`` (P, ).
             ref_pos_infos (list[InstanceData]): Same for the reference
                 frames.
             batch_gt_instances (list[InstanceData]): Input-frame ground
                 truth with ``bboxes`` (M, 4) and ``instances_ids`` (M, ).
             ref_batch_gt_instances (list[InstanceData]): Same for the
                 reference frames.
-            batch_img_metas (list[dict]): Input-frame metas
-                (``img_shape``).
+            batch_img_metas (list[dict]): Input-frame metas (``img_shape``).
             ref_batch_img_metas (list[dict]): Reference-frame metas.
 
         Returns:
@@ -244,12 +225,8 @@ class STCTrackHead(BaseModule):
                           key_maps: Tensor, key_pos_infos: List[InstanceData],
                           key_gts: List[InstanceData],
                           key_img_metas: List[dict]) -> Tensor:
-        """Multi-positive contrastive loss over the batch.
-
-        Queries of image ``b`` only see keys of image ``b`` (block-diagonal
-        masks), and the mean is over all queries of the batch that have a
-        positive.
-        """
+        """Eq. 4 over the batch, queries of image ``b`` against the keys of
+        image ``b`` only."""
         grid_hw = key_maps.shape[-2:]
         keys, pos_masks, neg_masks = [], [], []
         for query_id, key_map, pos_info, gts, meta in zip(

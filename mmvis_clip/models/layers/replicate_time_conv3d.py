@@ -7,37 +7,19 @@ from torch import Tensor
 
 
 class ReplicateTimeConv3d(nn.Conv3d):
-    """``nn.Conv3d`` for clips that repeats the edge frames in time.
+    """``nn.Conv3d`` for clips that pads time by repeating the edge frames.
 
-    Takes clips of shape (N, C, T, H, W) (or unbatched (C, T, H, W)) and
-    is built with ``nn.Conv3d``'s arguments. The time part ``pt`` of
-    ``padding`` is applied by repeating the first and the last frame ``pt``
-    times (``F.pad(mode='replicate')`` on T only); the spatial part
-    ``(ph, pw)`` is zero padding as in ``nn.Conv3d``. Output shapes are
-    those of ``nn.Conv3d`` with the same arguments, and so are the
-    parameters (``weight`` of shape (O, I / groups, kt, kh, kw)), so a
-    state dict moves freely between the two.
+    Same arguments, parameters (state dicts move freely between the two)
+    and output shapes as ``nn.Conv3d``. The time part of ``padding``
+    repeats the first and last frame; the spatial part pads with zeros. An
+    inflated 2D kernel thus gives the 2D output at every frame of a static
+    clip. Registered in mmdet's ``MODELS`` and in mmengine's root
+    ``MODELS`` (``ConvModule``'s ``conv_cfg`` looks it up there when no
+    default scope is set).
 
-    Why: CiCo initialises its 3D convs from COCO 2D convs by repeating the
-    2D kernel along time with weights summing to 1 (see
-    :func:`~mmvis_clip.models.utils.conv_inflation.inflate_conv_weight`).
-    On a clip of identical frames, such a conv then gives the 2D output at
-    *every* frame only if the frames beyond the clip's edges look like the
-    edge frames; with zero time padding the first and last frames' responses
-    would lose the taps that fall outside the clip (2/3 of the response for
-    a 3-tap mean kernel). Edge repeat also matches the clip sampler, which
-    pads a clip running past the video's ends by repeating the edge frame.
-
-    Only ``padding_mode='zeros'`` (for space) is accepted, and ``padding``
-    must be an int or a triple (a string such as ``'same'`` is refused:
-    its time part could not be told apart).
-
-    Registered as ``'ReplicateTimeConv3d'`` in mmdet's ``MODELS`` and in
-    mmengine's root ``MODELS``: mmcv's ``build_conv_layer`` (used by
-    ``ConvModule(conv_cfg=dict(type='ReplicateTimeConv3d'))``) looks the
-    type up in the registry of the current default scope, which is the root
-    registry when no default scope is set (mmcv registers ``Conv3d`` there
-    for the same reason).
+    Raises:
+        ValueError: If ``padding`` is a string or ``padding_mode`` is not
+            ``'zeros'``.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -53,8 +35,7 @@ class ReplicateTimeConv3d(nn.Conv3d):
 
     @property
     def time_padding(self) -> int:
-        """int: Frames repeated before the first and after the last frame.
-        """
+        """int: Frames repeated before the first and after the last."""
         return self.padding[0]
 
     def forward(self, x: Tensor) -> Tensor:
@@ -64,8 +45,7 @@ class ReplicateTimeConv3d(nn.Conv3d):
             x (Tensor): Of shape (N, C, T, H, W) or (C, T, H, W).
 
         Returns:
-            Tensor: Of shape (N, O, T', H', W') (or (O, T', H', W')), the
-            sizes of ``nn.Conv3d`` with the same arguments.
+            Tensor: (N, O, T', H', W') or (O, T', H', W'), as ``nn.Conv3d``.
         """
         pt = self.time_padding
         if pt > 0:

@@ -8,29 +8,19 @@ from torch import Tensor
 
 @MODELS.register_module()
 class CosineTrackLoss(nn.Module):
-    r"""Tracking loss over all pairs of positive samples of a clip, Eq. 9.
+    r"""Tracking loss over all ordered pairs of a clip's positives, Eq. 9.
 
-    With :math:`d_{ij} = 0.5(\cos(E_i, E_j) + 1) \in [0, 1]`:
-
-    .. math::
-
-        L_{track} = -\frac{1}{N^2} \sum_{i,j=1}^{N}
-            [ID_i = ID_j] \log d_{ij} + [ID_i \neq ID_j] \log(1 - d_{ij})
-
-    The sum runs over all :math:`N^2` ordered pairs, ``i = j`` included, as
-    Eq. 9 writes it (those terms are :math:`-\log(1 - \epsilon)`, nearly
-    zero, and carry no gradient because of the clamp). :math:`d_{ij}` is
-    clamped to ``[eps, 1 - eps]`` so that the logarithms stay finite.
-
-    The loss is computed in float32 whatever the input dtype or autocast
-    (in half precision ``1 - eps`` rounds to 1), and only the logarithm of
-    the term each pair uses is evaluated: the unused branch of a
-    ``torch.where`` would still back-propagate ``0 * inf = NaN``.
+    :math:`-\frac{1}{N^2} \sum_{i,j} [ID_i = ID_j] \log d_{ij} +
+    [ID_i \neq ID_j] \log(1 - d_{ij})`, ``i = j`` included, with
+    :math:`d_{ij} = 0.5(\cos(E_i, E_j) + 1)` clamped to ``[eps, 1 - eps]``;
+    computed in float32.
 
     Args:
-        loss_weight (float): :math:`\lambda_4`. The public CiCo code uses 5.
-            Defaults to 1.0.
+        loss_weight (float): :math:`\lambda_4`. Defaults to 1.0.
         eps (float): Clamp of :math:`d_{ij}`. Defaults to 1e-4.
+
+    Raises:
+        ValueError: If ``eps`` is not in (0, 0.5).
     """
 
     def __init__(self, loss_weight: float = 1.0, eps: float = 1e-4) -> None:
@@ -44,13 +34,11 @@ class CosineTrackLoss(nn.Module):
         """Compute the loss.
 
         Args:
-            embeds (Tensor): Tracking embeddings of the positive samples,
-                shape (N, D).
+            embeds (Tensor): Embeddings of the positives, shape (N, D).
             ids (Tensor): Integer instance ids, shape (N, ).
 
         Returns:
-            Tensor: Scalar loss; for N = 0 a zero still connected to the
-            graph of ``embeds``.
+            Tensor: Scalar loss (a zero in the graph of ``embeds`` for N = 0).
         """
         if embeds.dim() != 2:
             raise ValueError('embeds must be (N, D), got '

@@ -8,19 +8,13 @@ from torch import Tensor
 class KernelConsistencyLoss(nn.Module):
     r"""Temporal consistency of dynamic mask-head parameters, Eq. 6 of STC.
 
-    .. math::
-
-        L_{consistency} = \| \theta_{x,y} - \theta^{ref}_{\hat x,\hat y}
-                          \|^2
-
-    for pairs of positive locations of the same instance in the input and
-    the reference frame. The squared L2 distance of each pair (row) is
-    averaged over the pairs and multiplied by ``loss_weight``
-    (:math:`\lambda_c = 10` in STC, Eq. 7). With no pair the loss is a
-    zero connected to the graph of the inputs.
+    :math:`\| \theta_{x,y} - \theta^{ref}_{\hat x,\hat y} \|^2` over
+    pairs of positive locations of one instance in the input and the
+    reference frame, averaged over the pairs (zero when there is none).
 
     Args:
-        loss_weight (float): Weight of the loss. Defaults to 1.0.
+        loss_weight (float): :math:`\lambda_c` (10 in Eq. 7).
+            Defaults to 1.0.
     """
 
     def __init__(self, loss_weight: float = 1.0) -> None:
@@ -31,11 +25,9 @@ class KernelConsistencyLoss(nn.Module):
         """Compute the loss.
 
         Args:
-            params (Tensor): Dynamic parameters in the input frame,
-                shape (N, P).
-            ref_params (Tensor): Parameters of the same instances in the
-                reference frame, shape (N, P), row ``i`` paired with row
-                ``i`` of ``params``.
+            params (Tensor): Dynamic parameters in the input frame, (N, P).
+            ref_params (Tensor): Those of the paired reference-frame
+                locations, (N, P), row ``i`` paired with row ``i``.
 
         Returns:
             Tensor: Scalar loss.

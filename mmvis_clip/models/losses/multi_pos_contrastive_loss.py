@@ -10,28 +10,13 @@ from torch import Tensor
 class MultiPosContrastiveLoss(nn.Module):
     r"""Multi-positive contrastive loss, Eq. 3-4 of STC.
 
-    For a query ``q`` with positive keys :math:`k^+` and negative keys
-    :math:`k^-` (Eq. 3):
-
-    .. math::
-
-        L_q = \sum_{k^+} \log\Big[1 + \sum_{k^-}
-              \exp(q \cdot k^- - q \cdot k^+)\Big]
-
-    and the loss is the mean of :math:`L_q` over the :math:`N_{pos}`
-    queries that have at least one positive (Eq. 4), times ``loss_weight``.
-
-    Each term is computed as
-    ``softplus(logsumexp_{k-}(q·k-) - q·k+)``, which equals the expression
-    above and stays finite for large dot products (no ``exp`` of a large
-    number is ever formed). A query with positives but no negatives
-    contributes ``log(1 + 0) = 0``; queries without positives are left out
-    of the mean; when no query has a positive the loss is a zero that is
-    still connected to the graph of ``query`` and ``key``.
+    :math:`L_q = \sum_{k^+} \log[1 + \sum_{k^-} \exp(q \cdot k^- - q \cdot
+    k^+)]` (Eq. 3), averaged over the queries with a positive (Eq. 4); a
+    query without negatives adds 0. Computed in float32 as
+    ``softplus(logsumexp_{k-}(q·k-) - q·k+)``.
 
     Args:
-        loss_weight (float): Weight of the loss. STC's bi-directional
-            tracking loss is weighted by :math:`\lambda_b = 0.2` (Eq. 7).
+        loss_weight (float): :math:`\lambda_b` (0.2 in Eq. 7).
             Defaults to 1.0.
     """
 
@@ -46,14 +31,12 @@ class MultiPosContrastiveLoss(nn.Module):
         Args:
             query (Tensor): Query embeddings, shape (Nq, D).
             key (Tensor): Key embeddings, shape (Nk, D).
-            pos_mask (Tensor): Bool, shape (Nq, Nk); ``pos_mask[i, j]``
-                marks key ``j`` as a positive of query ``i``.
-            neg_mask (Tensor): Bool, shape (Nq, Nk); marks the negatives.
-                A key must not be both a positive and a negative of the
-                same query.
+            pos_mask (Tensor): Bool (Nq, Nk), positives of each query.
+            neg_mask (Tensor): Bool (Nq, Nk), negatives, disjoint from them.
 
         Returns:
-            Tensor: Scalar loss.
+            Tensor: Scalar loss (a zero in the graph when no query has a
+            positive).
         """
         if query.dim() != 2 or key.dim() != 2 or \
                 query.size(1) != key.size(1):

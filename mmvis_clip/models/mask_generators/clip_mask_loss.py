@@ -1,26 +1,5 @@
-"""Clip-level mask loss of CiCo (Eq. 8), the box crops it uses and the
-base class of the clip mask generators.
-
-Eq. 8 is a BCE over all T frames of each positive's clip mask, averaged
-over the positives; the paper does not say how the per-pixel terms are
-reduced. The public CiCo code (``layers/modules/losses/lincomb_mask_loss``)
-does it as YOLACT: per object and frame the BCE is summed inside the
-object's circumscribed box enlarged 1.5x about its centre (width and
-height at least 0.1 of the image) and divided by the area of the
-*unenlarged* box; the frames are then averaged with weights
-``0.9^|t - f|`` where ``f`` is the frame of the prediction row the
-positive came from (``sum_t w_t l_t / sum_t w_t``), the positives of a clip
-are averaged, and the clips of the batch are averaged. Because the crop is
-2.25x the normalising area, the background ring around the object weighs
-as much as 1.25 boxes of pixels; a crop of the unenlarged box (this
-package before) gives about 1 / 2.25 of the authors' loss at
-initialisation (15.5 vs 35.9 in the issue's measurement).
-
-Pixel rounding follows the authors' ``sanitize_coordinates`` / ``crop``:
-a box ``[x1, x2)`` in input pixels, clamped to the map, covers the mask
-columns ``floor(x1 / s) - p <= j < floor(x2 / s) + p`` (``s`` the mask
-stride, ``p`` the crop padding, 1 in their crop and 0 in their area).
-"""
+"""Clip-level mask loss of CiCo (Eq. 8), its box crops and the base class
+of the clip mask generators, reduced and rounded as the authors' code."""
 from typing import Optional, Tuple
 
 import torch
@@ -31,8 +10,7 @@ from torch import Tensor
 
 def _pixel_span(lo: Tensor, hi: Tensor, proto_stride: float, size: int,
                 padding: int) -> Tuple[Tensor, Tensor]:
-    """Integer mask-pixel span ``[a, b)`` of input-pixel spans ``[lo, hi)``
-    (the authors' ``sanitize_coordinates``), each (N, ) long."""
+    """Mask-pixel spans ``[a, b)``, (N, ) long, of pixel spans [lo, hi)."""
     extent = size * proto_stride
     lo = torch.div(lo.clamp(0, extent), proto_stride).floor().long()
     hi = torch.div(hi.clamp(0, extent), proto_stride).floor().long()
@@ -48,9 +26,8 @@ def box_region(boxes: Tensor,
     """Mask pixels inside each box (the crop of Eq. 5).
 
     Column ``j`` is inside when ``floor(x1 / s) - p <= j < floor(x2 / s) +
-    p`` with ``x1, x2`` clamped to ``[0, width * s]`` (rows alike); this is
-    the public CiCo / YOLACT ``crop`` with its default ``p = 1``. With
-    ``p = 0`` a box narrower than a mask pixel may select nothing.
+    p``, ``x1, x2`` clamped to ``[0, width * s]`` (rows alike), as YOLACT's
+    ``crop``.
 
     Args:
         boxes (Tensor): Shape (N, 4), x1y1x2y2 in input-image pixels.
@@ -78,11 +55,7 @@ def box_region(boxes: Tensor,
 
 def box_area(boxes: Tensor, proto_stride: float, height: int,
              width: int) -> Tensor:
-    """Box areas in mask pixels as the public CiCo code measures them.
-
-    ``max(floor(x2 / s) - floor(x1 / s), 1) * max(floor(y2 / s) -
-    floor(y1 / s), 1)`` with the coordinates clamped to the map: the span
-    of :func:`box_region` with ``padding = 0``, at least one pixel a side.
+    """Areas of :func:`box_region` with ``padding=0``, >= 1 pixel a side.
 
     Args:
         boxes (Tensor): Shape (N, 4), x1y1x2y2 in input-image pixels.
@@ -102,16 +75,13 @@ def enlarge_boxes(boxes: Tensor, scale: float, min_size: float,
                   img_size: Tuple[float, float]) -> Tensor:
     """Boxes scaled about their centres, with a minimum size.
 
-    Width ``max(scale * w, min_size * W)`` and height ``max(scale * h,
-    min_size * H)`` with ``(H, W) = img_size``, the centre unchanged (the
-    public code's ``clamp(wh * 1.5, min=0.1)`` on normalised boxes). The
-    result may leave the image; crops clamp it.
+    Width ``max(scale * w, min_size * W)``, height alike, with
+    ``(H, W) = img_size``; the result may leave the image.
 
     Args:
         boxes (Tensor): Shape (N, 4), x1y1x2y2 in input-image pixels.
         scale (float): Factor on width and height.
-        min_size (float): Minimum width / height as a fraction of the
-            image's.
+        min_size (float): Minimum side as a fraction of the image's.
         img_size (tuple[float, float]): (H, W) in input pixels.
 
     Returns:
@@ -132,14 +102,12 @@ def crop_masks(masks: Tensor,
 
     Args:
         masks (Tensor): Shape (N, T, h, w), e.g. mask probabilities.
-        boxes (Tensor): Shape (N, 4), the (already enlarged) crop boxes,
-            x1y1x2y2 in input-image pixels.
+        boxes (Tensor): Crop boxes (N, 4), enlarged, input pixels.
         proto_stride (float): Input pixels per mask pixel.
         padding (int): See :func:`box_region`. Defaults to 1.
 
     Returns:
-        Tensor: ``masks`` with the pixels outside :func:`box_region` set
-        to 0, shape (N, T, h, w).
+        Tensor: ``masks`` zeroed outside :func:`box_region`, (N, T, h, w).
     """
     assert masks.dim() == 4 and masks.size(0) == boxes.size(0), \
         (masks.shape, boxes.shape)
@@ -150,11 +118,9 @@ def crop_masks(masks: Tensor,
 
 def frame_decay_weights(row_frames: Tensor, num_frames: int,
                         decay: float) -> Tensor:
-    """Frame weights of the clip mask loss, ``decay^|t - row_frames[n]|``.
+    """Frame weights ``decay^|t - row_frames[n]|`` of the clip mask loss.
 
-    The public code weights frame ``t`` of a positive by how far it is
-    from the frame of the prediction row that produced it. A row frame of
-    -1 (one prediction row per clip) weighs all frames 1.
+    A row frame of -1 (one prediction row per clip) weighs all frames 1.
 
     Args:
         row_frames (Tensor): Shape (N, ), long, in [-1, T).
@@ -179,26 +145,22 @@ def clip_mask_bce_loss(logits: Tensor,
                        frame_weights: Optional[Tensor] = None) -> Tensor:
     """BCE between clip mask logits and targets over all T frames, Eq. 8.
 
-    For every object ``n`` and frame ``t`` the per-pixel BCE is summed over
-    ``region`` (all pixels when ``None``) and divided by ``normaliser[n]``
-    (``h * w`` when ``None``, i.e. the per-pixel mean), giving ``l[n, t]``;
-    the frames are averaged with ``frame_weights`` (``sum_t w l / sum_t
-    w``, uniform when ``None``) and the objects averaged. Computed in at
-    least float32.
+    Per object and frame, the BCE summed over ``region`` and divided by
+    ``normaliser``; the frames averaged with ``frame_weights``, then the
+    objects; in at least float32.
 
     Args:
         logits (Tensor): Mask logits, shape (N, T, h, w).
-        gt_masks (Tensor): Targets in {0, 1}, shape (N, T, h, w); any dtype.
-        region (Tensor, optional): Bool, broadcastable to (N, T, h, w),
-            e.g. (N, 1, h, w) box crops; pixels outside are left out.
+        gt_masks (Tensor): Targets in {0, 1}, shape (N, T, h, w).
+        region (Tensor, optional): Bool, broadcastable to (N, T, h, w);
+            all pixels when None.
         normaliser (Tensor, optional): Positive, shape (N, ), e.g. box
-            areas in mask pixels.
+            areas in mask pixels; ``h * w`` when None.
         frame_weights (Tensor, optional): Non-negative, shape (N, T), with
-            a positive sum per object.
+            a positive sum per object; uniform when None.
 
     Returns:
-        Tensor: Scalar; for N = 0 a zero still connected to the graph of
-        ``logits``.
+        Tensor: Scalar (a zero in the graph of ``logits`` for N = 0).
     """
     assert logits.dim() == 4 and gt_masks.shape == logits.shape, (
         f'logits {tuple(logits.shape)}, gt_masks {tuple(gt_masks.shape)}')
@@ -226,33 +188,24 @@ class BaseClipMaskGenerator(nn.Module):
 
     Subclasses implement ``forward(protos, params, boxes, proto_stride)``
     returning uncropped logits (N, T, h, w) and set ``num_protos`` and
-    ``num_params``.
-
-    **Crop.** With ``crop`` the masks of an object are cut to its
-    circumscribed box enlarged by a scale about its centre, each side at
-    least ``min_crop_size`` of the image (the mask map's extent in input
-    pixels, i.e. the padded network input), padded by ``crop_padding``
-    mask pixels (:func:`box_region`): ``crop_scale`` in the loss,
-    ``test_crop_scale`` at inference (:meth:`crop_masks`).
-
-    **Loss** (:meth:`loss`): with ``crop``, per object and frame the BCE
-    summed inside the training crop over the unenlarged box's area
-    (:func:`box_area`); without, the per-pixel mean over the whole map.
-    Frames are averaged with the given weights, objects averaged, times
-    ``loss_weight``. The public code takes the BCE of the cropped
-    probabilities over the whole map, so a target pixel outside the crop
-    costs 100 (PyTorch's clamp of ``-log 0``); here the BCE of the logits
-    inside the crop is used, equal whenever the targets lie inside the
-    crop (the crop is the enlarged ground-truth box).
+    ``num_params``. With ``crop``, masks are cut to the circumscribed box
+    enlarged about its centre (``crop_scale`` in the loss,
+    ``test_crop_scale`` at test; sides >= ``min_crop_size`` of the map's
+    extent), padded by ``crop_padding`` mask pixels, and the loss is the
+    BCE of the logits summed inside the crop over the unenlarged box's
+    area (:func:`box_area`); without, the per-pixel mean over the map.
 
     Args:
         crop (bool): Crop masks in the loss and at inference.
         crop_scale (float): Enlargement of the box for the loss crop.
         test_crop_scale (float): Enlargement at inference.
-        min_crop_size (float): Minimum crop width / height as a fraction
-            of the image's.
+        min_crop_size (float): Minimum crop side, fraction of the image.
         crop_padding (int): Mask pixels added around the crop.
         loss_weight (float): :math:`\\lambda_3`.
+
+    Raises:
+        ValueError: If a crop scale is <= 0 or ``min_crop_size`` or
+            ``crop_padding`` is negative.
     """
 
     def __init__(self, crop: bool, crop_scale: float,
@@ -274,11 +227,10 @@ class BaseClipMaskGenerator(nn.Module):
 
     def crop_region(self, boxes: Tensor, proto_stride: float, height: int,
                     width: int, scale: float, min_size: float) -> Tensor:
-        """Crop of each object on an (h, w) map: its box enlarged by
-        ``scale`` (sides >= ``min_size`` of the map's extent), padded.
+        """Crops of the boxes enlarged by ``scale``, sides >= ``min_size``.
 
         Returns:
-            Tensor: Bool, (N, 1, h, w).
+            Tensor: Bool, (N, 1, h, w), padded by ``crop_padding``.
         """
         crop_boxes = enlarge_boxes(
             boxes, scale, min_size,
@@ -334,8 +286,7 @@ class BaseClipMaskGenerator(nn.Module):
                 :func:`frame_decay_weights`; uniform when None.
 
         Returns:
-            Tensor: Scalar, the mean over the N objects times
-            ``loss_weight``.
+            Tensor: Scalar, the objects' mean times ``loss_weight``.
         """
         assert logits.dim() == 4 and boxes.shape == (logits.size(0), 4), (
             f'logits {tuple(logits.shape)}, boxes {tuple(boxes.shape)}')

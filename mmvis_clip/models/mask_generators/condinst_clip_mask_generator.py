@@ -15,54 +15,37 @@ from .clip_mask_loss import BaseClipMaskGenerator
 class CondInstClipMaskGenerator(BaseClipMaskGenerator):
     r"""CiCo-CondInst clip masks, Eq. 6.
 
-    :math:`M_i = \sigma(FCN([P, \ddot{O}_i], \theta_i))`: a per-object
-    FCN of ``num_layers`` 1x1x1 convolutions (ReLU between layers, the
-    last one linear and single-channel) whose weights and biases are the
-    object's mask parameters :math:`\theta_i`, applied with the same
-    kernels to every frame of the clip. Its input has 2 + k channels: the
-    relative coordinates :math:`\ddot{O}_i` followed by the k clip
-    prototype channels (the order of mmdet's ``CondInstMaskHead``).
-
-    Relative coordinates follow mmdet's ``relative_coordinate_maps`` (and
-    AdelaiDet): channel 0 is x, channel 1 is y, both
-    ``(box centre - mask pixel centre) / coord_scale`` in input pixels,
-    with the centre of the circumscribed box :math:`\ddot{B}_i` and the
-    centre ``((j + 0.5) s, (i + 0.5) s)`` of mask pixel ``(i, j)``.
-
-    Parameter layout (as mmdet's ``CondInstMaskHead``): the weights of all
-    layers, then the biases of all layers; layer weights are stored
-    (out, in) row-major. ``num_params = (k + 2) c + c +
-    (num_layers - 2)(c c + c) + c + 1`` (169 for k = c = 8, 3 layers);
-    hidden layers are c wide whatever k (mmdet's ``parse_dynamic_params``
-    assumes k = c).
-
-    ``crop=True`` crops loss and test masks as the public code, by the
-    circumscribed box enlarged ``crop_scale`` / ``test_crop_scale``;
-    ``crop=False`` is Eq. 6 as written (``configs/cico/README.md``).
+    :math:`M_i = \sigma(FCN([P, \ddot{O}_i], \theta_i))`: per object,
+    ``num_layers`` 1x1x1 convs (ReLU between, the last linear with one
+    channel) whose weights and biases are its mask parameters, the same on
+    every frame. The input is the relative coordinates (x, y), ``(box
+    centre - mask pixel centre) / coord_scale`` in input pixels with the
+    centre of the circumscribed box, then the k prototypes (mmdet's
+    ``CondInstMaskHead`` order). Parameters: all weights ((out, in)
+    row-major), then all biases; ``num_params = (k + 2) c + c +
+    (num_layers - 2)(c c + c) + c + 1`` (169 for k = c = 8, 3 layers).
 
     Args:
-        num_protos (int): Prototype channels k (8 in CiCo-CondInst).
-        channels (int): Hidden channels c of the dynamic FCN.
-        num_layers (int): Dynamic 1x1x1 conv layers (>= 2).
-        coord_scale (float): Normaliser of the relative coordinates in
-            input pixels. 64 is the value mmdet's CondInst uses on P3
-            (``size_of_interest`` 8 times stride 8; AdelaiDet's
-            ``sizes_of_interest`` of P3); CiCo centres on one
-            circumscribed box per object rather than an FPN location, so a
-            single value is used.
-        crop (bool): Crop as the public code (True) or Eq. 6's whole-map
-            BCE mean and no test crop (False). Defaults to True.
+        num_protos (int): Prototype channels k. Defaults to 8.
+        channels (int): Hidden channels c of the FCN. Defaults to 8.
+        num_layers (int): Dynamic 1x1x1 conv layers (>= 2). Defaults to 3.
+        coord_scale (float): Normaliser of the relative coordinates, input
+            pixels (mmdet CondInst's on P3). Defaults to 64.0.
+        crop (bool): Crop as the authors' code (True) or Eq. 6's
+            whole-map BCE mean and no test crop (False). Defaults to True.
         crop_scale (float): Enlargement of the loss crop. Defaults to 1.5.
         test_crop_scale (float): Enlargement of the test crop.
             Defaults to 1.5.
         min_crop_size (float): Minimum crop side, fraction of the image.
             Defaults to 0.1.
         crop_padding (int): Mask pixels around the crop. Defaults to 1.
-        params_tanh (bool): Dynamic weights and biases through tanh, as the
-            public code's mask coefficients of both variants (bounded
-            kernels; mmdet's CondInst uses the raw controller output:
-            False). Defaults to True.
+        params_tanh (bool): Dynamic weights and biases through tanh (the
+            authors' code; mmdet's CondInst: False). Defaults to True.
         loss_weight (float): :math:`\lambda_3`. Defaults to 1.0.
+
+    Raises:
+        ValueError: On ``num_protos`` or ``channels`` < 1,
+            ``num_layers`` < 2 or ``coord_scale`` <= 0.
     """
 
     def __init__(self,
@@ -107,8 +90,8 @@ class CondInstClipMaskGenerator(BaseClipMaskGenerator):
             params (Tensor): Shape (N, num_params).
 
         Returns:
-            tuple[list[Tensor], list[Tensor]]: Weights, each (N, out, in),
-            and biases, each (N, out), one per layer.
+            tuple[list[Tensor], list[Tensor]]: Weights (N, out, in) and
+            biases (N, out), one per layer.
         """
         return split_dynamic_params(params, self.layer_shapes)
 

@@ -12,30 +12,23 @@ __all__ = ['YolactClipMaskGenerator', 'box_region', 'crop_masks']
 class YolactClipMaskGenerator(BaseClipMaskGenerator):
     r"""CiCo-Yolact clip masks, Eq. 5.
 
-    :math:`M_i = Crop(\sigma(P \theta_i), \ddot{B}_i)`: the clip prototypes
-    ``P`` (k channels on each of the T frames) are linearly combined with
-    the object's coefficients :math:`\theta_i = \tanh(params_i)` (tanh as
-    in YOLACT), the same coefficients on every frame. :meth:`forward`
-    returns the uncropped logits :math:`P \theta_i`; the crop by the
-    circumscribed box :math:`\ddot{B}_i` is applied by :meth:`loss` and,
-    on probabilities at inference, by :meth:`crop_masks`.
-
-    The crop sizes are not in the paper; the defaults are the public
-    code's: the box enlarged 1.5x for the loss and 1.1x at inference
-    (``detection_within_clip``), each side at least 0.1 of the image,
-    padded by one mask pixel (YOLACT's ``crop``). The loss is normalised
-    by the unenlarged box's area (see :class:`BaseClipMaskGenerator`).
+    :math:`M_i = Crop(\sigma(P \theta_i), \ddot{B}_i)` with
+    :math:`\theta_i = \tanh(params_i)`, the same coefficients on all T
+    frames. :meth:`forward` gives the uncropped logits; :meth:`loss` and
+    :meth:`crop_masks` crop by the circumscribed box.
 
     Args:
-        num_protos (int): Prototype channels k (32 in CiCo-Yolact).
+        num_protos (int): Prototype channels k. Defaults to 32.
         crop_scale (float): Enlargement of the loss crop. Defaults to 1.5.
         test_crop_scale (float): Enlargement of the test crop.
             Defaults to 1.1.
         min_crop_size (float): Minimum crop side, fraction of the image.
             Defaults to 0.1.
         crop_padding (int): Mask pixels around the crop. Defaults to 1.
-        loss_weight (float): :math:`\lambda_3`; the public code uses
-            ``6.125 * min(T, 5)``. Defaults to 1.0.
+        loss_weight (float): :math:`\lambda_3`. Defaults to 1.0.
+
+    Raises:
+        ValueError: If ``num_protos`` < 1 or a crop argument is invalid.
     """
 
     def __init__(self,
@@ -64,10 +57,8 @@ class YolactClipMaskGenerator(BaseClipMaskGenerator):
         Args:
             protos (Tensor): Clip prototypes, shape (k, T, h, w).
             params (Tensor): Raw mask parameters, shape (N, k).
-            boxes (Tensor): Circumscribed boxes, shape (N, 4); unused here
-                (the crop is outside the logits), kept for the common
-                interface.
-            proto_stride (float): Unused, see ``boxes``.
+            boxes (Tensor): Circumscribed boxes, shape (N, 4); unused.
+            proto_stride (float): Unused.
 
         Returns:
             Tensor: Logits, shape (N, T, h, w).

@@ -1,17 +1,6 @@
-"""Sampling of tracking-embedding pairs from label assignment.
-
-A dense embedding map of stride ``s`` has cells ``(i, j)`` (flat index
-``i * W + j``) whose centres sit at image point
-``((j + 0.5) * s, (i + 0.5) * s)`` -- the same points mmdet's
-``MlvlPointGenerator`` (offset 0.5) gives the FCOS locations of a level of
-stride ``s``. The helpers below turn label assignment (positive points and
-the ground truth they belong to, from any pyramid level) and ground-truth
-boxes into boolean ``(num_gts, H * W)`` matrices over those cells, read
-embeddings at arbitrary image points and draw positive / negative key sets
-per query. They know nothing of a particular model: STC samples queries at
-predicted-box centres and keys on the whole reference map; clip-level
-trackers can reuse the same grid and sampling code.
-"""
+"""Sampling of tracking-embedding pairs from label assignment, on a map of
+stride ``s`` whose cell ``(i, j)`` (flat index ``i * W + j``) is centred at
+image point ``((j + 0.5) s, (i + 0.5) s)``, as mmdet's FCOS points."""
 from typing import Dict, Sequence, Tuple
 
 import torch
@@ -34,12 +23,9 @@ def points_to_grid_cells(points: Tensor, stride: float,
                          grid_hw: Sequence[int]) -> Tensor:
     """Flat index of the cell that contains each point.
 
-    A point of a coarser pyramid level (e.g. a P4 location at
-    ``16 j + 8``) falls into exactly one cell of the finer map (``2 j + 1``
-    at stride 8); points outside the map are clamped to its border.
-
     Args:
-        points (Tensor): Image points (x, y), shape (N, 2).
+        points (Tensor): Image points (x, y), shape (N, 2), of any pyramid
+            level; points outside the map are clamped to its border.
         stride (float): Stride of the map.
         grid_hw (Sequence[int]): (H, W) of the map.
 
@@ -126,11 +112,7 @@ def grid_cells_in_image(img_shape: Sequence[int],
 
 def sample_embeddings_at_points(embed_map: Tensor, points: Tensor,
                                 stride: float) -> Tensor:
-    """Bilinearly interpolate a map at image points.
-
-    Cell centres are at ``(j + 0.5) * stride``; a point on a cell centre
-    reads that cell exactly, other points mix the four nearest cells, and
-    points beyond the outer cell centres take the border value.
+    """Bilinear read of a map at image points, border values outside.
 
     Args:
         embed_map (Tensor): Map of one image, shape (D, H, W).
@@ -162,39 +144,23 @@ def sample_embeddings_at_points(embed_map: Tensor, points: Tensor,
 class ContrastivePairSampler:
     """Positive and negative keys of each query from label assignment.
 
-    Keys are the cells of a dense reference map; ground truths of the
-    reference frame are described by boolean cell matrices (see
-    :func:`assignment_to_grid`, :func:`grid_cells_in_boxes`). For a query
-    of instance ``id``:
-
-    - **positives**: every cell the assignment gives to the reference
-      ground truth with the same instance id; none when the instance is
-      absent from the reference frame (the query then has no loss).
-    - **excluded from negatives**: the positives, and the cells whose
-      centre is inside the instance's reference box unless they are
-      assigned to another instance. Un-assigned cells inside the box are
-      mostly the object itself (centre sampling assigns only its middle),
-      so they would be false negatives; cells of other instances inside
-      the box are kept as (hard) negatives.
-    - **negatives**: ``num_negatives`` cells drawn uniformly without
-      replacement, separately for each query, from the remaining cells of
-      the image (not the batch padding). With ``neg_in_box=True`` (STC
-      Table 8 "Inbox") only cells inside some reference ground-truth box
-      are candidates. When fewer candidates exist, all of them are used;
-      ``num_negatives=-1`` always uses all of them.
-
-    The negatives are drawn from the sampler's own generator on the
-    device of the features (no host-to-device copy of the scores), seeded
-    from ``torch.initial_seed()`` (the run's seed) at the first draw, so that
-    drawing them leaves the global random stream alone: a run with the
-    contrastive loss and its ablation without it then make the same
-    other random draws (e.g. CondInst's subset of masks to train), and,
-    with the tracking head's features detached, train the same detector.
+    Keys are the cells of a reference map. For a query of instance ``id``:
+    the positives are the cells assigned to the reference ground truth of
+    that id (none when it is absent); the negatives are ``num_negatives``
+    cells drawn uniformly, per query, from the image's cells (not the
+    padding) other than the positives and the cells inside the instance's
+    reference box not assigned to another instance; all candidates when
+    fewer, or with ``num_negatives=-1``. Draws use the sampler's own
+    generator, seeded from ``torch.initial_seed()``.
 
     Args:
-        num_negatives (int): Negatives per query. Defaults to 128.
-        neg_in_box (bool): Draw negatives only inside ground-truth boxes.
-            Defaults to False.
+        num_negatives (int): Negatives per query, or -1 for all.
+            Defaults to 128.
+        neg_in_box (bool): Draw negatives only inside ground-truth boxes
+            (Table 8 "Inbox"). Defaults to False.
+
+    Raises:
+        ValueError: If ``num_negatives`` < -1.
     """
 
     def __init__(self,
@@ -220,8 +186,7 @@ class ContrastivePairSampler:
             shape, generator=generator, device=device)
 
     def rng_state_dict(self) -> Dict[str, Tensor]:
-        """The states of the sampler's generators (saved with checkpoints
-        by :class:`~mmvis_clip.engine.RngStateHook`).
+        """The generators' states, saved by ``RngStateHook`` in checkpoints.
 
         Returns:
             dict[str, Tensor]: Generator state by device name; empty before
