@@ -20,8 +20,8 @@ from mmengine.hub import get_config
 from mmengine.runner.checkpoint import load_checkpoint
 
 import mmvis_clip  # noqa: F401
-from mmvis_clip.models.utils.cico_checkpoint import (convert_2d_state_dict,
-                                                     load_2d_checkpoint)
+from mmvis_clip.models.inflation.cico_checkpoint import (convert_2d_state_dict,
+                                                         load_2d_checkpoint)
 
 register_all_modules()
 

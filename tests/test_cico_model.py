@@ -365,7 +365,7 @@ def test_clip_detections_equal_clip_nms_on_every_candidates_mask(
     # predict_clip renders low-resolution masks only for the candidates
     # that pass the tests needing no mask; the kept detections must be
     # those of clip_nms given every candidate's mask
-    from mmvis_clip.models.utils.clip_nms import clip_nms
+    from mmvis_clip.models.layers.clip_nms import clip_nms
     model = trained_yolact[0].eval()
     cfg = model.bbox_head.test_cfg
     cfg.update(score_thr=0.05, dup_rule=dup_rule, max_per_clip=None)

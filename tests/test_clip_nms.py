@@ -2,7 +2,7 @@
 scripted case with its values worked out by hand."""
 import torch
 
-from mmvis_clip.models.utils.clip_nms import clip_nms, pairwise_clip_ious
+from mmvis_clip.models.layers.clip_nms import clip_nms, pairwise_clip_ious
 
 STRIDE = 4
 IMG = (64, 64)  # input pixels; masks are 16 x 16

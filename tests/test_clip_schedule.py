@@ -3,7 +3,7 @@ import itertools
 
 import pytest
 
-from mmvis_clip.models.utils.clip_schedule import ClipSchedule
+from mmvis_clip.models.vis.clip_schedule import ClipSchedule
 
 
 def stream(num_frames, clip_len, overlap):

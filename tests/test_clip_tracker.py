@@ -17,7 +17,7 @@ from mmvis_clip.models.trackers.clip_tracker import (THRESHOLD_RULE,
                                                      ClipTracker, mask_iou)
 from mmvis_clip.models.trackers.track_assignment import (
     DROPPED, NEW_TRACK, assign_detections_to_tracks)
-from mmvis_clip.models.utils.clip_schedule import ClipSchedule, frame_of_clip
+from mmvis_clip.models.vis.clip_schedule import ClipSchedule, frame_of_clip
 
 H, W = 40, 64
 

@@ -16,12 +16,12 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import DefaultScope
 
 import mmvis_clip  # noqa: F401
+from mmvis_clip.models.inflation.conv_inflation import (expand_box_frames,
+                                                        inflate_conv_weight,
+                                                        inflate_state_dict,
+                                                        repeat_over_anchors,
+                                                        time_tap_weights)
 from mmvis_clip.models.layers.replicate_time_conv3d import ReplicateTimeConv3d
-from mmvis_clip.models.utils.conv_inflation import (expand_box_frames,
-                                                    inflate_conv_weight,
-                                                    inflate_state_dict,
-                                                    repeat_over_anchors,
-                                                    time_tap_weights)
 
 
 def _pad_time_by_hand(x, pt):

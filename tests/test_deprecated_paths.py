@@ -12,6 +12,13 @@ MODULES = {
     'mmvis_clip.utils.rle': 'mmvis_clip.structures.rle',
     'mmvis_clip.utils.vis_format': 'mmvis_clip.structures.vis_format',
     'mmvis_clip.apis.frame_result': 'mmvis_clip.structures.frame_result',
+    'mmvis_clip.models.utils.clip_schedule':
+    'mmvis_clip.models.vis.clip_schedule',
+    'mmvis_clip.models.utils.clip_nms': 'mmvis_clip.models.layers.clip_nms',
+    'mmvis_clip.models.utils.conv_inflation':
+    'mmvis_clip.models.inflation.conv_inflation',
+    'mmvis_clip.models.utils.cico_checkpoint':
+    'mmvis_clip.models.inflation.cico_checkpoint',
     **{
         f'mmvis_clip.evaluation.functional.{name}':
         f'mmvis_clip.structures.{name}'
@@ -48,3 +55,14 @@ def test_old_package_names_are_the_new_objects(name):
     assert value is getattr(new, name)
     with pytest.raises(AttributeError, match='no attribute'):
         old.no_such_name
+
+
+@pytest.mark.parametrize('name,new', [
+    ('ClipSchedule', 'mmvis_clip.models.vis.clip_schedule'),
+    ('inflate_state_dict', 'mmvis_clip.models.inflation.conv_inflation'),
+])
+def test_old_models_utils_names_are_the_new_objects(name, new):
+    import mmvis_clip.models.utils as old
+    with pytest.warns(FutureWarning, match=f'import {name} from {new}'):
+        value = getattr(old, name)
+    assert value is getattr(importlib.import_module(new), name)

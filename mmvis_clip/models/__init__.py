@@ -1,2 +1,2 @@
-from . import (heads, layers, losses, mask_generators, task_modules,  # noqa
-               trackers, utils, vis)
+from . import (heads, inflation, layers, losses, mask_generators,  # noqa
+               task_modules, trackers, utils, vis)

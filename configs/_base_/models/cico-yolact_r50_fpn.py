@@ -111,7 +111,7 @@ model = dict(
         absent_boxes='ignore',
         max_track_samples=64),
     # Sec. 3.4: class score > 0.1, then the public code's filters and NMS
-    # (mmvis_clip/models/utils/clip_nms.py): the min(100 T, 300) best
+    # (mmvis_clip/models/layers/clip_nms.py): the min(100 T, 300) best
     # candidates of all rows, no cap after NMS
     test_cfg=dict(
         score_thr=0.1,

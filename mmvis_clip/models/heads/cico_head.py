@@ -13,10 +13,10 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..layers.clip_nms import DUP_RULES
 from ..utils.clip_boxes import circumscribed_boxes, matching_frames
 from ..utils.clip_features import per_frame
 from ..utils.clip_ground_truth import fill_absent_boxes
-from ..utils.clip_nms import DUP_RULES
 from ..utils.random_subset import random_subset
 
 
@@ -95,7 +95,7 @@ class CiCoHead(AnchorHead):
             frame's box, trained like the others, the public code's).
         test_cfg (dict): ``score_thr`` (0.1) and ``nms_pre`` (None: at most
             ``min(100 T, 300)`` candidates); the rest is
-            :func:`~mmvis_clip.models.utils.clip_nms.clip_nms`'s.
+            :func:`~mmvis_clip.models.layers.clip_nms.clip_nms`'s.
     """
 
     def __init__(self,
@@ -530,7 +530,7 @@ class CiCoHead(AnchorHead):
         score above ``score_thr``, at most ``nms_pre`` of them (None:
         ``min(100 T, 300)``), each with one box per frame decoded from its
         anchor. NMS needs the masks: see
-        :func:`~mmvis_clip.models.utils.clip_nms.clip_nms`.
+        :func:`~mmvis_clip.models.layers.clip_nms.clip_nms`.
 
         Args:
             batch_img_metas (Sequence[dict]): Per clip, the meta of one of

@@ -8,6 +8,8 @@ from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..utils.clip_boxes import scale_boxes
+from ..utils.mask_iou import mask_iou
 from .track_assignment import (CONFLICT_RULES, DROPPED, NEW_TRACK,
                                assign_detections_to_tracks)
 from .vis_tracker_base import VISTrackerBase
@@ -40,43 +42,6 @@ THRESHOLD_RULE = dict(
     carry_clips=0)
 
 
-def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
-    """IoU of every pair of binary masks.
-
-    Args:
-        masks1 (Tensor): Of shape (N, H, W), bool.
-        masks2 (Tensor): Of shape (M, H, W), bool.
-
-    Returns:
-        Tensor: Of shape (N, M), float32; 0 where both masks are empty.
-        Computed in float32 whatever the autocast (in float16 the pixel
-        counts of a 720p mask overflow and the IoU becomes 0).
-    """
-    with torch.autocast(masks1.device.type, enabled=False):
-        flat1 = masks1.flatten(1).float()
-        flat2 = masks2.flatten(1).float()
-        inter = flat1 @ flat2.t()
-        union = flat1.sum(1)[:, None] + flat2.sum(1)[None, :] - inter
-        return torch.where(union > 0, inter / union.clamp(min=1),
-                           torch.zeros_like(inter))
-
-
-def scale_boxes(boxes: Tensor, scale: float) -> Tensor:
-    """Scale boxes about their centres.
-
-    Args:
-        boxes (Tensor): Of shape (m, 4), ``x1, y1, x2, y2``.
-        scale (float): Factor on the width and height.
-
-    Returns:
-        Tensor: Of shape (m, 4), float32.
-    """
-    boxes = boxes.float()
-    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
-    half = (boxes[:, 2:] - boxes[:, :2]) * (scale / 2)
-    return torch.cat([centres - half, centres + half], dim=1)
-
-
 @MODELS.register_module()
 class ClipTracker(VISTrackerBase):
     """CiCo's clip-level online tracker (Eq. 11 with the authors' terms).
@@ -103,7 +68,7 @@ class ClipTracker(VISTrackerBase):
     ``max(overlap, 1)`` frames, its last score and mask parameters: memory
     is bounded whatever the video length. The tracker only links clips;
     which frames of a clip are final is the model's
-    :class:`~mmvis_clip.models.utils.clip_schedule.ClipSchedule`.
+    :class:`~mmvis_clip.models.vis.clip_schedule.ClipSchedule`.
 
     Args:
         clip_len (int): Frames per clip T. Defaults to 3.

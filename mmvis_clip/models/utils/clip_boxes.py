@@ -119,3 +119,19 @@ def matching_frames(num_frames: int,
     return list(
         range(max(0, centre - radius),
               min(num_frames - 1, centre + radius) + 1))
+
+
+def scale_boxes(boxes: Tensor, scale: float) -> Tensor:
+    """Scale boxes about their centres.
+
+    Args:
+        boxes (Tensor): Of shape (m, 4), ``x1, y1, x2, y2``.
+        scale (float): Factor on the width and height.
+
+    Returns:
+        Tensor: Of shape (m, 4), float32.
+    """
+    boxes = boxes.float()
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = (boxes[:, 2:] - boxes[:, :2]) * (scale / 2)
+    return torch.cat([centres - half, centres + half], dim=1)

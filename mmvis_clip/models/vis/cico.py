@@ -12,12 +12,12 @@ from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..utils.cico_checkpoint import load_2d_checkpoint
+from ..inflation.cico_checkpoint import load_2d_checkpoint
+from ..layers.clip_nms import box_stage, mask_stage
 from ..utils.clip_features import frames_to_clips
 from ..utils.clip_ground_truth import clip_ground_truth
-from ..utils.clip_nms import box_stage, mask_stage
-from ..utils.clip_schedule import ClipSchedule, frame_of_clip
 from ..utils.inference_stages import inference_stage
+from .clip_schedule import ClipSchedule, frame_of_clip
 from .video_stream import FrameResults, VideoStreamMixin
 
 
@@ -57,7 +57,7 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
     **2D -> 3D initialisation.** A 2D checkpoint can be given as
     ``load_from``: this package's own image-level (T = 1, 2D) CiCo, or
     mmdet's YOLACT / CondInst. A load-state-dict pre-hook
-    (:func:`~mmvis_clip.models.utils.cico_checkpoint.load_2d_checkpoint`)
+    (:func:`~mmvis_clip.models.inflation.cico_checkpoint.load_2d_checkpoint`)
     loads every tensor whose role and shape match (towers, prediction
     layers, prototype net), inflates 2D conv weights that are 3D here
     (prototype net: temporal weights 0.125 / 0.75 / 0.125), expands the 2D
@@ -282,7 +282,7 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
         """Detections of one clip (before tracking).
 
         Candidates of all prediction rows (:meth:`CiCoHead.predict_by_feat`)
-        through :func:`~mmvis_clip.models.utils.clip_nms.clip_nms` with the
+        through :func:`~mmvis_clip.models.layers.clip_nms.clip_nms` with the
         ``test_cfg``, in its two stages: the tests needing no mask, masks at
         prototype resolution for the candidates left, the mask tests and
         NMS; full-resolution masks for the kept ones only.

@@ -1,0 +1,234 @@
+"""Test-time filtering and NMS of a clip's candidates (CiCo, Sec. 3.4).
+
+The paper says "NMS"; the public CiCo code filters the candidates by their
+boxes and low-resolution masks and suppresses with a mixed box / mask IoU.
+This module is that step; its defaults are the public code's.
+"""
+from typing import Optional
+
+import torch
+from mmdet.structures.bbox import bbox_overlaps
+from torch import Tensor
+
+from ..utils.mask_iou import mask_iou
+
+
+def pairwise_clip_ious(bboxes: Tensor, clip_bboxes: Tensor, masks: Tensor,
+                       min_mask_pixels: int = 5):
+    """Frame-averaged IoUs between every pair of a clip's candidates.
+
+    A frame counts for a pair when both masks have more than
+    ``min_mask_pixels`` pixels there.
+
+    Args:
+        bboxes (Tensor): (n, T, 4) per-frame boxes.
+        clip_bboxes (Tensor): (n, 4) circumscribed boxes.
+        masks (Tensor): (n, T, h, w) bool.
+        min_mask_pixels (int): See above.
+
+    Returns:
+        tuple[Tensor]: (n, n) float32 each: ``box_iou`` and ``mask_iou``
+        averaged over the counted frames (0 without any), ``clip_box_iou``,
+        and ``coincident_box`` / ``coincident_mask``: the largest box / mask
+        IoU over the counted frames.
+    """
+    num, num_frames = masks.shape[:2]
+    flags = masks.flatten(2).sum(2) > min_mask_pixels  # (n, T)
+    box_sum = bboxes.new_zeros((num, num), dtype=torch.float32)
+    mask_sum = torch.zeros_like(box_sum)
+    box_max = torch.zeros_like(box_sum)
+    mask_max = torch.zeros_like(box_sum)
+    counts = torch.zeros_like(box_sum)
+    for t in range(num_frames):
+        flag = (flags[:, t, None] & flags[None, :, t]).float()
+        biou = bbox_overlaps(bboxes[:, t].float(), bboxes[:, t].float())
+        miou = mask_iou(masks[:, t], masks[:, t])
+        box_sum += biou * flag
+        mask_sum += miou * flag
+        box_max = torch.maximum(box_max, biou * flag)
+        mask_max = torch.maximum(mask_max, miou * flag)
+        counts += flag
+    counts = counts.clamp(min=1)
+    clip_iou = bbox_overlaps(clip_bboxes.float(), clip_bboxes.float())
+    return box_sum / counts, mask_sum / counts, clip_iou, box_max, mask_max
+
+
+#: Near-duplicate rules of :func:`clip_nms`.
+DUP_RULES = ('class_agnostic_box', 'per_class_frame')
+
+
+def box_duplicates(bboxes: Tensor, clip_bboxes: Tensor, ranks: Tensor,
+                   iou_thr: float) -> Tensor:
+    """Candidates with a better-ranked near-duplicate of any class (the
+    public code's first test-time filter).
+
+    Args:
+        bboxes (Tensor): (n, T, 4) per-frame boxes.
+        clip_bboxes (Tensor): (n, 4) circumscribed boxes.
+        ranks (Tensor): (n, ) ranking scores; ties keep the lower index
+            first.
+        iou_thr (float): A pair is a near-duplicate when ``0.5 * mean_t
+            box IoU + 0.5 * circumscribed box IoU > iou_thr``.
+
+    Returns:
+        Tensor: (n, ) bool, True for the candidates to drop.
+    """
+    order = ranks.argsort(descending=True, stable=True)
+    boxes = bboxes[order].float().transpose(0, 1)  # (T, n, 4)
+    frame_iou = bbox_overlaps(boxes, boxes).mean(0)
+    clip = clip_bboxes[order].float()
+    iou = 0.5 * frame_iou + 0.5 * bbox_overlaps(clip, clip)
+    dropped_sorted = iou.triu(diagonal=1).amax(0) > iou_thr
+    dropped = torch.zeros_like(dropped_sorted)
+    dropped[order] = dropped_sorted
+    return dropped
+
+
+def box_stage(scores: Tensor,
+              bboxes: Tensor,
+              clip_bboxes: Tensor,
+              img_shape: tuple,
+              quality: Optional[Tensor] = None,
+              score_thr: float = 0.1,
+              dup_iou_thr: float = 0.9,
+              dup_rule: str = 'per_class_frame') -> Tensor:
+    """The candidates that pass the tests needing no mask (steps 1-2 of
+    :func:`clip_nms` without the mask tests), best first: their masks are
+    the only ones :func:`mask_stage` needs.
+
+    Args:
+        scores, bboxes, clip_bboxes, img_shape, quality, score_thr,
+            dup_iou_thr, dup_rule: See :func:`clip_nms`.
+
+    Returns:
+        Tensor: (m, ) long indices into the candidates, by decreasing
+        ``scores * quality``.
+    """
+    assert dup_rule in DUP_RULES, dup_rule
+    if scores.numel() == 0:
+        return scores.new_zeros((0, ), dtype=torch.long)
+    height, width = img_shape[:2]
+    boxes = bboxes.float()
+    centre_x = (boxes[..., 0] + boxes[..., 2]) / 2
+    centre_y = (boxes[..., 1] + boxes[..., 3]) / 2
+    keep = ((centre_x > 0) & (centre_x < width) & (centre_y > 0) &
+            (centre_y < height)).any(1)
+    ranks = scores.float() * (1 if quality is None else quality.float())
+    keep &= ranks > score_thr
+    if dup_rule == 'class_agnostic_box':
+        keep &= ~box_duplicates(boxes, clip_bboxes, ranks, dup_iou_thr)
+    kept = keep.nonzero().squeeze(1)
+    return kept[ranks[kept].argsort(descending=True, stable=True)]
+
+
+def mask_stage(kept: Tensor,
+               labels: Tensor,
+               bboxes: Tensor,
+               clip_bboxes: Tensor,
+               kept_masks: Tensor,
+               proto_stride: float,
+               iou_thr: float = 0.5,
+               dup_iou_thr: float = 0.9,
+               dup_rule: str = 'per_class_frame',
+               min_mask_pixels: int = 5,
+               min_box_cover: float = 0.1,
+               max_per_clip: Optional[int] = None) -> Tensor:
+    """The mask tests and the NMS of :func:`clip_nms` (steps 2-4) on the
+    candidates :func:`box_stage` kept.
+
+    Args:
+        kept (Tensor): (m, ) indices from :func:`box_stage`, best first.
+        labels, bboxes, clip_bboxes: Of all candidates, see
+            :func:`clip_nms`.
+        kept_masks (Tensor): (m, T, h, w) bool masks of the ``kept``
+            candidates at prototype resolution.
+        proto_stride, iou_thr, dup_iou_thr, dup_rule, min_mask_pixels,
+            min_box_cover, max_per_clip: See :func:`clip_nms`.
+
+    Returns:
+        Tensor: Indices into all candidates, a subsequence of ``kept``.
+    """
+    assert kept_masks.size(0) == kept.numel(), (kept_masks.shape, kept.shape)
+    if kept.numel() == 0:
+        return kept
+    boxes = bboxes[kept].float()
+    area = kept_masks.flatten(2).sum(2).float()  # (m, T)
+    box_area = ((boxes[..., 2] - boxes[..., 0]) *
+                (boxes[..., 3] - boxes[..., 1]) / proto_stride**2).clamp(
+                    min=1e-6)
+    good = (area > min_mask_pixels).any(1) & (
+        area / box_area > min_box_cover).any(1)
+    kept, kept_masks = kept[good], kept_masks[good]
+    if kept.numel() == 0:
+        return kept
+    box_iou, m_iou, clip_iou, box_max, mask_max = pairwise_clip_ious(
+        bboxes[kept], clip_bboxes[kept], kept_masks, min_mask_pixels)
+    iou = 0.25 * box_iou + 0.25 * clip_iou + 0.5 * m_iou
+    duplicate = mask_max > dup_iou_thr
+    if dup_rule == 'per_class_frame':
+        duplicate |= box_max > dup_iou_thr
+    iou = torch.where(duplicate, torch.ones_like(iou), iou)
+    same_class = labels[kept, None] == labels[None, kept]
+    iou = (iou * same_class).triu(diagonal=1)
+    kept = kept[iou.amax(0) <= iou_thr]
+    return kept if max_per_clip is None else kept[:max_per_clip]
+
+
+def clip_nms(scores: Tensor,
+             labels: Tensor,
+             bboxes: Tensor,
+             clip_bboxes: Tensor,
+             masks: Tensor,
+             img_shape: tuple,
+             proto_stride: float,
+             quality: Optional[Tensor] = None,
+             score_thr: float = 0.1,
+             iou_thr: float = 0.5,
+             dup_iou_thr: float = 0.9,
+             dup_rule: str = 'per_class_frame',
+             min_mask_pixels: int = 5,
+             min_box_cover: float = 0.1,
+             max_per_clip: Optional[int] = None) -> Tensor:
+    """Indices of the candidates a clip keeps, best first
+    (:func:`box_stage`, then :func:`mask_stage`).
+
+    1. Rank by ``scores * quality`` (the centerness; the public code's
+       rescoring). With ``dup_rule='class_agnostic_box'`` (the public
+       code's first filter), drop a candidate when a better-ranked one of
+       any class has ``0.5 * mean_t box IoU + 0.5 * circumscribed box IoU``
+       above ``dup_iou_thr`` (box IoU averaged over all T frames).
+    2. Drop a candidate whose box centre is outside the image in every
+       frame, whose rank is at most ``score_thr``, whose mask has at most
+       ``min_mask_pixels`` pixels in every frame, or whose mask covers at
+       most ``min_box_cover`` of its box in every frame.
+    3. Per class, Fast NMS (YOLACT's, as the public code): a candidate is
+       suppressed when a better-ranked one of its class has
+       ``0.25 box IoU + 0.25 circumscribed box IoU + 0.5 mask IoU`` (box and
+       mask IoU averaged over the frames where both masks are non-empty)
+       above ``iou_thr``, or is its near-duplicate: a mask IoU above
+       ``dup_iou_thr`` in one of those frames (the public code's
+       "coincident mask"), or with ``dup_rule='per_class_frame'`` a box or
+       mask IoU above ``dup_iou_thr`` in one of those frames.
+    4. No cap unless ``max_per_clip`` is set.
+
+    Args:
+        scores (Tensor): (n, ) class scores.
+        labels (Tensor): (n, ).
+        bboxes (Tensor): (n, T, 4) per-frame boxes, network-input pixels.
+        clip_bboxes (Tensor): (n, 4) circumscribed boxes.
+        masks (Tensor): (n, T, h, w) bool masks at prototype resolution.
+        img_shape (tuple): (H, W) of the network input.
+        proto_stride (float): Input pixels per mask pixel.
+        quality (Tensor, optional): (n, ) in [0, 1]; None: ones.
+        score_thr, iou_thr, dup_iou_thr, dup_rule, min_mask_pixels,
+            min_box_cover, max_per_clip: See above.
+
+    Returns:
+        Tensor: (m, ) long indices into the candidates, by decreasing
+        ``scores * quality``.
+    """
+    kept = box_stage(scores, bboxes, clip_bboxes, img_shape, quality,
+                     score_thr, dup_iou_thr, dup_rule)
+    return mask_stage(kept, labels, bboxes, clip_bboxes, masks[kept],
+                      proto_stride, iou_thr, dup_iou_thr, dup_rule,
+                      min_mask_pixels, min_box_cover, max_per_clip)

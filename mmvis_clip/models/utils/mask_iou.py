@@ -1,0 +1,24 @@
+"""IoU of every pair of binary masks, whatever the autocast."""
+import torch
+from torch import Tensor
+
+
+def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
+    """IoU of every pair of binary masks.
+
+    Args:
+        masks1 (Tensor): Of shape (N, H, W), bool.
+        masks2 (Tensor): Of shape (M, H, W), bool.
+
+    Returns:
+        Tensor: Of shape (N, M), float32; 0 where both masks are empty.
+        Computed in float32 whatever the autocast (in float16 the pixel
+        counts of a 720p mask overflow).
+    """
+    with torch.autocast(masks1.device.type, enabled=False):
+        flat1 = masks1.flatten(1).float()
+        flat2 = masks2.flatten(1).float()
+        inter = flat1 @ flat2.t()
+        union = flat1.sum(1)[:, None] + flat2.sum(1)[None, :] - inter
+        return torch.where(union > 0, inter / union.clamp(min=1),
+                           torch.zeros_like(inter))
