@@ -137,7 +137,7 @@ def test_cico_stream_matches_test_loop(data_root, tmp_path, overlap):
             'model.test_cfg.max_per_clip': 5,
             'model.tracker.overlap': overlap,
             # only detections: the votes below are read off the outputs
-            'model.tracker.carry_clips': 0
+            'model.tracker.carry.clips': 0
         })
     ckpt = save_random_checkpoint(CICO_CONFIG, str(tmp_path / 'cico.pth'),
                                   options)
@@ -261,8 +261,7 @@ def test_clip_stream_memory_bounded():
             'model.test_cfg.max_per_clip': per_clip,
             'model.test_cfg.score_thr': 0.0,
             # every detection a new track: the memory bound is exercised
-            'model.tracker.new_track': 'threshold',
-            'model.tracker.match_thr': 100.0,
+            'model.tracker.new_track': dict(embed=100.0),
             'test_dataloader.dataset.pipeline.0.transforms.1.scale':
             (64, 32),
         })

@@ -13,13 +13,34 @@ from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 
 import mmvis_clip  # noqa: F401
-from mmvis_clip.models.trackers.clip_tracker import (THRESHOLD_RULE,
-                                                     ClipTracker, mask_iou)
+from mmvis_clip.models.trackers.clip_tracker import ClipTracker
 from mmvis_clip.models.trackers.track_assignment import (
     DROPPED, NEW_TRACK, assign_detections_to_tracks)
+from mmvis_clip.models.utils.mask_iou import mask_iou
 from mmvis_clip.models.vis.clip_schedule import ClipSchedule, frame_of_clip
 
 H, W = 40, 64
+
+
+def _merge_rate_tool():
+    """tools/analysis/tracker_merge_rate.py, which keeps the former
+    threshold rule."""
+    import importlib.util
+    import os.path as osp
+    path = osp.join(
+        osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+        'analysis', 'tracker_merge_rate.py')
+    spec = importlib.util.spec_from_file_location('tracker_merge_rate', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _threshold_tracker(**kwargs):
+    """The former rule's tracker, with ``kwargs`` on top of the rule."""
+    tool = _merge_rate_tool()
+    rule = {**tool.THRESHOLD_RULE, **kwargs}
+    return rule.pop('tracker')(**rule)
 
 
 def _clips(num_frames, clip_len, overlap):
@@ -137,7 +158,6 @@ def test_built_from_registry_with_config_keys():
             clip_len=5,
             overlap=2,
             weights=weights,
-            match_thr=0.7,
             num_clips_retain=4,
             momentums=dict(embeddings=0.5),
             assignment='hungarian',
@@ -146,22 +166,21 @@ def test_built_from_registry_with_config_keys():
             iou_min_pixels=0,
             on_conflict='new',
             lost_iou=False,
-            carry_clips=2,
-            carry_score_decay=0.8,
-            carry_score_thr=0.2,
-            carry_min_pixels=1,
-            carry_box_scale=1.5))
+            carry=dict(
+                clips=2,
+                score_decay=0.8,
+                score_thr=0.2,
+                min_pixels=1,
+                box_scale=1.5)))
     assert isinstance(tracker, ClipTracker)
     assert tracker.new_track == dict(
         embed=0.5, iou=0.4, small_iou_scale=0.5, small_area=0.1, label=1.0)
     assert (tracker.overlap_iou_scale, tracker.iou_min_pixels,
             tracker.on_conflict, tracker.lost_iou) == (1.5, 0, 'new', False)
-    assert (tracker.carry_clips, tracker.carry_score_decay,
-            tracker.carry_score_thr, tracker.carry_min_pixels,
-            tracker.carry_box_scale) == (2, 0.8, 0.2, 1, 1.5)
+    assert tracker.carry == dict(
+        clips=2, score_decay=0.8, score_thr=0.2, min_pixels=1, box_scale=1.5)
     assert (tracker.clip_len, tracker.overlap) == (5, 2)
     assert tracker.weights == weights
-    assert tracker.match_thr == 0.7
     assert tracker.num_clips_retain == 4
     assert tracker.momentums == dict(embeddings=0.5)
     assert tracker.assignment == 'hungarian'
@@ -184,7 +203,7 @@ def test_rejects_bad_arguments(kwargs, message):
                                                   (5, 3), (6, 3), (10, 3)])
 def test_default_carry_clips(clip_len, carry_clips):
     tracker = ClipTracker(clip_len=clip_len, overlap=0)
-    assert tracker.carry_clips == carry_clips
+    assert tracker.carry['clips'] == carry_clips
     assert tracker.weights == AUTHORS
     assert tracker.on_conflict == 'drop' and tracker.lost_iou
 
@@ -193,10 +212,12 @@ def test_default_carry_clips(clip_len, carry_clips):
     (dict(new_track='dummy'), 'new_track'),
     (dict(new_track=dict(embed=0.5, cos=0.1)), 'new_track'),
     (dict(on_conflict='keep'), 'on_conflict'),
-    (dict(carry_clips=-1), 'carry_clips'),
+    (dict(carry=dict(clips=-1)), 'carry.clips'),
     (dict(iou_min_pixels=1.5), 'iou_min_pixels'),
-    (dict(carry_score_decay=0.0), 'carry_score_decay'),
-    (dict(carry_box_scale=0.0), 'carry_box_scale'),
+    (dict(carry=dict(score_decay=0.0)), 'carry.score_decay'),
+    (dict(carry=dict(box_scale=0.0)), 'carry.box_scale'),
+    (dict(carry=dict(decay=0.5)), 'carry must be a dict with keys'),
+    (dict(new_track='threshold'), 'tracker_merge_rate.py keeps it'),
 ])
 def test_rejects_bad_new_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -292,8 +313,7 @@ def test_match_score_and_dummy_column_by_hand():
         torch.tensor([0.5 + 0.05 + 0.3 + 0.3, 0.5 + 0.08 + 0.15 + 0.3]))
     # the threshold rule: the fixed match_thr
     torch.testing.assert_close(
-        ClipTracker(new_track='threshold',
-                    match_thr=0.7).get_new_track_score(dets),
+        _threshold_tracker(match_thr=0.7).get_new_track_score(dets),
         torch.tensor([0.7, 0.7]))
     # det 0 beats its dummy on track 0 (2.35 > 1.45); det 1's best, track 0
     # (1.08), is below its dummy (1.18): a new track
@@ -345,8 +365,9 @@ def test_far_new_object_of_same_class_new_id_not_merged(cos):
         embed=[cos, (1 - cos**2)**0.5],
         label=0)
     ids = dict()
-    for rule, kwargs in [('authors', dict()), ('threshold', THRESHOLD_RULE)]:
-        tracker = ClipTracker(clip_len=3, overlap=1, **kwargs)
+    for rule, tracker in [('authors', ClipTracker(clip_len=3, overlap=1)),
+                          ('threshold',
+                           _threshold_tracker(clip_len=3, overlap=1))]:
         tracker.track_clip(_dets([a]))
         # A vanishes, C appears far away (IoU 0)
         out = tracker.track_clip(_dets([c]))
@@ -477,7 +498,7 @@ def test_carried_mask_must_have_4_pixels(pixels, output):
 
 def test_no_carry_without_renderer_or_when_disabled():
     for kwargs, render in [(dict(), None),
-                           (dict(carry_clips=0), BoxRenderer())]:
+                           (dict(carry=dict(clips=0)), BoxRenderer())]:
         tracker = ClipTracker(clip_len=3, overlap=1, **kwargs)
         tracker.track_clip(_dets([_static(0, A_EMB)]), render)
         out = tracker.track_clip(_dets([]), render)
@@ -556,8 +577,8 @@ def test_render_fields_required_only_when_carrying():
         tracker.track_clip(_dets([_static(0, A_EMB)]),
                            BoxRenderer())
     # carrying off: no params needed
-    ClipTracker(carry_clips=0).track_clip(_dets([_static(0, A_EMB)]),
-                                          BoxRenderer())
+    ClipTracker(carry=dict(clips=0)).track_clip(
+        _dets([_static(0, A_EMB)]), BoxRenderer())
 
 
 # --------------------------------------------------------------------------
@@ -607,10 +628,14 @@ def test_new_object_gets_new_id():
 
 def test_other_object_in_place_below_threshold_is_new():
     # orthogonal embedding gives exactly 0.5: not above match_thr=0.5
-    tracker = ClipTracker(
+    tracker = _threshold_tracker(
         clip_len=3,
         overlap=1,
-        new_track='threshold',
+        on_conflict='drop',
+        overlap_iou_scale=2.0,
+        iou_min_pixels=3,
+        lost_iou=True,
+        carry=dict(),
         weights=dict(
             embed=1.0, mask_iou=0.0, box_iou=0.0, label=0.0, score=0.0))
     tracker.track_clip(_dets([_static(0, A_EMB)]))
@@ -824,3 +849,13 @@ def test_mask_iou_exact_under_autocast(dtype):
     with torch.autocast('cpu', dtype=dtype):
         iou = mask_iou(a, b)
     assert iou.dtype == torch.float32 and iou.item() == 0.875
+
+
+def test_former_carry_arguments_still_work_with_a_warning():
+    with pytest.warns(FutureWarning, match=r'carry_score_thr= is deprecated'
+                      r'.*carry=dict\(score_thr=\.\.\.\)'):
+        tracker = ClipTracker(carry_score_thr=0.3, carry=dict(clips=2))
+    assert tracker.carry == dict(
+        clips=2, score_decay=0.9, score_thr=0.3, min_pixels=4, box_scale=1.2)
+    with pytest.raises(TypeError, match='carry_speed'):
+        ClipTracker(carry_speed=1)

@@ -241,7 +241,7 @@ def _assert_stream_equals_test_loop(data_root, tmp_path, device=DEVICE):
     options = dict(
         test_apis.data_options(data_root), **{
             'model.test_cfg.score_thr': 0.005,
-            'model.tracker.carry_clips': 0
+            'model.tracker.carry.clips': 0
         })
     ckpt = test_apis.save_random_checkpoint(test_apis.CICO_CONFIG,
                                             str(tmp_path / 'cico.pth'),

@@ -35,7 +35,6 @@ import torch
 from mmengine.structures import InstanceData
 
 from mmvis_clip.models.trackers import ClipTracker
-from mmvis_clip.models.trackers.clip_tracker import THRESHOLD_RULE
 
 #: Frame size of the scripted scenes (masks and boxes).
 H, W = 180, 320
@@ -43,6 +42,42 @@ EMBED_DIM = 32
 NUM_CLASSES = 3
 #: The authors' Eq. 11 weights (the R50 CiCo config's), for every rule.
 WEIGHTS = dict(embed=1.0, mask_iou=0.5, box_iou=0.5, label=0.3, score=0.1)
+
+
+class ThresholdClipTracker(ClipTracker):
+    """``ClipTracker`` with a fixed "new track" score ``match_thr``: the
+    package's former rule, kept here for comparisons.
+
+    Args:
+        match_thr (float): The score an object needs to continue a track.
+            Defaults to 0.5.
+        **kwargs: ``ClipTracker``'s arguments.
+    """
+
+    def __init__(self, match_thr: float = 0.5, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.match_thr = float(match_thr)
+
+    def get_new_track_score(self, dets: InstanceData) -> torch.Tensor:
+        """``match_thr`` for each of the clip's N objects: (N, ) float32."""
+        return torch.full((len(dets), ),
+                          self.match_thr,
+                          dtype=torch.float32,
+                          device=dets.embeddings.device)
+
+
+#: The former rule: a fixed threshold 0.5, the loser of a conflict starts a
+#: new track, IoU weights not doubled with overlap, every frame in the
+#: IoUs, IoU terms for the tracks detected in the previous clip only, no
+#: carried tracks.
+THRESHOLD_RULE = dict(
+    tracker=ThresholdClipTracker,
+    match_thr=0.5,
+    on_conflict='new',
+    overlap_iou_scale=1.0,
+    iou_min_pixels=0,
+    lost_iou=False,
+    carry=dict(clips=0))
 RULES = {
     'default (authors\' rule)': dict(),
     'threshold 0.5, loser new': THRESHOLD_RULE,
@@ -206,8 +241,9 @@ def run_rule(scenes: List[dict], clip_len: int, overlap: int,
         new=0, merged=0, merged_near=0, merged_far=0, new_dropped=0,
         continuing=0, kept=0)
     render = make_renderer(clip_len)
+    tracker_type = kwargs.pop('tracker', ClipTracker)
     for scene in scenes:
-        tracker = ClipTracker(
+        tracker = tracker_type(
             clip_len=clip_len, overlap=overlap, weights=WEIGHTS, **kwargs)
         ids = [[] for _ in scene['objects']]  # per object, per clip
         for clip in scene['dets']:

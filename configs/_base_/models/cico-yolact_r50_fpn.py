@@ -135,6 +135,5 @@ model = dict(
             embed=0.5, iou=0.3, small_iou_scale=0.5, small_area=0.1,
             label=1.0),
         on_conflict='drop',
-        carry_clips=None,
-        carry_score_thr=0.1,
+        carry=dict(clips=None, score_thr=0.1),
         num_clips_retain=10))

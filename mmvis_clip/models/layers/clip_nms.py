@@ -174,6 +174,64 @@ def mask_stage(kept: Tensor,
     return kept if max_per_clip is None else kept[:max_per_clip]
 
 
+class ClipNMS:
+    """:func:`clip_nms`'s settings, taken once from a test config, and
+    its two stages with them.
+
+    Args:
+        score_thr, dup_iou_thr, dup_rule, min_mask_pixels, min_box_cover,
+            max_per_clip: See :func:`clip_nms`.
+        nms_iou_thr (float): :func:`clip_nms`'s ``iou_thr``.
+    """
+
+    #: The test-config keys it takes (CiCo's ``test_cfg``).
+    KEYS = ('score_thr', 'nms_iou_thr', 'dup_iou_thr', 'dup_rule',
+            'min_mask_pixels', 'min_box_cover', 'max_per_clip')
+
+    def __init__(self,
+                 score_thr: float = 0.1,
+                 nms_iou_thr: float = 0.5,
+                 dup_iou_thr: float = 0.9,
+                 dup_rule: str = 'per_class_frame',
+                 min_mask_pixels: int = 5,
+                 min_box_cover: float = 0.1,
+                 max_per_clip: Optional[int] = None) -> None:
+        assert dup_rule in DUP_RULES, dup_rule
+        self.score_thr = score_thr
+        self.nms_iou_thr = nms_iou_thr
+        self.dup_iou_thr = dup_iou_thr
+        self.dup_rule = dup_rule
+        self.min_mask_pixels = min_mask_pixels
+        self.min_box_cover = min_box_cover
+        self.max_per_clip = max_per_clip
+
+    @classmethod
+    def from_test_cfg(cls, test_cfg: Optional[dict]) -> 'ClipNMS':
+        """The settings among ``test_cfg``'s keys (:attr:`KEYS`); the
+        others keep their defaults."""
+        test_cfg = test_cfg or dict()
+        return cls(**{k: test_cfg[k] for k in cls.KEYS if k in test_cfg})
+
+    def box_stage(self,
+                  scores: Tensor,
+                  bboxes: Tensor,
+                  clip_bboxes: Tensor,
+                  img_shape: tuple,
+                  quality: Optional[Tensor] = None) -> Tensor:
+        """:func:`box_stage` with these settings."""
+        return box_stage(scores, bboxes, clip_bboxes, img_shape, quality,
+                         self.score_thr, self.dup_iou_thr, self.dup_rule)
+
+    def mask_stage(self, kept: Tensor, labels: Tensor, bboxes: Tensor,
+                   clip_bboxes: Tensor, kept_masks: Tensor,
+                   proto_stride: float) -> Tensor:
+        """:func:`mask_stage` with these settings."""
+        return mask_stage(kept, labels, bboxes, clip_bboxes, kept_masks,
+                          proto_stride, self.nms_iou_thr, self.dup_iou_thr,
+                          self.dup_rule, self.min_mask_pixels,
+                          self.min_box_cover, self.max_per_clip)
+
+
 def clip_nms(scores: Tensor,
              labels: Tensor,
              bboxes: Tensor,

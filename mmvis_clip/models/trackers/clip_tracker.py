@@ -1,5 +1,6 @@
 """CiCo's clip-level online tracker (CiCo paper, Sec. 3.4, Eq. 11)."""
-from typing import Callable, Dict, List, Optional, Tuple, Union
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -21,25 +22,15 @@ WEIGHT_KEYS = ('embed', 'mask_iou', 'box_iou', 'label', 'score')
 #: ``compute_comp_scores``).
 NEW_TRACK_DEFAULTS = dict(
     embed=0.5, iou=0.3, small_iou_scale=0.5, small_area=0.1, label=1.0)
+#: Carrying of unmatched tracks (``carry``); ``clips=None`` means
+#: ``max(3, 15 // clip_len)``.
+CARRY_DEFAULTS = dict(
+    clips=None, score_decay=0.9, score_thr=0.1, min_pixels=4, box_scale=1.2)
 
 #: ``render_masks(params (m, P), boxes (m, 4)) -> masks (m, T, H, W) bool``:
 #: masks of arbitrary mask parameters on the current clip's prototypes,
 #: cropped by ``boxes`` (output resolution).
 MaskRenderer = Callable[[Tensor, Tensor], Tensor]
-
-
-#: ClipTracker keys of this package's former rule, for comparisons: a fixed
-#: threshold 0.5, the loser of a conflict starts a new track, IoU weights
-#: not doubled with overlap, every frame in the IoUs, IoU terms for the
-#: tracks detected in the previous clip only, no carried tracks.
-THRESHOLD_RULE = dict(
-    new_track='threshold',
-    match_thr=0.5,
-    on_conflict='new',
-    overlap_iou_scale=1.0,
-    iou_min_pixels=0,
-    lost_iou=False,
-    carry_clips=0)
 
 
 @MODELS.register_module()
@@ -60,7 +51,7 @@ class ClipTracker(VISTrackerBase):
     the track's last box and its masks rendered on this clip. A detection
     continues a track only when it scores more than its "new track" dummy
     (``new_track``); tracks not matched are output for up to
-    ``carry_clips`` clips with masks rendered from their last mask
+    ``carry['clips']`` clips with masks rendered from their last mask
     parameters. Every rule in full, and where it follows the authors' code:
     ``configs/cico/README.md``, "The clip tracker".
 
@@ -79,12 +70,9 @@ class ClipTracker(VISTrackerBase):
             ``mask_iou``, ``box_iou`` (alpha1..3 of Eq. 11), ``label`` and
             ``score``. Defaults to the authors' ``dict(embed=1.0,
             mask_iou=0.5, box_iou=0.5, label=0.3, score=0.1)``.
-        new_track (dict | str): The dummy column's terms (any of the keys
-            of ``NEW_TRACK_DEFAULTS``, the others keeping their defaults),
-            or ``'threshold'`` for a fixed ``match_thr``. Defaults to
-            ``NEW_TRACK_DEFAULTS``.
-        match_thr (float): With ``new_track='threshold'``, the score an
-            object needs to continue a track. Defaults to 0.5.
+        new_track (dict): The dummy column's terms (any of the keys of
+            ``NEW_TRACK_DEFAULTS``, the others keeping their defaults).
+            Defaults to ``NEW_TRACK_DEFAULTS``.
         overlap_iou_scale (float): Factor on the IoU weights (tracks' and
             dummy's) when ``overlap > 0``. Defaults to 2.0 (the authors').
         iou_min_pixels (int): A frame enters the IoU terms when both masks
@@ -94,17 +82,16 @@ class ClipTracker(VISTrackerBase):
             ``'drop'``.
         lost_iou (bool): IoU terms also for tracks not detected in the
             previous clip, see above. Defaults to True.
-        carry_clips (int, optional): Clips a track is output for after its
-            last detection; 0 disables carrying. Defaults to None, meaning
-            ``max(3, 15 // clip_len)``.
-        carry_score_decay (float): Score factor per frame of a carried
-            clip. Defaults to 0.9.
-        carry_score_thr (float): A carried track is output only while its
-            decayed score is above it. Defaults to 0.1.
-        carry_min_pixels (int): A carried track is output only if its mask
-            has at least this many pixels in some frame. Defaults to 4.
-        carry_box_scale (float): Scale of the crop box of carried masks.
-            Defaults to 1.2.
+        carry (dict, optional): Carrying of unmatched tracks, any keys of
+            ``CARRY_DEFAULTS`` (the others keep their defaults): ``clips``
+            a track is output for after its last detection (0: no
+            carrying; None: ``max(3, 15 // clip_len)``), ``score_decay``
+            (score factor per frame of a carried clip), ``score_thr`` (a
+            carried track is output while its decayed score is above it),
+            ``min_pixels`` (and while its mask has this many pixels in some
+            frame) and ``box_scale`` (scale of the crop box of carried
+            masks). The former ``carry_<key>`` arguments work, with a
+            FutureWarning, until the next release.
         num_clips_retain (int): A track last detected in clip ``c`` can be
             matched up to clip ``c + num_clips_retain``, then is forgotten.
             Defaults to 10.
@@ -127,21 +114,16 @@ class ClipTracker(VISTrackerBase):
                      box_iou=0.5,
                      label=0.3,
                      score=0.1),
-                 new_track: Union[Dict[str, float],
-                                  str] = NEW_TRACK_DEFAULTS,
-                 match_thr: float = 0.5,
+                 new_track: Dict[str, float] = NEW_TRACK_DEFAULTS,
                  overlap_iou_scale: float = 2.0,
                  iou_min_pixels: int = 3,
                  on_conflict: str = 'drop',
                  lost_iou: bool = True,
-                 carry_clips: Optional[int] = None,
-                 carry_score_decay: float = 0.9,
-                 carry_score_thr: float = 0.1,
-                 carry_min_pixels: int = 4,
-                 carry_box_scale: float = 1.2,
+                 carry: Optional[Dict[str, Any]] = None,
                  num_clips_retain: int = 10,
                  momentums: Optional[Dict[str, float]] = None,
-                 assignment: str = 'argmax') -> None:
+                 assignment: str = 'argmax',
+                 **carry_keys) -> None:
         if not isinstance(clip_len, int) or clip_len < 1:
             raise ValueError(f'clip_len must be an int >= 1, got '
                              f'{clip_len!r}.')
@@ -154,58 +136,89 @@ class ClipTracker(VISTrackerBase):
                 f'{sorted(WEIGHT_KEYS)}, got '
                 f'{sorted(weights) if isinstance(weights, dict) else weights}'
                 '.')
-        if new_track != 'threshold' and not (
-                isinstance(new_track, dict)
+        if new_track == 'threshold':
+            raise ValueError(
+                "ClipTracker: new_track='threshold' (a fixed match_thr) is "
+                'no longer a rule of the tracker; tools/analysis/'
+                'tracker_merge_rate.py keeps it for comparisons.')
+        if not (isinstance(new_track, dict)
                 and set(new_track) <= set(NEW_TRACK_DEFAULTS)):
             raise ValueError(
-                "new_track must be 'threshold' or a dict with keys among "
+                'new_track must be a dict with keys among '
                 f'{sorted(NEW_TRACK_DEFAULTS)}, got {new_track!r}.')
+        carry = self._carry_settings(carry, carry_keys)
         if on_conflict not in CONFLICT_RULES:
             raise ValueError(f'on_conflict must be one of {CONFLICT_RULES},'
                              f' got {on_conflict!r}.')
-        if carry_clips is None:
-            carry_clips = max(3, 15 // clip_len)
-        for name, value in dict(
-                carry_clips=carry_clips,
-                iou_min_pixels=iou_min_pixels,
-                carry_min_pixels=carry_min_pixels).items():
+        if carry['clips'] is None:
+            carry['clips'] = max(3, 15 // clip_len)
+        for name, value in (('carry.clips', carry['clips']),
+                            ('iou_min_pixels', iou_min_pixels),
+                            ('carry.min_pixels', carry['min_pixels'])):
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f'{name} must be an int >= 0, got '
                                  f'{value!r}.')
-        if not 0 < carry_score_decay <= 1:
-            raise ValueError('carry_score_decay must be in (0, 1], got '
-                             f'{carry_score_decay!r}.')
-        if carry_box_scale <= 0 or overlap_iou_scale < 0:
-            raise ValueError('carry_box_scale must be > 0 and '
-                             'overlap_iou_scale >= 0, got '
-                             f'{carry_box_scale!r}, {overlap_iou_scale!r}.')
+        if not 0 < carry['score_decay'] <= 1:
+            raise ValueError('carry.score_decay must be in (0, 1], got '
+                             f'{carry["score_decay"]!r}.')
+        if carry['box_scale'] <= 0 or overlap_iou_scale < 0:
+            raise ValueError(
+                'carry.box_scale must be > 0 and overlap_iou_scale >= 0, '
+                f'got {carry["box_scale"]!r}, {overlap_iou_scale!r}.')
         if momentums is not None and set(momentums) - {'embeddings'}:
             raise ValueError('ClipTracker momentums may only name '
                              f"'embeddings', got {sorted(momentums)}.")
         self.clip_len = clip_len
         self.overlap = overlap
         self.weights = {k: float(v) for k, v in weights.items()}
-        self.new_track = new_track if new_track == 'threshold' else {
+        self.new_track = {
             k: float(v)
             for k, v in {
                 **NEW_TRACK_DEFAULTS,
                 **new_track
             }.items()
         }
-        self.match_thr = float(match_thr)
         self.overlap_iou_scale = float(overlap_iou_scale)
         self.iou_min_pixels = iou_min_pixels
         self.on_conflict = on_conflict
         self.lost_iou = bool(lost_iou)
-        self.carry_clips = carry_clips
-        self.carry_score_decay = float(carry_score_decay)
-        self.carry_score_thr = float(carry_score_thr)
-        self.carry_min_pixels = carry_min_pixels
-        self.carry_box_scale = float(carry_box_scale)
+        self.carry = dict(
+            clips=carry['clips'],
+            score_decay=float(carry['score_decay']),
+            score_thr=float(carry['score_thr']),
+            min_pixels=carry['min_pixels'],
+            box_scale=float(carry['box_scale']))
         super().__init__(
             num_frames_retain=num_clips_retain,
             momentums=momentums,
             assignment=assignment)
+
+    @staticmethod
+    def _carry_settings(carry: Optional[Dict[str, Any]],
+                        carry_keys: Dict[str, Any]) -> Dict[str, Any]:
+        """``CARRY_DEFAULTS`` updated by ``carry`` and by the former
+        ``carry_<key>=`` arguments (with a FutureWarning)."""
+        unknown = [
+            k for k in carry_keys if not k.startswith('carry_')
+            or k[len('carry_'):] not in CARRY_DEFAULTS
+        ]
+        if unknown:
+            raise TypeError('ClipTracker got unexpected arguments '
+                            f'{sorted(unknown)}')
+        if carry is not None and (not isinstance(carry, dict)
+                                  or set(carry) - set(CARRY_DEFAULTS)):
+            raise ValueError('carry must be a dict with keys among '
+                             f'{sorted(CARRY_DEFAULTS)}, got {carry!r}.')
+        settings = {**CARRY_DEFAULTS, **(carry or dict())}
+        for key, value in carry_keys.items():
+            name = key[len('carry_'):]
+            warnings.warn(
+                f'ClipTracker {key}= is deprecated and will be removed in '
+                f'the next release: give carry=dict({name}=...)',
+                FutureWarning,
+                stacklevel=3)
+            settings[name] = value
+        return settings
 
     @property
     def num_clips_retain(self) -> int:
@@ -385,11 +398,6 @@ class ClipTracker(VISTrackerBase):
             Tensor: Of shape (N, ), float32.
         """
         device = dets.embeddings.device
-        if self.new_track == 'threshold':
-            return torch.full((len(dets), ),
-                              self.match_thr,
-                              dtype=torch.float32,
-                              device=device)
         w, new = self.weights, self.new_track
         height, width = dets.masks.shape[-2:]
         bboxes = dets.bboxes.to(device).float()
@@ -406,13 +414,13 @@ class ClipTracker(VISTrackerBase):
     def _render(self, render_masks: MaskRenderer, track_ids: List[int],
                 shape: Tuple[int, int]) -> Tensor:
         """Masks of tracks from their last mask parameters on this clip's
-        prototypes, cropped by their crop boxes x ``carry_box_scale``.
+        prototypes, cropped by their crop boxes x ``carry['box_scale']``.
 
         Returns:
             Tensor: Of shape (m, T, H, W), bool.
         """
         boxes = scale_boxes(
-            self.get('crop_boxes', track_ids), self.carry_box_scale)
+            self.get('crop_boxes', track_ids), self.carry['box_scale'])
         masks = render_masks(self.get('params', track_ids), boxes)
         assert masks.dtype == torch.bool and tuple(masks.shape) == (
             len(track_ids), self.clip_len, *shape), \
@@ -451,7 +459,7 @@ class ClipTracker(VISTrackerBase):
         if render_masks is not None and rendered is None:
             to_render = [
                 i for i, age in zip(track_ids, ages)
-                if self.lost_iou or age <= self.carry_clips
+                if self.lost_iou or age <= self.carry['clips']
             ]
             if to_render:
                 rendered = self._render(render_masks, to_render, shape)
@@ -473,11 +481,12 @@ class ClipTracker(VISTrackerBase):
                 continue
             states['masks'] = masks[clip_len - num_saved:].clone()
             states['crop_boxes'] = last_box.clone()
+            carry = self.carry
             score = float(states['last_scores']) * \
-                self.carry_score_decay ** (clip_len * age)
-            if age > self.carry_clips or score <= self.carry_score_thr or \
+                carry['score_decay'] ** (clip_len * age)
+            if age > carry['clips'] or score <= carry['score_thr'] or \
                     not (masks.flatten(1).sum(1) >=
-                         self.carry_min_pixels).any():
+                         carry['min_pixels']).any():
                 continue
             out['bboxes'].append(last_box.expand(clip_len, 4))
             out['masks'].append(masks)
@@ -536,7 +545,7 @@ class ClipTracker(VISTrackerBase):
             dets (InstanceData): The clip's N objects: ``labels`` (N, ),
                 ``scores`` (N, ), ``embeddings`` (N, D), ``bboxes``
                 (N, T, 4) and ``masks`` (N, T, H, W) bool, at output
-                resolution; with ``render_masks`` (and ``carry_clips >
+                resolution; with ``render_masks`` (and ``carry['clips'] >
                 0``) also ``params`` (N, P), the raw mask parameters, and
                 ``clip_bboxes`` (N, 4), the circumscribed boxes. Other
                 fields are not carried to the outputs.
@@ -553,7 +562,7 @@ class ClipTracker(VISTrackerBase):
             ``scores`` (n, ) (the clip's values; a carried track's decayed
             score) and ``instances_id`` (n, ) long.
         """
-        if not self.carry_clips:
+        if not self.carry['clips']:
             render_masks = None
         self._check_dets(dets, render_masks is not None)
         self.clip_index += 1

@@ -13,7 +13,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..inflation.cico_checkpoint import load_2d_checkpoint
-from ..layers.clip_nms import box_stage, mask_stage
+from ..layers.clip_nms import ClipNMS
 from ..utils.clip_features import frames_to_clips
 from ..utils.clip_ground_truth import clip_ground_truth
 from ..utils.inference_stages import inference_stage
@@ -311,34 +311,21 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
         cubes = self.extract_clip_feat(clip, frame_ids)
         with inference_stage('heads'):
             cands = self.bbox_head.predict(cubes, [meta])[0]
-        dup = dict(
-            dup_iou_thr=cfg.get('dup_iou_thr', 0.9),
-            dup_rule=cfg.get('dup_rule', 'per_class_frame'))
+        nms = ClipNMS.from_test_cfg(cfg)
         # the tests needing no mask first: masks only for their survivors
-        kept = box_stage(
+        kept = nms.box_stage(
             cands.scores,
             cands.bboxes,
             cands.clip_bboxes,
             meta['img_shape'],
-            quality=cands.quality,
-            score_thr=cfg.get('score_thr', 0.1),
-            **dup)
+            quality=cands.quality)
         with inference_stage('mask'):
             protos = self.mask_head(cubes)[0]
             low_res = self.mask_head.proto_masks(protos, cands.params[kept],
                                                  cands.clip_bboxes[kept])
-        keep = mask_stage(
-            kept,
-            cands.labels,
-            cands.bboxes,
-            cands.clip_bboxes,
-            low_res,
-            self.mask_head.proto_stride,
-            iou_thr=cfg.get('nms_iou_thr', 0.5),
-            min_mask_pixels=cfg.get('min_mask_pixels', 5),
-            min_box_cover=cfg.get('min_box_cover', 0.1),
-            max_per_clip=cfg.get('max_per_clip', None),
-            **dup)
+        keep = nms.mask_stage(kept, cands.labels, cands.bboxes,
+                              cands.clip_bboxes, low_res,
+                              self.mask_head.proto_stride)
         dets = cands[keep]
         with inference_stage('mask'):
             masks = self.mask_head.render(protos, dets.params,

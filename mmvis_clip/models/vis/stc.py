@@ -287,12 +287,7 @@ class STC(VideoStreamMixin, BaseMOTModel):
             x = self.detector.extract_feat(single_img)
             frame.pred_instances = self._predict_frame(x, frame, rescale)
             with inference_stage('tracking'):
-                track = self.tracker.track(
-                    model=self,
-                    img=single_img,
-                    feats=x,
-                    data_sample=frame,
-                    rescale=rescale)
+                track = self.tracker.track(data_sample=frame)
             results.append((int(frame.metainfo['frame_id']), track))
         return results
 
