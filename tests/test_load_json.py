@@ -30,7 +30,7 @@ def test_values_are_those_of_json(text):
 def test_digits_inside_strings_are_read_by_orjson(monkeypatch):
     import orjson
 
-    from mmvis_clip.utils import vis_format
+    from mmvis_clip.structures import vis_format
     calls = []
     monkeypatch.setattr(vis_format, 'orjson',
                         type('Spy', (), {

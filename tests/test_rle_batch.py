@@ -11,7 +11,7 @@ from mmvis_clip.structures.vis_format import (SegmentationBatch,
                                               VISFormatError,
                                               check_segmentation,
                                               rle_string_counts)
-from mmvis_clip.utils import rle as rle_module
+from mmvis_clip.structures import rle as rle_module
 
 
 def _random_masks(seed, num=200):

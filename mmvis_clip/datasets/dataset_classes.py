@@ -1,16 +1,6 @@
 """The classes of a VIS annotation json and of a dataset config, and how
-they disagree.
-
-A video dataset (mmdet's ``BaseVideoDataset``) selects the json's
-categories by the names of ``metainfo['classes']`` and numbers them in the
-json's order: label ``i`` is the ``i``-th selected category. The labels
-are the classes only when the json has every class, once, in the classes'
-order; :func:`class_mismatch` says what else it is. The checks before
-training and testing (:func:`mmvis_clip.engine.config_checks.
-check_dataset_classes`) and the datasets themselves
-(:class:`~mmvis_clip.datasets.VISVideoDataset`) use it, and
-``tools/misc/make_dataset_config.py`` writes a config whose classes are a
-json's (:func:`categories_to_classes`).
+they disagree (mmdet's ``BaseVideoDataset`` numbers the json's categories
+selected by ``metainfo['classes']`` in the json's order).
 """
 import json
 import os.path as osp
@@ -36,12 +26,8 @@ def _is_category_list(value) -> bool:
 
 def read_json_categories(path: str,
                          fast_above: int = FAST_CATEGORIES_BYTES) -> list:
-    """The ``categories`` list of a (raw YouTube-VIS or CocoVID) json.
-
-    A file larger than ``fast_above`` bytes is not parsed whole: the list
-    after its first ``"categories":`` key that holds dicts with ``id`` and
-    ``name`` is decoded alone (the whole file is parsed when there is
-    none).
+    """The ``categories`` list of a (raw YouTube-VIS or CocoVID) json
+    (above ``fast_above`` bytes, only that list is decoded).
 
     Args:
         path (str): The json file.
@@ -91,10 +77,8 @@ def categories_to_classes(categories: list, path: str) -> Tuple[str, ...]:
         category id, which is the dataset's label ``i``.
 
     Raises:
-        VISFormatError: No category, an id that is not an integer, a
-            name that is not a non-empty string, a repeated id or name, or
-            categories not listed in id order (the labels follow the
-            listed order).
+        VISFormatError: No category, a bad or repeated id or name, or
+            categories not in id order.
     """
     if not _is_category_list(categories) or not categories:
         raise VISFormatError(f'{path}: field "categories" is missing or '
@@ -166,18 +150,9 @@ def make_dataset_config_command(config: str,
                                 train_ann: str = 'TRAIN.json',
                                 val_ann: str = 'VAL.json',
                                 img_dir: str = 'FRAMES') -> str:
-    """The command that writes a config of ``config``'s method for a
-    dataset of one's own.
-
-    Args:
-        config (str): The method's config (the new one's ``_base_``).
-        train_ann (str): Raw json of the train split, if known.
-        val_ann (str): Raw json of the validation split, if known.
-        img_dir (str): Frame folder of the train split, if known.
-
-    Returns:
-        str: The command line (placeholders for what is not known).
-    """
+    """The command line that writes a config of ``config``'s method for
+    a dataset of one's own (the raw train / val json and train frame
+    folder, where known, else placeholders)."""
     return (f'python {MAKE_DATASET_CONFIG} {config} OUT.py --train-ann '
             f'{train_ann} --val-ann {val_ann} --img-dir {img_dir}')
 

@@ -19,29 +19,12 @@ DEFAULT_FRAME_TRANSFORM = dict(type='MaskRandomAffine')
 class ImagesAsPseudoVideos:
     """Serve each image of an instance dataset as a short pseudo-video.
 
-    Sample ``i`` is image ``i`` of ``dataset`` (e.g. mmdet's
-    ``CocoDataset``, whose pipeline loads and augments the image as a
-    video frame would be: ``LoadImageFromFile``, ``LoadAnnotations``,
-    ``Resize``, ``RandomFlip``, no packing) turned into ``num_frames``
-    frames by :class:`~mmvis_clip.datasets.transforms.ImageAsClip`, each
-    frame through ``frame_transform`` with its own random draw, then
-    ``pipeline`` (``PackTrackInputs``). The sample has the layout of the
-    video pipeline: per-frame lists, ``key_frame_flags`` (an STC (key,
-    reference) pair with ``num_frames=2``; a CiCo clip with the key frame
-    at the centre with ``num_frames=T``) and ``gt_instances_ids`` (the
-    instance's index in the image, the same on every frame).
-
-    ``get_data_info`` answers in the layout of mmdet's video datasets
-    (``images``: the one source image's info, ``video_length`` 1), so the
-    video configs' ``TrackAspectRatioBatchSampler`` and ``ConcatDataset``
-    with a video dataset take it as it is. (mmdet's ``TrackImgSampler``
-    takes video datasets only: to train on images alone, sample with
-    ``DefaultSampler``.)
-
-    Labels must mean the same as the video dataset's: label ``i`` of
-    ``dataset`` is checked to be ``metainfo['classes'][i]`` (mmdet's
-    ``CocoDataset`` numbers the selected categories in the order of its
-    json, and silently drops the classes the json lacks).
+    Sample ``i`` is image ``i`` of ``dataset`` (loaded and augmented by its
+    own pipeline, unpacked) turned into ``num_frames`` frames by
+    ``ImageAsClip`` with ``frame_transform``, then ``pipeline``: the
+    layout of the video pipeline. ``get_data_info`` answers as mmdet's
+    video datasets (``images``: the one image, ``video_length`` 1). Label
+    ``i`` of ``dataset`` must be ``metainfo['classes'][i]``.
 
     Args:
         dataset (dict | BaseDataset): The image dataset or its config.

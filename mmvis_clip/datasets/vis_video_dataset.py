@@ -14,20 +14,9 @@ from .dataset_classes import (MAKE_DATASET_CONFIG, class_mismatch,
 @DATASETS.register_module()
 class VISVideoDataset(BaseVideoDataset):
     """mmdet's ``BaseVideoDataset`` that refuses an annotation file whose
-    categories are not ``metainfo['classes']``.
-
-    ``BaseVideoDataset`` looks the category ids up by name and silently
-    ignores names that the CocoVID json does not have (their instances
-    would vanish); here that is an error naming the file and the missing
-    classes. As in mmdet, label ``i`` is the ``i``-th of the selected
-    categories in the order of the json, so the json must list the classes
-    in their order (:func:`~mmvis_clip.datasets.dataset_classes.
-    class_mismatch`); for the official json and the class tuples of this
-    package it does.
-
-    Used by its name, it is the dataset of a user's own data: the config
-    gives the classes as ``metainfo=dict(classes=(...))``, as the configs
-    of ``tools/misc/make_dataset_config.py`` do.
+    categories are not ``metainfo['classes']``, all, once, in that order
+    (mmdet silently drops the missing ones). Used by its name, it is the
+    dataset of a user's own data (``metainfo=dict(classes=(...))``).
     """
 
     def load_data_list(self) -> List[dict]:

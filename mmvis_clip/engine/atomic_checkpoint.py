@@ -1,22 +1,6 @@
-"""Checkpoints that are never half-written, and ``--resume`` that says what
-it resumes from.
-
-mmengine's ``CheckpointHook`` writes ``epoch_N.pth`` in place and then the
-``last_checkpoint`` pointer in place, and deletes the oldest checkpoint
-kept before writing the next one: a kill during a save leaves a truncated
-checkpoint under its final name (and, with ``max_keep_ckpts=1``, nothing
-else). :class:`AtomicCheckpointHook` writes each checkpoint to a temporary
-file in the same folder (:mod:`mmvis_clip.utils.atomic_io`'s
-``.<name>.<8 characters>.tmp``), flushes it to disk and renames it over the
-final name; then it writes ``last_checkpoint`` the same way, and only then
-deletes the checkpoint that no longer has to be kept. Temporaries left by a
-killed save are deleted, and named in the log, when the next run starts.
-
-:func:`configure_resume` turns ``tools/train.py --resume [CKPT]`` into the
-Runner's ``resume`` / ``load_from``: the pointer's checkpoint, or, without
-a usable pointer, the newest readable checkpoint of the work directory
-(said in the log); it refuses, naming the files, when checkpoints are
-there but none can be resumed from.
+"""Checkpoints that are never half-written (temporary, flush, rename; then
+``last_checkpoint``; the outdated checkpoint deleted last), and
+``--resume`` that says what it resumes from (:func:`configure_resume`).
 """
 import logging
 import os
@@ -199,11 +183,8 @@ def read_training_meta(path: str) -> Tuple[int, int]:
         tuple[int, int]: ``meta['epoch']``, ``meta['iter']``.
 
     Raises:
-        UserError: ``path`` is missing, is a folder, cannot be read as a
-            checkpoint (truncated, empty, not a PyTorch file), or has no
-            integer ``meta.epoch`` / ``meta.iter`` (not saved by a training
-            Runner: a published or converted model); the message names
-            ``path``.
+        UserError: ``path`` is missing, a folder, unreadable, or has no
+            integer ``meta.epoch`` / ``meta.iter``; naming ``path``.
     """
     try:
         check_checkpoint_file(path)
@@ -250,12 +231,9 @@ def _checkpoint_folders(cfg: Config) -> List[str]:
 def find_resume_checkpoint(work_dir: str,
                            folders: Optional[List[str]] = None
                            ) -> Tuple[Optional[str], Optional[str]]:
-    """The checkpoint ``--resume`` (without a path) resumes from.
-
-    The file ``work_dir/last_checkpoint`` names when it is readable;
-    otherwise (no pointer: a kill during the first save; a pointer to a
-    missing or partial file) the readable ``*.pth`` of ``folders`` saved at
-    the latest iteration.
+    """The checkpoint ``--resume`` (without a path) resumes from: the one
+    ``last_checkpoint`` names if readable, else the readable ``*.pth`` of
+    ``folders`` saved at the latest iteration.
 
     Args:
         work_dir (str): The run's work directory.
@@ -320,14 +298,8 @@ def find_resume_checkpoint(work_dir: str,
 
 
 def configure_resume(cfg: Config, resume: Optional[str]) -> None:
-    """Apply ``tools/train.py --resume [CKPT]`` to ``cfg``.
-
-    ``CKPT`` must be a readable Runner checkpoint with ``meta.epoch`` and
-    ``meta.iter``. Without it, the checkpoint of
-    :func:`find_resume_checkpoint` is resumed from, and when the work
-    directory has no checkpoint at all the run starts from the beginning
-    as it would without ``--resume`` (the config's ``load_from`` included);
-    both are logged.
+    """Apply ``tools/train.py --resume [CKPT]`` to ``cfg`` (without CKPT:
+    :func:`find_resume_checkpoint`, or from the start if there is none).
 
     Args:
         cfg (Config): The run's config (``work_dir`` set).

@@ -12,8 +12,7 @@ from ..utils.checkpoint_loading import (CheckpointError,
 
 def checkpoint_classes(checkpoint: dict) -> Optional[list]:
     """The classes a checkpoint was trained on: its
-    ``meta['dataset_meta']['classes']`` (``CLASSES`` in older ones), which
-    mmengine's Runner saves from the train dataset.
+    ``meta['dataset_meta']['classes']`` (``CLASSES`` in older ones).
 
     Args:
         checkpoint (dict): The loaded checkpoint.
@@ -137,16 +136,9 @@ def _is_package_model(kind: str) -> bool:
 
 def check_same_model(checkpoint: dict, filename: str,
                      model_cfg: Optional[dict], what: str) -> None:
-    """Refuse, before it is converted, a checkpoint trained (by this
-    package) as another model than ``model_cfg``.
-
-    The models' conversions (STC's of a CondInst detector, CiCo's of a
-    2D checkpoint) are initialisations from detectors, or from a CiCo of
-    the same modules; a checkpoint whose ``meta['cfg']`` names another of
-    this package's models, or the same with other modules (e.g. a YOLACT
-    mask generator for a CondInst one), is another model. Checkpoints of
-    other libraries' models, and those without a readable ``meta['cfg']``,
-    are left to the conversion.
+    """Refuse, before it is converted, a checkpoint whose ``meta['cfg']``
+    names another of this package's models than ``model_cfg``, or one with
+    other modules (others are left to the conversion).
 
     Args:
         checkpoint (dict): The loaded checkpoint.
@@ -183,32 +175,22 @@ def check_same_model(checkpoint: dict, filename: str,
 
 @HOOKS.register_module()
 class CheckpointLoadHook(Hook):
-    """Load a checkpoint into the runner's model before it trains or tests,
-    refusing one whose keys or shapes differ from the model's
-    (:func:`~mmvis_clip.utils.checkpoint_loading.load_checkpoint_checked`).
-
-    The tools put it in place of mmengine's ``load_from``, which loads what
-    matches and only warns about the rest. It loads at the start of
-    training (after the model's weights are initialised, as ``load_from``
-    does), validation or testing, once; like the Runner it calls the
-    ``after_load_checkpoint`` hooks with the checkpoint first. A run that
-    resumed (the Runner loaded its own checkpoint) keeps the resumed
-    weights.
+    """Load a checkpoint into the runner's model before it trains or tests
+    (once, after weight init, as ``load_from``), refusing one whose keys or
+    shapes differ from the model's; a resumed run keeps its weights.
 
     Args:
         checkpoint (str): Checkpoint path, URL or mmengine scheme.
         partial (bool): Load what fits of any checkpoint and log a table
             of the loaded / skipped tensors. Defaults to False.
         converted (bool): Accept, with the table, the partial result of a
-            checkpoint the model converts from another layout (e.g. an
-            mmdet COCO detector as initialisation), but not one trained as
-            another model (:func:`check_same_model`). Defaults to False.
+            checkpoint the model converts from another layout, but not one
+            of another model. Defaults to False.
         map_location (str, optional): As for ``torch.load``. Defaults to
             ``'cpu'``.
         check_classes (bool): Before testing, refuse a checkpoint whose
-            meta names other classes than the test dataset's
-            (:func:`check_checkpoint_classes`). Defaults to False (a
-            training's ``load_from`` may come from another dataset).
+            meta names other classes than the test dataset's. Defaults to
+            False.
     """
 
     priority = 'HIGHEST'

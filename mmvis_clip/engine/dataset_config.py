@@ -1,29 +1,10 @@
 """Write the config of a method for a dataset of one's own
-(``tools/misc/make_dataset_config.py``).
-
-Input: a method's config (e.g. ``configs/stc/stc_r18_fpn_1xb4-8e_synthetic.
-py``) and the raw YouTube-VIS json of each split, as the converters
-(``frames2ytvis.py``, ``labelme2ytvis.py``, ``mots2ytvis.py``,
-``cocotrack2ytvis.py``) and ``split_ytvis.py`` write them, with the folder
-of the frames. Output: a short config, ``_base_`` = the method's config
-plus what differs:
-
-- the classes, read from the train json's ``categories`` in id order, as
-  ``metainfo`` of every dataset (:class:`~mmvis_clip.datasets.
-  VISVideoDataset`);
-- every ``num_classes`` of the model (whatever head holds it: CondInst's
-  ``bbox_head``, MaskTrack R-CNN's ``roi_head.bbox_head`` and
-  ``roi_head.mask_head``, ...) and the top-level ``num_classes``;
-- the train / val / test datasets' ``data_root``, ``ann_file`` (the CocoVID
-  json, converted here from the raw one when it is missing) and
-  ``data_prefix``, and the evaluators' ground truth (the raw json; a test
-  json without annotations is only written out, ``format_only``).
-
-Each override is the smallest one mmengine's merge turns into the wanted
-value (a dict that must lose keys is written whole with ``_delete_``). The
-file is checked by parsing it back with ``Config.fromfile`` before it is
-moved, atomically, to its name; an existing file is kept unless
-``--force``.
+(``tools/misc/make_dataset_config.py``; docs/data.md, "Bring your own
+data"): ``_base_`` = the method's config, plus the train json's classes as
+every dataset's ``metainfo``, every ``num_classes`` of the model, and the
+datasets and evaluators on the user's files. Each override is the smallest
+one mmengine's merge needs; the file is parsed back before it is moved
+into place.
 """
 import argparse
 import copy
@@ -330,13 +311,10 @@ def make_dataset_config(base_config: str,
         out (str): The config to write (``.py``).
         train_ann (str): Raw YouTube-VIS json of the train split (its
             ``categories`` give the classes).
-        val_ann (str): Raw YouTube-VIS json of the labelled validation
-            split (e.g. split_ytvis.py's held-out side).
-        img_dir (str): Frame folder of the train split (``file_names`` are
-            relative to it).
+        val_ann (str): Raw json of the labelled validation split.
+        img_dir (str): Frame folder of the train split.
         test_ann (str, optional): Raw json of the test split; defaults to
-            ``val_ann``. Without annotations, the test only writes
-            results (``format_only``).
+            ``val_ann`` (without annotations: ``format_only``).
         val_img_dir (str, optional): Frame folder of ``val_ann``; defaults
             to ``img_dir``.
         test_img_dir (str, optional): Frame folder of ``test_ann``;
@@ -356,8 +334,7 @@ def make_dataset_config(base_config: str,
         done)) and ``overrides`` (the top-level keys written).
 
     Raises:
-        UserError: A json, folder, base config or output that does not
-            do, in one line naming it.
+        UserError: A bad json, folder, base config or output, naming it.
         FileNotFoundError: A missing input.
     """
     from ..datasets.dataset_classes import categories_to_classes

@@ -1,39 +1,16 @@
 """Save every random-number state a training run draws from with each
 checkpoint, and restore it on resume, so that a killed-and-resumed run
-repeats the uninterrupted one.
+repeats the uninterrupted one (docs/reliability.md).
 
-The states are:
-
-- the process-wide generators: Python's :mod:`random`, NumPy's global
-  ``np.random``, torch's CPU generator and, where CUDA is in use, the
-  generators of every CUDA device;
-- the generators the model owns: attributes of its modules (and of plain
-  objects they hold, e.g. a head's sampler) that are a ``torch.Generator``,
-  ``np.random.Generator``, ``np.random.RandomState`` or ``random.Random``,
-  and objects with the
-  methods ``rng_state_dict()`` / ``load_rng_state_dict(state)`` (for
-  generators made lazily, such as :class:`ContrastivePairSampler`'s);
-- with persistent dataloader workers, the process-wide generators of each
-  worker: such workers are seeded once, when they start (mmengine's
-  ``worker_init_fn``), and their augmentations then continue from epoch to
-  epoch; workers started by a resumed run would restart that stream. Each
-  batch carries its worker's states to the main process (a wrapped
-  ``collate_fn``), and a resumed run's workers start from the saved ones.
-  Workers that are not persistent are re-seeded the same way every epoch
-  and need nothing.
-
-The dataset samplers of mmengine and mmdet shuffle by ``seed + epoch``,
-which mmengine restores. Validation during training runs with the states
-saved before it and restored after it, so that it does not shift the
-training stream (a resumed run does not repeat the validation of the
-epoch it resumes from).
-
-Exact for single-process runs of an ``EpochBasedTrainLoop`` resumed from a
-checkpoint saved at the end of an epoch. The hook says in the log when a
-resume cannot repeat the uninterrupted run: a checkpoint without the
-states, one saved mid-epoch (mmengine's loop restarts that epoch), a run of
-several processes (their states are not gathered), states that do not fit
-(other CUDA devices, another ``persistent_workers``).
+The states: Python's, NumPy's global, torch's CPU and CUDA generators; the
+model's own (module attributes, and plain objects they hold, that are a
+``torch.Generator``, ``np.random.Generator``, ``np.random.RandomState`` or
+``random.Random``, or have ``rng_state_dict()`` /
+``load_rng_state_dict(state)``); and those of persistent dataloader
+workers (carried to the main process with each batch). Validation runs
+between a save and a restore of the states. Exact for single-process
+``EpochBasedTrainLoop`` runs resumed from an end-of-epoch checkpoint; the
+log says when a resume cannot repeat the run.
 """
 import random
 from typing import Any, Dict, List, Optional, Tuple
@@ -439,13 +416,10 @@ class RngStateHook(Hook):
                 f'{loop.epoch + 1} (iteration {loop.iter}): an epoch-based '
                 'loop restarts that epoch from its first batch, so the '
                 'resumed run will not repeat the uninterrupted one.')
-        # The first iterator of persistent workers draws its base seed from
-        # torch's generator once; the uninterrupted run did that draw at
-        # its start, so the states are restored after it, at the first
-        # iteration (the batches come from the workers, not from this
-        # process). Otherwise every epoch's iterator draws one, and the
-        # states are restored before it. Iteration-based loops (no epoch
-        # hooks) first replay the consumed batches: restored after that.
+        # Persistent workers draw their base seed once, at the start: restore
+        # after that draw (first iteration). Otherwise each epoch's iterator
+        # draws one: restore before it. Iteration-based loops replay the
+        # consumed batches first: restore after them.
         self._restore_at_iter = persistent or not isinstance(
             loop, EpochBasedTrainLoop)
 

@@ -1,14 +1,6 @@
-"""Gradient clipping with some modules clipped on their own norm.
-
-mmengine's :class:`OptimWrapper` clips the global norm of all gradients, so
-a head whose loss does not reach the rest of the network (e.g. STC's
-tracking head with ``detach_features=True``) still changes every other
-parameter's step whenever the global norm is above ``max_norm``: a run
-with one tracking loss and its ablation with another then train different
-detectors, and the ablation measures the detector's run-to-run variance as
-much as the tracking loss. Clipping such a head's gradients separately
-removes that coupling; with the same seed and data the two runs train the
-same detector.
+"""Gradient clipping with some modules clipped on their own norm (so that
+a detached head does not change the other parameters' steps; see
+configs/stc/README.md).
 
 Config::
 
@@ -19,8 +11,7 @@ Config::
         optimizer=dict(type='SGD', lr=0.01, momentum=0.9),
         clip_grad=dict(max_norm=35, norm_type=2))
 
-``tools/train.py --amp`` swaps in :class:`SeparateGradClipAmpOptimWrapper`, the
-same clipping on gradients unscaled by the AMP loss scaler.
+``tools/train.py --amp`` swaps in :class:`SeparateGradClipAmpOptimWrapper`.
 """
 import copy
 from collections import OrderedDict
@@ -90,11 +81,9 @@ class SeparateGradClipOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Builds the optimizer with the named modules in their own gradient
     clipping groups.
 
-    ``optim_wrapper_cfg['separate_grad_clip']`` lists module names
-    (``'track_head'`` or dotted paths); the parameters of each go to param
-    groups tagged with that name, keeping every other setting of the group
-    they came from (``paramwise_cfg`` included). The wrapper type defaults to
-    :class:`SeparateGradClipOptimWrapper`.
+    The parameters of each module of ``separate_grad_clip`` (names or
+    dotted paths) go to param groups tagged with its name, other settings
+    kept. The wrapper type defaults to :class:`SeparateGradClipOptimWrapper`.
 
     Args:
         optim_wrapper_cfg (dict): As for

@@ -1,35 +1,6 @@
-"""OVIS occlusion levels of ground-truth instances.
-
-OVIS annotations may carry, per instance, a per-frame ``occlusion`` list
-aligned with ``segmentations``: one label per frame, ``None`` where the
-frame has none. The definitions below are those of the OVIS challenge
-report (Qi et al., "Occluded Video Instance Segmentation: A Benchmark",
-IJCV 2022, and the OVIS challenge paper, openreview.net IfzTefIU_3j,
-Sec. "Evaluation metrics") as the official evaluation code computes them
-(``oviseval.py`` of the OVIS fork of the COCO API):
-
-- each labelled frame scores 0 (no occlusion), 0.25 (slight) or 0.75
-  (severe), :data:`OCCLUSION_SCORES`; frames without a label are skipped;
-- an instance's occlusion score is the mean of its **top ceil(n / 2)**
-  frame scores, ``n`` being the number of labelled frames, so that an
-  instance occluded in half of its frames counts as occluded;
-- the levels are **closed, overlapping** ranges of that score,
-  :data:`OCCLUSION_LEVELS`:
-
-  ===========  ============================
-  level        occlusion score ``s``
-  ===========  ============================
-  ``light``    ``0 <= s <= 0.25``
-  ``medium``   ``0.25 <= s <= 0.5``
-  ``heavy``    ``0.5 <= s <= 1``
-  ===========  ============================
-
-  so an instance scoring exactly 0.25 or 0.5 belongs to both neighbouring
-  levels, as in the official code.
-
-An annotation whose ``occlusion`` list has no label at all has no score:
-the official code divides by zero there; here it is an error that names
-the annotation (:func:`occlusion_score`).
+"""OVIS occlusion levels of ground-truth instances, as the official
+``oviseval.py`` (the OVIS fork of the COCO API) computes them; the rule:
+docs/train_test.md, "OVIS occlusion levels".
 """
 import math
 from typing import Optional, Sequence, Tuple
@@ -52,11 +23,8 @@ OCCLUSION_LEVELS = {
 
 
 def occlusion_score(labels: Sequence[Optional[str]], where: str) -> float:
-    """Occlusion score of one instance: the mean of its top half.
-
-    The labelled frames' scores (:data:`OCCLUSION_SCORES`) are sorted and
-    the ``ceil(n / 2)`` highest of the ``n`` are averaged, as in the OVIS
-    challenge report and the official ``oviseval.py``.
+    """Occlusion score of one instance: the mean of the ``ceil(n / 2)``
+    highest scores of its ``n`` labelled frames.
 
     Args:
         labels (Sequence[str | None]): Per-frame occlusion labels, keys of
@@ -89,11 +57,10 @@ def occlusion_score(labels: Sequence[Optional[str]], where: str) -> float:
 
 
 def occlusion_levels(score: float) -> Tuple[str, ...]:
-    """Names of the :data:`OCCLUSION_LEVELS` whose closed range holds
-    ``score``.
+    """Names of the :data:`OCCLUSION_LEVELS` whose range holds ``score``.
 
     Args:
-        score (float): An occlusion score (:func:`occlusion_score`).
+        score (float): An occlusion score.
 
     Returns:
         tuple[str, ...]: One level, or two at the shared bounds 0.25 and

@@ -1,23 +1,9 @@
 """Masks and segmentations as COCO run-length encodings (pycocotools).
 
-Besides pycocotools' single-mask functions, the run lengths of many masks
-at once (the evaluator checks every frame mask of a dataset through
-these):
-
-- :func:`decode_counts_strings`: compressed ``counts`` strings -> run
-  lengths (pycocotools' ``rleFrString``), with what is wrong with each
-  string (:data:`COUNTS_STRING_PROBLEMS`), and :func:`encode_runs` back;
-- :func:`int_lists`: lists of ints (uncompressed ``counts``) -> runs, with
-  their totals;
-- :func:`run_totals`: per mask, the pixels its runs cover, its smallest
-  run and its area;
-- :func:`track_intersections`: the pixels pairs of mask tracks share.
-
-All but :func:`run_totals` are compiled (``rle_runs.c``).
-
 Run lengths of n masks are held as one array ``runs`` and ``offsets``
 (n + 1,): mask i's runs are ``runs[offsets[i]:offsets[i + 1]]``,
-column-major, background first.
+column-major, background first. The batch functions are compiled
+(``rle_runs.c``).
 """
 from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -89,9 +75,8 @@ def decode_rle(rle: dict) -> np.ndarray:
 
 
 def segmentation_rle(segmentation, height: int, width: int) -> dict:
-    """Compressed RLE of a frame segmentation (polygons, uncompressed or
-    compressed RLE) that
-    :func:`~mmvis_clip.structures.vis_format.check_segmentation` accepted.
+    """Compressed RLE of a segmentation that ``check_segmentation``
+    accepted (polygons, uncompressed or compressed RLE).
 
     Returns:
         dict: ``{'size': [height, width], 'counts': bytes}``.
@@ -108,30 +93,18 @@ def segmentation_rle(segmentation, height: int, width: int) -> dict:
 
 
 class FrameRuns(NamedTuple):
-    """The run lengths of many masks: mask i is
-    ``runs[offsets[i]:offsets[i + 1]]`` (column-major, background first).
-
-    Attributes:
-        runs (np.ndarray): (N,) int64.
-        offsets (np.ndarray): (n + 1,) int64.
-    """
+    """Run lengths of n masks: ``runs`` (N,) and ``offsets`` (n + 1,)
+    int64 (layout: the module docstring)."""
     runs: np.ndarray
     offsets: np.ndarray
 
 
 class DecodedCounts(NamedTuple):
-    """Run lengths of several compressed RLE strings, and per string what
-    the checks of a segmentation need.
-
-    Attributes:
-        runs (np.ndarray): (N,) int64, every string's runs, in order.
-        offsets (np.ndarray): (n + 1,) int64 bounds of each string's runs.
-        problems (np.ndarray): (n,) int8 index into
-            :data:`COUNTS_STRING_PROBLEMS` (0: decoded as pycocotools
-            does; else the string has no runs here).
-        totals, smallest, areas (np.ndarray): (n,) int64 each, as
-            :func:`run_totals` gives them (0 for a string with a problem).
-    """
+    """Runs of n compressed RLE strings (``runs`` (N,), ``offsets``
+    (n + 1,) int64) and per string: ``problems`` (n,) int8, an index into
+    :data:`COUNTS_STRING_PROBLEMS` (0: none; else no runs), and
+    ``totals``, ``smallest``, ``areas`` (n,) int64 (:func:`run_totals`;
+    0 for a string with a problem)."""
     runs: np.ndarray
     offsets: np.ndarray
     problems: np.ndarray
@@ -142,21 +115,14 @@ class DecodedCounts(NamedTuple):
 
 def decode_counts_strings(
         counts: Sequence[Union[str, bytes]]) -> DecodedCounts:
-    """Run lengths of compressed COCO RLE strings, all at once (compiled:
-    ``rle_runs.c``).
-
-    Each number is stored in 6-bit characters (offset 48; 5 bits of value,
-    bit 5 set on all but its last character, whose bit 4 is the sign);
-    from the fourth number on, each is stored as its difference to the
-    number two before it (pycocotools' ``rleFrString``, in 64-bit
-    arithmetic).
+    """Run lengths of compressed COCO RLE strings, decoded as pycocotools'
+    ``rleFrString`` does (in 64-bit arithmetic).
 
     Args:
         counts (Sequence[str | bytes]): n ``counts`` strings.
 
     Returns:
-        DecodedCounts: Runs, offsets, the problem of each string and its
-        totals.
+        DecodedCounts: Runs, offsets, problems and totals.
     """
     parts = _rle_runs.decode_counts(counts)
     runs, offsets, problems, totals, smallest, areas = (
@@ -166,12 +132,10 @@ def decode_counts_strings(
 
 
 def encode_runs(runs: FrameRuns) -> List[bytes]:
-    """The compressed ``counts`` strings of masks given by their runs, as
-    pycocotools encodes them (compiled: ``rle_runs.c``).
+    """The compressed ``counts`` strings of masks (as pycocotools).
 
     Args:
-        runs (FrameRuns): n masks, each run in ``[0, 2**32)`` (pycocotools
-            holds runs as 32-bit integers).
+        runs (FrameRuns): n masks, each run in ``[0, 2**32)``.
 
     Returns:
         list[bytes]: n strings.
@@ -183,17 +147,10 @@ def encode_runs(runs: FrameRuns) -> List[bytes]:
 
 
 class IntLists(NamedTuple):
-    """Lists of ints as run lengths (:func:`int_lists`).
-
-    Attributes:
-        runs (np.ndarray): (N,) int64, the exact lists' values, in order.
-        offsets (np.ndarray): (n + 1,) int64 bounds of each list's runs.
-        exact (np.ndarray): (n,) bool, False for a list holding anything
-            but ints (bools, floats, NumPy numbers) or an int beyond int64,
-            which then has no runs here.
-        totals, smallest, areas (np.ndarray): (n,) int64 each, as
-            :func:`run_totals` gives them (0 for a list not exact).
-    """
+    """n lists of ints as runs (``runs`` (N,), ``offsets`` (n + 1,)
+    int64), with ``exact`` (n,) bool (False, and no runs, for a list
+    holding anything but ints within int64) and ``totals``, ``smallest``,
+    ``areas`` (n,) int64 (:func:`run_totals`; 0 where not exact)."""
     runs: np.ndarray
     offsets: np.ndarray
     exact: np.ndarray
@@ -203,15 +160,13 @@ class IntLists(NamedTuple):
 
 
 def int_lists(lists: Sequence[list]) -> IntLists:
-    """Lists of ints (e.g. uncompressed RLE ``counts``) as one int64 array,
-    with their totals (compiled: ``rle_runs.c``).
+    """Lists of ints (uncompressed RLE ``counts``) as one int64 array.
 
     Args:
         lists (Sequence[list]): n lists.
 
     Returns:
-        IntLists: The runs, their offsets, which lists are exact, and per
-        list its totals.
+        IntLists: Runs, offsets, exactness and totals.
     """
     runs, offsets, exact, totals, smallest, areas = _rle_runs.int_lists(lists)
     return IntLists(
@@ -282,8 +237,7 @@ def track_intersections(dt_runs: FrameRuns, dt_slots: np.ndarray,
                         gt_runs: FrameRuns,
                         gt_slots: np.ndarray) -> np.ndarray:
     """Pixels each predicted track shares with each ground-truth track,
-    summed over frames: ``sum_f |d_f & g_f|`` (compiled:
-    ``rle_runs.c``; masks whose foreground spans do not meet are skipped).
+    summed over frames: ``sum_f |d_f & g_f|``.
 
     Args:
         dt_runs (FrameRuns): Masks of the predictions.
@@ -315,8 +269,7 @@ def run_totals(runs: np.ndarray,
                offsets: np.ndarray,
                odd: Optional[np.ndarray] = None
                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per mask: the pixels its runs cover, its smallest run (0 for a
-    mask without runs) and its area (the foreground runs, odd positions).
+    """Per mask: pixels covered, smallest run (0 if none) and area.
 
     Args:
         runs (np.ndarray): (N,) int64 run lengths.

@@ -1,7 +1,6 @@
 """Parsing and validation of YouTube-VIS ground truth and results.
 
-Ground truth (a dict or the path of a json file) in the raw YouTube-VIS /
-OVIS format::
+Ground truth (a dict or a json path), raw YouTube-VIS / OVIS format::
 
     videos:      [{id, width, height, length, file_names, ...}]
     annotations: [{id, video_id, category_id, iscrowd,
@@ -11,31 +10,18 @@ OVIS format::
                                all annotations or none)}]
     categories:  [{id, name, ...}]
 
-Results (a list, or the path of a json file or of a submission zip with
-``results.json`` at its root)::
+Results (a list, a json path or a submission zip with ``results.json``
+at its root)::
 
     [{video_id, category_id, score,
       segmentations: [per frame: RLE | null] x video length}]
 
-A frame segmentation may be a compressed RLE (``counts`` a str or bytes),
-an uncompressed RLE (``counts`` a list of ints) or a list of polygons; a
-falsy value (``None``, ``[]``, ``{}``) means the instance is absent from
-that frame, as in the official toolkit. Every RLE must have the size
-``[height, width]`` of its video.
-
-The parsed instances hold compressed RLEs (or ``None``) and mask areas
-per frame, and the *mean area* used for the small/medium/large split,
-computed as the official toolkit does: the mean of the truthy (non-null,
-non-zero) entries of the ground truth's ``areas`` field, or of the
-per-frame mask areas for results (and for ground truth without
-``areas``); 0 when there is none.
-
-Every frame of a file is checked as
-:func:`~mmvis_clip.structures.vis_format.check_segmentation` checks it, the run
-lengths of all RLEs at once
-(:class:`~mmvis_clip.structures.vis_format.SegmentationBatch`); the first
-error, in file order, is raised, naming the file, the annotation or result
-and the frame.
+A frame segmentation is a compressed or uncompressed RLE of the video's
+``[height, width]`` or a list of polygons; a falsy value (``None``, ``[]``,
+``{}``) means absent, as in the official toolkit. The mean area (area
+ranges) is the official ``avg_area``: the mean of the truthy ``areas`` of
+the ground truth, else of the mask areas; 0 if none. The first error in
+file order is raised, naming the file, annotation or result, and frame.
 """
 import math
 import os
@@ -72,19 +58,15 @@ class VideoInstance:
         video_id (int): Its video.
         category_id (int): Its category.
         rles (list[dict | None]): Per frame, a compressed RLE or ``None``.
-        mean_area (float): Mean area for the area ranges (see module doc).
-        score (float): Confidence (predictions; 1 for ground truth).
+        mean_area (float): Mean area for the area ranges.
+        score (float): Confidence (1 for ground truth).
         iscrowd (bool): Crowd ground truth (ignored when matching).
         ann_id (int | None): Ground-truth annotation id.
-        occlusion_score (float | None): OVIS occlusion score of a ground
-            truth (:func:`.ovis_occlusion.occlusion_score`), ``None``
-            without occlusion labels.
-        frame_areas (np.ndarray | None): (F,) float64 mask area per frame,
-            0 where absent (set by the parsers; None: compute from
-            ``rles``, see :meth:`mask_areas`).
-        frame_runs (FrameRuns | None): Run lengths of masks, the parser's
-            store shared by the instances of one file (None: decode
-            ``rles``, see :meth:`mask_runs`).
+        occlusion_score (float | None): OVIS occlusion score, if labelled.
+        frame_areas (np.ndarray | None): (F,) float64 area per frame, 0
+            where absent (None: :meth:`mask_areas` computes it).
+        frame_runs (FrameRuns | None): Run lengths, shared by a file's
+            instances (None: :meth:`mask_runs` decodes ``rles``).
         run_slots (np.ndarray | None): (F,) int64, each frame's mask in
             ``frame_runs``, -1 where absent.
     """
@@ -101,9 +83,7 @@ class VideoInstance:
     run_slots: Optional[np.ndarray] = None
 
     def mask_runs(self) -> Tuple[FrameRuns, np.ndarray]:
-        """The run lengths of the masks and each frame's slot there (-1
-        where absent), decoded from ``rles`` when the parser did not give
-        them."""
+        """The masks' run lengths and each frame's slot (-1: absent)."""
         if self.frame_runs is None:
             self.frame_runs, self.run_slots = rle_track_runs(self.rles)
         return self.frame_runs, self.run_slots
@@ -123,8 +103,7 @@ class VISGroundTruth:
         videos (dict[int, VideoInfo]): Videos by id.
         category_ids (list[int]): Sorted ids of the ``categories``.
         instances (list[VideoInstance]): Annotations in file order.
-        has_occlusion (bool): Whether the annotations carry OVIS
-            ``occlusion`` labels (then all of them do).
+        has_occlusion (bool): Whether they carry OVIS ``occlusion`` labels.
         source (str): Names the ground truth in messages (its file).
     """
     videos: Dict[int, VideoInfo]
@@ -150,12 +129,10 @@ def _is_number(value) -> bool:
 
 
 def frame_rle(segmentation, video: VideoInfo, where: str) -> Optional[dict]:
-    """Convert one frame's segmentation to a compressed RLE.
+    """Check one frame's segmentation and convert it to a compressed RLE.
 
     Args:
-        segmentation: Compressed or uncompressed RLE dict, polygon list, or
-            a falsy value for an absent instance; checked against the video
-            size (:func:`.vis_format.check_segmentation`).
+        segmentation: RLE dict, polygon list, or falsy (absent).
         video (VideoInfo): The video, whose size the mask must have.
         where (str): Names the annotation/result and frame in errors.
 
@@ -370,8 +347,7 @@ def parse_ground_truth(gt: PathOrDict,
 
 
 def check_evaluable(gt: VISGroundTruth) -> None:
-    """Refuse ground truth that nothing can be measured on: no video, or
-    no annotation that is not a crowd (every stat would be undefined).
+    """Refuse ground truth without a video or a non-crowd annotation.
 
     Raises:
         VISFormatError: Naming the ground truth's file.
@@ -394,17 +370,16 @@ def read_results_list(results: PathOrList,
     """A results list, or the list of a results file, and its name.
 
     Args:
-        results (str | PathLike | list[dict]): The results, or the path of
-            a json file or of a submission zip holding ``results.json``.
-        name (str, optional): Names them in messages; defaults to the path
-            or ``'results'``.
+        results (str | PathLike | list[dict]): The results, or their json
+            file or submission zip.
+        name (str, optional): Names them in messages (default: the path
+            or ``'results'``).
 
     Returns:
         tuple[list, str]: The list and its name.
 
     Raises:
-        VISFormatError: Not a list (a json object, e.g. ground truth, is
-            named as not being YouTube-VIS results).
+        VISFormatError: Not a list.
     """
     source = _source_name(results)
     if source:
@@ -474,8 +449,8 @@ def parse_results(results: PathOrList,
     """Parse and validate YouTube-VIS results against parsed ground truth.
 
     Args:
-        results (str | PathLike | list[dict]): The results, or the path of
-            a json file or of a submission zip holding ``results.json``.
+        results (str | PathLike | list[dict]): The results, or their json
+            file or submission zip.
         gt (VISGroundTruth): Ground truth they refer to.
 
     Returns:
@@ -500,26 +475,21 @@ def parse_video_results(
         video: VideoInfo,
         category_ids: Optional[Collection[int]] = None,
         name: Optional[str] = None) -> List[Tuple[int, VideoInstance]]:
-    """Parse and validate the results of one video.
-
-    Every entry must be a result with a ``video_id``; those of ``video``
-    are parsed in full and checked against its length and size, the others
-    are skipped.
+    """Parse and validate the results of one video (every entry needs a
+    ``video_id``; those of other videos are skipped).
 
     Args:
-        results (str | PathLike | list[dict]): The results, or the path of
-            a json file or of a submission zip holding ``results.json``.
+        results (str | PathLike | list[dict]): The results, or their json
+            file or submission zip.
         video (VideoInfo): The video whose results are wanted.
         category_ids (Collection[int], optional): The known category ids;
             None accepts any integer.
-        name (str, optional): Names the results in messages (e.g. the
-            file a list was read from); defaults to the path or
-            ``'results'``.
+        name (str, optional): Names the results in messages; defaults to
+            the path or ``'results'``.
 
     Returns:
-        list[tuple[int, VideoInstance]]: (index of the entry in
-        ``results``, parsed result) of each result of ``video``, in input
-        order.
+        list[tuple[int, VideoInstance]]: (index in ``results``, parsed
+        result) of each result of ``video``, in input order.
     """
     results, name = read_results_list(results, name)
     indices = []

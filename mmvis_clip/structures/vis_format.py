@@ -1,8 +1,6 @@
-"""The error raised for files that break the YouTube-VIS format, and the
-check of a frame segmentation against its frame: one at a time
-(:func:`check_segmentation`) or every frame of a dataset at once
-(:class:`SegmentationBatch`, the same checks with the run lengths of all
-RLEs at once, compiled)."""
+"""YouTube-VIS format errors, and the checks of frame segmentations: one
+(:func:`check_segmentation`) or many at once (:class:`SegmentationBatch`).
+"""
 import io
 import json
 import math
@@ -24,9 +22,8 @@ _vis_format_scan = compiled_module('structures._vis_format_scan')
 
 
 class VISFormatError(UserError):
-    """A raw VIS json, ground truth or results file that breaks the
-    YouTube-VIS / OVIS format. The message names the file, video and field.
-    """
+    """A file that breaks the YouTube-VIS / OVIS format (the message
+    names the file, video and field)."""
 
 
 def load_json(path: Union[str, os.PathLike]):
@@ -48,15 +45,10 @@ def load_json(path: Union[str, os.PathLike]):
 
 
 def loads_json_bytes(data: bytes, universal_newlines: bool = True):
-    """Parse UTF-8 json text as a text-mode ``json.load`` of its file
-    does (``universal_newlines``; else as ``json.loads`` of the decoded
-    text: error positions then count a CR LF as two characters): with
-    orjson (about twice as fast on the ground truth's lists of
-    run lengths), or with :mod:`json` where orjson refuses the text
-    (``NaN``, malformed json: json's value or its error message) or could
-    read an integer as a float (a run of 19 digits or more where a number
-    may stand, not inside RLE strings: orjson turns integers beyond 64 bits
-    into floats, json keeps them; compiled: ``vis_format_scan.c``).
+    """Parse UTF-8 json text as ``json.load`` of its file does (text mode
+    if ``universal_newlines``, else ``json.loads`` of the decoded text):
+    with orjson, or :mod:`json` where orjson refuses the text or could
+    read an integer beyond 64 bits as a float.
 
     Raises:
         json.JSONDecodeError: Malformed json.
@@ -78,18 +70,16 @@ def _is_number(value) -> bool:
 
 
 def rle_string_counts(counts: Union[str, bytes]) -> np.ndarray:
-    """Run lengths of a compressed COCO RLE string (pycocotools'
-    ``rleFrString``; :func:`~mmvis_clip.structures.rle.decode_counts_strings`).
+    """Run lengths of a compressed COCO RLE string (``rleFrString``).
 
     Args:
         counts (str | bytes): The ``counts`` of a compressed RLE.
 
     Returns:
-        np.ndarray: (m, ) int64 run lengths, background first.
+        np.ndarray: (m,) int64 run lengths, background first.
 
     Raises:
-        ValueError: A character outside the RLE alphabet (``'0'`` to
-            ``'o'``) or a truncated last number.
+        ValueError: A string that does not decode.
     """
     decoded = decode_counts_strings([counts])
     if decoded.problems[0]:
@@ -109,20 +99,15 @@ def check_segmentation(segmentation, height: int, width: int,
                        where: str) -> None:
     """Check one frame's segmentation against its frame size.
 
-    Accepted: a compressed RLE (``counts`` a str or bytes) or an
-    uncompressed one (``counts`` a list of ints) whose ``size`` is
-    ``[height, width]`` and whose run lengths are non-negative and sum to
-    ``height * width``; or a non-empty list of polygons, each an even
-    number (at least 6) of finite coordinates ``x0, y0, x1, y1, ...`` with
-    ``0 <= x <= width`` and ``0 <= y <= height`` (the frame's border is
-    at ``width`` and ``height``, so a polygon may reach it).
+    Accepted: an RLE (``counts`` a str, bytes or list of ints) of ``size``
+    ``[height, width]`` whose non-negative runs sum to ``height * width``;
+    or a non-empty list of polygons, each >= 6 finite coordinates ``x0,
+    y0, x1, y1, ...`` with ``0 <= x <= width``, ``0 <= y <= height``.
 
     Args:
         segmentation: The segmentation (not ``None``).
-        height (int): Frame height.
-        width (int): Frame width.
-        where (str): Names the file, video, annotation and frame in the
-            message.
+        height, width (int): Frame size.
+        where (str): Names the file, video, annotation and frame.
 
     Raises:
         VISFormatError: Saying what is wrong, after ``where``.
@@ -212,17 +197,11 @@ _STRING, _LIST, _OTHER = 0, 1, 2
 
 class SegmentationBatch:
     """The frame segmentations of many tracks, checked as
-    :func:`check_segmentation` checks each one and converted to compressed
-    RLEs with their areas, the run lengths of every RLE at once.
+    :func:`check_segmentation` does and converted to compressed RLEs.
 
-    A frame is checked when it is added, except for the run lengths of its
-    RLE (a compressed string or a list of ints, with a ``size`` of the
-    frame's): those of every frame are checked together by
-    :meth:`raise_first_problem` or :meth:`finish`, and the first frame
-    (in the order added) that fails gets :func:`check_segmentation`'s
-    message. So that the error of a file is the one a frame-by-frame check
-    gives, a parser that fails on something else calls
-    :meth:`raise_first_problem` first::
+    RLE run lengths are checked together by :meth:`raise_first_problem`
+    or :meth:`finish` (the first failing frame gets
+    :func:`check_segmentation`'s message); everything else when added::
 
         batch = SegmentationBatch()
         try:
@@ -233,10 +212,6 @@ class SegmentationBatch:
             batch.raise_first_problem()  # an earlier frame's, if any
             raise
         rles, areas, runs = batch.finish()
-
-    Every RLE decoded for the checks gives the frame's area and its run
-    lengths (for the sequence IoUs), and an uncompressed one its compressed
-    string, from the same decoding.
     """
 
     def __init__(self) -> None:
@@ -256,19 +231,16 @@ class SegmentationBatch:
         """Add the frames of one track.
 
         Args:
-            segmentations (Sequence): Per frame, a segmentation or a falsy
-                value (absent).
+            segmentations (Sequence): Per frame, a segmentation or falsy.
             height, width (int): The frames' size.
-            where (str): Names the file, video and track in messages (the
-                frame is added to it).
+            where (str): Names the file, video and track in messages.
 
         Returns:
-            list[int]: Per frame, its slot in :meth:`finish`'s outputs, or
-            -1 for an absent frame.
+            list[int]: Per frame, its slot in :meth:`finish`'s outputs
+            (-1: absent).
 
         Raises:
-            VISFormatError: A frame that is not a valid segmentation of a
-                ``height`` x ``width`` frame (run lengths aside).
+            VISFormatError: An invalid frame (run lengths aside).
         """
         self._checked = None
         first = len(self._items)
@@ -352,8 +324,7 @@ class SegmentationBatch:
         return self._checked
 
     def raise_first_problem(self) -> None:
-        """Raise :func:`check_segmentation`'s error of the first frame
-        added whose run lengths are wrong, if any.
+        """Raise the error of the first frame with wrong run lengths.
 
         Raises:
             VISFormatError: Naming the frame (``where, frame i``).
@@ -372,9 +343,8 @@ class SegmentationBatch:
 
         Returns:
             tuple[list[dict], np.ndarray, FrameRuns]: Per slot, the
-            compressed RLE (``size`` and ``counts``, a str or bytes; the
-            given dict when it is one), the area (N,) float64, and the run
-            lengths of every slot's mask (mask i is slot i's).
+            compressed RLE, the area (N,) float64, and the run lengths
+            (mask i is slot i's).
 
         Raises:
             VISFormatError: As :meth:`raise_first_problem`.

@@ -5,15 +5,8 @@ Layout written by :func:`dump_vis_results` in an output directory::
     OUT_DIR/results.json     # the results list (YouTube-VIS format)
     OUT_DIR/submission.zip   # results.json at the zip root, for the server
 
-The two are published together (:func:`~mmvis_clip.utils.atomic_io.
-publish_files_atomic`): both are written to temporaries first, then the
-previous ``submission.zip`` is deleted and the temporaries are renamed,
-``results.json`` first. A reader never sees a partial file, and a
-``submission.zip`` present in the folder always holds the
-``results.json`` beside it; an interrupted run may leave a new
-``results.json`` without a ``submission.zip``, never beside an old one.
-The temporaries an interrupted run leaves (``.results.json.*.tmp``,
-``.submission.zip.*.tmp``) are deleted by the next call.
+Both are published atomically: a ``submission.zip`` present always holds
+the ``results.json`` beside it (docs/reliability.md).
 """
 import json
 import os
@@ -45,8 +38,7 @@ def _submission_zip(data: bytes, path: str) -> None:
 
 def dump_vis_results(results: List[dict],
                      out_dir: Union[str, os.PathLike]) -> Tuple[str, str]:
-    """Write ``results.json`` and ``submission.zip`` into ``out_dir``,
-    published together (see the module docstring).
+    """Write ``results.json`` and ``submission.zip`` into ``out_dir``.
 
     Args:
         results (list[dict]): YouTube-VIS results; RLE ``counts`` must be
@@ -76,13 +68,11 @@ def dump_vis_results(results: List[dict],
 
 
 def load_vis_results(path: Union[str, os.PathLike]) -> list:
-    """Read results from a ``results.json`` or a submission zip.
-
-    A zip must hold ``results.json`` at its root.
+    """Read results from a ``results.json`` or a submission zip (holding
+    ``results.json`` at its root).
 
     Raises:
-        VISFormatError: A malformed json or zip (also one cut short, which
-            :func:`zipfile.is_zipfile` does not recognise), naming the file.
+        VISFormatError: A malformed json or zip, naming the file.
         OSError: The file is missing or unreadable.
     """
     path = os.fspath(path)

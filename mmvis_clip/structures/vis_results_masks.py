@@ -1,34 +1,11 @@
-"""YouTube-VIS results as per-frame instance-id PNGs (frames2ytvis layout).
-
-:func:`write_results_as_id_masks` writes into a new or empty folder
-``OUT``::
+"""YouTube-VIS results as per-frame instance-id PNGs (frames2ytvis layout)::
 
     OUT/Annotations/<video>/<frame stem>.png   one PNG per frame
     OUT/classes.json                           the class map, written last
 
-This is the layout ``tools/dataset_converters/frames2ytvis.py`` reads
-(:mod:`mmvis_clip.datasets.converters.frames2ytvis`) without its
-``JPEGImages``: with the frames at ``OUT/JPEGImages/<video>/`` (copies or
-links), ``frames2ytvis.py OUT OUT/results_as_gt.json`` turns the results
-into training data (its class map defaults to ``OUT/classes.json``).
-
-* **Instance ids.** The results of a video that score at least
-  ``score_thr`` (the ``score`` field of the results) get the ids 1, 2, ...
-  in the order of the results file; the PNG value of a pixel is the id of
-  the result covering it, 0 for background. PNGs are 8-bit grayscale when
-  a video's ids fit in 255, else 16-bit.
-* **Overlaps.** An id PNG holds one id per pixel: a pixel in the masks of
-  several results gets the id of the highest-scoring one (ties: the one
-  earlier in the file). A result whose masks are covered this way in every
-  frame (or are empty) is in no PNG and is left out of ``classes.json``
-  (frames2ytvis requires every listed id to appear); its id is not reused.
-* **Classes.** ``classes.json`` is ``{"classes": [names, in the order of
-  the categories given], "instances": {"<video>": {"<id>": name}}}``.
-  frames2ytvis numbers the categories 1, 2, ... in that order, so category
-  ids round-trip when they are 1..K in order (YouTube-VIS, OVIS, the
-  synthetic data); names always do.
-* Every file is written atomically; ``classes.json`` last, so a folder
-  without it is the output of an interrupted run.
+``classes.json`` is ``{"classes": [names], "instances": {"<video>":
+{"<id>": name}}}``. Ids, overlaps and bit depth: docs/inference.md,
+"Results out as files".
 """
 import os.path as osp
 from dataclasses import dataclass
@@ -56,11 +33,9 @@ class VideoFrames:
     """A video that results are written for.
 
     Attributes:
-        info (VideoInfo): Its id (the results' ``video_id``), frame size
-            and length.
+        info (VideoInfo): Its id (the results' ``video_id``), size, length.
         name (str): Its folder name in ``Annotations/``.
-        frame_stems (tuple[str, ...]): ``info.length`` PNG name stems, one
-            per frame (the frame files' stems, see :func:`frame_stems`).
+        frame_stems (tuple[str, ...]): ``info.length`` PNG name stems.
     """
     info: VideoInfo
     name: str
@@ -72,11 +47,9 @@ def frame_stems(frame_files: Optional[Sequence[str]],
     """PNG name stems of a video's frames.
 
     Args:
-        frame_files (Sequence[str], optional): The frame files (paths or
-            names), in order; None for frames without files (a video file,
-            a camera), which are named by index: ``00000``, ``00001``, ...
-        num_frames (int): The number of frames (checked against
-            ``frame_files``).
+        frame_files (Sequence[str], optional): The frame files, in order;
+            None names the frames by index: ``00000``, ``00001``, ...
+        num_frames (int): The number of frames.
 
     Returns:
         list[str]: ``num_frames`` distinct stems.
@@ -99,10 +72,8 @@ def frame_stems(frame_files: Optional[Sequence[str]],
 
 
 def dataset_video_frames(dataset) -> List[VideoFrames]:
-    """The videos of a built mmdet video dataset (``BaseVideoDataset``:
-    per video a data info with ``video_id`` and ``images``, each with
-    ``img_path``, ``height`` and ``width``), frames in the dataset's order
-    (the order of the ``segmentations`` of its results).
+    """The videos of a built mmdet ``BaseVideoDataset``, frames in the
+    dataset's order.
 
     Raises:
         UserError: A video whose frames lie in several folders, or two
@@ -134,12 +105,8 @@ def dataset_video_frames(dataset) -> List[VideoFrames]:
 
 def kept_results(instances: Sequence[VideoInstance],
                  score_thr: float) -> List[Tuple[int, VideoInstance]]:
-    """The results of one video scoring at least ``score_thr``, with their
-    instance ids 1, 2, ... in input order.
-
-    Returns:
-        list[tuple[int, VideoInstance]]: (instance id, result).
-    """
+    """(instance id, result) of the results of one video scoring at least
+    ``score_thr``, ids 1, 2, ... in input order."""
     kept = [inst for inst in instances if inst.score >= score_thr]
     return list(enumerate(kept, 1))
 
@@ -153,13 +120,11 @@ def decode_frame_masks(kept: Sequence[Tuple[int, VideoInstance]],
         kept (Sequence[tuple[int, VideoInstance]]): (id, result) pairs of
             one video (:func:`kept_results`).
         frame_index (int): The frame.
-        height (int): Frame height H.
-        width (int): Frame width W.
+        height, width (int): Frame size H, W.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: Indices into ``kept`` (n, ) int64
-        and masks (n, H, W) bool of the results present with at least one
-        pixel in the frame.
+        tuple[np.ndarray, np.ndarray]: Indices into ``kept`` (n,) int64
+        and masks (n, H, W) bool.
     """
     indices, masks = [], []
     for index, (_, inst) in enumerate(kept):
@@ -183,12 +148,11 @@ def instance_id_map(kept: Sequence[Tuple[int, VideoInstance]],
         kept (Sequence[tuple[int, VideoInstance]]): (id, result) pairs of
             one video (:func:`kept_results`).
         frame_index (int): The frame.
-        height (int): Frame height H.
-        width (int): Frame width W.
+        height, width (int): Frame size H, W.
 
     Returns:
         np.ndarray: (H, W) int64; 0 is background, else the id of the
-        highest-scoring result covering the pixel (ties: the earlier one).
+        highest-scoring result there (ties: the earlier one).
     """
     ids = np.zeros((height, width), dtype=np.int64)
     indices, masks = decode_frame_masks(kept, frame_index, height, width)
@@ -225,28 +189,21 @@ def write_results_as_id_masks(results: PathOrList,
                               out_dir: str,
                               score_thr: float = 0.0,
                               name: Optional[str] = None) -> Dict[str, int]:
-    """Write YouTube-VIS results as instance-id PNGs and a class map (see
-    the module docstring for the layout and the rules).
+    """Write YouTube-VIS results as instance-id PNGs and a class map.
 
     Args:
         results (str | PathLike | list[dict]): The results, or their json
             file (or submission zip).
-        videos (Sequence[VideoFrames]): Every video of the results; each
-            gets a folder with one PNG per frame (0 everywhere where it has
-            no result).
+        videos (Sequence[VideoFrames]): Every video of the results.
         categories (Sequence[dict]): ``{"id", "name"}`` of every category,
             in the order of the class map's ``classes``.
-        out_dir (str): The output folder (new or empty; the caller checks,
-            e.g. with :func:`~mmvis_clip.utils.atomic_io.
-            refuse_output_folder`).
+        out_dir (str): The output folder (new or empty: the caller checks).
         score_thr (float): Results scoring below it are not written.
         name (str, optional): Names the results in messages.
 
     Returns:
-        dict[str, int]: ``videos``, ``frames``, ``instances`` (results in
-        the PNGs), ``below_thr`` (results under ``score_thr``) and
-        ``hidden`` (results scoring enough that are in no PNG: covered by
-        higher scores or empty).
+        dict[str, int]: ``videos``, ``frames``, ``instances`` (in the
+        PNGs), ``below_thr`` and ``hidden`` (in no PNG: covered or empty).
 
     Raises:
         UserError: A result of an unknown video or category, or one that

@@ -1,15 +1,6 @@
-"""Atomic, byte-reproducible file writing.
-
-A file is first written to a temporary file in the destination folder and
-then moved over the destination with :func:`os.replace`, so a reader never
-sees a half-written file and an interrupted run leaves no partial output.
-
-An ``OSError`` while writing (a full disk, a quota) names the destination
-file (:func:`~mmvis_clip.utils.user_errors.os_errors_name`), not the
-temporary. Temporaries are named ``.<name>.<random>.tmp`` (``<random>``:
-the 8 characters of :func:`tempfile.mkstemp`); a process killed while
-writing leaves one behind, which :func:`remove_stale_temporaries` (called by
-:func:`publish_files_atomic`) deletes on the next run.
+"""Atomic, byte-reproducible file writing: a temporary
+``.<name>.<8 random characters>.tmp`` in the destination folder, then
+:func:`os.replace`. An ``OSError`` names the destination, not the temporary.
 """
 import json
 import os
@@ -25,23 +16,16 @@ PathLike = Union[str, os.PathLike]
 
 
 def new_file_mode() -> int:
-    """Mode of a newly created file: ``0o666`` minus the process umask.
-
-    ``tempfile.mkstemp`` creates files readable by their owner only
-    (``0o600``); the result is chmod-ed to what ``open(path, 'w')`` would
-    have given, so that published checkpoints and results stay readable.
-    """
+    """Mode of a newly created file (as ``open(path, 'w')`` gives it,
+    not ``mkstemp``'s ``0o600``): ``0o666`` minus the process umask."""
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
 
 
 def _check_destination(path: str) -> str:
-    """Create the parent folders of ``path``; refuse a folder as ``path``.
-
-    Returns:
-        str: The destination folder.
-    """
+    """Create the parent folders of ``path`` (not a folder itself) and
+    return its folder."""
     if osp.isdir(path):
         raise IsADirectoryError(f'{path} is a folder; expected the path of '
                                 'a file to write')
@@ -64,8 +48,7 @@ def _file_in_the_way(path: str) -> Optional[str]:
 
 
 def _temporary_for(path: str, folder: str) -> str:
-    """A new, closed temporary file next to ``path`` (see the module doc
-    for its name)."""
+    """A new, closed temporary file next to ``path``."""
     fd, tmp_path = tempfile.mkstemp(
         dir=folder, prefix='.' + osp.basename(path) + '.', suffix='.tmp')
     os.close(fd)
@@ -95,12 +78,9 @@ def write_bytes_atomic(data: bytes, path: str) -> None:
 def write_file_atomic(path: str, write: Callable[[str], None]) -> None:
     """Let ``write(tmp_path)`` produce a file, then move it to ``path``.
 
-    For writers that need a path rather than bytes (e.g. ``zipfile``).
-
     Args:
         path (str): Destination file path; parent folders are created.
-        write (Callable[[str], None]): Writes the content to the given
-            temporary path.
+        write (Callable[[str], None]): Writes the temporary path given.
     """
     folder = _check_destination(os.fspath(path))
     with os_errors_name(path):
@@ -130,10 +110,8 @@ def stale_temporaries(path: PathLike) -> List[str]:
 
 
 def remove_stale_temporaries(path: PathLike) -> List[str]:
-    """Delete the :func:`stale_temporaries` of ``path``.
-
-    Two processes writing the same file at the same time are not
-    supported: one would delete the other's temporary.
+    """Delete the :func:`stale_temporaries` of ``path`` (so not for two
+    processes writing one file at a time).
 
     Returns:
         list[str]: The deleted files.
@@ -146,20 +124,12 @@ def remove_stale_temporaries(path: PathLike) -> List[str]:
 
 def publish_files_atomic(
         files: Sequence[Tuple[PathLike, Callable[[str], None]]]) -> None:
-    """Write several files that belong together (e.g. ``results.json`` and
-    the ``submission.zip`` made from it), so that the files present under
-    their final names always come from one call.
+    """Write files that belong together (``results.json`` and its
+    ``submission.zip``) so that those present always come from one call.
 
-    Every file is first written to its temporary (``write(tmp_path)``); a
-    failure there leaves the previous files untouched. Then the previous
-    versions of all files but the first are deleted, and the temporaries
-    are renamed in order, first file first. A renaming of several files
-    cannot be atomic as a whole; this order guarantees that a reader who
-    finds several of the files finds them from the same call: a kill
-    during publication leaves the old first file alone, or the new first
-    file with some (possibly none) of the new others, never a new file
-    beside an old one. The stale temporaries of earlier interrupted calls
-    are deleted first (:func:`remove_stale_temporaries`).
+    All are written to temporaries; then the previous versions of all but
+    the first are deleted and the temporaries renamed, first file first.
+    Stale temporaries of interrupted calls are deleted first.
 
     Args:
         files (Sequence[tuple[str, Callable[[str], None]]]): Destination
@@ -204,22 +174,16 @@ def refuse_overwriting_inputs(outputs: Dict[str, Optional[PathLike]],
                               inputs: Iterable[Tuple[str, PathLike]],
                               folders: Iterable[Tuple[str,
                                                       PathLike]] = ()) -> None:
-    """Refuse output paths that would overwrite what the run reads.
-
-    An output is refused when it resolves (:func:`os.path.realpath`, or
-    :func:`os.path.samefile` for hard links) to an input file or to an
-    input folder, when it lies inside one of ``folders`` (folders whose
-    every file is read, e.g. a folder of frames), when it is an existing
-    folder or a parent of it is a file, or when two outputs are the same
-    file.
+    """Refuse output paths that would overwrite what the run reads: an
+    output that is (real path or hard link) an input, lies inside one of
+    ``folders``, is a folder or under a file, or is another output.
 
     Args:
         outputs (dict[str, str | None]): Option name (e.g. ``'--out'``) ->
             output path; None entries are skipped.
-        inputs (Iterable[tuple[str, str]]): (what, path) of every input
-            file or folder, e.g. ``('input video', 'in.mp4')``.
-        folders (Iterable[tuple[str, str]]): (what, path) of input folders
-            no output may be written into.
+        inputs (Iterable[tuple[str, str]]): (what, path) of every input,
+            e.g. ``('input video', 'in.mp4')``.
+        folders (Iterable[tuple[str, str]]): (what, path) of input folders.
 
     Raises:
         UserError: Naming the option, the path and the input it hits.
@@ -261,20 +225,14 @@ def _inside(path: str, folder: str) -> bool:
 def refuse_writing_into_inputs(option: str, out: PathLike,
                                folders: Iterable[Tuple[str,
                                                        PathLike]]) -> None:
-    """The one rule that keeps outputs out of the inputs' folders: refuse
-    an output (a file, or a folder written into) that is one of
-    ``folders`` or lies inside one (through ``..``, ``./`` or symbolic
-    links too).
-
-    Every tool's outputs go through it: :func:`refuse_overwriting_inputs`
-    (files), :func:`refuse_output_folder` (new folders), ``tools/test.py``
-    ``--out`` / ``--show-dir`` and ``VideoRenderHook``.
+    """Refuse an output (file or folder) that is one of ``folders`` or
+    lies inside one (real paths); every tool's outputs go through it.
 
     Args:
         option (str): The output's option name, e.g. ``'--show-dir'``.
         out (str): The output path.
         folders (Iterable[tuple[str, str]]): (what, path) of the input
-            folders, e.g. ``('test frame folder', 'data/valid/JPEGImages')``.
+            folders.
 
     Raises:
         UserError: ``'{option} {out} is (inside) the {what} {folder};
@@ -295,20 +253,15 @@ def refuse_output_folder(
         folder: PathLike,
         inputs: Iterable[Tuple[str, PathLike]] = (),
         outputs: Optional[Dict[str, Optional[PathLike]]] = None) -> None:
-    """Refuse an output folder that could overwrite or mix with anything.
-
-    The folder must be new or empty, must not be, contain or lie inside
-    an input (file or folder), and must not be or contain another output
-    of the run (which would then write into it).
+    """Refuse an output folder that is not new or empty, is, contains or
+    lies inside an input, or contains another output of the run.
 
     Args:
         option (str): Its option name, e.g. ``'--out-masks'``.
         folder (str): The output folder.
-        inputs (Iterable[tuple[str, str]]): (what, path) of the inputs,
-            e.g. ``('input frame folder', 'frames/')``.
+        inputs (Iterable[tuple[str, str]]): (what, path) of the inputs.
         outputs (dict[str, str | None], optional): Option name -> path of
-            the run's other outputs (files or folders); None entries are
-            skipped.
+            the run's other outputs; None entries are skipped.
 
     Raises:
         UserError: Naming the option, the folder and what it hits.
@@ -341,10 +294,8 @@ def refuse_output_folder(
 
 
 def dumps_json_canonical(obj: Any) -> bytes:
-    """Serialise ``obj`` to JSON bytes that depend only on its content.
-
-    Keys are sorted and separators fixed, so equal objects give equal bytes.
-    """
+    """``obj`` as JSON bytes that depend only on its content (sorted
+    keys, fixed separators, ASCII)."""
     return json.dumps(
         obj, sort_keys=True, separators=(',', ':'),
         ensure_ascii=True).encode('ascii')

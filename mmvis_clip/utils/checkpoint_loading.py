@@ -1,23 +1,9 @@
-"""Read a checkpoint and load it into a model, refusing what does not fit.
+"""Read a checkpoint and load it into a model, refusing what does not fit
+(unlike mmengine's ``load_from``, which loads what matches and warns).
 
-mmengine's ``load_from`` (and ``load_checkpoint`` without ``strict``)
-loads whatever keys match, logs the others as a warning and carries on,
-so a checkpoint of another model gives a mostly random one. The tools and
-the API use :func:`load_checkpoint_checked` instead: a checkpoint whose
-keys or shapes differ from the model's is refused with one message naming
-the file and the first keys at fault, unless a partial load is asked for
-(then the loaded / skipped tensors are logged as a table).
-
-A model may convert a checkpoint of another layout in a load-state-dict
-pre-hook (STC nests a CondInst detector checkpoint under ``detector.``,
-CiCo maps and inflates 2D checkpoints). Such a hook calls
-:func:`mark_converted` on the state dict it rewrote; a load with
-``allow_converted=True`` (the tools' ``load_from``, an initialisation)
-then accepts what the conversion leaves unloaded (model tensors at their
-initial values, tensors of other shapes) and logs the table, but refuses
-a checkpoint whose tensors the conversion leaves without a place in the
-model: it is not of the layout the conversion is for (e.g. a CiCo
-checkpoint nested under STC's ``detector.``).
+A model's load-state-dict pre-hook that converts another layout marks the
+state dict (:func:`mark_converted`); ``allow_converted`` then accepts what
+the conversion leaves unloaded, but not tensors it leaves without a place.
 """
 import os.path as osp
 import re
@@ -47,13 +33,11 @@ MAX_KEYS_LISTED = 20
 
 
 def mark_converted(state_dict: dict, description: str) -> None:
-    """Record, from a model's load-state-dict pre-hook, that the hook
-    converted ``state_dict`` from another model's layout (an intended
-    initialisation: what does not fit is left at its initial value).
+    """Record, from a load-state-dict pre-hook, that it converted
+    ``state_dict`` from another model's layout.
 
     Args:
-        state_dict (dict): The state dict the hook received and rewrote
-            (torch passes an ``OrderedDict``, which takes attributes).
+        state_dict (dict): The state dict the hook received and rewrote.
         description (str): What the checkpoint is, e.g. ``'an mmdet
             CondInst detector'``.
     """
@@ -68,11 +52,9 @@ def _is_local(filename: str) -> bool:
 
 
 def check_checkpoint_file(filename: str) -> None:
-    """Refuse, without reading it whole, a local checkpoint path that is
-    missing, a directory, empty, or neither a zip (``torch.save``'s
-    format; a zip cut short has no directory at its end) nor a pickle.
-
-    URLs and other schemes (``https://``, ``torchvision://``) pass.
+    """Refuse, without reading it whole, a local checkpoint that is
+    missing, a directory, empty, or neither a zip nor a pickle (URLs and
+    other schemes pass).
 
     Args:
         filename (str): The checkpoint path.
@@ -106,8 +88,7 @@ def check_checkpoint_file(filename: str) -> None:
 
 
 def read_checkpoint(filename: str, map_location='cpu') -> dict:
-    """Load a checkpoint file (or URL) with mmengine's loader, every
-    failure reported as one error naming the file.
+    """Load a checkpoint file (or URL) with mmengine's loader.
 
     Args:
         filename (str): Local path, URL or mmengine scheme.
@@ -146,9 +127,8 @@ class LoadReport:
         missing (list[str]): Model keys the checkpoint does not give.
         unexpected (list[str]): Checkpoint keys the model does not have.
         mismatched (list[tuple]): ``(key, checkpoint shape, model shape)``
-            of the tensors left out because their shapes differ.
-        converted_from (str, optional): Set when a pre-hook of the model
-            converted the checkpoint (see :func:`mark_converted`).
+            of the tensors left out.
+        converted_from (str, optional): Set by :func:`mark_converted`.
     """
 
     def __init__(self, source: str) -> None:
@@ -230,11 +210,8 @@ def _group(key: str) -> str:
 
 def load_state_dict_checked(model: nn.Module, state_dict: dict,
                             source: str) -> LoadReport:
-    """Load what fits of ``state_dict`` into ``model`` and report the rest.
-
-    The model's own load-state-dict pre-hooks run first (they may rename
-    or convert keys); tensors whose shapes then differ from the model's
-    are left out (torch would raise on them) and reported.
+    """Load what fits of ``state_dict`` into ``model`` (after its own
+    pre-hooks) and report the rest.
 
     Args:
         model (nn.Module): The model (not a wrapper).
@@ -293,26 +270,22 @@ def load_checkpoint_checked(model: nn.Module,
     """Load a checkpoint into ``model``, refusing one that does not fit.
 
     Args:
-        model (nn.Module): The model (a model wrapper's ``module`` is
-            used).
+        model (nn.Module): The model (or a wrapper of it).
         filename (str): The checkpoint (local path, URL or mmengine
             scheme).
-        checkpoint (dict, optional): The checkpoint, already read from
-            ``filename`` (:func:`read_checkpoint`); read here if None.
-        allow_partial (bool): Load what fits of any checkpoint and log a
-            table of the loaded and skipped tensors. Defaults to False.
-        allow_converted (bool): Accept the partial result of a checkpoint
-            the model's pre-hooks converted from another layout
-            (:func:`mark_converted`: an initialisation), logging the
-            table, unless tensors of it are left that the model does not
-            have (the checkpoint of another model). Defaults to False.
+        checkpoint (dict, optional): The checkpoint already read; read
+            here if None.
+        allow_partial (bool): Load what fits and log a table of the loaded
+            and skipped tensors. Defaults to False.
+        allow_converted (bool): Accept the partial result of a conversion
+            (:func:`mark_converted`) that places every checkpoint tensor,
+            logging the table. Defaults to False.
         map_location: As for ``torch.load``. Defaults to ``'cpu'``.
         revise_keys (Sequence[tuple[str, str]]): ``(pattern,
-            replacement)`` regexes applied to the checkpoint's keys.
-            Defaults to stripping a leading ``module.`` (DDP).
+            replacement)`` regexes for the keys. Defaults to stripping a
+            leading ``module.``.
         what (str): The model, as error messages name it.
-        partial_hint (str): How to ask for a partial load, as the refusal
-            says it.
+        partial_hint (str): How the refusal says to load in part.
         logger (str, optional): ``print_log``'s logger for the table.
 
     Returns:
@@ -321,8 +294,7 @@ def load_checkpoint_checked(model: nn.Module,
     Raises:
         FileNotFoundError: ``filename`` does not exist.
         CheckpointError: It cannot be read, nothing of it fits, or it
-            does not fit exactly and the load is not allowed to be
-            partial (nor is a conversion that places all of it).
+            does not fit exactly and no partial load is allowed.
     """
     if checkpoint is None:
         checkpoint = read_checkpoint(filename, map_location)
@@ -375,8 +347,7 @@ def group_count_table(counts: Dict[str, Dict[str, int]],
         cell (int): Width of a count column.
 
     Returns:
-        list[str]: The header, a rule, one line per group (sorted), a rule
-        and the total.
+        list[str]: Header, rule, one line per group (sorted), rule, total.
     """
     width = max([len('group'), len('total')] + [len(g) for g in counts])
     head = f'{"group":<{width}}' + ''.join(f' {c:>{cell}}' for c in columns)

@@ -1,25 +1,6 @@
-"""Load mmengine checkpoints under torch's weights-only ``torch.load``.
-
-Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``: its
-unpickler only rebuilds tensors, containers and the types listed with
-:func:`torch.serialization.add_safe_globals`. mmengine 0.10 calls
-``torch.load(filename, map_location=...)`` when loading and resuming, and
-the checkpoints its Runner writes hold, besides tensors, the message hub's
-:class:`~mmengine.logging.HistoryBuffer` objects and the NumPy arrays and
-scalars inside them. Loading such a checkpoint therefore fails with
-``UnpicklingError: Weights only load failed``.
-
-Turning weights-only loading off would let any checkpoint run arbitrary
-code. Instead, :func:`register_checkpoint_safe_globals` allow-lists exactly
-the plain-data types mmengine checkpoints hold. Each of them is rebuilt from
-its state without calling user code, so a pickle that tries to call, say,
-``os.system`` is still refused.
-
-One entry needs care: a pickled ``HistoryBuffer`` stores its statistics
-methods as ``getattr(HistoryBuffer, 'mean')`` and so on. Allow-listing the
-builtin ``getattr`` would hand a malicious pickle a way to reach arbitrary
-attributes, so ``builtins.getattr`` is served by
-:func:`history_buffer_getattr`, which only resolves those methods.
+"""Load mmengine checkpoints under torch's weights-only ``torch.load``
+(the default since torch 2.6) by allow-listing exactly the plain-data types
+they hold (``HistoryBuffer``, NumPy arrays and scalars).
 """
 import pickle
 from typing import Any, Callable, List, Tuple, Union
@@ -31,11 +12,8 @@ _registered = False
 
 
 def _numpy_reconstruct_globals() -> List[Union[Any, Tuple[Any, str]]]:
-    """NumPy array/scalar rebuild functions under both module paths.
-
-    NumPy 2 pickles ``numpy._core.multiarray._reconstruct``; checkpoints
-    written under NumPy 1.x name ``numpy.core.multiarray._reconstruct``.
-    """
+    """NumPy array/scalar rebuild functions under both module paths
+    (``numpy._core`` of NumPy 2, ``numpy.core`` of NumPy 1.x)."""
     from numpy._core import multiarray
     entries: List[Union[Any, Tuple[Any, str]]] = [np.ndarray, np.dtype]
     for name in ('_reconstruct', 'scalar'):
@@ -53,7 +31,9 @@ def _numpy_reconstruct_globals() -> List[Union[Any, Tuple[Any, str]]]:
 
 
 def history_buffer_getattr(owner: Any, name: str) -> Callable:
-    """``getattr`` restricted to a ``HistoryBuffer`` class's methods.
+    """``getattr`` restricted to a ``HistoryBuffer`` class's methods
+    (pickled buffers name them through ``builtins.getattr``, which is not
+    allow-listed whole).
 
     Raises:
         pickle.UnpicklingError: for any other object or attribute.
@@ -79,11 +59,8 @@ def checkpoint_safe_globals() -> List[Union[Any, Tuple[Any, str]]]:
 
 
 def register_checkpoint_safe_globals() -> None:
-    """Allow-list :func:`checkpoint_safe_globals` for ``torch.load``.
-
-    Idempotent; a no-op on torch builds without ``add_safe_globals``
-    (torch < 2.4, where ``weights_only`` is off by default anyway).
-    """
+    """Allow-list :func:`checkpoint_safe_globals` for ``torch.load``
+    (idempotent; a no-op without ``add_safe_globals``, torch < 2.4)."""
     global _registered
     if _registered:
         return

@@ -1,23 +1,7 @@
-"""CPU threads sized to the cores other processes leave free.
-
-OpenMP's threads spin while they wait for a core. With torch's default
-(one thread per core) a CPU training slows down many times over as soon as
-one other busy process shares the machine; with one thread fewer than the
-cores it keeps most of its speed, and passive waiting
-(``OMP_WAIT_POLICY=PASSIVE``) costs speed on a quiet machine. So, when the
-user has set no thread count, the thread count is the cores this process
-may use less those other processes keep busy:
-
-- :func:`apply_cpu_thread_defaults` runs when ``mmvis_clip`` is imported,
-  before the package imports torch (which reads ``OMP_NUM_THREADS`` once,
-  when it loads): it samples the other processes' CPU use over
-  :data:`SAMPLE_SECONDS` and sets ``OMP_NUM_THREADS``. The tools import
-  ``mmvis_clip`` before anything else.
-- :class:`mmvis_clip.engine.CPUThreadsHook` samples again every few
-  iterations of a CPU run and changes ``torch.set_num_threads`` when the
-  load changes.
-
-This module imports neither torch nor the rest of the package.
+"""CPU threads sized to the cores other processes leave free (unless the
+user set a count): :func:`apply_cpu_thread_defaults` at import, before
+torch; ``CPUThreadsHook`` during a CPU run. Imports neither torch nor the
+rest of the package.
 """
 import os
 import sys
@@ -32,17 +16,11 @@ THREAD_VARIABLES = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')
 #: ``OMP_NUM_THREADS``, so that a process started by a tool (which inherits
 #: it) chooses again instead of taking it for the user's.
 AUTO_VARIABLE = 'MMVIS_CLIP_AUTO_THREADS'
-#: Seconds of the start-up sample. ``/proc/loadavg`` would cost nothing,
-#: but its 1-minute average still counts work that ended half a minute
-#: ago, counts runnable threads rather than CPU use (a process with 4
-#: threads on 2 cores counts 4) and covers every core of the host rather
-#: than those this process may use. 0.2 s of ``/proc/stat`` (20 clock
-#: ticks per core) tells whether a core is taken, at a small part of the
-#: seconds importing torch takes.
+#: Seconds of the start-up sample of ``/proc/stat`` (``/proc/loadavg``
+#: lags, counts threads rather than CPU use, and covers the whole host).
 SAMPLE_SECONDS = 0.2
 #: A core counts as taken when other processes keep at least this share of
-#: one busy (busy cores rounded half up): a busy process beside a training
-#: that spins on every core gets about 2/3 of a core on 2 cores.
+#: one busy (busy cores rounded half up).
 TAKEN_SHARE = 0.5
 
 
@@ -50,17 +28,15 @@ class CPUThreads(NamedTuple):
     """The CPU thread count of this process and why.
 
     Attributes:
-        threads (int, optional): The count in force: chosen here, or the
-            user's when an integer; None for torch's default (the user's
-            setting is not an integer, or the load was not measured).
-        cpus (int): CPUs this process may run on
-            (``os.sched_getaffinity``).
+        threads (int, optional): The count in force (chosen here, or the
+            user's integer); None for torch's default.
+        cpus (int): CPUs this process may run on.
         cores (int): Physical cores among them (torch's default count).
         busy_cores (float, optional): CPUs other processes kept busy over
             the sample; None when not sampled.
         seconds (float): The sample's length (0 when not sampled).
-        user_setting (str, optional): ``NAME=value`` of the variable the
-            user set (:data:`THREAD_VARIABLES`); None when chosen here.
+        user_setting (str, optional): ``NAME=value`` the user set; None
+            when chosen here.
     """
     threads: Optional[int]
     cpus: int
@@ -80,8 +56,7 @@ _applied: Optional[CPUThreads] = None
 
 
 def usable_cpus() -> List[int]:
-    """The CPUs this process may run on (its affinity mask: a container's
-    or ``taskset``'s share of the machine), in order."""
+    """The CPUs this process may run on (its affinity mask), in order."""
     try:
         return sorted(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -90,9 +65,8 @@ def usable_cpus() -> List[int]:
 
 def physical_cores(cpus: List[int],
                    sysfs: str = '/sys/devices/system/cpu') -> int:
-    """Physical cores among ``cpus``: hyper-threads of one core count once,
-    as in torch's default thread count. ``len(cpus)`` where the topology
-    cannot be read."""
+    """Physical cores among ``cpus`` (``len(cpus)`` where the topology
+    cannot be read)."""
     cores = set()
     for cpu in cpus:
         topology = f'{sysfs}/cpu{cpu}/topology'
@@ -140,10 +114,8 @@ def choose_cpu_threads(environ=None,
     """The user's thread count, else the free cores over a sample.
 
     Args:
-        environ (Mapping, optional): The environment. Defaults to
-            ``os.environ``.
-        seconds (float): The length of the sample of the other processes'
-            CPU use.
+        environ (Mapping, optional): Defaults to ``os.environ``.
+        seconds (float): The length of the CPU use sample.
         proc (str): Where ``/proc`` is.
         sysfs (str): Where ``/sys/devices/system/cpu`` is.
 
@@ -170,12 +142,8 @@ def choose_cpu_threads(environ=None,
 
 def apply_cpu_thread_defaults() -> Optional[CPUThreads]:
     """Set ``OMP_NUM_THREADS`` to the free cores unless the user set a
-    thread count (:data:`THREAD_VARIABLES`); once per process.
-
-    Only before torch is imported: torch reads the variable once, when it
-    loads, and a count set afterwards (``torch.set_num_threads``, perhaps
-    by the user) is not overridden. Processes started later inherit the
-    variable (and :data:`AUTO_VARIABLE`, so that they choose again).
+    thread count; once per process, and only before torch is imported
+    (children inherit :data:`AUTO_VARIABLE` too, and choose again).
 
     Returns:
         CPUThreads, optional: What was found or set (also

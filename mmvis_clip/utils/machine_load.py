@@ -1,10 +1,5 @@
-"""How busy the machine is before a benchmark starts.
-
-Timings taken beside another busy process mean little: on 2 cores, one
-single-threaded process beside a training made it 13x slower (OpenMP
-threads spinning while they wait for a core). The benchmark tools sample
-the CPU time the whole machine spends, less their own, over a moment
-before they measure, print it in one line and warn when it is busy.
+"""How busy the machine is before a benchmark starts: the CPU time other
+processes use over a moment (docs/benchmarks.md, "Speed and memory").
 """
 import os
 import time
@@ -18,8 +13,7 @@ class MachineLoad(NamedTuple):
     """CPU use of the other processes over a sampled interval.
 
     Attributes:
-        busy_cores (float): Cores kept busy by other processes on average
-            (0 = idle, ``cores`` = every core).
+        busy_cores (float): Cores other processes kept busy on average.
         cores (int): The machine's cores (``os.cpu_count()``).
         seconds (float): The length of the sample.
         load_average (tuple[float, float, float]): The kernel's 1, 5 and
@@ -34,15 +28,13 @@ class MachineLoad(NamedTuple):
 def read_cpu_jiffies(stat: str = '/proc/stat',
                      cpus: Optional[Collection[int]] = None
                      ) -> Tuple[int, int]:
-    """(busy, total) clock ticks since boot, from ``/proc/stat`` (user
-    nice system idle iowait irq softirq steal; idle and iowait are not
-    busy; guest time is inside user).
+    """(busy, total) clock ticks since boot from ``/proc/stat`` (idle
+    and iowait are not busy).
 
     Args:
         stat (str): The file to read.
-        cpus (Collection[int], optional): Sum these cores' ``cpuN`` lines
-            (e.g. the cores this process may run on). Defaults to None:
-            the ``cpu`` line of all cores.
+        cpus (Collection[int], optional): Sum these cores' ``cpuN`` lines;
+            None: the ``cpu`` line of all cores.
     """
     with open(stat) as f:
         if cpus is None:
@@ -60,8 +52,7 @@ def read_cpu_jiffies(stat: str = '/proc/stat',
 
 
 def _process_stat_fields(stat: str) -> List[str]:
-    """The fields of a ``/proc/<pid>/stat`` after the command name (field
-    3, the state, first), which may hold spaces and ')'."""
+    """The fields of a ``/proc/<pid>/stat`` after the command name."""
     with open(stat) as f:
         return f.read().rsplit(')', 1)[1].split()
 
@@ -73,9 +64,8 @@ def read_own_jiffies(stat: str = '/proc/self/stat') -> int:
 
 
 def read_children_jiffies(pid: int, proc: str = '/proc') -> int:
-    """Clock ticks the live child processes of ``pid`` (e.g. dataloader
-    workers) and their waited-for children have used: every
-    ``/proc/<child>/stat`` whose parent (field 4) is ``pid``."""
+    """Clock ticks the live child processes of ``pid`` and their
+    waited-for children have used."""
     ticks = 0
     for name in os.listdir(proc):
         if not name.isdigit():
@@ -91,10 +81,7 @@ def read_children_jiffies(pid: int, proc: str = '/proc') -> int:
 
 def read_family_jiffies(proc: str = '/proc') -> int:
     """Clock ticks this process, its waited-for children and its live
-    children have used: the CPU time that is not other processes'.
-
-    A child waited for between reading this process and reading the
-    children would count twice or not at all; then both are read again.
+    children have used (read again if a child was waited for meanwhile).
     """
     own = f'{proc}/self/stat'
     for _ in range(3):
@@ -108,9 +95,8 @@ def read_family_jiffies(proc: str = '/proc') -> int:
 
 def sample_cpu_ticks(cpus: Optional[Collection[int]] = None,
                      proc: str = '/proc') -> Tuple[int, int, int]:
-    """One sample for :func:`busy_cores`: (busy ticks, total ticks) of
-    ``cpus`` (default: all cores) and the ticks of this process and its
-    children (:func:`read_family_jiffies`)."""
+    """One sample for :func:`busy_cores`: busy and total ticks of
+    ``cpus`` (default: all) and this process's family ticks."""
     return read_cpu_jiffies(f'{proc}/stat', cpus) + (
         read_family_jiffies(proc), )
 

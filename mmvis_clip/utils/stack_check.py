@@ -1,10 +1,5 @@
-"""Check that the installed OpenMMLab stack is one mmvis_clip works with.
-
-mmdet 3.3 asserts on its own mmcv/mmengine bounds with a message that names
-only one package; a user with a half-upgraded environment then fixes one
-package at a time. :func:`check_stack` reads the installed versions *without
-importing them* and reports every mismatch at once, with the pip command that
-installs the verified stack.
+"""Check that the installed OpenMMLab stack is one mmvis_clip works with:
+every mismatch at once, versions read without importing the packages.
 """
 from importlib import metadata
 from typing import Dict, List, Optional, Tuple
@@ -88,14 +83,8 @@ REBUILD_HINT = ('TORCH_CUDA_ARCH_LIST="<your GPUs, e.g. 8.0;9.0>" '
 def find_ops_problem(torch_cuda: Optional[str] = None,
                      mmcv_cuda: Optional[str] = None,
                      gpu_visible: Optional[bool] = None) -> Optional[str]:
-    """One line when a visible GPU cannot run mmcv's ops.
-
-    pip reuses a cached CPU build of mmcv (its wheel cache key ignores the
-    torch build) and mmcv compiles its CUDA code only when it sees a GPU or
-    ``FORCE_CUDA=1``; ``import mmcv.ops`` then succeeds and the first
-    training step on the GPU fails (``sigmoid_focal_loss``: implementation
-    for device cuda:0 not found). With no GPU visible, a CUDA torch with
-    CPU-only ops is a working CPU install (:func:`describe_ops` says so).
+    """One line when a visible GPU cannot run mmcv's ops (a CUDA torch
+    with a cached CPU build of mmcv).
 
     Args:
         torch_cuda (str, optional): ``torch.version.cuda`` ('' for a CPU

@@ -1,20 +1,8 @@
-"""One way for the tools to report a user's mistake: one line, no traceback.
-
-Code that checks what a user gave (a file, a folder, an option, a frame)
-raises :class:`UserError` (or a subclass, e.g.
-:class:`~mmvis_clip.structures.vis_format.VISFormatError`) with a message that
-names the file, video, field or key at fault. A tool's entry point turns
-it, and the ``OSError`` of a missing or unreadable path, into one
-``error: ...`` line on stderr::
+"""A user's mistake reported as one ``error: ...`` line, no traceback::
 
     def main(argv=None):
         with exit_on_user_error():
             ...
-
-An ``OSError`` of a write (a full disk, a quota, a file size limit) names
-no file by itself (``[Errno 28] No space left on device``): the writers
-(:mod:`mmvis_clip.utils.atomic_io`, the video writers, the results stream)
-write inside :func:`os_errors_name`, which gives it the file written.
 """
 import os
 from contextlib import contextmanager
@@ -33,11 +21,8 @@ USER_ERRORS = (UserError, OSError)
 @contextmanager
 def os_errors_name(path: Union[str, os.PathLike],
                    temporary: Optional[str] = None) -> Iterator[None]:
-    """Within: an ``OSError`` that names no file (or names ``temporary``,
-    the hidden file written in place of ``path``) is raised again, of the
-    same class and ``errno``, naming ``path``: ``[Errno 28] No space left
-    on device: 'out/results.json'``. One that names another file (e.g. an
-    input read by the writer) is left as it is.
+    """Within: an ``OSError`` that names no file (or ``temporary``) is
+    raised again, same ``errno``, naming ``path``.
 
     Args:
         path (str | PathLike): The file the user asked for.
@@ -63,9 +48,8 @@ def one_line(err: BaseException) -> str:
 
 @contextmanager
 def exit_on_user_error(prefix: str = 'error') -> Iterator[None]:
-    """Turn a :data:`USER_ERRORS` exception into ``SystemExit`` with the
-    one-line message ``'{prefix}: {message}'`` (printed to stderr, exit
-    status 1); any other exception (a bug) keeps its traceback.
+    """Turn a :data:`USER_ERRORS` exception into ``SystemExit('{prefix}:
+    {message}')`` (stderr, exit status 1); others keep their traceback.
 
     Args:
         prefix (str): Start of the line. Defaults to ``'error'``.

@@ -1,11 +1,6 @@
 """Build a YouTube-VIS json from a per-frame COCO json whose annotations
 carry a track id (what CVAT and similar tools export for video tasks).
 
-Read with json and pycocotools, not datumaro: ``pip install --dry-run
-datumaro`` (1.13.12) would downgrade pillow 13.0.0 to 12.3.0 and put
-opencv-python-headless 4.14 over opencv-python 5.0's ``cv2`` (and add
-pandas and pyarrow).
-
 Input::
 
     ANN.json    {"images": [{"id", "file_name", "width"?, "height"?,
@@ -17,26 +12,18 @@ Input::
                  "categories": [{"id", "name"}]}
     IMAGES/<file_name>                     every listed frame
 
-* Frames are grouped into videos by the folder of ``file_name``
-  (``video_a/000001.jpg`` is a frame of video ``video_a``), or, with
-  ``video_field``, by that field of the image record (an int or a
-  string). Within a video frames are in natural order of ``file_name``;
-  every image of the json is a frame, annotated or not.
-* The frame size is read from the frame file; a recorded ``width`` /
-  ``height`` must agree with it. All frames of a video have one size.
-* The track id (``track_id_field``, default ``track_id``) is an integer
-  in the annotation or in its ``attributes`` object (CVAT); it is the
-  instance's identity within its video. A track has one category and one
-  ``iscrowd`` in all its frames and one annotation per frame.
-* ``segmentation``: polygons (rasterized as COCO does), or an RLE
-  (compressed or uncompressed) of the frame's size. Polygon points must lie
-  in the frame.
-* Source class names for the class map are the category ``name`` s.
+* Videos: the folder of ``file_name``, or the image field
+  ``video_field``; frames in natural order of ``file_name``; every image
+  is a frame. A recorded ``width`` / ``height`` must be the frame file's.
+* The track id (``track_id_field``, default ``track_id``) is an integer,
+  in the annotation or its ``attributes`` (CVAT); a track has one
+  category and ``iscrowd``, and one annotation per frame.
+* ``segmentation``: polygons or an RLE of the frame's size. Source class
+  names are the category ``name`` s.
 
-Output: the json layout of ``frames2ytvis`` (video ids in natural order of
-the video names, annotations per video in increasing track id, each with
-its track id as ``source_id``);
-``file_names`` are the images' ``file_name`` (relative to ``IMAGES``).
+Output: the json layout of ``frames2ytvis`` (annotations per video by
+track id, which is their ``source_id``); ``file_names`` are the images'
+``file_name``.
 """
 import argparse
 import os.path as osp
@@ -189,7 +176,7 @@ def convert_coco_tracks_to_ytvis(ann_file: str,
     """Build the YouTube-VIS json of a per-frame COCO json with track ids.
 
     Args:
-        ann_file (str): The COCO json (format in the module docstring).
+        ann_file (str): The COCO json.
         image_root (str): The folder ``file_name`` s are relative to.
         class_map_path (str): The class map
             (:class:`~.ytvis_tracks.SourceClassMap`).

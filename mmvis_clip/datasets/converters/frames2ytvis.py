@@ -1,69 +1,44 @@
 """Build a YouTube-VIS json from folders of frames and instance-id masks.
 
-This is how to bring your own videos: lay them out as below, write a class
-map by hand, and the json this produces is read by the package's datasets
-and evaluation like the official YouTube-VIS files (convert it to CocoVID
-with ``vis2cocovid.py`` for training).
-
 Folder layout (one split per ``root``)::
 
     root/JPEGImages/<video>/<frame>.jpg      (.jpg, .jpeg or .png)
-    root/Annotations/<video>/<frame>.png     (optional, see below)
+    root/Annotations/<video>/<frame>.png     (optional)
 
-* Frames are ordered by their file name in natural order (``2.jpg`` before
-  ``10.jpg``); all frames of a video must have the same size.
-* A mask PNG has the same name stem as its frame (``00012.jpg`` ->
-  ``00012.png``) and the same height and width. It is an instance-id map:
-  a single-channel (8- or 16-bit grayscale) or palette (``P`` mode, the raw
-  palette indices are read, as in YouTube-VOS/DAVIS) image in which pixel
-  value 0 is background and value ``v > 0`` is instance ``v`` of the video.
-  Instance ids are per video; the same id in two videos means nothing.
-* A video without an ``Annotations/<video>`` folder is unlabelled (its
-  entry in ``videos`` is written, it gets no annotations); with no
-  ``Annotations`` folder at all the output is an unlabelled split (e.g. to
-  run inference on).
-* In a labelled video, a frame without a mask PNG has no annotated
-  instance: every instance is absent (``null``) in that frame. This is
-  allowed on purpose (frames where nothing is visible need no file); a mask
-  PNG without a frame is an error.
+* Frames are in natural order of their names; all of a video have one size.
+* A mask PNG has its frame's name stem and size; 8/16-bit grayscale or
+  palette (raw indices, as YouTube-VOS/DAVIS), 0 = background, ``v > 0`` =
+  instance ``v`` of the video.
+* A video without ``Annotations/<video>`` is unlabelled; in a labelled
+  video a frame without a mask PNG has no instance; a mask PNG without a
+  frame is an error.
 
-Class map (json, written by hand)::
+Class map (json)::
 
-    {
-      "classes": ["person", "dog"],
-      "instances": {
-        "<video>": {"1": "person", "2": "dog"},
-        ...
-      }
-    }
+    {"classes": ["person", {"name": "dog", "supercategory": "animal"}],
+     "instances": {"<video>": {"1": "person", "2": "dog"}}}
 
-* ``classes``: the category names; category ids are 1, 2, ... in this
-  order. An entry may also be ``{"name": "dog", "supercategory":
-  "animal"}``.
-* ``instances``: for each labelled video, mask value -> class name. Every
-  value > 0 found in the video's masks must be listed, and every listed id
-  must appear in at least one mask. Videos with no instance may be left
-  out.
+Category ids are 1, 2, ... in ``classes`` order. Every mask value > 0 of a
+video must be listed, and every listed one must appear.
 
-Output (YouTube-VIS 2019 style, written atomically with sorted keys)::
+Output (YouTube-VIS 2019 style, atomic, sorted keys)::
 
     {
       "info": {...}, "licenses": [],
       "categories": [{"id", "name", "supercategory" (when given)}],
-      "videos": [{"id" (1, 2, ... in natural order of the video folder
-                  names), "file_names": ["<video>/<frame file>"] * L,
+      "videos": [{"id" (1, 2, ... in natural order of the folder names),
+                  "file_names": ["<video>/<frame file>"] * L,
                   "height", "width", "length"}],
-      "annotations": [{"id" (1, 2, ... over the split; per video in
-                       increasing mask value), "video_id", "category_id",
-                       "iscrowd": 0, "height", "width",
+      "annotations": [{"id" (1, 2, ...; per video by mask value),
+                       "video_id", "category_id", "iscrowd": 0, "height",
+                       "width",
                        "segmentations": [RLE with str counts | null] * L,
                        "bboxes": [[x, y, w, h] | null] * L,
                        "areas": [int | null] * L,
                        "source_id": the mask value}]
     }
 
-``file_names`` are relative to ``root/JPEGImages`` (the ``img_path``
-prefix of the dataset configs).
+``file_names`` are relative to ``root/JPEGImages``.
 """
 import argparse
 import os
@@ -114,8 +89,7 @@ class ClassMap:
 
         Raises:
             FileNotFoundError: ``path`` does not exist.
-            VISFormatError: The content breaks the format; the message
-                names the file and the field, video or instance.
+            VISFormatError: Naming the file and the field at fault.
         """
         if not osp.isfile(path):
             raise FileNotFoundError(f'{path}: class map not found')
@@ -188,13 +162,11 @@ class ClassMap:
 
 
 def read_instance_id_mask(path: str) -> np.ndarray:
-    """Read an instance-id PNG as an integer array (H, W).
-
-    Palette images give their raw palette indices, not colours.
+    """Read an instance-id PNG (palette: raw indices) as an (H, W) int
+    array.
 
     Raises:
-        VISFormatError: The image is not single-channel or palette, or
-            cannot be decoded (e.g. truncated), naming the file.
+        VISFormatError: Not single-channel or palette, or not decodable.
     """
     try:
         with Image.open(path) as image:
@@ -210,16 +182,12 @@ def read_instance_id_mask(path: str) -> np.ndarray:
 
 
 def frame_size(path: str) -> Tuple[int, int]:
-    """(height, width) of a frame, read from its header, after checking
-    that the file is whole (:func:`~mmvis_clip.datasets.converters.
-    image_integrity.check_image_complete`): every converter reads its
-    frames here.
+    """(height, width) of a frame from its header, after checking that
+    the file is whole; every converter reads its frames here.
 
     Raises:
-        VISFormatError: The file is not a readable image, is truncated, or
-            carries an EXIF rotation: OpenCV (which the data pipeline loads
-            frames with) applies it, so the loaded frame would not match
-            its mask.
+        VISFormatError: Not a readable image, truncated, or with an EXIF
+            rotation.
     """
     try:
         with Image.open(path) as image:
@@ -243,13 +211,9 @@ def list_folder(folder: str,
                 extensions: Tuple[str, ...],
                 what: str,
                 skip_extensions: Tuple[str, ...] = ()) -> Dict[str, str]:
-    """Name stem -> file name of the ``extensions`` files in ``folder``.
-
-    Hidden files (``.DS_Store``) and files ending in one of
-    ``skip_extensions`` (read by someone else, e.g. LabelMe json beside
-    its frames) are skipped; any other file or folder is an error, so that
-    nothing is silently left out.
-    """
+    """Name stem -> file name of the ``extensions`` files in ``folder``;
+    hidden files and ``skip_extensions`` are skipped, anything else is an
+    error."""
     found = {}
     for name in os.listdir(folder):
         path = osp.join(folder, name)
@@ -304,13 +268,12 @@ def video_frames(
     skip_extensions: Tuple[str, ...] = ()
 ) -> Tuple[List[str], List[str], int, int]:
     """Frame stems and file names (natural order) and the frame size of
-    the frame folder ``image_root/video`` (all frames of one size).
+    ``image_root/video``.
 
     Args:
         image_root (str): Folder of the video folders.
         video (str): The video folder name.
-        skip_extensions (tuple[str]): Files that are not frames and are
-            read by the caller (see :func:`list_folder`).
+        skip_extensions (tuple[str]): Files that are not frames.
 
     Returns:
         tuple: ``(stems, file_names, height, width)``.
@@ -392,14 +355,12 @@ def track_annotation(segmentations: List[Optional[dict]],
 
     Args:
         segmentations (list[dict | None]): Per frame compressed RLE with
-            ``str`` counts (:func:`~mmvis_clip.structures.rle.encode_mask`),
-            ``None`` where absent.
+            ``str`` counts, ``None`` where absent.
         ann_id, video_id, category_id (int): The ids to write.
         height, width (int): The frame size.
         iscrowd (int): 0, or 1 for a crowd region.
         source_id (int, optional): The instance's id in the source files
-            (mask value, MOTS ``obj_id``, track id, LabelMe ``group_id``);
-            ``None`` where the source gives none.
+            (mask value, MOTS ``obj_id``, track id, LabelMe ``group_id``).
 
     Returns:
         dict: With ``bboxes`` ``[x, y, w, h]`` and ``areas`` per frame
@@ -434,7 +395,7 @@ def convert_frames_to_ytvis(root: str,
 
     Args:
         root (str): Folder with ``JPEGImages/`` and optionally
-            ``Annotations/`` (layout in the module docstring).
+            ``Annotations/``.
         class_map_path (str): The class map json.
         show_progress (bool): Show a tqdm bar over the videos.
 
@@ -443,8 +404,7 @@ def convert_frames_to_ytvis(root: str,
 
     Raises:
         FileNotFoundError: ``root/JPEGImages`` or the class map is missing.
-        VISFormatError: Bad input; the message names the file, the video
-            and what is wrong.
+        VISFormatError: Bad input, naming the file and video.
     """
     image_root = osp.join(root, 'JPEGImages')
     if not osp.isdir(image_root):

@@ -1,21 +1,7 @@
-"""Whether an image file is whole: the converters' one check of frames.
-
-A frame cut short (a copy or download that stopped, a full disk) keeps
-its header, so its size reads fine, but the data pipeline cannot decode
-it and training fails later. The converters check every frame when they
-read its size (:func:`~mmvis_clip.datasets.converters.frames2ytvis.
-frame_size`), with :func:`check_image_complete`:
-
-* a JPEG must end with its end-of-image marker (``FF D9``), a PNG with
-  its ``IEND`` chunk: reading the last 12 bytes, about 10 us a frame;
-* a file without that ending (or of another format) is decoded in full
-  with Pillow, whose decoder refuses truncated data: a JPEG or PNG with
-  data appended after its end (e.g. a motion photo) decodes and is kept.
-
-Decoding every frame in full instead costs 1.5 (Pillow) to 3 (OpenCV) ms
-per 360x640 JPEG: on 2000 such unlabelled frames ``frames2ytvis``'s
-conversion took 0.13 s with this check, 0.12 s without it and 2.95 s with
-a full OpenCV decode of every frame (2 busy cores).
+"""Whether an image file is whole: the converters' one check of frames
+(docs/reliability.md). A JPEG must end with ``FF D9``, a PNG with its
+``IEND`` chunk (the last 12 bytes are read); any other file is decoded in
+full with Pillow, so one with data after its end is kept.
 """
 import os
 

@@ -1,10 +1,5 @@
 """Build a YouTube-VIS json from per-frame LabelMe json files, as
-LabelMe (``labelme`` 4.0 to 7.1) saves them.
-
-Read with json, PIL and pycocotools, not datumaro: its LabelMe format is
-MIT LabelMe XML, not labelme's json, and ``pip install --dry-run datumaro``
-(1.13.12) would downgrade pillow 13.0.0 to 12.3.0 and put
-opencv-python-headless 4.14 over opencv-python 5.0's ``cv2``.
+LabelMe (``labelme`` 4.0 to 7.1) saves them (rules: docs/data.md, "LabelMe").
 
 Layout::
 
@@ -12,37 +7,18 @@ Layout::
     ROOT/<video>/<frame>.json                LabelMe's json of the frame
                                              (or ANNOTATIONS/<video>/...)
 
-* One video per folder of ``ROOT``; its frames are the images in it. A
-  frame's json has the frame's name stem (LabelMe saves it beside the
-  image); a frame without json has no instance, a json without frame is
-  an error. With ``ANNOTATIONS``, the json files are in
-  ``ANNOTATIONS/<video>/`` instead.
-* The json's ``imagePath`` (its file name) must be the frame's, and its
-  ``imageHeight`` / ``imageWidth`` the frame file's size. ``imageData`` is
-  not read (the frame file is).
-* An instance is a shape ``label`` with a ``group_id``, as in LabelMe's own
-  exports: ``person`` 1 and ``bottle`` 1 are two instances. The shapes of
-  one ``(label, group_id)`` in a frame are parts of one instance (their
-  union), and ``(label, group_id)`` is the instance across the frames.
-* A shape whose ``group_id`` is null is an instance of its own in its
-  frame. Such shapes are linked into tracks across frames, per label and
-  apart from the shapes with a ``group_id``, by ``link`` (see
-  :mod:`.track_linking`): ``'iou'`` (default) joins a shape to the track
-  of the shape of the previous annotated frame that it overlaps most
-  (greedy, mask IoU >= ``link_iou``); ``'order'`` joins the n-th such shape
-  of a label in each frame to track n.
-* Shapes: :mod:`.labelme_shapes` (``polygon``, ``rectangle``,
-  ``oriented_rectangle``, ``circle`` and ``mask`` are areas; points up to
-  1 pixel outside the frame are clipped). Shapes with no area (``point``,
-  ``line``, ...) are an error unless their label is mapped to null.
-* Source class names for the class map are the shape ``label`` s; the
-  shapes of a label mapped to null are not read further.
+* A frame without json has no instance; a json without frame is an error.
+  Its ``imagePath`` must be the frame's name and ``imageHeight`` /
+  ``imageWidth`` its size; ``imageData`` is not read.
+* An instance is a ``(label, group_id)``; its shapes in a frame are its
+  parts. Shapes with a null ``group_id`` are linked into tracks per label
+  by ``link`` (:mod:`.track_linking`: ``'iou'``, the default, or
+  ``'order'``). Shape types: :mod:`.labelme_shapes`.
 
-Output: the json layout of ``frames2ytvis`` (video ids in natural order of
-the folder names; per video the instances with a ``group_id`` in
-increasing ``group_id`` (then label), then the linked ones in order of
-their first shape); ``source_id`` is the ``group_id``, or null for linked
-shapes; ``file_names`` are ``<video>/<frame file>``, relative to ``ROOT``.
+Output: the json layout of ``frames2ytvis`` (per video the instances with
+a ``group_id`` by ``group_id`` then label, then the linked ones by their
+first shape); ``source_id`` is the ``group_id`` (null when linked);
+``file_names`` are relative to ``ROOT``.
 """
 import argparse
 import os
@@ -112,17 +88,15 @@ class LabelMeVideo:
                     'width)')
 
     def read_frame(self, path: str, frame_index: int) -> None:
-        """Read the LabelMe json of frame ``frame_index``. Call it for the
-        annotated frames in frame order.
+        """Read the LabelMe json of frame ``frame_index`` (annotated frames
+        in frame order).
 
         Args:
             path (str): The json.
             frame_index (int): The frame's index in the video.
 
         Raises:
-            UserError: A malformed field, a size or ``imagePath`` that is
-                not the frame's, a shape outside the frame or without
-                area, an unknown class; naming the file, frame, shape and
+            UserError: Bad content, naming the file, frame, shape and
                 field.
         """
         tracks = self.tracks
@@ -216,17 +190,15 @@ def convert_labelme_to_ytvis(
     """Build the YouTube-VIS json of per-frame LabelMe files.
 
     Args:
-        root (str): Folder of the video folders (layout in the module
-            docstring).
+        root (str): Folder of the video folders.
         class_map_path (str): The class map
             (:class:`~.ytvis_tracks.SourceClassMap`).
         ann_root (str, optional): Folder of the json folders; defaults to
             ``root`` (json beside the frames).
         show_progress (bool): Show a tqdm bar over the videos.
         link (str): How shapes without ``group_id`` are linked across
-            frames: ``'iou'`` or ``'order'`` (:mod:`.track_linking`).
-        link_iou (float): Least mask IoU that links two such shapes
-            (``'iou'``), in ``(0, 1]``.
+            frames: ``'iou'`` or ``'order'``.
+        link_iou (float): Least mask IoU that links them, in ``(0, 1]``.
 
     Returns:
         tuple[dict, list[LabelMeVideo]]: The json content and the videos.

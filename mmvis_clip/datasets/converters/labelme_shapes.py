@@ -1,37 +1,18 @@
-"""The mask of one LabelMe shape (a shape object of labelme's json).
-
-LabelMe (``labelme`` 4.0 to 7.1) writes each shape as::
+"""The mask of one LabelMe shape (a shape object of labelme's json)::
 
     {"label": str, "points": [[x, y], ...], "group_id": int | null,
      "description": str, "shape_type": str, "flags": {}, "mask": null}
 
-Coordinates are in pixels of the frame as LabelMe's canvas shows it: pixel
-``(x, y)`` covers ``[x, x + 1] x [y, y + 1]``, which is also how COCO reads
-polygon coordinates. The area shape types are converted:
-
-* ``polygon`` (at least 3 points; a shape without ``shape_type``, from
-  an older LabelMe, is one), ``rectangle`` (2 opposite corners) and
-  ``oriented_rectangle`` (4 corners): rasterized as COCO rasterizes
-  polygons, as the package's datasets and evaluation decode polygons (a
-  pixel is in when its centre is);
-* ``circle`` (centre, then a point on the circle): the pixels whose centre
-  lies within the radius;
-* ``mask`` (``points``: the top-left and bottom-right pixel of the box,
-  inclusive; ``mask``: a base64 PNG of the box): pasted at the box, as
-  LabelMe's ``shapes_to_label`` pastes it.
-
-``point``, ``points``, ``line`` and ``linestrip`` shapes have no area.
-
-LabelMe's ``labelme2coco.py`` example writes a polygon's points as its
-COCO segmentation, which COCO tools decode to these masks. Its
-``shape_to_mask`` (the masks of ``labelme2voc.py`` and the areas of
-``labelme2coco.py``) draws shapes with PIL instead, outline included and
-integer coordinates at pixel centres: those masks differ from these by at
-most the ring of pixels along the boundary (IoU 0.98 to 0.99 for shapes
-of 100 to 250 pixels). Like them, a shape is cut at the frame's border:
-points up to :data:`CLIP_TOLERANCE` pixels outside the frame are accepted
-and the part of the shape outside is dropped; a point further out is an
-error.
+Pixel ``(x, y)`` covers ``[x, x + 1] x [y, y + 1]`` (LabelMe's canvas and
+COCO polygons). ``polygon`` (>= 3 points; the type of a shape without
+``shape_type``), ``rectangle`` (2 corners) and ``oriented_rectangle`` (4
+corners) are rasterized as COCO rasterizes polygons; ``circle`` (centre,
+point on the circle) takes the pixels whose centre is within the radius;
+``mask`` (``points``: inclusive top-left and bottom-right pixels, ``mask``:
+a base64 PNG of the box) is pasted as LabelMe's ``shapes_to_label`` does.
+``point``, ``points``, ``line`` and ``linestrip`` have no area. Points up
+to :data:`CLIP_TOLERANCE` pixels outside the frame are clipped, further
+out is an error.
 """
 import base64
 import binascii
@@ -86,10 +67,8 @@ def shape_points(shape: dict, shape_type: str, height: int, width: int,
         np.ndarray: (N, 2) float64 ``x, y``.
 
     Raises:
-        UserError: ``points`` is not a list of ``[x, y]`` finite numbers,
-            holds the wrong number of points for the type, or a point lies
-            more than :data:`CLIP_TOLERANCE` pixels outside the frame;
-            naming the point.
+        UserError: Malformed ``points``, the wrong number for the type, or
+            a point too far outside the frame; naming the point.
     """
     points = shape.get('points')
     if not isinstance(points, list):
@@ -217,8 +196,7 @@ def shape_rle(shape: dict, shape_type: str, height: int, width: int,
 
     Args:
         shape (dict): The shape object.
-        shape_type (str): Its type (:func:`shape_type_of`), one of
-            :data:`AREA_SHAPE_TYPES`.
+        shape_type (str): Its type, one of :data:`AREA_SHAPE_TYPES`.
         height, width (int): The frame size.
         where (str): Names the file, frame and shape in errors.
 
@@ -226,9 +204,8 @@ def shape_rle(shape: dict, shape_type: str, height: int, width: int,
         dict: Compressed RLE (``str`` counts) of the frame size.
 
     Raises:
-        UserError: A malformed ``points`` or ``mask`` field, a point more
-            than :data:`CLIP_TOLERANCE` pixels outside the frame, or a
-            shape that covers no pixel.
+        UserError: Malformed ``points`` or ``mask``, a point too far
+            outside the frame, or a shape that covers no pixel.
     """
     assert shape_type in AREA_SHAPE_TYPES, shape_type
     points = shape_points(shape, shape_type, height, width, where)

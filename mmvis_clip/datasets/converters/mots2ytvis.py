@@ -1,11 +1,6 @@
 """Build a YouTube-VIS json from MOTS annotations (KITTI MOTS,
 MOTSChallenge): ``instances_txt`` files or ``instances`` PNGs.
 
-Read with pycocotools and PIL, not datumaro: its MOTS reader reads only the
-PNG layout, not ``instances_txt``, and ``pip install --dry-run datumaro``
-(1.13.12) would downgrade pillow 13.0.0 to 12.3.0 and put
-opencv-python-headless 4.14 over opencv-python 5.0's ``cv2``.
-
 Layout::
 
     IMAGES/<seq>/<frame>.png|.jpg          frames, named by frame number
@@ -13,27 +8,18 @@ Layout::
     ANNOTATIONS/<seq>.txt                  instances_txt layout, or
     ANNOTATIONS/<seq>/<frame>.png          instances layout
 
-* One video per sequence of ``ANNOTATIONS``; each needs its frame folder
-  ``IMAGES/<seq>``, whose frames (in frame number order) are the video's
-  frames, annotated or not. Frame folders without annotations are not
-  converted (the summary line counts them).
-* ``instances_txt``: one line per object per frame, ``frame_number obj_id
-  class_id height width rle`` separated by single spaces; ``frame_number``
-  is the frame file's number (KITTI MOTS counts from 0, MOTSChallenge from
-  1), ``rle`` a COCO compressed RLE of a ``height x width`` mask, which must
-  be the frame's size.
-* ``instances``: 16-bit PNGs, one per frame with the frame's name stem
-  and size (frames without a PNG have no instance); pixel value 0 is
-  background, ``class_id * 1000 + instance_id`` an object.
-* ``obj_id = class_id * 1000 + instance_id`` is the instance's identity in
-  the sequence. Class 10 (obj_id 10000) marks ignore regions: they are no
-  instance and are not converted (counted in the summary line).
-* Source class names for the class map are the class ids as strings (KITTI
-  MOTS: ``"1"`` car, ``"2"`` pedestrian; MOTSChallenge: ``"2"``).
+* One video per annotated sequence, its frames those of ``IMAGES/<seq>``.
+* ``instances_txt``: lines ``frame_number obj_id class_id height width
+  rle``; ``frame_number`` is the frame file's number, ``rle`` a COCO
+  compressed RLE of the frame's size.
+* ``instances``: 16-bit PNGs named and sized as their frames, 0 =
+  background, else ``obj_id``.
+* ``obj_id = class_id * 1000 + instance_id`` is the identity; class 10
+  (ignore regions) is not converted. Source class names are the class ids
+  as strings.
 
-Output: the json layout of ``frames2ytvis`` (video ids in natural order of
-the sequence names, annotations per sequence in increasing ``obj_id``,
-each with its ``obj_id`` as ``source_id``); ``file_names`` are
+Output: the json layout of ``frames2ytvis`` (annotations per sequence by
+``obj_id``, which is their ``source_id``); ``file_names`` are
 ``<seq>/<frame file>``, relative to ``IMAGES``.
 """
 import argparse
@@ -151,9 +137,7 @@ def read_mots_txt(path: str, sequence: MOTSSequence) -> None:
     """Read one ``instances_txt`` file into ``sequence``.
 
     Raises:
-        UserError: A malformed line or field, a frame without frame file,
-            a mask not of its frame's size, an unknown class, an object
-            twice in a frame; naming the file, line and frame.
+        UserError: Bad content, naming the file, line and frame.
     """
     height, width = sequence.tracks.height, sequence.tracks.width
     with open(path, encoding='utf-8') as f:
@@ -190,9 +174,7 @@ def read_mots_pngs(folder: str, sequence: MOTSSequence) -> None:
     """Read one sequence's ``instances`` PNGs into ``sequence``.
 
     Raises:
-        UserError: A PNG without frame, of another size or with a value
-            that is no ``class_id * 1000 + instance_id``, an unknown
-            class; naming the file and frame.
+        UserError: Bad content, naming the file and frame.
     """
     height, width = sequence.tracks.height, sequence.tracks.width
     masks = list_folder(folder, ('.png', ), 'MOTS instance PNGs')
@@ -250,7 +232,7 @@ def convert_mots_to_ytvis(
     """Build the YouTube-VIS json of MOTS annotations.
 
     Args:
-        image_root (str): ``IMAGES`` (layout in the module docstring).
+        image_root (str): ``IMAGES``.
         ann_root (str): ``ANNOTATIONS``: ``instances_txt`` or
             ``instances``.
         class_map_path (str): The class map

@@ -1,40 +1,24 @@
 """Split a labelled YouTube-VIS json into train / held-out by video, or keep
-a subset of its videos.
+a subset of its videos (a video goes to one side whole).
 
-The public valid and test splits of YouTube-VIS and OVIS come without
-ground truth; holding out some labelled train videos is how to measure a
-model locally. A video goes to one side whole, with all its annotations.
+Rule (deterministic for a seed):
 
-Rule (seeded, deterministic for a seed):
+1. A video's stratum is its rarest category (fewest videos in the input;
+   ties: the lower id); videos without annotations form a last stratum.
+   Strata are ordered by (videos of that category, category id).
+2. Each stratum's videos (input order) are shuffled with
+   ``random.Random(seed)``; after stratum ``i`` the held-out side holds
+   ``floor(num_held_out * n_i / n + 0.5)`` videos (``n_i``: videos in
+   strata ``0..i``, ``n``: all), taken from the front of the stratum.
+3. Greedy repair: each category in >= 2 videos but on one side only (in
+   rarity order) swaps one of its videos with one of the other side, the
+   first pair in shuffled order that takes no category off a side; where
+   none exists it stays on one side.
 
-1. A video's stratum is its *rarest* category: of the categories of its
-   annotations, the one present in the fewest videos of the input (ties:
-   the lower category id). Videos without annotations form one last
-   stratum. Strata are ordered by (number of videos of that category,
-   category id).
-2. Within each stratum the videos (in input order) are shuffled with
-   ``random.Random(seed)``; the strata then take their share of the
-   ``num_held_out`` videos by systematic rounding: after stratum ``i`` the
-   held-out side holds ``floor(num_held_out * n_i / n + 0.5)`` videos,
-   where ``n_i`` is the number of videos in strata ``0..i`` and ``n`` the
-   number of videos. The first videos of a stratum's shuffled order are
-   the held-out ones. The held-out side thus has exactly
-   ``num_held_out`` videos and every stratum is split in proportion.
-3. Repair, greedy: every category present in at least 2 videos that is on
-   one side only (in rarity order) gets one of its videos swapped with a
-   video of the other side, the first pair in shuffled order whose swap
-   takes no category off a side that had it. Where no such pair exists
-   (e.g. fewer held-out videos than categories) the category stays on
-   one side; the printed table shows it.
-
-``subset`` (N videos) uses steps 1 and 2 with N in place of
-``num_held_out`` and keeps the "held-out" side.
-
-The outputs keep every top-level field of the input (``info``,
-``licenses``, ``categories``, ...) and every field of the kept videos and
-annotations unchanged, in input order. The input is checked as
-``vis2cocovid.py`` checks it (fields, ids, per-frame lists, each
-segmentation against its frame).
+``subset`` (N videos) uses steps 1 and 2 with N as ``num_held_out`` and
+keeps the held-out side. The outputs keep every field of the input and of
+the kept videos and annotations, in input order; the input is checked as
+``vis2cocovid.py`` checks it.
 """
 import argparse
 import math
@@ -57,9 +41,8 @@ def load_labelled_ytvis(path: str) -> dict:
     """Read and check a labelled YouTube-VIS json.
 
     Raises:
-        VISFormatError: It breaks the YouTube-VIS format (the message
-            names the file, video, annotation and field) or has no
-            annotation.
+        VISFormatError: It breaks the format (naming the file, video,
+            annotation and field) or has no annotation.
         OSError: It is missing or unreadable.
     """
     ytvis = load_json(path)
@@ -161,8 +144,7 @@ def split_video_ids(ytvis: dict, num_held_out: int,
     """Split the videos of ``ytvis`` by the rule of the module docstring.
 
     Args:
-        ytvis (dict): A checked YouTube-VIS json (see
-            :func:`load_labelled_ytvis`).
+        ytvis (dict): A checked YouTube-VIS json.
         num_held_out (int): Videos to hold out, ``1 <= k < #videos``.
         seed (int): Seed of the shuffles. Defaults to 0.
 

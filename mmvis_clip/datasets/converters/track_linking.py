@@ -1,16 +1,8 @@
 """Linking per-frame masks that carry no track id into tracks, frame by
-frame (``labelme2ytvis`` for shapes without ``group_id``).
-
-Two rules, applied within one group of masks (a class):
-
-* ``iou``: each mask of a frame joins the track of the previous annotated
-  frame's mask it overlaps most, greedily by decreasing mask IoU (each
-  track takes at most one mask per frame), if that IoU is at least the
-  threshold; any other mask starts a new track. A track whose mask is not
-  in the previous annotated frame is not continued.
-* ``order``: the n-th mask of the group in each frame joins track n (what
-  LabelMe's ``--keep-prev`` gives as long as no shape before it is deleted
-  or reordered).
+frame, within one group (a class): ``iou`` joins each mask to the track of
+the previous annotated frame's mask it overlaps most (greedy by IoU, at
+least the threshold), else starts a track; ``order`` joins the n-th mask
+of each frame to track n.
 """
 from typing import Dict, Hashable, List, Tuple
 

@@ -1,11 +1,5 @@
-"""Convert raw YouTube-VIS 2019/2021 and OVIS json to the CocoVID format.
-
-mmdet's video datasets (``BaseVideoDataset``, ``YouTubeVISDataset``) read
-CocoVID json: a COCO json whose ``images`` are video frames and whose
-``annotations`` are per-frame instances. mmdet's own converter
-(``tools/dataset_converters/youtubevis2coco.py``) handles only 2019/2021,
-needs all three splits and renumbers the instances; this one converts one
-split at a time, supports OVIS and keeps the original ids.
+"""Convert raw YouTube-VIS 2019/2021 and OVIS json to the CocoVID json
+that mmdet's video datasets read (one split at a time, original ids kept).
 
 Raw (input) format, one split::
 
@@ -35,17 +29,10 @@ CocoVID (output) format::
                        "occlusion" (only when the raw json has it)}]
     }
 
-A frame whose raw segmentation is ``null`` (instance absent) gives no
-annotation at all. A frame with a segmentation but a ``null`` (or missing)
-bbox/area gets them computed from the mask with pycocotools.
-
-Every segmentation is checked against its video's frame size
-(:func:`~mmvis_clip.structures.vis_format.check_segmentation`): an RLE's
-``size`` must be ``[height, width]`` and its run lengths must cover the
-frame exactly; polygon points must lie in the frame (``0 <= x <= width``,
-``0 <= y <= height``). A violation is an error naming the file, the video
-(id and name), the annotation id and the frame; nothing is copied
-unchecked. An output path that is an input json is refused.
+A ``null`` segmentation gives no annotation; a ``null`` or missing
+bbox/area is computed from the mask. Every segmentation is checked against
+its frame (``check_segmentation``); errors name the file, video,
+annotation and frame.
 
 Directory mode (:func:`convert_vis_data_root`) reads the official layouts
 and writes mmdet's file names:
@@ -58,10 +45,8 @@ version    raw json (under ``data_root``)         CocoVID json (``out_dir``)
 ``ovis``   ``annotations_{split}.json``           ``ovis_{split}.json``
 =========  =====================================  =========================
 
-``split`` is one of ``train``, ``valid``, ``test``; missing splits are
-skipped. ``out_dir`` defaults to ``data_root/annotations``; one inside a
-split's frame folder (``{split}/JPEGImages``, OVIS ``{split}``) is
-refused.
+``split`` is one of ``train``, ``valid``, ``test`` (missing ones are
+skipped); ``out_dir`` defaults to ``data_root/annotations``.
 """  # noqa: E501
 import argparse
 import math

@@ -10,21 +10,12 @@ Class map (json, written by hand)::
       "source_classes": {"1": "car", "2": "person", "bicycle": null}
     }
 
-* ``classes``: the target dataset's categories, as in ``frames2ytvis``'s
-  class map (a name or ``{"name", "supercategory"}``; ids 1, 2, ... in this
-  order).
-* ``source_classes`` (optional): class name in the source files -> a name
-  in ``classes``, or ``null`` for a source class whose instances are not
-  converted (they are counted in the converter's summary line). Source
-  class names are a MOTS ``class_id`` written as a string (``"2"``), a COCO
-  category ``name`` or a LabelMe shape ``label``. Without
-  ``source_classes`` every source class must be a name in ``classes``.
-  Entries of classes that never occur are allowed.
-
-Each annotation of the json keeps the instance's id in the source files as
-``source_id`` (a MOTS ``obj_id``, a COCO track id, a LabelMe ``group_id``;
-``null`` where the source has none); the package's datasets and evaluation
-ignore it, ``tools/misc/export_ytvis.py`` writes it back.
+``classes`` as in ``frames2ytvis``'s class map (ids 1, 2, ... in order);
+``source_classes`` (optional) maps a source class name (a MOTS
+``class_id`` as a string, a COCO category ``name``, a LabelMe ``label``)
+to one of them, or ``null`` to leave it out; without it every source class
+must be in ``classes``. Each annotation keeps the source's instance id as
+``source_id`` (``null`` where there is none).
 """
 from collections import Counter
 from typing import Dict, Hashable, List, Optional, Tuple
@@ -42,15 +33,13 @@ SOURCE_CLASS_MAP_KEYS = ('classes', 'source_classes')
 
 
 class SourceClassMap:
-    """A parsed class map of source class names (format in the module
-    docstring).
+    """A parsed class map of source class names.
 
     Attributes:
         categories (list[dict]): ``{"id", "name"[, "supercategory"]}``.
         targets (dict[str, int | None] | None): Source class name ->
-            category id, or ``None`` for a class not converted; ``None``
-            when the file has no ``source_classes`` (names map to
-            themselves).
+            category id (``None``: not converted); ``None`` without
+            ``source_classes``.
         path (str): The file it was read from (for error messages).
     """
 

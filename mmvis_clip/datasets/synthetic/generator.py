@@ -9,18 +9,10 @@ Output layout of :func:`make_synthetic_vis` (``out_dir``)::
     annotations/train_cocovid.json   CocoVID json for mmdet datasets
     annotations/valid_cocovid.json
 
-``num_videos`` is the number of train videos; valid has
-``max(2, num_videos // 4)`` videos. Video ``i`` of a split is drawn from
-its own generator seeded with ``(seed, split, i)``, so the same seed gives
-byte-identical files with the same OpenCV build (fixed JPEG quality,
-canonical json), and video ``i`` does not depend on how many videos are
-generated. Video ids and annotation ids start at 1 in each split.
-
-``preset`` names the scenes drawn (``SCENE_PRESETS`` in ``scene.py``):
-``'default'``, ``'association'`` (look-alikes crossing, more occluders,
-24 frames) or ``'slow'`` (the default scenes at a third of the speed).
-The default preset's files do not record a preset; the others' ``info``
-says which.
+Video ``i`` of a split is drawn from a generator seeded with ``(seed,
+split, i)``: the same seed gives byte-identical files with the same OpenCV
+build. Ids start at 1 in each split; a preset other than ``'default'`` is
+recorded in ``info``.
 """
 import argparse
 import os
@@ -142,7 +134,7 @@ def make_synthetic_vis(out_dir: str,
                        show_progress: bool = True,
                        num_valid: Optional[int] = None,
                        preset: str = 'default') -> Dict[str, str]:
-    """Generate the synthetic dataset (layout in the module docstring).
+    """Generate the synthetic dataset.
 
     Args:
         out_dir (str): Output folder; must be absent or empty unless
@@ -159,10 +151,7 @@ def make_synthetic_vis(out_dir: str,
             content is left alone.
         show_progress (bool): Show tqdm bars.
         num_valid (int, optional): Number of valid videos. Defaults to
-            :func:`num_valid_videos` of ``num_videos``. Video ``i`` of a
-            split depends only on ``seed``, the split and ``i``: a dataset
-            with more valid videos keeps the same train split and extends
-            the valid one (a larger held-out set for less noisy AP).
+            :func:`num_valid_videos` of ``num_videos``.
         preset (str): A key of ``SCENE_PRESETS``. Defaults to
             ``'default'``.
 

@@ -1,20 +1,9 @@
 """Object trajectories: the centre of an object in every frame.
 
-Motion modes (all at constant speed, rotation added separately):
-
-- ``bounce``: starts inside the frame and bounces off the frame borders
-  (inset by the object radius), so it stays fully visible.
-- ``excursion``: starts inside, heads for the nearest border and bounces
-  off walls two radii outside the frame, so it leaves the frame completely
-  and comes back a few frames later.
-- ``drift``: starts inside and moves in a straight line; it may leave.
-- ``cross``: starts just outside one border and crosses the frame, so it
-  enters in the first frames; fast ones leave through the other side.
-
-``time_scale`` s < 1 slows a path down: frame t is placed where the path
-at scale 1 is at time ``a + s (t - a)``, ``a`` its anchor frame (the
-middle frame, or the frame a pass-through is at its point), so the object
-covers the same path s times as fast around that frame.
+Motion modes, at constant speed: ``bounce`` stays inside the frame,
+``excursion`` leaves it completely and comes back, ``drift`` moves in a
+straight line (it may leave), ``cross`` enters from outside and crosses.
+``time_scale`` s < 1 slows a path down around its anchor frame.
 """
 from typing import Tuple
 

@@ -1,34 +1,14 @@
 """Sample and render one synthetic video.
 
-A scene is a static background plus 1 to :data:`MAX_INSTANCES` instances in
-a fixed depth order. Each frame is painted back to front; the mask of an
-instance is the set of its pixels that no instance in front of it covers,
-so occluded pixels are removed from the mask and masks never overlap.
-
-Absent instances: an instance whose visible area in a frame is below
-:data:`MIN_VISIBLE_AREA` pixels (outside the frame, fully hidden, or only a
-sliver left) is *absent* in that frame: its mask is ``None``. A sliver's
-pixels stay painted but unannotated, the same rule everywhere. A sampled
-scene in which some instance is absent in every frame is sampled again.
-
-Full occlusions: with probability :data:`OCCLUDER_PROB` a video with fewer
-than :data:`MAX_INSTANCES` instances gets one more, large disc or square in
-front of all others, and its back-most instance passes right behind it in
-the middle frame, where it is usually hidden completely.
-
-Look-alikes: with probability :data:`LOOKALIKE_PROB` a video with two or
-more instances holds a group of 2-3 instances of one class with identical
-size, colours, texture and rotation, told apart only by their motion.
-
-Presets (:data:`SCENE_PRESETS`): ``'default'`` is the scene described above;
-``'association'`` is harder to track: 3-6 instances, always a look-alike
-group of 2-4 whose members cross one another (their straight paths meet near
-one point in one frame, so they occlude each other there), occluders twice
-as often and 24-frame videos; ``'slow'`` is ``'default'`` at a third of
-its speed (paths and spins, around each video's middle frame). Every
-preset draws the same random numbers in the same order for what it shares
-with ``'default'``, and the default preset draws exactly what the scene
-sampler drew before presets existed.
+A scene is a static background plus 1 to :data:`MAX_INSTANCES` instances
+in a fixed depth order, painted back to front; an instance's mask is its
+pixels no instance in front covers (masks never overlap), ``None`` where
+fewer than :data:`MIN_VISIBLE_AREA` pixels are visible. A scene with an
+instance absent in every frame is drawn again. With
+:data:`OCCLUDER_PROB` a large disc or square in front hides the back-most
+instance in the middle frame; with :data:`LOOKALIKE_PROB` 2-3 instances
+of one class look identical. Presets: :data:`SCENE_PRESETS` (each draws
+the same random numbers as ``'default'`` for what they share).
 """
 from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Tuple

@@ -11,18 +11,10 @@ from mmdet.registry import TRANSFORMS
 class ContiguousClipSample(BaseFrameSample):
     """Sample ``num_frames`` consecutive frames around a key frame.
 
-    The clip is ``[key - (T - 1) // 2, ..., key + T // 2]`` (for odd
-    ``T = 2δ + 1`` the key frame is the centre, as in CiCo). Indices outside
-    the video are clamped to its first / last frame, so at the ends of a
-    video, or in a video shorter than ``T``, edge frames are repeated and
-    the clip always has ``T`` frames in temporal order. mmdet's
-    ``UniformRefFrameSample`` may instead return frames that are neither
-    contiguous nor ordered around the key frame.
-
-    The key frame is ``video_infos['key_frame_id']`` when the sampler
-    (e.g. mmdet's ``TrackImgSampler``) provides one; otherwise a random
-    frame in training and the middle frame in test mode, so that test-mode
-    sampling is deterministic.
+    The clip is ``[key - (T - 1) // 2, ..., key + T // 2]``, indices
+    clamped to the video (edge frames repeat), always T frames in order.
+    The key frame is ``video_infos['key_frame_id']`` when the sampler gives
+    one, else random in training and the middle frame in test mode.
 
     Args:
         num_frames (int): clip length T. Defaults to 3.
@@ -30,10 +22,9 @@ class ContiguousClipSample(BaseFrameSample):
         collect_video_keys (list[str]): video-level keys copied into every
             frame (see mmdet's ``BaseFrameSample``).
 
-    Returns (from :meth:`transform`): a dict of per-frame lists of length T
-    (``img_path``, ``instances``, ...), plus ``key_frame_flags`` (T bools,
-    True at the key frame's first position in the clip); each frame's
-    ``frame_id`` is its index in the video.
+    Returns (from :meth:`transform`): per-frame lists of length T, plus
+    ``key_frame_flags`` (T bools, True at the key frame's first position);
+    ``frame_id`` is the index in the video.
     """
 
     def __init__(self,

@@ -13,8 +13,7 @@ from mmengine.dataset import Compose
 
 def key_frame_index(num_frames: int) -> int:
     """Position of the key frame in a clip of ``num_frames``: the centre
-    (``(T - 1) // 2``, the key frame of ``ContiguousClipSample``; the
-    first of an STC (key, reference) pair)."""
+    ``(T - 1) // 2``, as ``ContiguousClipSample``."""
     return (num_frames - 1) // 2
 
 
@@ -22,31 +21,14 @@ def key_frame_index(num_frames: int) -> int:
 class ImageAsClip(BaseTransform):
     """Turn a loaded, augmented image sample into a clip of frames.
 
-    Each instance gets its own instance id (its index in the image,
-    ``gt_instances_ids``, unless the sample has ids already). With
-    ``num_frames=1`` (the default) the image becomes frame 0 of a 1-frame
-    video, for video models that train on clips (e.g. CiCo with T = 1 and
-    2D heads, the image-level pre-training of the Swin-T configs). With
-    ``num_frames=T > 1`` it becomes a pseudo-video: T copies of the sample,
-    each passed through ``frame_transform`` with its own random draw (e.g.
-    a mild :class:`MaskRandomAffine`), so that the instances move a little
-    from frame to frame and keep their ids; an instance that the frame
-    transform removes from a frame (it left the frame) is absent from that
-    frame only, as in a video.
-
-    Every key of the sample becomes a list over the frames, the layout of
-    mmdet's frame samplers and ``TransformBroadcaster`` that
-    ``PackTrackInputs`` packs, with the types ``LoadTrackAnnotations``
-    gives (boxes a float32 array (n, 4), box structures such as
-    ``HorizontalBoxes`` converted; ids int32). ``frame_id`` is the frame's
-    index 0..T-1 and ``key_frame_flags`` marks frame
-    :func:`key_frame_index` (the centre of a CiCo clip, as
-    ``ContiguousClipSample``; the key frame of an STC (key, reference)
-    pair with T = 2).
-
-    Place it after the image transforms (``LoadImageFromFile``,
-    ``LoadAnnotations``, ``Resize``, ``RandomFlip``) and before
-    ``PackTrackInputs``.
+    Each instance gets an id (its index, unless the sample has
+    ``gt_instances_ids``). ``num_frames=1`` gives a 1-frame video; ``T >
+    1`` a pseudo-video of T copies, each through ``frame_transform`` with
+    its own random draw (an instance it removes is absent from that frame
+    only). Every key becomes a list over the frames, as
+    ``PackTrackInputs`` takes it (boxes a float32 (n, 4) array, ids
+    int32); ``key_frame_flags`` marks frame :func:`key_frame_index`. Place
+    it after the image transforms and before ``PackTrackInputs``.
 
     Required keys: ``img``, ``img_id`` and the ground truth the model
     needs (``gt_bboxes``, ``gt_bboxes_labels``, ``gt_masks``).

@@ -19,26 +19,19 @@ INSTANCE_KEYS = ('gt_bboxes', 'gt_masks', 'gt_bboxes_labels',
 class MaskRandomAffine(RandomAffine):
     """Random affine transform of an image, its instance masks and boxes.
 
-    The random matrix is drawn as in mmdet's ``RandomAffine`` (rotation,
-    scaling, shear and translation with the same arguments), but the
-    rotation, scaling and shear are about the image centre, so that mild
-    settings give a mild view change; a scale above 1 zooms in, i.e.
-    crops. Unlike ``RandomAffine`` (which refuses masks), the masks are
-    warped with the image (nearest neighbour), every box is recomputed as
-    the tight box of its warped mask (``BitmapMasks.get_bboxes``), and an
-    instance whose warped mask is empty (it left the frame) is removed
-    from every per-instance key (:data:`INSTANCE_KEYS`, ids included), as
-    a video frame without that instance would hold it. The output keeps
-    the input size plus ``2 * border`` (``border`` of ``RandomAffine``).
+    The matrix is drawn as in mmdet's ``RandomAffine`` but rotation, scale
+    and shear are about the image centre (scale > 1 crops). Masks are
+    warped (nearest neighbour), boxes recomputed from them, and an
+    instance whose mask leaves the frame is removed from every
+    per-instance key (:data:`INSTANCE_KEYS`). The output is the input size
+    plus ``2 * border``.
 
     Required keys: ``img``, ``gt_bboxes``, ``gt_masks`` (``BitmapMasks``,
     or ``PolygonMasks``, rasterised first), ``gt_bboxes_labels``,
     ``gt_ignore_flags``; ``gt_instances_ids`` optional.
     Modified keys: ``img``, ``img_shape`` and the per-instance keys.
-    Added keys: ``homography_matrix`` (the 3 x 3 matrix from input to
-    output coordinates, pixel (i, j) covering [j, j + 1) x [i, i + 1) as
-    for the boxes, composed with an earlier one, as mmdet's Resize and
-    RandomFlip record theirs).
+    Added keys: ``homography_matrix`` (3 x 3, input to output, composed
+    with an earlier one as mmdet's ``Resize`` does).
 
     Args:
         max_rotate_degree (float): Maximum rotation in degrees. Defaults

@@ -1,43 +1,14 @@
 """HOTA, DetA, AssA, LocA and IDF1 of VIS results through TrackEval.
 
-HOTA (Luiten et al., "HOTA: A Higher Order Metric for Evaluating
-Multi-Object Tracking", IJCV 2021) splits tracking quality into detection
-accuracy (DetA, the per-frame Jaccard index of matched detections) and
-association accuracy (AssA, how well matched detections keep one identity
-over the video), with ``HOTA = sqrt(DetA * AssA)``; both are averaged over
-the localisation thresholds alpha = 0.05, 0.10, ..., 0.95, and LocA is the
-mean mask IoU of the matches. IDF1 (Ristani et al., ECCV 2016 workshops) is
-the F1 score of the best one-to-one assignment of whole tracks at IoU 0.5.
-
-Nothing of this is implemented here: the numbers come from the maintained
-TrackEval package (``pip install trackeval``), its ``YouTubeVIS`` dataset
-class and its ``HOTA`` and ``Identity`` metrics, run as its own YouTube-VIS
-runner (``scripts/run_youtube_vis.py`` of the TrackEval repository) runs
-them. This module only gives that dataset class the parsed ground truth
-and results in the format it reads from its two json files (in memory:
-its ``json.load`` of them returns the objects that would be written, see
-:func:`trackeval_data`; :func:`write_trackeval_files` writes them):
-
-- ground truth with per-annotation ``height``/``width``, ``areas``,
-  ``file_names`` (one folder per video) and uncompressed RLE masks (the
-  class cannot read compressed RLEs; polygons become masks first), and
-  annotation ids renumbered 1..N in file order (the class needs small
-  non-negative ids; the numbers do not change);
-- categories named after their ids (the class keys classes by name);
-- the results as given (compressed RLEs), optionally without those scoring
-  below ``score_thr``. Videos with no frame are left out (the class
-  cannot read them; they hold no detection).
-
-As in TrackEval's YouTube-VIS evaluation, every frame mask of a track is a
-detection: crowd ground truth counts as regular ground truth, predictions
-are not thresholded unless ``score_thr`` is given (low-score predictions
-that cost AP little are false positives for DetA), and matching is within
-a category. TrackEval combines the categories in two ways, both offered:
-``'detection'`` (its ``cls_comb_det_av``: every detection of every
-category counts once, the default here) and ``'class'`` (its
-``cls_comb_cls_av``: the mean over the categories of the ground truth,
-where a category without ground truth or predictions scores 0, as in
-TrackEval).
+HOTA: Luiten et al., "HOTA: A Higher Order Metric for Evaluating
+Multi-Object Tracking", IJCV 2021; IDF1: Ristani et al., ECCV 2016
+workshops. The numbers come from TrackEval's ``YouTubeVIS`` dataset class
+and its ``HOTA`` and ``Identity`` metrics, run as its
+``scripts/run_youtube_vis.py`` runs them. This module hands that class,
+in memory, the json it reads (:func:`trackeval_data`): uncompressed RLE
+masks, annotation ids renumbered 1..N, categories named after their ids,
+videos without frames left out. Every frame mask is a detection, crowds
+included; combining the categories: docs/train_test.md, "HOTA".
 """
 import contextlib
 import io
@@ -83,18 +54,12 @@ def _import_trackeval():
 def uncompressed_counts(counts: Union[str, bytes]) -> List[int]:
     """Run lengths of a compressed COCO RLE string.
 
-    The compressed form stores each run length in 6-bit characters (5 bits
-    of value, a continuation bit, offset 48, the last character
-    sign-extended), runs after the second as differences to the run two
-    before; this undoes both steps
-    (:func:`~mmvis_clip.structures.rle.decode_counts_strings`).
-
     Args:
         counts (str | bytes): The ``counts`` of a compressed RLE.
 
     Returns:
-        list[int]: Alternating zero / one run lengths, column-major, zeros
-        first: the ``counts`` of the uncompressed RLE of the same mask.
+        list[int]: The ``counts`` of the uncompressed RLE of the same mask
+        (column-major, zeros first).
     """
     decoded = decode_counts_strings([counts])
     if decoded.problems[0]:
@@ -135,8 +100,7 @@ def _compressed(rle: Optional[dict]) -> Optional[dict]:
 
 def trackeval_data(gt: VISGroundTruth,
                    dts: Sequence[VideoInstance]) -> Tuple[dict, list]:
-    """The ground truth and results json of TrackEval's ``YouTubeVIS``
-    dataset (see the module doc).
+    """The ground truth and results json of TrackEval's ``YouTubeVIS``.
 
     Args:
         gt (VISGroundTruth): Parsed ground truth.
@@ -262,12 +226,11 @@ def trackeval_stats(combined: dict) -> Dict[str, float]:
 
     Args:
         combined (dict): TrackEval's result of one tracker, sequence and
-            class (or class combination), with ``'HOTA'`` and
-            ``'Identity'`` entries.
+            class (combination), with ``'HOTA'`` and ``'Identity'``.
 
     Returns:
-        dict[str, float]: HOTA, DetA, AssA and LocA as means over the 19
-        alpha thresholds (as TrackEval's summaries), and IDF1.
+        dict[str, float]: HOTA, DetA, AssA, LocA (means over the 19 alpha
+        thresholds, as TrackEval's summaries) and IDF1.
     """
     hota = combined['HOTA']
     stats = {
@@ -283,15 +246,14 @@ def hota_from_parsed(gt: VISGroundTruth,
                      score_thr: Optional[float] = None,
                      average: str = 'detection',
                      progress: bool = False) -> Dict[str, float]:
-    """HOTA stats of parsed ground truth and results (see module doc).
+    """HOTA stats of parsed ground truth and results.
 
     Args:
         gt (VISGroundTruth): Parsed ground truth.
         dts (Sequence[VideoInstance]): Parsed results.
         score_thr (float, optional): Keep only predictions scoring at
-            least this; ``None`` keeps all (TrackEval's behaviour).
-        average (str): ``'detection'`` or ``'class'``, see
-            :data:`HOTA_AVERAGES`.
+            least this; ``None`` keeps all (as TrackEval).
+        average (str): ``'detection'`` or ``'class'`` (:data:`HOTA_AVERAGES`).
         progress (bool): Show TrackEval's progress bar over videos.
 
     Returns:
@@ -348,8 +310,7 @@ def evaluate_hota(gt: Union[str, os.PathLike, dict],
 
     Args:
         gt (str | PathLike | dict): Ground truth json (path or dict).
-        results (str | PathLike | list[dict]): Results: a list, or the path
-            of a json file or of a submission zip with ``results.json``.
+        results (str | PathLike | list[dict]): Results, their json or zip.
         score_thr (float, optional): Keep only predictions scoring at
             least this; ``None`` keeps all.
         average (str): ``'detection'`` or ``'class'``.

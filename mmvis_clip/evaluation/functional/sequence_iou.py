@@ -13,23 +13,16 @@ def sequence_mask_iou(dt_tracks: Sequence[Track],
                       gt_tracks: Sequence[Track],
                       dt_areas: Optional[np.ndarray] = None,
                       gt_areas: Optional[np.ndarray] = None) -> np.ndarray:
-    """IoU between every predicted and every ground-truth mask track.
-
-    For a prediction ``d`` and a ground truth ``g`` over frames ``f``::
-
-        IoU(d, g) = sum_f |d_f & g_f| / sum_f |d_f | g_f|
-
-    where an absent mask (``None``) is empty, so frames where both are
-    absent contribute nothing; the IoU is 0 when the union is empty
-    (:func:`iou_from_intersections`).
+    """IoU between every predicted and every ground-truth mask track:
+    ``sum_f |d_f & g_f| / sum_f |d_f | g_f|`` (absent masks empty; 0 for
+    an empty union).
 
     Args:
-        dt_tracks (Sequence[Sequence[dict | None]]): D tracks of F frames
-            each, a compressed RLE or ``None`` per frame.
-        gt_tracks (Sequence[Sequence[dict | None]]): G tracks of the same F
-            frames.
+        dt_tracks (Sequence[Sequence[dict | None]]): D tracks of F frames,
+            a compressed RLE or ``None`` per frame.
+        gt_tracks (Sequence[Sequence[dict | None]]): G tracks likewise.
         dt_areas (np.ndarray, optional): (D, F) mask areas, 0 where
-            absent (as the parsers give them); computed when not given.
+            absent; computed when not given.
         gt_areas (np.ndarray, optional): (G, F) likewise.
 
     Returns:
@@ -64,9 +57,6 @@ def iou_from_intersections(intersection: np.ndarray, dt_areas: np.ndarray,
                            gt_areas: np.ndarray) -> np.ndarray:
     """Sequence IoUs from the pixels pairs of tracks share.
 
-    ``|d | g| = |d| + |g| - |d & g|`` summed over frames, so every sum is
-    an exact integer.
-
     Args:
         intersection (np.ndarray): (D, G) ``sum_f |d_f & g_f|``.
         dt_areas (np.ndarray): (D, F) mask areas, 0 where absent.
@@ -86,13 +76,11 @@ def iou_from_intersections(intersection: np.ndarray, dt_areas: np.ndarray,
 def stack_track_runs(
         tracks: Sequence[Tuple[FrameRuns, np.ndarray]]
 ) -> Tuple[FrameRuns, np.ndarray]:
-    """Tracks' masks as one run store and the (N, F) slots of their frames
-    there.
+    """Tracks' masks as one run store and their frames' slots there.
 
     Args:
         tracks (Sequence[tuple[FrameRuns, np.ndarray]]): N tracks, each
-            its run store and (F,) slots there (-1 where absent), as
-            :meth:`VideoInstance.mask_runs` gives them.
+            its run store and (F,) slots (-1 where absent).
 
     Returns:
         tuple[FrameRuns, np.ndarray]: The store (the tracks' own when they

@@ -1,60 +1,20 @@
 """YouTube-VIS / OVIS evaluation: AP and AR of video instance segmentation.
 
-The protocol is that of the official YouTube-VIS toolkit (the
-``youtubevos/cocoapi`` ``ytvoseval.py`` that mmdet vendors as
-``mmdet.evaluation.functional.YTVISeval``), and :class:`VISEval` gives the
-same numbers:
+The protocol, and the numbers, are those of the official YouTube-VIS
+toolkit (``youtubevos/cocoapi`` ``ytvoseval.py``, vendored by mmdet as
+``YTVISeval``): sequence mask IoU per video and category; predictions
+sorted by score (stable) and cut to 100; crowd ground truth and ground
+truth outside the subset (area range, occlusion level) ignored, matched
+only when no regular one is left; each prediction takes the ground truth
+of highest IoU (the last on ties); 10 IoU thresholds 0.50:0.05:0.95, 101
+recall points, 1/10/100 detections, :data:`AREA_RANGES` on the mean area;
+a category without regular ground truth is left out of a subset's mean,
+and a stat with no category is -1.
 
-- sequence mask IoU (:func:`sequence_mask_iou`) between each prediction
-  and each ground truth of the same video and category;
-- per video and category, predictions sorted by score (stable, so ties
-  keep their input order) and cut to the 100 best; ground truth that is a
-  crowd or outside the evaluated subset (area range, occlusion level) is
-  *ignored*: sorted after the rest and matched only when no regular ground
-  truth is left above the IoU threshold. Each prediction takes the
-  available ground truth of highest IoU (the last one on ties); crowd
-  ground truth may take several predictions; predictions matched to
-  ignored ground truth, and unmatched predictions whose mean area is
-  outside the area range, are ignored;
-- 10 IoU thresholds 0.50:0.05:0.95, 101 recall points, at most 1/10/100
-  predictions per video and category, area ranges all / small / medium /
-  large = [0, 1e10], [0, 128^2], [128^2, 256^2], [256^2, 1e10] (bounds
-  inclusive) on the mean area of :mod:`.vis_annotations`;
-- precision is interpolated (made non-increasing) and read at the recall
-  points, then averaged over thresholds, recall points and categories;
-  a category without regular ground truth in a subset is left out of that
-  subset's mean, and a stat with no category at all is -1.
-
-With OVIS ``occlusion`` labels in the ground truth the stats are the 18 of
-the official OVIS code (``oviseval.py`` of the OVIS fork of the COCO API,
-following the OVIS challenge report): ``AP_light``, ``AP_medium`` and
-``AP_heavy`` after ``APl``, ``AR_light``, ``AR_medium`` and ``AR_heavy``
-after ``ARl`` (:data:`OVIS_STAT_NAMES`). Each is the AP or AR (IoU
-0.50:0.95, 100 detections) on the instances of one occlusion level
-(:mod:`.ovis_occlusion`: mean of the top half of the per-frame scores,
-closed ranges, so an instance at 0.25 or 0.5 counts in two levels), the
-others being ignored as for area ranges; predictions have no occlusion
-level, so unmatched predictions count as false positives in every level.
-
-Departures from the official code, none of which changes the numbers of
-valid input: results for unknown videos or categories, segmentation lists
-whose length is not the video's and masks of the wrong size are errors
-(the official code asserts, drops them silently, or truncates); ground
-truth without ``areas`` gets its mask areas (the official code fails);
-empty results give 0 AP (the official code fails); inputs are not
-modified; the official code stores matches as annotation ids and so
-loses the match of a ground truth whose id is 0, where here matches are
-flags; and an RLE with an empty run inside (which pycocotools never
-writes, other encoders may) gets its true IoU, where the mask merge of the
-official code miscounts it.
-
-Speed: every frame mask is checked once, the run lengths of all RLEs at
-once (:class:`~mmvis_clip.structures.vis_format.SegmentationBatch`), which
-also gives the mask areas and the runs; the intersections of a video's
-predictions and ground truth come from those runs in one compiled call
-(:func:`~mmvis_clip.structures.rle.track_intersections`), and the greedy
-matching is compiled too (``greedy_match.c``), every subset and threshold
-in one call.
+With OVIS ``occlusion`` labels the stats are the 18 of the official
+``oviseval.py`` (:data:`OVIS_STAT_NAMES`); predictions have no occlusion
+level, so unmatched ones are false positives in every level. Departures
+from the official code: docs/train_test.md.
 """
 import os
 from collections import defaultdict
@@ -98,12 +58,8 @@ AREA_RANGES = {
 
 @dataclass
 class _Subset:
-    """Instances an AP is computed on.
-
-    ``gt_kept`` (N_gt,) marks ground truth inside the subset (the rest is
-    ignored); ``dt_outside`` (N_dt,) marks predictions ignored when they
-    match nothing.
-    """
+    """Instances an AP is computed on: ``gt_kept`` (N_gt,) ground truth
+    inside, ``dt_outside`` (N_dt,) predictions ignored when unmatched."""
     name: str
     gt_kept: np.ndarray
     dt_outside: np.ndarray
@@ -144,19 +100,16 @@ class VISEval:
         stats = evaluator.summarize()  # {'AP': 0.37, 'AP50': ...}
 
     Args:
-        gt (str | PathLike | dict): Ground truth, see :mod:`.vis_annotations`;
-            it must have a video and an annotation that is not a crowd
-            (:func:`.vis_annotations.check_evaluable`).
+        gt (str | PathLike | dict): Ground truth (:mod:`.vis_annotations`),
+            with a video and a non-crowd annotation.
         results (str | PathLike | list[dict]): Results for it.
-        gt_name (str, optional): Names the ground truth in messages;
-            defaults to its path, or ``'ground truth'`` for a dict.
+        gt_name (str, optional): Names it in messages (default: its path).
 
     Attributes:
-        precision (np.ndarray): After :meth:`accumulate`, shape
-            (T, R, K, S, M) over IoU thresholds, recall points, categories
-            (sorted ids), subsets (:attr:`subset_names`) and max detections;
-            -1 where undefined.
-        recall (np.ndarray): Shape (T, K, S, M), the final recall.
+        precision (np.ndarray): After :meth:`accumulate`, (T, R, K, S, M)
+            over IoU thresholds, recall points, categories (sorted ids),
+            :attr:`subset_names` and max detections; -1 where undefined.
+        recall (np.ndarray): (T, K, S, M), the final recall.
     """
 
     iou_thresholds = np.linspace(.5, .95, 10)
@@ -414,23 +367,18 @@ def evaluate_vis(gt: Union[str, os.PathLike, dict],
 
     Args:
         gt (str | PathLike | dict): Ground truth json (path or dict).
-        results (str | PathLike | list[dict]): Results: a list, or the path
-            of a json file or of a submission zip with ``results.json``.
+        results (str | PathLike | list[dict]): Results, their json or zip.
         progress (bool): Show a progress bar.
-        hota (bool): Also compute ``HOTA DetA AssA LocA IDF1`` through
-            TrackEval (:mod:`.hota`).
-        hota_score_thr (float, optional): With ``hota``, keep only the
-            predictions scoring at least this for HOTA (AP uses all).
-        hota_average (str): With ``hota``, ``'detection'`` or ``'class'``
-            combination of the categories (:data:`.hota.HOTA_AVERAGES`).
-        gt_name (str, optional): Names the ground truth in messages;
-            defaults to its path, or ``'ground truth'`` for a dict.
+        hota (bool): Also compute ``HOTA DetA AssA LocA IDF1`` (TrackEval).
+        hota_score_thr (float, optional): HOTA keeps only the predictions
+            scoring at least this (AP uses all).
+        hota_average (str): ``'detection'`` or ``'class'``.
+        gt_name (str, optional): Names it in messages (default: its path).
 
     Returns:
-        dict[str, float]: ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm
-        ARl`` in [0, 1] (-1 where undefined), or the 18 stats of
-        :data:`OVIS_STAT_NAMES` when the ground truth has OVIS occlusion
-        labels; then, with ``hota``, ``HOTA DetA AssA LocA IDF1``.
+        dict[str, float]: :data:`VIS_STAT_NAMES` in [0, 1] (-1 where
+        undefined), or :data:`OVIS_STAT_NAMES` with occlusion labels;
+        then, with ``hota``, ``HOTA DetA AssA LocA IDF1``.
     """
     evaluator = VISEval(gt, results, gt_name)
     evaluator.evaluate(progress=progress)
@@ -476,8 +424,7 @@ def format_vis_stats(stats: Dict[str, float],
 
     Args:
         stats (dict[str, float]): Stats by name, -1 where undefined.
-        names (Sequence[str], optional): Those to show, in order; defaults
-            to all.
+        names (Sequence[str], optional): Those to show (default: all).
 
     Returns:
         str: The table, one row per stat.

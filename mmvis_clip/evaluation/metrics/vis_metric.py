@@ -18,66 +18,35 @@ from ..functional import (HOTA_AVERAGES, HOTA_STAT_NAMES, OCCLUSION_STAT_NAMES,
 
 @METRICS.register_module()
 class VISMetric(YouTubeVISMetric):
-    """AP/AR of video instance segmentation with the project's evaluator.
+    """AP/AR of video instance segmentation with the project's evaluator
+    (:func:`~mmvis_clip.evaluation.functional.evaluate_vis`).
 
-    Collects whole-video predictions (and ground truth) as mmdet's
-    :class:`YouTubeVISMetric` does, then evaluates them with
-    :func:`mmvis_clip.evaluation.functional.evaluate_vis`, which follows the
-    official YouTube-VIS protocol and runs on NumPy 2.
-
-    Ground truth: with ``ann_file`` (a raw YouTube-VIS / OVIS json, the
-    ``valid.json`` of the dataset, not the CocoVID json made from it) the
-    evaluation uses it as is: exact per-frame ``areas`` and OVIS
-    ``occlusion`` labels reach the evaluator, and videos of the file that
-    were not processed count as misses (a warning says how many). Without
-    it, ground truth is rebuilt from the data samples' ``instances`` as
-    mmdet does, except that instance areas are the mask areas (mmdet uses
-    box areas) so the area ranges match the official ones.
-
-    Category ids written and evaluated: label ``i`` maps to
-    ``dataset_meta['cat_ids'][i]`` when the dataset meta has ``cat_ids``;
-    else, with ``ann_file``, to the id of the ``ann_file`` category named
-    ``dataset_meta['classes'][i]`` when every class name is found there;
-    else to ``i + 1`` (mmdet's convention, right for YouTube-VIS and OVIS
-    whose ids are 1..K in class order).
-
-    Output: when ``outfile_prefix`` is given (always needed with
-    ``format_only``), it is a directory that receives ``results.json`` and
-    ``submission.zip`` (``results.json`` at the zip root, for the
-    evaluation server), published together: a ``submission.zip`` in the
-    folder always holds the ``results.json`` beside it, even after a kill
-    (:func:`~mmvis_clip.evaluation.functional.dump_vis_results`).
-
-    Ground truth with nothing to evaluate (no video, or no annotation that
-    is not a crowd) is refused, naming ``ann_file``; without
-    ``format_only`` an ``ann_file`` without videos or annotations is
-    refused when the metric is built, before the test runs.
+    Ground truth: ``ann_file`` as is (videos without samples count as
+    missed), else rebuilt from the samples as mmdet does but with mask
+    areas. Label ``i`` is written as ``dataset_meta['cat_ids'][i]``, else
+    the id of the ``ann_file`` category named ``classes[i]`` (when all are
+    found), else ``i + 1``.
 
     Args:
-        ann_file (str, optional): Raw YouTube-VIS-format ground truth json.
+        ann_file (str, optional): Raw YouTube-VIS / OVIS json (not the
+            CocoVID one); without ``format_only``, one without videos or
+            annotations is refused here.
         format_only (bool): Only write the results, compute no metric.
-        outfile_prefix (str, optional): Directory for the results files.
+        outfile_prefix (str, optional): Directory for ``results.json`` and
+            ``submission.zip`` (needed with ``format_only``).
         metric_items (Sequence[str], optional): Stats to return, among
-            ``AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm ARl``,
-            ``AP_light AP_medium AP_heavy AR_light AR_medium AR_heavy``
-            (these need occlusion labels in ``ann_file``; they follow the
-            official OVIS code) and ``HOTA DetA AssA LocA IDF1`` (these need
-            ``hota=True``). Defaults to all available.
-        hota (bool): Also compute HOTA, DetA, AssA, LocA and IDF1 through
-            TrackEval (``pip install trackeval``), see
-            :mod:`mmvis_clip.evaluation.functional.hota`.
-        hota_score_thr (float, optional): With ``hota``, count only the
-            predictions scoring at least this for HOTA (AP uses all).
-            Defaults to all, as TrackEval does.
-        hota_average (str): With ``hota``, ``'detection'`` (default) or
-            ``'class'`` combination of the categories.
-        collect_device (str): Kept for mmdet's signature; results are
-            gathered across ranks with ``all_gather_object`` over the
-            process group (no shared file system, no ``./.dist_test``),
-            whatever its value.
+            :data:`VIS_STAT_NAMES`, :data:`OCCLUSION_STAT_NAMES` (need
+            occlusion labels in ``ann_file``) and :data:`HOTA_STAT_NAMES`
+            (need ``hota=True``). Defaults to all available.
+        hota (bool): Also compute HOTA, DetA, AssA, LocA and IDF1
+            (TrackEval).
+        hota_score_thr (float, optional): HOTA counts only predictions
+            scoring at least this (default: all, as TrackEval).
+        hota_average (str): ``'detection'`` (default) or ``'class'``.
+        collect_device (str): Unused (mmdet's signature): results are
+            gathered with ``all_gather_object``.
         prefix (str, optional): Key prefix, defaults to ``youtube_vis``;
-            keys read ``youtube_vis/AP`` etc., values in [0, 1] (-1 where
-            undefined).
+            values in [0, 1] (-1 where undefined).
     """
 
     default_prefix: Optional[str] = 'youtube_vis'
@@ -144,14 +113,8 @@ class VISMetric(YouTubeVISMetric):
                     '--format-only --out DIR)')
 
     def evaluate(self, size: int = 1) -> dict:
-        """Gather every rank's videos on rank 0, compute the metrics there
-        and share them (``size`` is unused: results are whole videos).
-
-        mmdet's video metrics gather through files under ``./.dist_test``
-        in the working directory, which multi-node testing would need on a
-        shared file system, and refuse ``collect_device='gpu'``; here the
-        results and video records go through the process group (gloo or
-        NCCL) instead.
+        """Gather every rank's videos on rank 0 through the process group,
+        compute the metrics there and share them (``size`` is unused).
 
         Returns:
             dict: The metrics, with the prefix, on every rank.
@@ -211,9 +174,8 @@ class VISMetric(YouTubeVISMetric):
             self._vis_meta_info['videos'][-1]['length'] = len(frames)
 
     def _format_one_video_preds(self, pred_dicts: Sequence[dict]) -> List:
-        """One video's results (:class:`VideoResults`, the package's one
-        owner of that step; mmdet's rule, with the category ids of the
-        class doc written at once instead of ``label + 1``).
+        """One video's results (:class:`VideoResults`, category ids as in
+        the class doc).
 
         Args:
             pred_dicts (Sequence[dict]): Per frame, ``masks`` (RLEs),
