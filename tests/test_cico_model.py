@@ -15,6 +15,7 @@ from mmengine.config import Config
 from scripted_frames import H, W, draw, frame_sample
 
 import mmvis_clip  # noqa: F401
+from mmvis_clip.engine.clip_length import apply_clip_length
 from mmvis_clip.models.utils import clip_ground_truth
 
 register_all_modules()
@@ -203,6 +204,14 @@ def test_configs():
     assert len(paths) == 18  # 2 variants x 3 backbones x 3 datasets
     for path in paths:
         cfg = Config.fromfile(path)
+        # the clip length has one owner, model.num_frames, which the
+        # training clips follow (the model's parts follow it in CiCo)
+        assert cfg.model.num_frames == 3
+        assert 'num_frames' not in cfg.model.bbox_head
+        assert 'clip_len' not in cfg.model.tracker
+        assert apply_clip_length(cfg) == [
+            'train_dataloader.dataset.pipeline.0.num_frames'
+        ]
         name = osp.basename(path)
         assert cfg.default_scope == 'mmdet', name
         assert cfg.custom_imports.imports == ['mmvis_clip'], name
@@ -212,8 +221,7 @@ def test_configs():
         assert mask.conv_3d, name
         assert cfg.train_dataloader.dataset.pipeline[0] == dict(
             type='ContiguousClipSample', num_frames=3), name
-        assert (cfg.model.tracker.clip_len, cfg.model.tracker.overlap) == (3,
-                                                                           1)
+        assert cfg.model.tracker.overlap == 1
         assert cfg.model.test_cfg.score_thr == 0.1, name
         assert cfg.optim_wrapper.optimizer.lr == 0.001, name
         # where the paper is silent, the public code's recipe
@@ -224,7 +232,7 @@ def test_configs():
         frame_steps = cfg.train_dataloader.dataset.pipeline[1].transforms
         zoom = next(t for t in frame_steps if t.type == 'RandomResize')
         assert zoom.ratio_range == (0.5, 1.5), name
-        assert head.per_frame_rows and head.num_frames == 3, name
+        assert head.per_frame_rows, name
         assert head.loss_bbox.beta == 1.0, name
         assert head.loss_iou.type == 'DIoULoss', name
         assert cfg.model.tracker.on_conflict == 'drop', name
@@ -249,8 +257,9 @@ def test_configs():
         fifo = Config.fromfile(
             osp.join(CONFIG_DIR,
                      f'cico-{variant}_r18_fpn_fifo_1xb4-8e_synthetic.py'))
+        assert fifo.model.num_frames == 1
+        apply_clip_length(fifo)
         assert fifo.train_dataloader.dataset.pipeline[0].num_frames == 1
-        assert fifo.model.tracker.clip_len == 1
         assert fifo.model.tracker.overlap == 0
         assert not fifo.model.mask_head.conv_3d
         pre = Config.fromfile(
@@ -258,7 +267,12 @@ def test_configs():
                      f'cico-{variant}_swin-t-p4-w7_fpn_8xb8-12e_coco.py'))
         assert pre.model.backbone.type == 'SwinTransformer'
         assert not pre.model.bbox_head.box_tower_3d
-        assert {'type': 'ImageAsClip'} in pre.train_dataloader.dataset.pipeline
+        assert pre.model.num_frames == 1
+        apply_clip_length(pre)
+        assert {
+            'type': 'ImageAsClip',
+            'num_frames': 1
+        } in pre.train_dataloader.dataset.pipeline
 
 
 def test_synthetic_finetune_configs_share_init_and_budget():

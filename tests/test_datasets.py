@@ -274,7 +274,7 @@ def test_gpu_configs_train_loaders(config):
     cfg = Config.fromfile(config)
     train, val = cfg.train_dataloader, cfg.val_dataloader
     if osp.basename(config).startswith('cico'):  # clips of 3 frames
-        assert (train.batch_size, cfg.num_frames,
+        assert (train.batch_size, cfg.model.num_frames,
                 train.num_workers) == (6, 3, 8)
     else:  # key frames and their reference frames
         assert (train.batch_size, train.num_workers) == (2, 4)

@@ -28,6 +28,7 @@ from mmvis_clip.datasets.converters.frames2ytvis import \
     main as frames2ytvis_main
 from mmvis_clip.datasets.converters.split_ytvis import main as split_ytvis_main
 from mmvis_clip.datasets.converters.vis2cocovid import convert_vis_file
+from mmvis_clip.engine.clip_length import apply_clip_length
 from mmvis_clip.engine.dataset_config import main as make_config_main
 from mmvis_clip.engine.dataset_config import override, set_num_classes
 
@@ -195,6 +196,8 @@ def test_config_for_each_method(own_data, tmp_path, name, capsys):
 
     cfg = Config.fromfile(out)
     base_cfg = Config.fromfile(base)
+    for config in (cfg, base_cfg):
+        apply_clip_length(config)  # as tools/train.py does (CiCo's clips)
     # every num_classes of the model is 3, none is left at the base's
     found = _num_classes_values(cfg.to_dict()['model'])
     assert sorted(found) == sorted(BASES[name])

@@ -18,6 +18,7 @@ from scipy.ndimage import binary_dilation
 
 import mmvis_clip  # noqa: F401
 from mmvis_clip.datasets.synthetic import SYNTHETIC_VIS_CLASSES
+from mmvis_clip.engine.clip_length import apply_clip_length
 from mmvis_clip.engine.config_checks import apply_data_root
 from mmvis_clip.utils.user_errors import UserError
 
@@ -294,6 +295,7 @@ def tiny_root(make_tiny_synthetic):
 def _mix_cfg(path, root):
     cfg = Config.fromfile(path)
     apply_data_root(cfg, root)
+    apply_clip_length(cfg)  # as tools/train.py: CiCo's clips
     return cfg
 
 

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from mmvis_clip.structures import rle as rle_module
 from mmvis_clip.structures.rle import (COUNTS_STRING_PROBLEMS,
                                        decode_counts_strings, run_totals)
 from mmvis_clip.structures.vis_format import (SegmentationBatch,
                                               VISFormatError,
                                               check_segmentation,
                                               rle_string_counts)
-from mmvis_clip.structures import rle as rle_module
 
 
 def _random_masks(seed, num=200):

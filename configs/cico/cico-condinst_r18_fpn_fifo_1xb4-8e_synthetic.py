@@ -2,19 +2,12 @@
 # see cico-yolact_r18_fpn_fifo_1xb4-8e_synthetic.py.
 _base_ = './cico-condinst_r18_fpn_1xb4-8e_synthetic.py'
 
-num_frames = 1
-train_pipeline = [
-    dict(type='ContiguousClipSample', num_frames=num_frames),
-    _base_.train_frame_transforms,
-    dict(type='PackTrackInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 model = dict(
+    num_frames=1,  # the training clips and the tracker follow it
     bbox_head=dict(
-        num_frames=num_frames,
         cls_tower_3d=False,
         box_tower_3d=False,
         track_tower_3d=False),
     mask_head=dict(conv_3d=False, mask_generator=dict(loss_weight=6.125)),
     train_cfg=dict(match_radius=0),
-    tracker=dict(clip_len=num_frames, overlap=0))
+    tracker=dict(overlap=0))

@@ -16,7 +16,6 @@ image_pipeline = [
 ]
 pseudo_videos = dict(
     type='ImagesAsPseudoVideos',
-    num_frames=_base_.num_frames,
     frame_transform=dict(type='MaskRandomAffine'),
     dataset=dict(
         type='CocoDataset',

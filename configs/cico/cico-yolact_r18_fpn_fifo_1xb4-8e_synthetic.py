@@ -4,16 +4,9 @@
 # overlap (embedding + IoU between consecutive frames). Same schedule.
 _base_ = './cico-yolact_r18_fpn_1xb4-8e_synthetic.py'
 
-num_frames = 1
-train_pipeline = [
-    dict(type='ContiguousClipSample', num_frames=num_frames),
-    _base_.train_frame_transforms,
-    dict(type='PackTrackInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 model = dict(
+    num_frames=1,  # the training clips and the tracker follow it
     bbox_head=dict(
-        num_frames=num_frames,
         cls_tower_3d=False,
         box_tower_3d=False,
         track_tower_3d=False),
@@ -22,4 +15,4 @@ model = dict(
         # 6.125 * min(T, 5) with T = 1
         mask_generator=dict(loss_weight=6.125)),
     train_cfg=dict(match_radius=0),
-    tracker=dict(clip_len=num_frames, overlap=0))
+    tracker=dict(overlap=0))

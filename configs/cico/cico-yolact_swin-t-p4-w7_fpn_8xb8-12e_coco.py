@@ -15,6 +15,7 @@ _base_ = [
 ]
 
 model = dict(
+    num_frames=1,
     backbone=_base_.swin_t_backbone,
     neck=dict(in_channels=[192, 384, 768], start_level=0),
     bbox_head=dict(

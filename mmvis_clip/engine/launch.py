@@ -14,6 +14,7 @@ from mmengine.logging import print_log
 from ..utils.checkpoint_loading import check_checkpoint_file
 from ..utils.user_errors import UserError
 from .checkpoint_load_hook import CheckpointLoadHook
+from .clip_length import apply_clip_length
 from .config_checks import (apply_data_root, check_config_values, load_config,
                             merge_cfg_options, split_data_root)
 
@@ -188,6 +189,7 @@ def setup_runner_cfg(args: Namespace, tool: str = 'train') -> Config:
             f'data root {cfg.data_root}: ' + ', '.join(changed),
             logger='current')
     merge_cfg_options(cfg, options)
+    apply_clip_length(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -41,6 +41,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 from tqdm import tqdm
 
+from mmvis_clip.engine.clip_length import apply_clip_length
 from mmvis_clip.engine.config_checks import load_config, merge_cfg_options
 from mmvis_clip.utils.user_errors import (USER_ERRORS, UserError,
                                           exit_on_user_error, one_line)
@@ -229,6 +230,7 @@ def run(args) -> list:
     cfg = load_config(args.config)
     if args.cfg_options is not None:
         merge_cfg_options(cfg, args.cfg_options)
+    apply_clip_length(cfg)  # a CiCo config's clips: model.num_frames
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     random.seed(args.seed)
     np.random.seed(args.seed)

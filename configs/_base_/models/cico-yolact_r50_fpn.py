@@ -15,13 +15,14 @@
 #                                 circumscribed box of frames t-1..t+1;
 #                                 None: of the whole clip)
 #   2D/3D CMH (1d) .............. model.mask_head.conv_3d
-#   clip length T (1a, Fig. 5) .. num_frames of the clip dataset config,
-#                                 model.tracker.clip_len and the mask
-#                                 loss weight 6.125 * min(T, 5)
+#   clip length T (1a, Fig. 5) .. model.num_frames (the heads, the tracker
+#                                 and the training clips follow it) and
+#                                 the mask loss weight 6.125 * min(T, 5)
 #   overlap frames To (Table 2) . model.tracker.overlap
 num_classes = 40
 model = dict(
     type='CiCo',
+    num_frames=3,
     data_preprocessor=dict(
         type='TrackDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
@@ -55,7 +56,6 @@ model = dict(
         in_channels=256,
         feat_channels=256,
         stacked_convs=4,
-        num_frames=3,
         per_frame_rows=True,
         embed_dim=64,
         cls_tower_3d=False,
@@ -127,7 +127,6 @@ model = dict(
     # and its carrying of unmatched tracks; 3-frame clips, 1 overlap frame
     tracker=dict(
         type='ClipTracker',
-        clip_len=3,
         overlap=1,
         weights=dict(
             embed=1.0, mask_iou=0.5, box_iou=0.5, label=0.3, score=0.1),

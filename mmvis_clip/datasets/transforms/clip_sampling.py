@@ -17,7 +17,9 @@ class ContiguousClipSample(BaseFrameSample):
     one, else random in training and the middle frame in test mode.
 
     Args:
-        num_frames (int): clip length T. Defaults to 3.
+        num_frames (int): clip length T. The CiCo configs leave it out:
+            ``tools/train.py`` sets it to ``model.num_frames``
+            (:func:`~mmvis_clip.engine.clip_length.apply_clip_length`).
         test_mode (bool): never draw random numbers. Defaults to False.
         collect_video_keys (list[str]): video-level keys copied into every
             frame (see mmdet's ``BaseFrameSample``).
@@ -28,10 +30,16 @@ class ContiguousClipSample(BaseFrameSample):
     """
 
     def __init__(self,
-                 num_frames: int = 3,
+                 num_frames: Optional[int] = None,
                  test_mode: bool = False,
                  collect_video_keys: List[str] = ['video_id',
                                                   'video_length']):
+        if num_frames is None:
+            raise ValueError(
+                'ContiguousClipSample: num_frames is not set; it follows '
+                'model.num_frames when the config goes through tools/'
+                'train.py (mmvis_clip.engine.clip_length.apply_clip_length);'
+                ' a runner built otherwise sets it in the pipeline')
         if not isinstance(num_frames, int) or num_frames < 1:
             raise ValueError('ContiguousClipSample: num_frames must be a '
                              f'positive int, got {num_frames!r}')

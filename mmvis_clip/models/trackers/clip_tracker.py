@@ -9,6 +9,7 @@ from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ...utils.user_errors import UserError
 from ..utils.clip_boxes import scale_boxes
 from ..utils.mask_iou import mask_iou
 from .track_assignment import (CONFLICT_RULES, DROPPED, NEW_TRACK,
@@ -35,70 +36,45 @@ MaskRenderer = Callable[[Tensor, Tensor], Tensor]
 
 @MODELS.register_module()
 class ClipTracker(VISTrackerBase):
-    """CiCo's clip-level online tracker (Eq. 11 with the authors' terms).
-
-    Links each clip's detections (filtered and NMS'd by the model) to the
-    tracks in memory by
+    """CiCo's clip-level online tracker (Eq. 11 of the CiCo paper).
 
     ``s(i, j) = w_embed * (cos(e_i, m_j) + 1) / 2 + w_score * s_i
     + k * (w_mask_iou * MIoU(i, j) + w_box_iou * BIoU(i, j))
-    + w_label * [l_i == l_j]``
-
-    with ``e_i`` the clip embedding of detection ``i``, ``m_j`` track
-    ``j``'s saved embedding, ``l`` the labels, ``s_i`` the detection score
-    and ``k = overlap_iou_scale`` when clips share frames, else 1. The IoUs
-    are taken on the frames two clips share (``overlap > 0``), else against
-    the track's last box and its masks rendered on this clip. A detection
-    continues a track only when it scores more than its "new track" dummy
-    (``new_track``); tracks not matched are output for up to
-    ``carry['clips']`` clips with masks rendered from their last mask
-    parameters. Every rule in full, and where it follows the authors' code:
-    ``configs/cico/README.md``, "The clip tracker".
-
-    A track saves its embedding, the masks and boxes of its last
-    ``max(overlap, 1)`` frames, its last score and mask parameters: memory
-    is bounded whatever the video length. The tracker only links clips;
-    which frames of a clip are final is the model's
-    :class:`~mmvis_clip.models.vis.clip_schedule.ClipSchedule`.
+    + w_label * [l_i == l_j]``, ``k = overlap_iou_scale`` when clips share
+    frames, else 1. A detection continues a track only when it scores more
+    than its "new track" dummy. The rules in full: ``configs/cico/README.md``,
+    "The clip tracker".
 
     Args:
         clip_len (int): Frames per clip T. Defaults to 3.
-        overlap (int): Frames shared by consecutive clips,
-            ``0 <= overlap < clip_len``. Defaults to 1 (the paper's choice,
-            Table 2).
+        overlap (int): Frames shared by consecutive clips, in
+            ``[0, clip_len)``. Defaults to 1 (paper, Table 2).
         weights (dict[str, float]): Exactly the keys ``embed``,
-            ``mask_iou``, ``box_iou`` (alpha1..3 of Eq. 11), ``label`` and
-            ``score``. Defaults to the authors' ``dict(embed=1.0,
-            mask_iou=0.5, box_iou=0.5, label=0.3, score=0.1)``.
-        new_track (dict): The dummy column's terms (any of the keys of
-            ``NEW_TRACK_DEFAULTS``, the others keeping their defaults).
-            Defaults to ``NEW_TRACK_DEFAULTS``.
-        overlap_iou_scale (float): Factor on the IoU weights (tracks' and
-            dummy's) when ``overlap > 0``. Defaults to 2.0 (the authors').
+            ``mask_iou``, ``box_iou`` (alpha1..3 of Eq. 11), ``label``,
+            ``score``. Defaults to ``dict(embed=1.0, mask_iou=0.5,
+            box_iou=0.5, label=0.3, score=0.1)``.
+        new_track (dict): Dummy-column terms, keys among
+            ``NEW_TRACK_DEFAULTS``. Defaults to ``NEW_TRACK_DEFAULTS``.
+        overlap_iou_scale (float): Factor on the IoU weights when
+            ``overlap > 0``. Defaults to 2.0.
         iou_min_pixels (int): A frame enters the IoU terms when both masks
-            have at least this many pixels; 0 counts every frame. Defaults
-            to 3 (the authors': more than 2).
-        on_conflict (str): ``'drop'`` or ``'new'``, see above. Defaults to
-            ``'drop'``.
+            have at least this many pixels. Defaults to 3.
+        on_conflict (str): ``'drop'`` or ``'new'``. Defaults to ``'drop'``.
         lost_iou (bool): IoU terms also for tracks not detected in the
-            previous clip, see above. Defaults to True.
-        carry (dict, optional): Carrying of unmatched tracks, any keys of
-            ``CARRY_DEFAULTS`` (the others keep their defaults): ``clips``
-            a track is output for after its last detection (0: no
-            carrying; None: ``max(3, 15 // clip_len)``), ``score_decay``
-            (score factor per frame of a carried clip), ``score_thr`` (a
-            carried track is output while its decayed score is above it),
-            ``min_pixels`` (and while its mask has this many pixels in some
-            frame) and ``box_scale`` (scale of the crop box of carried
-            masks). The former ``carry_<key>`` arguments work, with a
-            FutureWarning, until the next release.
-        num_clips_retain (int): A track last detected in clip ``c`` can be
-            matched up to clip ``c + num_clips_retain``, then is forgotten.
-            Defaults to 10.
+            previous clip. Defaults to True.
+        carry (dict, optional): Keys among ``CARRY_DEFAULTS``: ``clips``
+            (0: off; None: ``max(3, 15 // clip_len)``), ``score_decay`` (per
+            frame), ``score_thr``, ``min_pixels``, ``box_scale``. The former
+            ``carry_<key>`` arguments warn (FutureWarning).
+        num_clips_retain (int): Clips a track is kept after its last
+            detection. Defaults to 10.
         momentums (dict[str, float], optional): Only ``embeddings``.
             Defaults to None (latest embedding).
         assignment (str): ``'argmax'`` or ``'hungarian'``. Defaults to
             ``'argmax'``.
+
+    Raises:
+        ValueError: If an argument is out of range or has unknown keys.
 
     Attributes:
         last_det_ids (Tensor): Of shape (N, ), long: the id given to each
@@ -196,19 +172,19 @@ class ClipTracker(VISTrackerBase):
     @staticmethod
     def _carry_settings(carry: Optional[Dict[str, Any]],
                         carry_keys: Dict[str, Any]) -> Dict[str, Any]:
-        """``CARRY_DEFAULTS`` updated by ``carry`` and by the former
-        ``carry_<key>=`` arguments (with a FutureWarning)."""
+        """``CARRY_DEFAULTS`` updated by ``carry`` and ``carry_<key>=``."""
         unknown = [
             k for k in carry_keys if not k.startswith('carry_')
             or k[len('carry_'):] not in CARRY_DEFAULTS
         ]
         if unknown:
-            raise TypeError('ClipTracker got unexpected arguments '
-                            f'{sorted(unknown)}')
+            raise UserError(f'ClipTracker takes no {sorted(unknown)} (the '
+                            'carrying settings: carry=dict(...))')
         if carry is not None and (not isinstance(carry, dict)
                                   or set(carry) - set(CARRY_DEFAULTS)):
-            raise ValueError('carry must be a dict with keys among '
-                             f'{sorted(CARRY_DEFAULTS)}, got {carry!r}.')
+            given = dict(carry) if isinstance(carry, dict) else carry
+            raise UserError('ClipTracker carry must be a dict with keys '
+                            f'among {sorted(CARRY_DEFAULTS)}, got {given!r}.')
         settings = {**CARRY_DEFAULTS, **(carry or dict())}
         for key, value in carry_keys.items():
             name = key[len('carry_'):]
@@ -222,14 +198,12 @@ class ClipTracker(VISTrackerBase):
 
     @property
     def num_clips_retain(self) -> int:
-        """int: Clips a lost track is kept for (the base's
-        ``num_frames_retain``, counted in clips)."""
+        """int: Clips a lost track is kept for."""
         return self.num_frames_retain
 
     @property
     def num_saved_frames(self) -> int:
-        """int: Frames of masks and boxes a track saves for the IoU terms:
-        ``max(overlap, 1)``."""
+        """int: Frames a track saves for the IoU terms."""
         return max(self.overlap, 1)
 
     def reset(self) -> None:
@@ -256,8 +230,7 @@ class ClipTracker(VISTrackerBase):
         assert dets.masks.dtype == torch.bool, dets.masks.dtype
 
     def _iou_columns(self, track_ids: List[int]) -> List[int]:
-        """Columns of ``track_ids`` that get the IoU terms (see
-        ``lost_iou``)."""
+        """Columns of ``track_ids`` that get the IoU terms."""
         if self.lost_iou:
             return list(range(len(track_ids)))
         return [
@@ -267,17 +240,9 @@ class ClipTracker(VISTrackerBase):
 
     def _flagged_mean(self, ious: List[Tensor], det_masks: List[Tensor],
                       prev_masks: List[Tensor]) -> Tensor:
-        """Mean of per-frame IoUs over the frames where both masks have at
-        least ``iou_min_pixels`` pixels.
-
-        Args:
-            ious (list[Tensor]): Q of shape (N, M), one per frame.
-            det_masks (list[Tensor]): Q of shape (N, H, W), bool.
-            prev_masks (list[Tensor]): Q of shape (M, H, W), bool.
-
-        Returns:
-            Tensor: Of shape (N, M), float32; 0 where no frame qualifies.
-        """
+        """Mean (N, M) of per-frame IoUs ``ious`` (Q x (N, M)) over the
+        frames where both masks (Q x (N|M, H, W)) have ``iou_min_pixels``;
+        0 where no frame qualifies."""
         total = torch.zeros_like(ious[0])
         count = torch.zeros_like(ious[0])
         for iou, det, prev in zip(ious, det_masks, prev_masks):
@@ -291,20 +256,11 @@ class ClipTracker(VISTrackerBase):
                  dets: InstanceData,
                  track_ids: List[int],
                  rendered: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
-        """Mask and box IoUs of the clip's objects with tracks (the
-        authors' rule, see the class docstring).
+        """Mask and box IoUs, each (N, M) float32, of the clip's N objects
+        with M tracks; ``rendered`` (M, T, H, W) bool serves ``overlap=0``.
 
-        Args:
-            dets (InstanceData): The clip's N objects (see
-                :meth:`track_clip`).
-            track_ids (list[int]): M tracks in memory.
-            rendered (Tensor, optional): Of shape (M, T, H, W), bool: the
-                tracks' masks rendered on this clip's prototypes; used with
-                ``overlap=0`` only.
-
-        Returns:
-            tuple[Tensor, Tensor]: Mask IoUs and box IoUs, each of shape
-            (N, M), float32.
+        Raises:
+            ValueError: If the mask size changed within the video.
         """
         device = dets.masks.device
         prev_masks = self.get('masks', track_ids).to(device)
@@ -343,17 +299,12 @@ class ClipTracker(VISTrackerBase):
                         dets: InstanceData,
                         track_ids: List[int],
                         rendered: Optional[Tensor] = None) -> Tensor:
-        """Eq. 11 between the clip's objects and the tracks in memory.
-
-        Called by :meth:`track_clip` once ``clip_index`` is this clip's
-        index (``lost_iou=False`` gives the IoU terms to the tracks
-        detected at ``clip_index - 1`` only).
+        """Eq. 11 between the clip's N objects and M tracks.
 
         Args:
-            dets (InstanceData): The clip's N objects (see
-                :meth:`track_clip`).
-            track_ids (list[int]): The M tracks to score, in column order.
-            rendered (Tensor, optional): Of shape (M, T, H, W), bool, see
+            dets (InstanceData): The clip's objects (see :meth:`track_clip`).
+            track_ids (list[int]): The tracks, in column order.
+            rendered (Tensor, optional): (M, T, H, W) bool, see
                 :meth:`get_ious`.
 
         Returns:
@@ -388,15 +339,7 @@ class ClipTracker(VISTrackerBase):
         return scores
 
     def get_new_track_score(self, dets: InstanceData) -> Tensor:
-        """Score of each object starting a new track (the dummy column).
-
-        Args:
-            dets (InstanceData): The clip's N objects (see
-                :meth:`track_clip`).
-
-        Returns:
-            Tensor: Of shape (N, ), float32.
-        """
+        """Score (N, ) float32 of each object starting a new track."""
         device = dets.embeddings.device
         w, new = self.weights, self.new_track
         height, width = dets.masks.shape[-2:]
@@ -413,12 +356,7 @@ class ClipTracker(VISTrackerBase):
 
     def _render(self, render_masks: MaskRenderer, track_ids: List[int],
                 shape: Tuple[int, int]) -> Tensor:
-        """Masks of tracks from their last mask parameters on this clip's
-        prototypes, cropped by their crop boxes x ``carry['box_scale']``.
-
-        Returns:
-            Tensor: Of shape (m, T, H, W), bool.
-        """
+        """Masks (m, T, H, W) bool of tracks rendered on this clip."""
         boxes = scale_boxes(
             self.get('crop_boxes', track_ids), self.carry['box_scale'])
         masks = render_masks(self.get('params', track_ids), boxes)
@@ -431,27 +369,9 @@ class ClipTracker(VISTrackerBase):
                render_masks: Optional[MaskRenderer],
                rendered: Optional[Tensor],
                dets: InstanceData) -> Dict[str, Tensor]:
-        """Carry the tracks not matched in this clip.
-
-        Updates their saved boxes (last frame box repeated) and masks
-        (rendered on this clip's prototypes, else their last mask
-        repeated) for the next clip's IoU terms, and returns the ones to
-        output.
-
-        Args:
-            track_ids (list[int]): The unmatched tracks in memory.
-            render_masks (callable, optional): See :meth:`track_clip`;
-                None when carrying is off.
-            rendered (Tensor, optional): Of shape (M, T, H, W): masks of
-                ``track_ids`` already rendered on this clip.
-            dets (InstanceData): This clip's objects (for devices, dtypes
-                and the frame size).
-
-        Returns:
-            dict[str, Tensor]: The K carried outputs: ``bboxes`` (K, T, 4),
-            ``masks`` (K, T, H, W) bool, ``labels`` (K, ), ``scores`` (K, )
-            and ``instances_id`` (K, ).
-        """
+        """Update the unmatched tracks' saved boxes and masks; return the
+        K carried outputs: ``bboxes`` (K, T, 4), ``masks`` (K, T, H, W)
+        bool, ``labels``, ``scores``, ``instances_id`` (K, )."""
         clip_len, num_saved = self.clip_len, self.num_saved_frames
         shape = tuple(dets.masks.shape[-2:])
         ages = [self.clip_index - self.tracks[i].last_frame_id
@@ -513,12 +433,7 @@ class ClipTracker(VISTrackerBase):
 
     def _assign(self, dets: InstanceData, track_ids: List[int],
                 rendered: Optional[Tensor]) -> Tensor:
-        """Ids of the clip's objects: a track's, a new one, or -1 for a
-        dropped conflict loser.
-
-        Returns:
-            Tensor: Of shape (N, ), long, on the CPU.
-        """
+        """Ids (N, ) long on the CPU of the clip's objects; -1: dropped."""
         if len(dets) == 0 or not track_ids:
             return self.allocate_ids(len(dets))
         columns = assign_detections_to_tracks(
@@ -544,23 +459,17 @@ class ClipTracker(VISTrackerBase):
         Args:
             dets (InstanceData): The clip's N objects: ``labels`` (N, ),
                 ``scores`` (N, ), ``embeddings`` (N, D), ``bboxes``
-                (N, T, 4) and ``masks`` (N, T, H, W) bool, at output
-                resolution; with ``render_masks`` (and ``carry['clips'] >
-                0``) also ``params`` (N, P), the raw mask parameters, and
-                ``clip_bboxes`` (N, 4), the circumscribed boxes. Other
-                fields are not carried to the outputs.
-            render_masks (callable, optional): ``render_masks(params
-                (m, P), boxes (m, 4)) -> (m, T, H, W) bool``: masks of any
-                mask parameters on this clip's prototypes, cropped by
-                ``boxes`` (output resolution). Needed to carry tracks;
-                None carries nothing. Defaults to None.
+                (N, T, 4), ``masks`` (N, T, H, W) bool; with
+                ``render_masks`` also ``params`` (N, P) and ``clip_bboxes``
+                (N, 4).
+            render_masks (callable, optional): ``(params (m, P), boxes
+                (m, 4)) -> (m, T, H, W) bool`` on this clip's prototypes.
+                None carries no track. Defaults to None.
 
         Returns:
-            InstanceData: The clip's objects that were not dropped, in
-            order, then the carried tracks by ascending id: ``bboxes``
-            (n, T, 4), ``masks`` (n, T, H, W) bool, ``labels`` (n, ),
-            ``scores`` (n, ) (the clip's values; a carried track's decayed
-            score) and ``instances_id`` (n, ) long.
+            InstanceData: The kept objects, then the carried tracks:
+            ``bboxes`` (n, T, 4), ``masks`` (n, T, H, W) bool, ``labels``,
+            ``scores``, ``instances_id`` (n, ).
         """
         if not self.carry['clips']:
             render_masks = None

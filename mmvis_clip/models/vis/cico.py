@@ -12,6 +12,7 @@ from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ...utils.user_errors import UserError
 from ..inflation.cico_checkpoint import load_2d_checkpoint
 from ..layers.clip_nms import ClipNMS
 from ..utils.clip_features import frames_to_clips
@@ -19,6 +20,30 @@ from ..utils.clip_ground_truth import clip_ground_truth
 from ..utils.inference_stages import inference_stage
 from .clip_schedule import ClipSchedule, frame_of_clip
 from .video_stream import FrameResults, VideoStreamMixin
+
+
+def clip_length(num_frames: Optional[int], bbox_head: dict,
+                tracker: Optional[dict]) -> int:
+    """The clip length T of a CiCo config: ``num_frames``, else the one
+    its box head or tracker sets (configs of earlier releases), else 3.
+
+    Raises:
+        ValueError: The keys set it to different values (one line naming
+            them).
+    """
+    given = {
+        'model.num_frames': num_frames,
+        'model.bbox_head.num_frames': bbox_head.get('num_frames'),
+        'model.tracker.clip_len': (tracker or dict()).get('clip_len'),
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    if len(set(given.values())) > 1:
+        raise UserError(
+            'CiCo: the clip length is set to different values ('
+            + ', '.join(f'{k}={v}' for k, v in given.items())
+            + '); set model.num_frames alone: the box head and the tracker '
+            'follow it')
+    return next(iter(given.values()), 3)
 
 
 @MODELS.register_module()
@@ -67,10 +92,17 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
     Args:
         backbone (dict): Backbone config.
         neck (dict): FPN config.
-        bbox_head (dict): :class:`CiCoHead` config (``num_params`` is set
-            from the mask generator).
+        bbox_head (dict): :class:`CiCoHead` config (``num_frames`` is the
+            model's, ``num_params`` is set from the mask generator).
         mask_head (dict): :class:`CiCoMaskHead` config.
-        tracker (dict, optional): :class:`ClipTracker` config.
+        tracker (dict, optional): :class:`ClipTracker` config
+            (``clip_len`` is the model's ``num_frames``).
+        num_frames (int, optional): The clip length T, the one owner of
+            it: the box head's ``num_frames``, the tracker's ``clip_len``
+            and (with ``tools/train.py``) the training clips' length follow
+            it. Defaults to None: ``bbox_head.num_frames`` or
+            ``tracker.clip_len`` where given (configs of earlier
+            releases), else 3.
         train_cfg (dict, optional): Box head training config.
         test_cfg (dict, optional): Box head (and ``mask_thr``) test config.
         data_preprocessor (dict, optional): ``TrackDataPreprocessor``.
@@ -86,6 +118,7 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
                  bbox_head: dict,
                  mask_head: dict,
                  tracker: Optional[dict] = None,
+                 num_frames: Optional[int] = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -99,15 +132,17 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
             mask_head['test_cfg'] = dict(mask_thr=test_cfg['mask_thr'])
         self.mask_head = MODELS.build(mask_head)
         bbox_head = copy.deepcopy(bbox_head)
+        tracker = copy.deepcopy(tracker) if tracker else None
+        self.num_frames = clip_length(num_frames, bbox_head, tracker)
         bbox_head.update(
+            num_frames=self.num_frames,
             num_params=self.mask_head.mask_generator.num_params,
             train_cfg=train_cfg,
             test_cfg=test_cfg)
         self.bbox_head = MODELS.build(bbox_head)
+        if tracker:
+            tracker['clip_len'] = self.num_frames
         self.tracker = MODELS.build(tracker) if tracker else None
-        assert self.tracker is None or \
-            self.tracker.clip_len == self.bbox_head.num_frames, \
-            'bbox_head.num_frames must equal tracker.clip_len'
         self._feat_cache: Dict[int, List[Tensor]] = dict()
         self._schedule = None if self.tracker is None else ClipSchedule(
             self.tracker.clip_len, self.tracker.overlap)
