@@ -1,25 +1,11 @@
-"""Frames read ahead by a thread into a bounded buffer, dropped by policy.
-
-When the model is slower than the source (a camera, a network stream),
-frames arrive faster than they are processed. :class:`FrameReader` reads
-the source in a thread into a buffer of at most ``queue_size`` frames and,
-when the buffer is full, follows a drop policy (:data:`DROP_POLICIES`):
-
-- ``'none'``: drop nothing; the reader waits for room (every frame is
-  processed; a live source's own driver or network buffer may then lag);
-- ``'oldest'``: drop the oldest waiting frame, so the consumer always gets
-  the newest ones (lowest latency, the default for live sources);
-- ``'newest'``: drop the arriving frame, so the waiting ones are kept.
-
-The buffer never holds more than ``queue_size`` frames, whatever the
-speeds. Frames are numbered by their index in the source, so a consumer
-knows which were skipped::
+"""Frames read ahead by a thread into a bounded buffer, dropped by policy
+(``'none'``: the reader waits; ``'oldest'``: the oldest waiting frame;
+``'newest'``: the arriving frame; see ``docs/inference.md``)::
 
     with FrameReader(source, policy='oldest', timeout=10,
                      name='camera 0') as reader:
         for source_index, frame in reader:
             ...
-    reader.num_read, reader.num_taken, reader.num_dropped
 """
 import threading
 from collections import deque
@@ -41,29 +27,23 @@ class FrameReader:
     """Iterate ``(source_index, frame)`` of ``frames``, read by a thread.
 
     Args:
-        frames (Iterable[np.ndarray]): The source, e.g. a
-            :class:`~mmvis_clip.apis.FrameSource` or a
-            :class:`~mmvis_clip.apis.live_frame_source.LiveFrameSource`;
-            iterated (once) in the reader thread. An exception it raises is
-            raised by the iteration after the frames read before it.
-        policy (str): What to drop when the buffer is full, one of
-            :data:`DROP_POLICIES`. Defaults to ``'none'``.
+        frames (Iterable[np.ndarray]): The source, iterated once in the
+            thread; its exception is raised after the frames before it.
+        policy (str): One of :data:`DROP_POLICIES`. Defaults to ``'none'``.
         queue_size (int): Most frames buffered. Defaults to 1.
-        timeout (float, optional): Seconds the iteration waits for a frame
-            before raising :class:`StreamTimeoutError`; None waits as long
-            as the source takes.
-        max_frames (int, optional): Stop after yielding this many frames;
-            with ``policy='none'`` no more are read from the source.
-        name (str): The source as error messages name it, e.g.
-            ``'camera 0'``.
+        timeout (float, optional): Seconds to wait for a frame; None waits
+            as long as the source takes.
+        max_frames (int, optional): Stop after yielding this many frames.
+        name (str): The source in error messages, e.g. ``'camera 0'``.
+
+    Raises:
+        ValueError: If an argument is out of range.
+        StreamTimeoutError: While iterating, no frame for ``timeout`` s.
 
     Attributes:
-        num_read (int): Frames taken from the source.
-        num_taken (int): Frames yielded to the consumer.
-        num_dropped (int): Frames dropped by the policy.
-        num_unprocessed (int): Frames read but neither yielded nor
-            dropped: those buffered when the iteration stopped early
-            (``num_read == num_taken + num_dropped + num_unprocessed``).
+        num_read, num_taken, num_dropped (int): Frames read, yielded,
+            dropped by the policy.
+        num_unprocessed (int): Frames read but neither yielded nor dropped.
         max_buffered (int): Most frames the buffer held at once.
     """
 
@@ -192,11 +172,7 @@ class FrameReader:
             self.close(join_timeout=0 if timed_out else 5.0)
 
     def close(self, join_timeout: float = 5.0) -> None:
-        """Stop reading; frames still buffered count as unprocessed.
-
-        Waits up to ``join_timeout`` seconds for the reader thread (a
-        source blocked in a read is left to its daemon thread).
-        """
+        """Stop reading; wait up to ``join_timeout`` s for the thread."""
         with self._cond:
             self._stopped = True
             self._cond.notify_all()

@@ -28,8 +28,7 @@ class FrameSizeError(FrameError):
 
 
 def list_frame_files(folder: str) -> List[str]:
-    """Image files of ``folder`` in natural order (see
-    :func:`natural_sort_key`).
+    """Image files of ``folder`` in natural order.
 
     Raises:
         FileNotFoundError: If ``folder`` holds no image file.
@@ -65,11 +64,8 @@ def check_frame(frame: np.ndarray, name: str = 'frame') -> np.ndarray:
 
 
 def read_frame(frame: Union[str, os.PathLike, np.ndarray]) -> np.ndarray:
-    """An (H, W, 3) uint8 BGR frame from an array or an image path.
-
-    A path is decoded as mmdet's ``LoadImageFromFile`` does (mmcv with the
-    cv2 backend), so a frame pushed by path gives the same pixels as the
-    dataset pipeline.
+    """An (H, W, 3) uint8 BGR frame from an array or an image path (decoded
+    as mmdet's ``LoadImageFromFile``).
 
     Raises:
         FileNotFoundError: If the path does not exist or cannot be decoded.
@@ -93,19 +89,11 @@ def read_frame(frame: Union[str, os.PathLike, np.ndarray]) -> np.ndarray:
 
 def capture_frames(capture: cv2.VideoCapture,
                    name: str) -> Iterator[np.ndarray]:
-    """The frames of an open ``capture`` until it delivers none; releases
-    it at the end (or when the iteration is closed).
-
-    Args:
-        capture (cv2.VideoCapture): An opened capture.
-        name (str): The source as errors name it (a path, ``camera 0``).
-
-    Yields:
-        np.ndarray: (H, W, 3) uint8 BGR frames.
+    """(H, W, 3) uint8 BGR frames of an open ``capture`` until it delivers
+    none, then released; ``name`` names the source in errors.
 
     Raises:
-        FrameError: A frame that is not (H, W, 3) uint8, naming ``name``
-            and the frame index.
+        FrameError: A frame that is not (H, W, 3) uint8.
     """
     try:
         index = 0
@@ -120,30 +108,26 @@ def capture_frames(capture: cv2.VideoCapture,
 
 
 class FrameSource:
-    """The frames of a video file (anything OpenCV reads, e.g. mp4) or of a
-    folder of images (natural order: ``2.jpg`` before ``10.jpg``).
-
-    Iterating yields (H, W, 3) uint8 BGR arrays, one at a time; nothing is
-    read ahead, so memory does not depend on the video length. Every frame
-    of a folder must have the size of its first frame
-    (:class:`FrameSizeError` names the file otherwise).
+    """(H, W, 3) uint8 BGR frames, one at a time, of a video file (anything
+    OpenCV reads) or a folder of images (natural order: ``2.jpg`` before
+    ``10.jpg``).
 
     Args:
         path (str): A video file or a folder of frames.
 
     Attributes:
-        name (str): The video name: the folder name or the file stem.
-        description (str): The input as messages name it:
-            ``video PATH`` or ``frame folder PATH``.
-        fps (float): The file's frame rate, or
-            :data:`DEFAULT_FOLDER_FPS` for a folder (or a file without one).
-        num_frames (int, optional): The number of frames: exact for a
-            folder, the container's count for a file (None if unknown);
-            for progress bars only.
+        name (str): The folder name or the file stem.
+        description (str): ``video PATH`` or ``frame folder PATH``.
+        fps (float): The file's frame rate, else
+            :data:`DEFAULT_FOLDER_FPS`.
+        num_frames (int, optional): Exact for a folder, the container's
+            count for a file (None if unknown).
 
     Raises:
         FileNotFoundError: If ``path`` does not exist, is an empty folder or
             a file OpenCV cannot open as a video.
+        FrameSizeError: While iterating, a folder frame whose size is not
+            the first frame's.
     """
 
     #: Frames come from a file or folder, not a camera or a stream.

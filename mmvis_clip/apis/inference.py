@@ -40,16 +40,8 @@ def _dataset_meta_from_config(cfg: Config) -> Optional[dict]:
 
 
 def resolve_device(device: Optional[Union[str, torch.device]] = None) -> str:
-    """The device to run a model on: ``device`` when given, else
-    ``'cuda:0'`` when CUDA is available, else ``'cpu'``.
-
-    Args:
-        device (str | torch.device, optional): E.g. ``'cpu'`` or
-            ``'cuda:1'``; None picks the default.
-
-    Returns:
-        str: The device, e.g. ``'cuda:0'`` or ``'cpu'``.
-    """
+    """``device`` (str) when given, else ``'cuda:0'`` when CUDA is
+    available, else ``'cpu'``."""
     if device is not None:
         return str(device)
     return 'cuda:0' if torch.cuda.is_available() else 'cpu'
@@ -57,9 +49,7 @@ def resolve_device(device: Optional[Union[str, torch.device]] = None) -> str:
 
 def check_device(device: Optional[Union[str, torch.device]] = None,
                  what: str = 'device') -> str:
-    """:func:`resolve_device`, refusing a device this machine does not
-    have, in one line: a misspelt device, CUDA without a GPU, a GPU index
-    beyond those visible.
+    """:func:`resolve_device`, refusing a device this machine lacks.
 
     Args:
         device (str | torch.device, optional): E.g. ``'cuda:1'``; None
@@ -70,8 +60,8 @@ def check_device(device: Optional[Union[str, torch.device]] = None,
         str: The device.
 
     Raises:
-        UserError: ``'{what} {device}: CUDA is not available here'`` and
-            the like.
+        UserError: A misspelt device, CUDA without a GPU, a GPU index
+            beyond those visible.
     """
     device = resolve_device(device)
     try:
@@ -94,28 +84,17 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
                    device: Optional[str] = None,
                    cfg_options: Optional[dict] = None,
                    strict: bool = True) -> nn.Module:
-    """Build a video instance segmentation model ready for inference.
-
-    Follows ``mmdet.apis.init_track_model``: the model is built from the
-    config (its ``custom_imports`` imported, mmengine's default scope set
-    from its ``default_scope``, default ``mmdet``), the checkpoint is loaded
-    with torch's weights-only unpickler (``import mmvis_clip`` allow-lists
-    the plain-data types of mmengine checkpoints), SyncBN is turned into BN,
-    and the model is put in eval mode on ``device``.
-
-    ``model.dataset_meta`` comes from the checkpoint's meta (what the
-    Runner saved at training time) or else from the class (and
-    ``metainfo``) of the config's test dataset; ``model.cfg`` is the
-    config.
+    """Build a video instance segmentation model ready for inference, as
+    ``mmdet.apis.init_track_model``: in eval mode on ``device``, with
+    ``cfg`` and ``dataset_meta`` (the checkpoint's, else the config's test
+    dataset's).
 
     Args:
         config (str | PathLike | Config): Config file or object.
         checkpoint (str, optional): Checkpoint file; None keeps the
-            random initialisation (for smoke tests and speed measurements).
+            random initialisation.
         device (str, optional): E.g. ``'cpu'`` or ``'cuda:0'``. Defaults
-            to None: ``'cuda:0'`` when CUDA is available, else ``'cpu'``
-            (:func:`resolve_device`); one this machine does not have is
-            refused first (:func:`check_device`).
+            to None: ``'cuda:0'`` when CUDA is available, else ``'cpu'``.
         cfg_options (dict, optional): Overrides merged into the config,
             e.g. ``{'model.tracker.num_frames_retain': 5}``.
         strict (bool): Refuse a checkpoint whose keys or shapes do not
@@ -125,18 +104,14 @@ def init_vis_model(config: Union[str, os.PathLike, Config],
         nn.Module: The model, with ``cfg`` and ``dataset_meta``.
 
     Raises:
-        UserError: If ``device`` is not one of this machine
-            (:func:`check_device`), e.g. ``'cuda:0'`` without a GPU.
         FileNotFoundError: If the config or checkpoint does not exist.
-        UserError: If the config cannot be loaded, an option of
-            ``cfg_options`` is unknown or of the wrong kind
-            (:func:`~mmvis_clip.engine.config_checks.merge_cfg_options`),
-            or the config names an unknown model type.
-        NotAVideoModelError: If the config's model is not a video model
-            (an mmdet ``BaseMOTModel`` with a tracker); a ``TypeError``.
-        CheckpointError: If the checkpoint cannot be read or does not fit
-            the model (:func:`~mmvis_clip.utils.checkpoint_loading.
-            load_checkpoint_checked`); a ``RuntimeError``.
+        UserError: An unknown device (:func:`check_device`), a config that
+            cannot be loaded, a bad ``cfg_options`` key or an unregistered
+            model type.
+        NotAVideoModelError: The model is not an mmdet ``BaseMOTModel``
+            with a tracker (a ``TypeError``).
+        CheckpointError: The checkpoint cannot be read or does not fit the
+            model (a ``RuntimeError``).
     """
     device = check_device(device)
     if isinstance(config, (str, os.PathLike)):

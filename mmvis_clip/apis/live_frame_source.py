@@ -1,12 +1,6 @@
-"""Frames of a camera or a stream URL, and the one way to open an input.
-
-``open_frame_source(text)`` reads what a user types as the input of a
-tool: a camera index (``0``), a URL (``rtsp://``, ``http(s)://``,
-``file://`` or anything else OpenCV's FFmpeg backend opens), or a video
-file or folder of frames (:class:`~mmvis_clip.apis.FrameSource`). A file
-or folder whose name is only digits is read as a path when written with a
-folder, e.g. ``./0``.
-"""
+"""Frames of a camera or a stream URL, and :func:`open_frame_source`, the
+one way to open an input: a camera index (``0``), a URL (``scheme://``) or
+a video file or frame folder (a digits-only path written as ``./0``)."""
 import os
 import re
 import sys
@@ -30,12 +24,8 @@ class SourceError(UserError):
 
 
 def live_source_of(text: str) -> Optional[Union[int, str]]:
-    """The camera index or URL that ``text`` names, or None for a path.
-
-    Args:
-        text (str): A camera index (digits only), a URL (``scheme://``)
-            or a path.
-    """
+    """The camera index (digits) or URL (``scheme://``) that ``text``
+    names, or None for a path."""
     text = os.fspath(text)
     if text.isdigit():
         return int(text)
@@ -45,8 +35,7 @@ def live_source_of(text: str) -> Optional[Union[int, str]]:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with the password of its user part replaced by ``***``
-    (error messages and logs must not show it)."""
+    """``url`` with the password of its user part replaced by ``***``."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -57,10 +46,8 @@ def redact_url(url: str) -> str:
 
 
 def redact_message(message: str, url: str) -> str:
-    """``message`` (e.g. FFmpeg's reason) with ``url`` and its
-    ``user:password@`` part redacted as :func:`redact_url` does; the
-    password is replaced only there, so a password that is also a piece of
-    other words (``p`` in ``tcp``) leaves them as they are."""
+    """``message`` with ``url`` and its ``user:password@`` part redacted
+    (only there: other words containing the password are kept)."""
     parts = urlsplit(url)
     if parts.password is None:
         return message
@@ -71,8 +58,8 @@ def redact_message(message: str, url: str) -> str:
 
 @contextmanager
 def native_stderr_captured(lines: List[str]):
-    """Within: what native code (OpenCV, FFmpeg) writes to file descriptor
-    2 goes to ``lines`` instead of the terminal (filled on exit)."""
+    """Within: native writes to file descriptor 2 go to ``lines`` (filled
+    on exit)."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode='w+b') as capture:
@@ -93,8 +80,7 @@ _FFMPEG_PREFIX = re.compile(r'^\[[\w-]+ @ 0x[0-9a-f]+\]\s*')
 
 
 def ffmpeg_reason(lines: List[str]) -> Optional[str]:
-    """The last FFmpeg log line of ``lines`` without its prefix (e.g.
-    ``Connection to tcp://host:554 failed: Connection refused``)."""
+    """The last FFmpeg log line of ``lines`` without its prefix."""
     for line in reversed(lines):
         if _FFMPEG_PREFIX.match(line):
             return _FFMPEG_PREFIX.sub('', line)
@@ -102,36 +88,23 @@ def ffmpeg_reason(lines: List[str]) -> Optional[str]:
 
 
 class LiveFrameSource:
-    """The frames of a camera or of a stream URL, as they arrive.
-
-    Same attributes as :class:`~mmvis_clip.apis.FrameSource` (``name``,
-    ``fps``, ``num_frames`` = None, ``frame_files`` = None). The capture is
-    opened at construction, so a camera that does not exist or a URL that
-    cannot be opened fails at once; iterating reads until the source stops
-    (a camera unplugged, a stream or file that ends). Reading is blocking:
-    wrap the source in a :class:`~mmvis_clip.apis.frame_reader.FrameReader`
-    to bound the wait (``timeout``) and to drop frames when the consumer is
-    slower than the source.
-
-    OpenCV's and FFmpeg's messages while opening are kept off the
-    terminal; a URL that fails names FFmpeg's reason (e.g. ``Connection
-    refused``) in the one error line.
+    """The frames of a camera or of a stream URL, as they arrive (blocking
+    reads: wrap it in a :class:`~mmvis_clip.apis.frame_reader.FrameReader`).
+    Opened at construction; attributes as
+    :class:`~mmvis_clip.apis.FrameSource`'s.
 
     Args:
         source (int | str): A camera index or a URL.
-        timeout (float): Seconds OpenCV's FFmpeg backend may take to open
-            a URL. Its read timeout is set to twice this plus a second, so
-            that a :class:`~mmvis_clip.apis.frame_reader.FrameReader` with
-            this timeout reports a stalled stream as a timeout (FFmpeg's
-            own would end the stream as if it had finished). Defaults to
-            10.
+        timeout (float): Seconds to open a URL; FFmpeg's read timeout is
+            ``2 * timeout + 1``, so a ``FrameReader`` with ``timeout``
+            reports a stall first. Defaults to 10.
 
     Attributes:
-        description (str): The source as messages name it: ``camera 0``
-            or ``stream URL`` (without a password).
+        description (str): ``camera 0`` or ``stream URL`` (no password).
 
     Raises:
-        SourceError: If the camera or the URL cannot be opened.
+        SourceError: If the camera or the URL cannot be opened, or (while
+            iterating) delivers no frame.
     """
 
     #: Frames come from a camera or a stream.
@@ -211,7 +184,7 @@ class LiveFrameSource:
 def open_frame_source(
         text: str,
         timeout: float = 10.0) -> Union[FrameSource, LiveFrameSource]:
-    """The frames of the input a user names (see the module doc).
+    """The frames of the input a user names.
 
     Args:
         text (str): A camera index, a URL, a video file or a frame folder.

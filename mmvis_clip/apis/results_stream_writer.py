@@ -1,32 +1,12 @@
-"""Results written as JSON Lines while a video streams, as they are final.
+"""Results written as JSON Lines while a video streams, one flushed line
+each (``docs/inference.md``, ``--out-frames``):
 
-One json object per line, flushed at once, so another program can follow
-the file (``tail -f``) during a live run:
-
-- first ``{"video": NAME, "video_id": ID, "source": DESCRIPTION,
-  "fps": FPS}``;
-- per frame, when its results are final: ``{"frame": I, "source_frame":
-  J, "instances": [{"id", "category_id", "score", "bbox": [x1, y1, x2,
-  y2], "segmentation": RLE}, ...]}`` where ``frame`` counts processed
-  frames (the index in ``--out-json``) and ``source_frame`` the frames the
-  source delivered (they differ when frames are dropped); ``segmentation``
-  is a COCO compressed RLE of the frame's size;
-- per track, when it ends (the tracker forgets it) or at the end of the
-  video: ``{"track": ID, "category_id", "score", "frames"}`` (its
-  :class:`~mmvis_clip.structures.track_votes.TrackSummary`:
-  majority-vote label and mean score over its frames, as in
-  ``--out-json``, and the number of its per-frame instances);
-- last ``{"end": {...}}`` with the frame counts (read, processed,
-  dropped) and ``stopped_by``, why the run ended (``video_demo.py``:
-  ``end``, ``max_frames``, ``user`` (the window closed), ``interrupted``
-  (Ctrl-C), ``stalled``: a live source delivered no frame for
-  ``--timeout`` seconds, ``stream_ended``: a camera or network stream
-  ended early). It is written when the run ends, a stall, an early end or
-  a first Ctrl-C included, but not after an error or an abort (a second
-  Ctrl-C): a file without it is the record of an aborted run.
-
-An ``OSError`` of a write (a full disk) names the file
-(:func:`~mmvis_clip.utils.user_errors.os_errors_name`).
+- ``{"video": NAME, "video_id": ID, "source": DESCRIPTION, "fps": FPS}``;
+- per final frame: ``{"frame": I, "source_frame": J, "instances": [{"id",
+  "category_id", "score", "bbox": [x1, y1, x2, y2], "segmentation": RLE},
+  ...]}``;
+- per ended track: ``{"track": ID, "category_id", "score", "frames"}``;
+- last ``{"end": {...}}``: frame counts and ``stopped_by``.
 """
 import json
 from typing import Callable, Dict, List, Optional
@@ -38,10 +18,8 @@ from ..utils.user_errors import os_errors_name
 
 
 class ResultsStreamWriter:
-    """Append the streamed results of one video to a JSON Lines file.
-
-    The file is opened (and emptied) at construction and written line by
-    line; it is a stream, not an atomic output.
+    """Append the streamed results of one video to a JSON Lines file
+    (emptied at construction; not an atomic output).
 
     Args:
         path (str): The ``.jsonl`` file.
@@ -67,10 +45,8 @@ class ResultsStreamWriter:
               result: FrameResult,
               source_frame: int,
               rles: Optional[List[dict]] = None) -> None:
-        """One frame's final results; ``source_frame`` is its index among
-        the frames the source delivered; ``rles``: the masks already
-        encoded (:func:`~mmvis_clip.structures.rle.encode_masks`), if they
-        are."""
+        """One frame's final results; ``source_frame``: its index in the
+        source; ``rles``: its masks already encoded, if they are."""
         instances = []
         if rles is None:
             rles = encode_masks(result.masks)
@@ -102,11 +78,8 @@ class ResultsStreamWriter:
                     frames=int(summary.num_frames)))
 
     def end(self, stats: dict) -> None:
-        """The last line: the run's frame counts and how it ended.
-
-        Args:
-            stats (dict): e.g. ``FrameReader.stats()`` with ``stopped_by``.
-        """
+        """The last line: ``stats``, e.g. ``FrameReader.stats()`` with
+        ``stopped_by``."""
         self._write(dict(end=stats))
 
     def close(self) -> Optional[str]:

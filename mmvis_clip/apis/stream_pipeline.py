@@ -30,19 +30,9 @@ def _test_pipeline_cfg(cfg: Config) -> List[dict]:
 
 
 def build_stream_pipeline(cfg: Config) -> Compose:
-    """The config's test pipeline for frames given as arrays.
-
-    mmdet's video test pipelines read each frame from a file and its
-    annotations (``TransformBroadcaster`` over ``LoadImageFromFile``,
-    ``Resize``, ``LoadTrackAnnotations``, then ``PackTrackInputs``).
-    Like ``mmdet.apis.inference_mot``, the image loader becomes
-    ``LoadImageFromNDArray`` (same arguments, e.g. ``to_float32``) and the
-    annotation loaders are dropped; unlike it, every other transform of the
-    broadcaster is kept in order (``inference_mot`` keeps ``Resize`` only).
-
-    The returned pipeline takes a dict of per-frame lists (see
-    :func:`stream_inputs`) and returns what the test dataloader gives for a
-    video of those frames: ``inputs`` (T, 3, H, W) and a
+    """The config's test pipeline for frames given as arrays
+    (``LoadImageFromNDArray``, no annotation loader): from
+    :func:`stream_inputs` to ``inputs`` (T, 3, H, W) and a
     ``TrackDataSample`` of T frames.
 
     Raises:
@@ -79,10 +69,8 @@ def build_stream_pipeline(cfg: Config) -> Compose:
 
 def stream_inputs(frames: Sequence[np.ndarray],
                   frame_ids: Sequence[int]) -> dict:
-    """The pipeline input of frames ``frame_ids`` of a stream.
-
-    ``img_id`` (which ``PackTrackInputs`` needs) is the frame id; the video
-    length, unknown on a stream, is left out.
+    """The pipeline input of frames ``frame_ids`` of a stream (``img_id``
+    is the frame id; no video length).
 
     Args:
         frames (Sequence[np.ndarray]): (H, W, 3) uint8 BGR frames.

@@ -1,8 +1,4 @@
-"""Streaming video instance segmentation: frames in, tracked masks out.
-
-The stream API over the models' one inference contract
-(:class:`~mmvis_clip.models.vis.video_stream.VideoStreamMixin`): it never
-needs the video length, and its memory is the tracker's, not the frames'::
+"""Streaming video instance segmentation: frames in, tracked masks out::
 
     seg = VideoSegmenter(model)              # model from init_vis_model
     seg.reset()
@@ -11,17 +7,8 @@ needs the video length, and its memory is the tracker's, not the frames'::
             ...
     results, summaries = seg.finish()        # {id: TrackSummary}
 
-After :meth:`VideoSegmenter.finish` the stream is closed:
-:meth:`~VideoSegmenter.push` and ``finish`` raise :class:`StreamEndedError`
-until :meth:`~VideoSegmenter.reset` starts the next video.
-
-A model holds the state of one stream (its tracker's tracks, a clip
-model's frames): :meth:`~VideoSegmenter.reset` (also run on creation)
-makes the segmenter the owner of its model's state, and a segmenter whose
-model another one has taken over raises :class:`SharedModelError`. A model
-in train mode (batch norm with batch statistics, dropout) gives other
-results than the evaluated one: it raises :class:`TrainModeError`. Both
-are real checks, kept under ``python -O``.
+One model runs one stream at a time; ``reset()`` starts the next video
+(``docs/inference.md``).
 """
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -43,14 +30,11 @@ from .stream_pipeline import build_stream_pipeline, stream_inputs
 
 
 class StreamEndedError(RuntimeError):
-    """A frame was pushed (or ``finish()`` called again) after
-    ``finish()`` ended the video and before ``reset()``."""
+    """``push()`` or ``finish()`` after ``finish()``, before ``reset()``."""
 
 
 class SharedModelError(RuntimeError):
-    """A segmenter was used after another one took over its model's
-    stream state (by being created on the same model, or by ``reset()``):
-    one model can run one stream at a time."""
+    """A segmenter was used after another one took over its model."""
 
 
 class TrainModeError(UserError):
@@ -77,26 +61,16 @@ def tensor_bytes(obj) -> int:
 class VideoSegmenter:
     """A VIS model (STC, CiCo, MaskTrack R-CNN) as a frame-stream API.
 
-    Each pushed frame goes through the config's test pipeline as a
-    one-frame video with ``frame_id`` = its index in the stream, the
-    model's data pre-processor and ``step``; :meth:`push` returns the
-    frames that became final (STC and MaskTrack R-CNN: the frame itself;
-    CiCo: the frames of each completed clip), :meth:`finish` the rest.
-    Every returned frame is counted in its tracks' :class:`TrackSummary`
-    (:class:`TrackVotes`, the rule of ``tools/test.py``'s results).
-
-    Inference stages (:mod:`~mmvis_clip.models.utils.inference_stages`):
-    the test pipeline, collation and data pre-processor are marked
-    ``'pre-processing'``, the model's ``step`` and ``flush`` ``'model'``
-    (its own finer stages inside).
+    :meth:`push` returns the frames that became final (STC: the frame;
+    CiCo: the frames of each completed clip), :meth:`finish` the rest;
+    each is counted in its tracks' :class:`TrackSummary`.
 
     Args:
-        model (nn.Module): A video model from :func:`init_vis_model`
-            (with ``cfg`` and a ``tracker``), in eval mode on any device;
-            one model serves one segmenter at a time (see the module
-            doc).
+        model (nn.Module): A video model from :func:`init_vis_model`, in
+            eval mode, on any device.
 
     Raises:
+        ValueError: If the model has no ``cfg`` or no tracker.
         TrainModeError: If the model (or a module of it) is in train mode,
             here or at a later :meth:`push`.
 
@@ -135,9 +109,7 @@ class VideoSegmenter:
         return next(self.model.parameters()).device
 
     def reset(self) -> None:
-        """Start a new video: forget the tracks and the frame count, and
-        take over the model's stream state (another segmenter on the same
-        model then raises :class:`SharedModelError`)."""
+        """Start a new video and take over the model's stream state."""
         self.frame_index = 0
         self.frame_shape: Optional[Tuple[int, int]] = None
         self.finished = False
@@ -175,8 +147,7 @@ class VideoSegmenter:
                 'video and reset() before the next')
 
     def _check_open(self, call: str) -> None:
-        """Refuse ``call`` once :meth:`finish` has ended the video, or when
-        another segmenter owns the model."""
+        """Refuse ``call`` after :meth:`finish` or for a lost model."""
         self._check_owner(call)
         if self.finished:
             raise StreamEndedError(
@@ -207,8 +178,7 @@ class VideoSegmenter:
                 [self.pipeline(stream_inputs(frames, frame_ids))])
 
     def _run_model(self, data: dict) -> FrameResults:
-        """Data pre-processor and the model's ``step`` on one collated
-        frame; returns the final ``(frame_id, instances)`` pairs."""
+        """Pre-processor and ``step``: the final ``(frame_id, instances)``."""
         with torch.no_grad():
             with inference_stage('pre-processing'):
                 data = self.model.data_preprocessor(data, False)
@@ -234,8 +204,7 @@ class VideoSegmenter:
                 path.
 
         Returns:
-            list[FrameResult]: The frames whose results became final (in
-            frame order), possibly none.
+            list[FrameResult]: The frames final now, in order; maybe none.
 
         Raises:
             StreamEndedError: After :meth:`finish`, until :meth:`reset`.
@@ -253,10 +222,8 @@ class VideoSegmenter:
         """End the video; the stream then needs :meth:`reset`.
 
         Returns:
-            tuple: The remaining :class:`FrameResult` s and the
-            :class:`TrackSummary` (majority-vote label, mean score, number
-            of frames) of every track id not yet returned by
-            :meth:`pop_finished_summaries`, by id.
+            tuple: The remaining :class:`FrameResult` s and, by id, the
+            :class:`TrackSummary` of every track not yet popped.
 
         Raises:
             StreamEndedError: If the video already ended.
@@ -273,23 +240,18 @@ class VideoSegmenter:
         return results, dict(sorted(self.votes.summaries().items()))
 
     def _ended_ids(self) -> List[int]:
-        """Counted ids the tracker no longer holds: no later frame can
-        have them (a clip model's held frames only have tracks in
-        memory)."""
+        """Counted ids the tracker no longer holds."""
         return [i for i in self.votes.labels if i not in self.tracker.tracks]
 
     def pop_finished_summaries(self) -> Dict[int, TrackSummary]:
-        """Return and forget the summaries of tracks that ended (left the
-        tracker's memory), by id; call it now and then on endless streams
-        so that the kept counts stay bounded."""
+        """Return and forget, by id, the summaries of tracks that left the
+        tracker's memory (bounds the counts on endless streams)."""
         self._check_owner('pop_finished_summaries')
         return dict(sorted(self.votes.pop(self._ended_ids()).items()))
 
     def state_size(self) -> Dict[str, int]:
-        """Size of the state kept between frames: ``num_tracks`` (in the
-        tracker's memory), ``tensor_bytes`` (their stored tensors) and
-        ``num_finished`` (ended tracks whose summaries are not yet
-        popped)."""
+        """State kept between frames: ``num_tracks``, ``tensor_bytes`` (of
+        the tracks) and ``num_finished`` (summaries not yet popped)."""
         tracks = self.tracker.tracks
         return dict(
             num_tracks=len(tracks),

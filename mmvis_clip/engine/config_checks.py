@@ -1,11 +1,7 @@
 """Checks of what a user gives ``tools/train.py`` / ``tools/test.py``: the
-config file, ``--data-root``, ``--cfg-options``, the registry names and
-values of the final config (:func:`check_config_values`: against the
-signatures of the classes they build) and the data they point to.
-
-Each problem is a :class:`~mmvis_clip.utils.user_errors.UserError` whose
-message names the file or the option key at fault.
-"""
+config file, ``--data-root``, ``--cfg-options``, the final config's values
+and the data it points to; each problem a one-line ``UserError`` naming the
+file or key (``docs/train_test.md``)."""
 import ast
 import difflib
 import inspect
@@ -142,8 +138,7 @@ def split_data_root(
         data_root: Optional[str],
         cfg_options: Optional[dict]) -> Tuple[Optional[str], Dict[str, Any]]:
     """Take a top-level ``data_root`` out of ``--cfg-options``: it means
-    what ``--data-root`` means (mmengine substitutes ``data_root`` when the
-    config file is parsed, so merging it would change nothing else).
+    what ``--data-root`` means.
 
     Args:
         data_root (str, optional): ``--data-root``.
@@ -182,12 +177,8 @@ def dataset_roots(cfg: Config) -> List[Tuple[str, str]]:
 
 def apply_data_root(cfg: Config, data_root: str) -> List[str]:
     """Point the config at another data root, as if its ``data_root`` had
-    been ``data_root`` when the file was parsed.
-
-    Every ``data_root`` equal to the config's (the datasets of all
-    dataloaders, wrappers' inner datasets included) becomes the new one,
-    and every path that starts with it (evaluators' ``ann_file``, ...)
-    moves with it. A trailing ``/`` follows the config's.
+    been ``data_root`` when the file was parsed (every path built from the
+    old root moves too).
 
     Args:
         cfg (Config): Modified in place.
@@ -198,7 +189,7 @@ def apply_data_root(cfg: Config, data_root: str) -> List[str]:
 
     Raises:
         UserError: The config names no data root, or its datasets use
-            several (which one to replace would be a guess).
+            several.
     """
     if not data_root:
         raise UserError('--data-root: an empty path')
@@ -397,12 +388,8 @@ def _registry_names(registry) -> List[str]:
 
 
 def _check_type(where: str, path: Sequence[str], value: Any) -> None:
-    """Refuse a ``type`` that nothing builds the dict at ``path`` from: the
-    one owner of registry names, for ``--cfg-options`` and config files.
-
-    Model sub-dicts may also be built from mmdet's ``TASK_UTILS`` (box
-    coders, anchor generators) and ``roi_layer`` from ``mmcv.ops``
-    (:data:`BUILT_FROM_MODULE`).
+    """Refuse a ``type`` that nothing builds the dict at ``path`` from
+    (registries, :data:`BUILT_FROM_MODULE`).
 
     Args:
         where (str): How the message names the value, e.g.
@@ -452,17 +439,8 @@ def _import_config_modules(cfg: Config) -> None:
 
 
 def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
-    """Refuse ``--cfg-options`` keys that nothing would read and values of
-    the wrong kind, before they are merged.
-
-    A key's every parent must exist in the config. A new key is accepted
-    at the top level when mmengine's Runner reads it, under a dict with a
-    ``type`` when the class that dict builds takes it (classes that take
-    ``**kwargs`` and dicts the check cannot place accept any key), and
-    under ``randomness`` / a dataloader when the Runner / torch's
-    ``DataLoader`` take it. A text value where the config has a number
-    (or a bool) is refused too, and a ``type`` that the registry building
-    that dict does not have.
+    """Refuse ``--cfg-options`` keys that nothing would read, values of
+    the wrong kind and unknown ``type`` names, before they are merged.
 
     Args:
         cfg (Config): The config, before the options are merged.
@@ -817,19 +795,8 @@ def _check_values_in(value: Any, path: Tuple[str, ...], where) -> None:
 def check_config_values(cfg: Config,
                         options: Optional[Dict[str, Any]] = None) -> None:
     """Refuse, before anything is built, a registry name or a value of the
-    final config (its file and ``--cfg-options``) that the class it goes
-    to does not take.
-
-    Every dict with a ``type`` that a known registry builds (see
-    :func:`_registry_of`) must name a registered class (closest names
-    otherwise, :func:`_check_type`). Its values, those of the Runner's
-    own arguments, of ``randomness`` and of type-less dataloaders (torch's
-    ``DataLoader``), are checked against the class's signature: a value
-    whose kind (number, whole number, bool, text, list, None) the
-    parameter's annotation (or, without one, its bool / number default)
-    does not allow is refused; annotations naming anything else are not
-    checked. Keys of :data:`KNOWN_VALUES` are checked for their range too
-    (``train_cfg.max_epochs=0`` would train nothing and exit 0).
+    final config that the class it goes to does not take (kind against
+    the signature; range for :data:`KNOWN_VALUES`).
 
     Args:
         cfg (Config): The final config.
@@ -901,14 +868,9 @@ def _type_name(dataset: dict) -> str:
 
 
 def _missing_hint(dataset: dict, path: Optional[str] = None) -> str:
-    """How to make the missing ``path`` of ``dataset`` (a dataset config).
-
-    The synthetic dataset's command is suggested only for its default
-    folder (:data:`SYNTHETIC_ROOT`), a CocoVID json ``X_cocovid.json``
-    missing beside its raw ``X.json`` gets the conversion command, the
-    public datasets docs/data.md; any other folder is the
-    user's own data: its config comes from ``make_dataset_config.py``.
-    """
+    """How to make the missing ``path`` of ``dataset`` (a dataset config):
+    the synthetic or conversion command, docs/data.md, or
+    ``make_dataset_config.py``."""
     from ..datasets.dataset_classes import MAKE_DATASET_CONFIG, raw_json_of
     root = dataset.get('data_root') or ''
     kind = _type_name(dataset)
@@ -1033,20 +995,15 @@ def config_dataset_classes(dataset: dict) -> Optional[Tuple[str, ...]]:
 
 def check_dataset_classes(cfg: Config, dataloaders: Sequence[str]) -> None:
     """Refuse, before anything is built, a video dataset whose annotation
-    json does not have its classes (as the dataset would, after the model
-    is built, or, for mmdet's datasets, silently drop the instances).
-
-    Only the json's ``categories`` are read
-    (:func:`~mmvis_clip.datasets.dataset_classes.read_json_categories`).
+    json (its ``categories``) does not have its classes.
 
     Args:
         cfg (Config): The final config.
         dataloaders (Sequence[str]): E.g. ``('test_dataloader',)``.
 
     Raises:
-        UserError: One line naming the config, the dataset key, the json,
-            what differs, and the command that writes a config for the
-            json (``tools/misc/make_dataset_config.py``).
+        UserError: Naming the config, the dataset key, the json and what
+            differs.
     """
     from ..datasets.dataset_classes import (class_mismatch,
                                             make_dataset_config_command,

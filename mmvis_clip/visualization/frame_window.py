@@ -35,10 +35,8 @@ def check_display(probe_timeout: float = 30.0) -> None:
     """Check that OpenCV can open a window here.
 
     Raises:
-        NoDisplayError: Naming the reason: OpenCV without a GUI backend
-            (e.g. ``opencv-python-headless``), no ``$DISPLAY`` /
-            ``$WAYLAND_DISPLAY`` on Linux, or a display OpenCV cannot
-            reach (OpenCV's message about it).
+        NoDisplayError: A headless OpenCV, no ``$DISPLAY`` /
+            ``$WAYLAND_DISPLAY`` on Linux, or a display it cannot reach.
     """
     gui = opencv_gui()
     if gui.upper() == 'NONE':

@@ -1,14 +1,5 @@
-"""A video of the processed frames of a source, in the source's time.
-
-When frames are dropped (a live source faster than the model), writing
-only the processed frames at the source's fps would play the video too
-fast: 38 processed frames of a 10 s stream at 25 fps make a 1.5 s video.
-:class:`SourceTimeVideoWriter` keeps the source's clock instead: the video
-is written at the source's fps and each processed frame is held (written
-again) until the next processed frame, by their indices in the source. The
-video then lasts as long as the stretch of the source it shows, and its
-frame ``j`` is the source's frame ``first + j`` or the last processed
-frame before it (the newest result at that time)::
+"""A video of the processed frames of a source, in the source's time
+(``docs/inference.md``, ``--out``): each frame is held until the next::
 
     writer = SourceTimeVideoWriter(AtomicVideoWriter('out.mp4', fps=25))
     writer.write(drawn_0, 0)
@@ -24,10 +15,8 @@ from .video_renderer import AtomicVideoWriter
 
 
 class SourceTimeVideoWriter:
-    """Write frames numbered by their source index, holding each one until
-    the next (see the module doc).
-
-    One frame is held in memory (the last one given), never more.
+    """Write frames numbered by their source index, holding each one (in
+    memory: the last one only) until the next.
 
     Args:
         writer (AtomicVideoWriter): The video, at the source's fps.
@@ -45,8 +34,7 @@ class SourceTimeVideoWriter:
         self._held: Optional[np.ndarray] = None
 
     def write(self, frame: np.ndarray, source_index: int) -> None:
-        """Add the frame of source index ``source_index`` (increasing);
-        the frame before it is written once per source frame between.
+        """Add the frame of source index ``source_index`` (increasing).
 
         Raises:
             ValueError: If ``source_index`` is not after the last one.
@@ -69,8 +57,7 @@ class SourceTimeVideoWriter:
         return self.writer.num_frames + (self._held is not None)
 
     def close(self) -> str:
-        """Write the last frame once and finish the video; returns its
-        path."""
+        """Write the last frame once, finish the video; return its path."""
         if self._held is not None:
             self.writer.write(self._held)
             self._held = None

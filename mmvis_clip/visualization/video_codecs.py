@@ -1,11 +1,5 @@
-"""The video codecs the demo writes, and whether this OpenCV can write one.
-
-OpenCV writes mp4 through its FFmpeg backend with the encoders of the
-FFmpeg it was built with. ``mp4v`` (MPEG-4 Part 2) is in every build but
-browsers do not play it; ``avc1`` (H.264) plays everywhere but the
-``opencv-python`` wheels have no H.264 encoder. :func:`video_codec_available`
-asks the installed OpenCV by opening a writer on a temporary file.
-"""
+"""The video codecs the demo writes, and whether this OpenCV can write one
+(``docs/inference.md``, ``--codec``)."""
 import os
 import os.path as osp
 import tempfile
@@ -31,24 +25,13 @@ class CodecUnavailableError(UserError):
 
 
 def codec_fourcc(name: str) -> str:
-    """The FourCC of a codec name of :data:`VIDEO_CODECS` or
-    :data:`CODEC_ALIASES` (``'h264'`` -> ``'avc1'``)."""
+    """The FourCC of a codec name or alias (``'h264'`` -> ``'avc1'``)."""
     return CODEC_ALIASES.get(name, name)
 
 
 def video_codec_available(fourcc: str) -> bool:
-    """Whether OpenCV can write an mp4 with ``fourcc`` here.
-
-    Opens a :class:`cv2.VideoWriter` of a small frame on a temporary file
-    (removed after); OpenCV's and FFmpeg's messages while trying are kept
-    off the terminal.
-
-    Args:
-        fourcc (str): A four-character code, e.g. ``'avc1'``.
-
-    Returns:
-        bool: True if the writer opens.
-    """
+    """Whether OpenCV can write an mp4 with ``fourcc`` (e.g. ``'avc1'``)
+    here: a writer opened on a temporary file, quietly."""
     # imported here: the visualization package does not need the APIs
     from ..apis.live_frame_source import native_stderr_captured
     messages: List[str] = []
@@ -78,8 +61,8 @@ def check_video_codec(name: str, option: str = '--codec') -> str:
         str: The FourCC, e.g. ``'avc1'`` for ``'h264'``.
 
     Raises:
-        CodecUnavailableError: One line naming the codec, the OpenCV
-            version and the way to convert an mp4v video.
+        CodecUnavailableError: An unknown codec or one this OpenCV cannot
+            write.
     """
     fourcc = codec_fourcc(name)
     if fourcc not in VIDEO_CODECS:

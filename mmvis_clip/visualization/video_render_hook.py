@@ -1,5 +1,4 @@
-"""Render each test video's predictions to an mp4 (``test.py --show-dir``).
-"""
+"""Render each test video's predictions to an mp4 (``test.py --show-dir``)."""
 import os.path as osp
 from typing import Optional, Sequence, Tuple
 
@@ -12,8 +11,7 @@ from .video_renderer import AtomicVideoWriter, VideoRenderer
 
 
 def video_name(img_path: str) -> str:
-    """The name of the video a frame belongs to: its folder's name
-    (YouTube-VIS and OVIS keep the frames of a video in one folder)."""
+    """The name of the video a frame belongs to: its folder's name."""
     return osp.basename(osp.dirname(img_path))
 
 
@@ -30,21 +28,15 @@ def frame_root(img_path: str) -> Tuple[str, str]:
 
 @HOOKS.register_module()
 class VideoRenderHook(Hook):
-    """Draw the tracked predictions of every test video into
-    ``out_dir/<video name>.mp4`` (masks, boxes, class names, ids; one
-    colour per id), each file written atomically.
-
-    The test dataset must yield whole videos (as :class:`VISMetric` needs);
-    frames are read again from their ``img_path``. A video name met twice
-    gets its ``video_id`` appended. An ``out_dir`` that is or lies inside
-    the folder of the video folders (:func:`frame_root`) is refused
-    (:func:`~mmvis_clip.utils.atomic_io.refuse_writing_into_inputs`),
-    before its video is written.
+    """Draw the tracked predictions of every test video (whole videos)
+    into ``out_dir/<video name>.mp4``, atomically; a name met twice gets its
+    ``video_id`` appended.
 
     Args:
-        out_dir (str): Output folder, created if missing.
+        out_dir (str): Output folder, created if missing; not inside the
+            test frames' folder.
         score_thr (float): Instances scoring below it are not drawn.
-            Defaults to 0.3 (mmdet's ``TrackVisualizationHook`` default).
+            Defaults to 0.3.
         fps (float): Frames per second of the videos. Defaults to 10.
     """
 

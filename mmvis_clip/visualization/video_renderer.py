@@ -19,24 +19,10 @@ _visualizer_names = itertools.count()
 
 
 class AtomicVideoWriter:
-    """Write an mp4 with OpenCV, atomically.
-
-    Frames go to a hidden temporary file in the destination folder (named
-    ``.<name>.<random>.mp4``: OpenCV picks the container from the
-    extension) which :meth:`close` moves over ``path`` with
-    :func:`os.replace`; :meth:`abort` (or leaving a ``with`` block by an
-    exception) deletes it. A reader never sees a partial video.
-
-    OpenCV does not report a failed write (a full disk, a quota): after
-    writing, :meth:`close` opens the video again and checks that it holds
-    every frame; an incomplete one raises an ``OSError`` naming ``path``
-    (as do the errors of the file operations).
-
-    The size is set by the first frame; every frame must have it. An odd
-    width or height is padded with one black column (on the right) or row
-    (at the bottom) to the even size the mp4 codecs need (OpenCV itself
-    would cut the last column or row off): every pixel of a frame is in
-    the video, at the same place.
+    """Write an mp4 with OpenCV, atomically (a hidden temporary file moved
+    over ``path`` by :meth:`close`, deleted by :meth:`abort` or an
+    exception in a ``with`` block). The first frame sets the size; an odd
+    width or height is padded with one black column or row.
 
     Args:
         path (str): Destination file, e.g. ``out/video.mp4``.
@@ -113,8 +99,8 @@ class AtomicVideoWriter:
 
         Raises:
             ValueError: If no frame was written (no file is made).
-            OSError: If the video could not be written whole (e.g. the
-                disk is full), naming ``path``; nothing is left.
+            OSError: If the video does not hold every frame (e.g. a full
+                disk), naming ``path``; nothing is left.
         """
         if self._writer is None:
             raise ValueError(f'{self.path}: no frame was written')
@@ -133,8 +119,7 @@ class AtomicVideoWriter:
         return self.path
 
     def _check_written(self) -> None:
-        """Raise an ``OSError`` naming :attr:`path` if the temporary
-        video does not hold every frame written."""
+        """``OSError`` unless the temporary video holds every frame."""
         capture = cv2.VideoCapture(self._tmp_path)
         try:
             found = (int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -171,8 +156,7 @@ class AtomicVideoWriter:
 
 class VideoRenderer:
     """Draw tracked (or ground-truth) instances on frames: masks, boxes,
-    class names and ids, one fixed colour per id (:class:`
-    VISLocalVisualizer`, i.e. mmdet's ``TrackLocalVisualizer``).
+    class names and ids, one fixed colour per id.
 
     Args:
         classes (Sequence[str], optional): Class names by label.
@@ -200,10 +184,9 @@ class VideoRenderer:
 
         Args:
             frame (np.ndarray): (H, W, 3) uint8 BGR.
-            instances (FrameResult | InstanceData): With ``instances_id``,
-                ``labels`` and optionally ``masks`` (n, H, W), ``bboxes``
-                (n, 4), ``scores``: NumPy arrays, tensors or mmdet's box
-                and mask types.
+            instances (FrameResult | InstanceData): ``instances_id``,
+                ``labels``, optionally ``masks`` (n, H, W), ``bboxes``
+                (n, 4), ``scores``.
 
         Returns:
             np.ndarray: (H, W, 3) uint8 BGR.

@@ -27,13 +27,8 @@ def as_numpy(value) -> np.ndarray:
 
 
 def instance_color(instance_id: int) -> Tuple[int, int, int]:
-    """The RGB colour of an instance id, the same in every frame and run.
-
-    Hue ``(id * 0.618...) mod 1`` at saturation 0.65 and value 0.95.
-    mmdet's ``random_color`` seeds NumPy's global generator with the id
-    (changing the caller's random state) and needs seaborn; this needs
-    neither.
-    """
+    """The RGB colour of an instance id, the same in every frame and run:
+    hue ``(id * 0.618...) mod 1``, saturation 0.65, value 0.95."""
     hue = (int(instance_id) * GOLDEN_RATIO_CONJUGATE) % 1.0
     rgb = colorsys.hsv_to_rgb(hue, 0.65, 0.95)
     return tuple(int(round(255 * c)) for c in rgb)
@@ -41,21 +36,15 @@ def instance_color(instance_id: int) -> Tuple[int, int, int]:
 
 @VISUALIZERS.register_module()
 class VISLocalVisualizer(TrackLocalVisualizer):
-    """``TrackLocalVisualizer`` drawing each instance in the colour of its
-    id (:func:`instance_color`).
-
-    Draws, per instance, its box and mask in that colour, the mask outline
-    in white, and a label ``class name / id | score`` (``cls<label>`` when
-    ``dataset_meta`` has no classes), as ``TrackLocalVisualizer`` does.
-    Images are RGB, as for every mmengine visualizer.
-    """
+    """``TrackLocalVisualizer`` drawing each instance (RGB images) in the
+    colour of its id (:func:`instance_color`), labelled ``class name / id |
+    score``."""
 
     def _draw_instances(self, image: np.ndarray,
                         instances: InstanceData) -> np.ndarray:
-        """Draw ``instances`` (``instances_id``, ``labels`` and optional
-        ``bboxes`` (N, 4), ``masks`` (N, H, W) bool, ``scores``; NumPy
-        arrays or tensors) on the RGB ``image``; returns the drawn RGB
-        image."""
+        """Draw ``instances`` (``instances_id``, ``labels``, optional
+        ``bboxes`` (N, 4), ``masks`` (N, H, W) bool, ``scores``) on the RGB
+        ``image``; returns the drawn RGB image."""
         self.set_image(image)
         if len(instances) == 0:
             return self.get_image()

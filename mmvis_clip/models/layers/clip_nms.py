@@ -1,9 +1,5 @@
-"""Test-time filtering and NMS of a clip's candidates (CiCo, Sec. 3.4).
-
-The paper says "NMS"; the public CiCo code filters the candidates by their
-boxes and low-resolution masks and suppresses with a mixed box / mask IoU.
-This module is that step; its defaults are the public code's.
-"""
+"""Test-time filtering and NMS of a clip's candidates (CiCo paper, Sec. 3.4;
+the authors' code's rules, ``configs/cico/README.md``)."""
 from typing import Optional
 
 import torch
@@ -15,22 +11,18 @@ from ..utils.mask_iou import mask_iou
 
 def pairwise_clip_ious(bboxes: Tensor, clip_bboxes: Tensor, masks: Tensor,
                        min_mask_pixels: int = 5):
-    """Frame-averaged IoUs between every pair of a clip's candidates.
-
-    A frame counts for a pair when both masks have more than
-    ``min_mask_pixels`` pixels there.
+    """IoUs between every pair of a clip's candidates.
 
     Args:
         bboxes (Tensor): (n, T, 4) per-frame boxes.
         clip_bboxes (Tensor): (n, 4) circumscribed boxes.
         masks (Tensor): (n, T, h, w) bool.
-        min_mask_pixels (int): See above.
+        min_mask_pixels (int): A frame counts when both masks have more.
 
     Returns:
-        tuple[Tensor]: (n, n) float32 each: ``box_iou`` and ``mask_iou``
-        averaged over the counted frames (0 without any), ``clip_box_iou``,
-        and ``coincident_box`` / ``coincident_mask``: the largest box / mask
-        IoU over the counted frames.
+        tuple[Tensor]: (n, n) float32 each: ``box_iou``, ``mask_iou``
+        (means over the counted frames), ``clip_box_iou``,
+        ``coincident_box``, ``coincident_mask`` (maxima over them).
     """
     num, num_frames = masks.shape[:2]
     flags = masks.flatten(2).sum(2) > min_mask_pixels  # (n, T)
@@ -59,16 +51,14 @@ DUP_RULES = ('class_agnostic_box', 'per_class_frame')
 
 def box_duplicates(bboxes: Tensor, clip_bboxes: Tensor, ranks: Tensor,
                    iou_thr: float) -> Tensor:
-    """Candidates with a better-ranked near-duplicate of any class (the
-    public code's first test-time filter).
+    """Candidates with a better-ranked near-duplicate of any class.
 
     Args:
         bboxes (Tensor): (n, T, 4) per-frame boxes.
         clip_bboxes (Tensor): (n, 4) circumscribed boxes.
-        ranks (Tensor): (n, ) ranking scores; ties keep the lower index
-            first.
-        iou_thr (float): A pair is a near-duplicate when ``0.5 * mean_t
-            box IoU + 0.5 * circumscribed box IoU > iou_thr``.
+        ranks (Tensor): (n, ) ranking scores (ties: lower index first).
+        iou_thr (float): On ``0.5 * mean_t box IoU + 0.5 * circumscribed
+            box IoU``.
 
     Returns:
         Tensor: (n, ) bool, True for the candidates to drop.
@@ -92,18 +82,8 @@ def box_stage(scores: Tensor,
               score_thr: float = 0.1,
               dup_iou_thr: float = 0.9,
               dup_rule: str = 'per_class_frame') -> Tensor:
-    """The candidates that pass the tests needing no mask (steps 1-2 of
-    :func:`clip_nms` without the mask tests), best first: their masks are
-    the only ones :func:`mask_stage` needs.
-
-    Args:
-        scores, bboxes, clip_bboxes, img_shape, quality, score_thr,
-            dup_iou_thr, dup_rule: See :func:`clip_nms`.
-
-    Returns:
-        Tensor: (m, ) long indices into the candidates, by decreasing
-        ``scores * quality``.
-    """
+    """The tests of :func:`clip_nms` needing no mask (same arguments):
+    (m, ) long indices, by decreasing ``scores * quality``."""
     assert dup_rule in DUP_RULES, dup_rule
     if scores.numel() == 0:
         return scores.new_zeros((0, ), dtype=torch.long)
@@ -133,21 +113,10 @@ def mask_stage(kept: Tensor,
                min_mask_pixels: int = 5,
                min_box_cover: float = 0.1,
                max_per_clip: Optional[int] = None) -> Tensor:
-    """The mask tests and the NMS of :func:`clip_nms` (steps 2-4) on the
-    candidates :func:`box_stage` kept.
-
-    Args:
-        kept (Tensor): (m, ) indices from :func:`box_stage`, best first.
-        labels, bboxes, clip_bboxes: Of all candidates, see
-            :func:`clip_nms`.
-        kept_masks (Tensor): (m, T, h, w) bool masks of the ``kept``
-            candidates at prototype resolution.
-        proto_stride, iou_thr, dup_iou_thr, dup_rule, min_mask_pixels,
-            min_box_cover, max_per_clip: See :func:`clip_nms`.
-
-    Returns:
-        Tensor: Indices into all candidates, a subsequence of ``kept``.
-    """
+    """The mask tests and NMS of :func:`clip_nms` on :func:`box_stage`'s
+    ``kept`` (m, ), with their masks ``kept_masks`` (m, T, h, w) bool; the
+    other arguments as :func:`clip_nms`'s. Returns a subsequence of
+    ``kept``."""
     assert kept_masks.size(0) == kept.numel(), (kept_masks.shape, kept.shape)
     if kept.numel() == 0:
         return kept
@@ -175,8 +144,7 @@ def mask_stage(kept: Tensor,
 
 
 class ClipNMS:
-    """:func:`clip_nms`'s settings, taken once from a test config, and
-    its two stages with them.
+    """:func:`clip_nms`'s settings (from a test config) and its stages.
 
     Args:
         score_thr, dup_iou_thr, dup_rule, min_mask_pixels, min_box_cover,
@@ -250,24 +218,16 @@ def clip_nms(scores: Tensor,
     """Indices of the candidates a clip keeps, best first
     (:func:`box_stage`, then :func:`mask_stage`).
 
-    1. Rank by ``scores * quality`` (the centerness; the public code's
-       rescoring). With ``dup_rule='class_agnostic_box'`` (the public
-       code's first filter), drop a candidate when a better-ranked one of
-       any class has ``0.5 * mean_t box IoU + 0.5 * circumscribed box IoU``
-       above ``dup_iou_thr`` (box IoU averaged over all T frames).
-    2. Drop a candidate whose box centre is outside the image in every
-       frame, whose rank is at most ``score_thr``, whose mask has at most
-       ``min_mask_pixels`` pixels in every frame, or whose mask covers at
-       most ``min_box_cover`` of its box in every frame.
-    3. Per class, Fast NMS (YOLACT's, as the public code): a candidate is
-       suppressed when a better-ranked one of its class has
-       ``0.25 box IoU + 0.25 circumscribed box IoU + 0.5 mask IoU`` (box and
-       mask IoU averaged over the frames where both masks are non-empty)
-       above ``iou_thr``, or is its near-duplicate: a mask IoU above
-       ``dup_iou_thr`` in one of those frames (the public code's
-       "coincident mask"), or with ``dup_rule='per_class_frame'`` a box or
-       mask IoU above ``dup_iou_thr`` in one of those frames.
-    4. No cap unless ``max_per_clip`` is set.
+    1. Rank by ``scores * quality``; with ``'class_agnostic_box'`` drop
+       :func:`box_duplicates`.
+    2. Drop boxes centred outside the image in every frame, ranks
+       ``<= score_thr``, masks of ``<= min_mask_pixels`` pixels or covering
+       ``<= min_box_cover`` of their box in every frame.
+    3. Per class Fast NMS on ``0.25 box IoU + 0.25 circumscribed box IoU +
+       0.5 mask IoU > iou_thr`` (:func:`pairwise_clip_ious`); a mask IoU
+       (``'per_class_frame'``: or box IoU) above ``dup_iou_thr`` in a
+       frame counts as 1.
+    4. Keep at most ``max_per_clip`` (None: all).
 
     Args:
         scores (Tensor): (n, ) class scores.
@@ -277,7 +237,8 @@ def clip_nms(scores: Tensor,
         masks (Tensor): (n, T, h, w) bool masks at prototype resolution.
         img_shape (tuple): (H, W) of the network input.
         proto_stride (float): Input pixels per mask pixel.
-        quality (Tensor, optional): (n, ) in [0, 1]; None: ones.
+        quality (Tensor, optional): (n, ) in [0, 1] (centerness); None:
+            ones.
         score_thr, iou_thr, dup_iou_thr, dup_rule, min_mask_pixels,
             min_box_cover, max_per_clip: See above.
 

@@ -18,56 +18,32 @@ REQUIRED_FIELDS = ('bboxes', 'labels', 'scores', 'embeddings')
 class STCTracker(VISTrackerBase):
     """STC's online tracker (STC paper, Sec. 3.5 "Inference on Video").
 
-    Each frame's detections are matched to a memory bank of identified
-    instances as in MaskTrack R-CNN: for detection ``i`` and track ``j``
+    Matches each frame's detections to a memory bank as MaskTrack R-CNN:
 
     ``score(i, j) = log softmax_j(s_i) + w_s * log(det_score_i)
     + w_iou * IoU(box_i, box_j) + w_label * [label_i == label_j]``
 
-    where ``s_i = [0, e_i . m_1, ..., e_i . m_M]`` are the dot products of
-    the detection's embedding ``e_i`` with the tracks' embeddings ``m_j``
-    (STC trains them contrastively with dot products) and a 0 for the dummy
-    "new track" column. The dummy column has IoU 0 and counts as a label
-    match, so a track of another category is taken only when the other cues
-    beat ``w_label``. Detections are then assigned by
-    :func:`assign_detections_to_tracks` (``assignment``): with ``'argmax'``
-    (default, MaskTrack R-CNN's rule) each detection takes its best track
-    unless the dummy column wins, and a track wanted by several detections
-    goes to the highest score, the others starting new tracks. Unmatched
-    detections and all detections of the first frame start new tracks.
-
-    Detections are **not filtered here**: the score threshold (0.03), NMS
-    (IoU 0.5) and cap (10 per frame) of the paper belong to the detector
-    head's ``test_cfg`` (``score_thr``, ``nms.iou_threshold``,
-    ``max_per_img``), and every detection given to :meth:`track` is
-    tracked.
-
-    A track keeps its latest box, latest label and latest embedding (or the
-    momentum average of the embeddings, with
-    ``momentums=dict(embeddings=m)``). The per-frame outputs keep the
-    per-frame labels and scores; a track's video-level label and score are
-    voted over them (``TrackVotes``).
+    with ``s_i = [0, e_i . m_1, ..., e_i . m_M]``, column 0 the "new track"
+    dummy (``configs/stc/README.md``, "Association").
 
     Args:
         match_weights (dict[str, float]): ``det_score`` (w_s), ``iou``
-            (w_iou) and ``det_label`` (w_label). Defaults to
-            ``dict(det_score=1.0, iou=2.0, det_label=10.0)`` (MaskTrack
-            R-CNN's).
-        num_frames_retain (int): A track unseen since frame ``t`` can be
-            matched up to frame ``t + num_frames_retain``, then is dropped.
-            Defaults to 20 (mmdet's MaskTrack R-CNN configs).
-        momentums (dict[str, float], optional): E.g.
-            ``dict(embeddings=0.5)`` to match against
-            ``0.5 * old + 0.5 * new`` embeddings. Defaults to None (latest).
+            (w_iou), ``det_label`` (w_label). Defaults to
+            ``dict(det_score=1.0, iou=2.0, det_label=10.0)``.
+        num_frames_retain (int): Frames a track is kept after it was last
+            seen. Defaults to 20.
+        momentums (dict[str, float], optional): Only ``embeddings``.
+            Defaults to None (latest).
         assignment (str): ``'argmax'`` or ``'hungarian'``. Defaults to
             ``'argmax'``.
-        embed_similarity (str): ``'dot'`` (above, MaskTrack R-CNN's) or
-            ``'cosine'``: ``s_i = tau * [c0, cos(e_i, m_1), ...]``, a
-            scale-free similarity whose "new track" column sits at cosine
-            ``c0`` (the configs' choice; ``configs/stc/README.md``,
-            "Association", says why). Defaults to ``'dot'``.
+        embed_similarity (str): ``'dot'`` or ``'cosine'``
+            (``s_i = tau * [c0, cos(e_i, m_1), ...]``). Defaults to
+            ``'dot'``.
         cosine_temperature (float): ``tau``. Defaults to 10.
         new_track_cosine (float): ``c0``. Defaults to 0.5.
+
+    Raises:
+        ValueError: If an argument has an unknown value or keys.
     """
 
     def __init__(self,
@@ -106,14 +82,10 @@ class STCTracker(VISTrackerBase):
         """Score every detection against every track and the dummy.
 
         Args:
-            bboxes (Tensor): (N, 4) detection boxes, (x1, y1, x2, y2).
-            labels (Tensor): (N, ) detection labels.
-            scores (Tensor): (N, ) detection scores in (0, 1]; clamped to
-                the smallest positive float before the log.
-            embeddings (Tensor): (N, D) detection embeddings.
-            prev_bboxes (Tensor): (M, 4) track boxes.
-            prev_labels (Tensor): (M, ) track labels (latest).
-            prev_embeddings (Tensor): (M, D) track embeddings.
+            bboxes, labels, scores, embeddings (Tensor): The N detections':
+                (N, 4) x1y1x2y2, (N, ), (N, ) in (0, 1], (N, D).
+            prev_bboxes, prev_labels, prev_embeddings (Tensor): The M
+                tracks': (M, 4), (M, ), (M, D).
 
         Returns:
             Tensor: (N, M + 1) match scores, column 0 for a new track.
@@ -146,14 +118,11 @@ class STCTracker(VISTrackerBase):
         """Give the detections of one frame their track ids.
 
         Args:
-            data_sample (DetDataSample): The frame, with ``frame_id`` in its
-                metainfo and ``pred_instances`` holding ``bboxes`` (N, 4),
-                ``labels`` (N, ), ``scores`` (N, ) and ``embeddings``
-                (N, D) (other fields, e.g. ``masks``, are passed through).
-                Frames of a video must come in increasing ``frame_id``;
-                call :meth:`reset` before each video.
-            **kwargs: Accepted and unused (mmdet's VIS models pass
-                ``model=`` and ``feats=`` to their tracker).
+            data_sample (DetDataSample): The frame, ``frame_id`` in its
+                metainfo (increasing within a video), ``pred_instances``
+                with ``bboxes`` (N, 4), ``labels``, ``scores`` (N, ) and
+                ``embeddings`` (N, D); other fields pass through.
+            **kwargs: Unused (mmdet passes ``model=``, ``feats=``).
 
         Returns:
             InstanceData: A copy of ``pred_instances`` with

@@ -1,5 +1,4 @@
-"""Assign detections to tracks, each detection having a "new track" option.
-"""
+"""Assign detections to tracks, each detection having a "new track" option."""
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
@@ -21,44 +20,26 @@ def assign_detections_to_tracks(match_scores: Tensor,
     """Match detections to tracks; unmatched detections start new tracks.
 
     Args:
-        match_scores (Tensor): Of shape (N, M): how well detection ``i``
-            continues track ``j`` (higher is better). ``-inf`` forbids a pair.
-        new_scores (Tensor | float): Of shape (N, ) (or a scalar for all
-            detections): the score of detection ``i`` starting a new track
-            (MaskTrack R-CNN's dummy column; a clip tracker's threshold).
-        method (str): How conflicts are resolved.
-
-            - ``'argmax'``: each detection takes its best track if that
-              score is strictly above its new score (a tie starts a new
-              track, as the dummy column comes first in MaskTrack R-CNN);
-              when several detections want the same track, the one with the
-              highest score for it keeps it (a tie goes to the lower
-              detection index) and the others lose the conflict (see
-              ``on_conflict``). With ``on_conflict='new'`` this is
-              MaskTrack R-CNN's rule with its conflict bug fixed (there a
-              later, better detection takes the id without the earlier one
-              losing it, so two detections share an id). It equals a
-              greedy pass over the detections in order of descending best
-              score, each taking its best track unless already taken (the
-              CiCo authors' ``Track_TF.track``).
-            - ``'hungarian'``: ``scipy.optimize.linear_sum_assignment`` on
-              the (N, M + N) matrix ``[match_scores | diag(new_scores)]``,
-              i.e. the one-to-one assignment with the highest total score.
-              A detection that loses a conflict may then take its
-              second-best track instead of starting a new one, and the
-              conflict may go to the detection with the lower score for it
-              when that raises the total. There is no conflict loser, so
-              ``on_conflict`` has no effect.
-        on_conflict (str): What becomes of an ``'argmax'`` conflict loser:
-            ``'new'`` (default) starts a new track; ``'drop'`` drops the
-            detection (the CiCo authors' rule: it is a duplicate of the
-            winner).
+        match_scores (Tensor): Of shape (N, M), higher is better; ``-inf``
+            forbids a pair.
+        new_scores (Tensor | float): Of shape (N, ) or a scalar: score of
+            starting a new track.
+        method (str): ``'argmax'``: each detection takes its best track if
+            strictly above its new score; a track wanted by several goes to
+            the highest score (ties: lower index), the others lose the
+            conflict. ``'hungarian'``: ``linear_sum_assignment`` on
+            ``[match_scores | diag(new_scores)]`` (no conflict loser).
+            Defaults to ``'argmax'``.
+        on_conflict (str): An ``'argmax'`` conflict loser starts a new
+            track (``'new'``, default) or is dropped (``'drop'``).
 
     Returns:
-        Tensor: Of shape (N, ), dtype long: the matched column of
-        ``match_scores`` for each detection, ``NEW_TRACK`` (-1) for a new
-        track, ``DROPPED`` (-2) for a dropped conflict loser. No column
-        appears twice.
+        Tensor: Of shape (N, ), long: the matched column, ``NEW_TRACK``
+        (-1) or ``DROPPED`` (-2). No column appears twice.
+
+    Raises:
+        ValueError: On an unknown ``method`` / ``on_conflict``, NaN or
+            +inf scores.
     """
     if method not in ASSIGNMENT_METHODS:
         raise ValueError(f'Unknown assignment method {method!r}; expected '

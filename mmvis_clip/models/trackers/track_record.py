@@ -5,18 +5,13 @@ from torch import Tensor
 
 
 class TrackRecord:
-    """Bounded memory of one track: the latest value of each state (or its
-    momentum average), its latest label and when it was last observed,
-    whatever the length of the video. (The video-level label and score of
-    a track come from its outputs:
-    :class:`~mmvis_clip.structures.track_votes.TrackVotes`.)
+    """Latest (or momentum-averaged) states, label and time step of a track.
 
     Args:
         frame_id (int): Time step of the first observation.
         label (int): Label of the first observation.
-        states (dict[str, Tensor]): Per-instance states of the first
-            observation, e.g. ``bboxes`` of shape (4, ) or ``embeddings`` of
-            shape (D, ). Stored detached.
+        states (dict[str, Tensor]): First states, e.g. ``bboxes`` (4, ),
+            ``embeddings`` (D, ). Stored detached.
 
     Attributes:
         states (dict[str, Tensor]): Latest (or momentum-averaged) states.
@@ -43,10 +38,8 @@ class TrackRecord:
             frame_id (int): Time step of the observation.
             label (int): Observed label.
             states (dict[str, Tensor]): Observed per-instance states.
-            momentums (dict[str, float], optional): For the states named
-                here the stored value becomes ``(1 - m) * old + m * new``
-                (mmdet's ``BaseTracker`` convention); the other states are
-                replaced by the new value.
+            momentums (dict[str, float], optional): ``{name: m}``: store
+                ``(1 - m) * old + m * new``; other states are replaced.
         """
         momentums = momentums or {}
         for key, value in states.items():

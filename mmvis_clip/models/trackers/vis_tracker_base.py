@@ -1,5 +1,4 @@
-"""Bounded track memory shared by the frame (STC) and clip (CiCo) trackers.
-"""
+"""Bounded track memory shared by the frame (STC) and clip (CiCo) trackers."""
 from typing import Dict, List, Optional
 
 import torch
@@ -10,46 +9,29 @@ from .track_record import TrackRecord
 
 
 class VISTrackerBase:
-    """Online tracker memory for video instance segmentation.
+    """Bounded track memory of one video: ids, assignment, lost tracks.
 
-    Keeps the identified instances of one video in ``self.tracks``
-    (``{id: TrackRecord}``) and does the bookkeeping every VIS tracker needs:
-    id allocation, assignment of detections to tracks with a "new track"
-    option and dropping tracks that are lost for too long. The memory is
-    bounded: a record holds the latest value of each state (or its momentum
-    average) and its latest label, whatever the length of the video.
-
-    A subclass only scores detections against the tracks. One time step (a
-    frame for a frame tracker, a clip for a clip tracker) goes::
+    A subclass scores detections against the tracks; one time step (a frame
+    or a clip) goes::
 
         track_ids = self.ids                        # (M, ) ids, in order
-        prev = self.get('embeddings', track_ids)     # (M, D), same order
         scores = ...                                 # (N, M)
         ids = self.assign_ids(scores, new_scores, track_ids)  # (N, )
         self.update(frame_id, ids, labels, embeddings=embeds, ...)
 
-    ``update`` must be called at every time step, with empty tensors when
-    there is no detection, so that lost tracks age.
-
-    A clip tracker (CiCo) builds ``scores`` as ``a1 * embedding similarity
-    + a2 * mask IoU + a3 * box IoU`` between the objects of the new clip and
-    the tracks' states saved from the previous clip (e.g. the masks and boxes
-    of the overlapping frames, passed to ``update`` as states), uses its
-    new-track threshold as ``new_scores``, and passes the clip index as
-    ``frame_id`` so that ``num_frames_retain`` counts clips (or the clip's
-    last frame index, so that it counts frames).
+    ``update`` must be called at every step, with empty tensors when there
+    is no detection, so that lost tracks age.
 
     Args:
-        num_frames_retain (int): A track last observed at time step ``t``
-            can still be matched up to step ``t + num_frames_retain``; it is
-            dropped from memory once that step has been processed (the rule
-            of mmdet's ``BaseTracker``). Defaults to 20.
-        momentums (dict[str, float], optional): States to keep as a
-            momentum average: ``{name: m}`` stores
-            ``(1 - m) * old + m * new``. Other states keep their latest
-            value. Defaults to None.
-        assignment (str): ``'argmax'`` or ``'hungarian'``; see
+        num_frames_retain (int): A track last observed at step ``t`` can be
+            matched up to step ``t + num_frames_retain``. Defaults to 20.
+        momentums (dict[str, float], optional): ``{name: m}`` stores
+            ``(1 - m) * old + m * new``. Defaults to None.
+        assignment (str): ``'argmax'`` or ``'hungarian'``, see
             :func:`assign_detections_to_tracks`. Defaults to ``'argmax'``.
+
+    Raises:
+        ValueError: If an argument is out of range.
 
     Attributes:
         tracks (dict[int, TrackRecord]): Tracks in memory, by id.
@@ -96,11 +78,7 @@ class VISTrackerBase:
         return list(self.tracks)
 
     def allocate_ids(self, num: int) -> Tensor:
-        """Allocate ``num`` new consecutive track ids.
-
-        Returns:
-            Tensor: Of shape (num, ), dtype long.
-        """
+        """Allocate ``num`` new consecutive track ids, (num, ) long."""
         ids = torch.arange(
             self.num_tracks, self.num_tracks + num, dtype=torch.long)
         self.num_tracks += num
@@ -111,15 +89,12 @@ class VISTrackerBase:
         """Give each detection the id of its matched track or a new id.
 
         Args:
-            match_scores (Tensor): Of shape (N, M), column ``j`` scoring
-                the track ``track_ids[j]``.
-            new_scores (Tensor | float): Of shape (N, ) or a scalar: score
-                of starting a new track, per detection.
+            match_scores (Tensor): Of shape (N, M).
+            new_scores (Tensor | float): Of shape (N, ) or a scalar.
             track_ids (list[int]): The M track ids, in column order.
 
         Returns:
-            Tensor: Of shape (N, ), dtype long. New ids are allocated in
-            detection order.
+            Tensor: Of shape (N, ), long.
         """
         assert match_scores.shape[1] == len(track_ids), (
             f'{match_scores.shape[1]} columns, {len(track_ids)} track ids')
@@ -137,14 +112,11 @@ class VISTrackerBase:
         """Record the observations of one time step and age lost tracks.
 
         Args:
-            frame_id (int): Time step; increases between calls until
-                :meth:`reset`.
-            ids (Tensor): Of shape (N, ): track id of each observation, no
-                id twice.
-            labels (Tensor): Of shape (N, ): category index.
-            **states (Tensor): Per-observation states of shape (N, ...),
-                e.g. ``bboxes=(N, 4)``, ``embeddings=(N, D)``; the same names
-                at every step with observations.
+            frame_id (int): Time step, increasing until :meth:`reset`.
+            ids (Tensor): Of shape (N, ), no id twice.
+            labels (Tensor): Of shape (N, ).
+            **states (Tensor): Of shape (N, ...), the same names at every
+                step.
         """
         frame_id = int(frame_id)
         assert self.last_frame_id is None or frame_id > self.last_frame_id, \
@@ -182,15 +154,8 @@ class VISTrackerBase:
             del self.tracks[track_id]
 
     def get(self, item: str, ids: Optional[List[int]] = None) -> Tensor:
-        """Stack a state of the tracks in memory.
-
-        Args:
-            item (str): State name, e.g. ``'bboxes'``.
-            ids (list[int], optional): Track ids; defaults to ``self.ids``.
-
-        Returns:
-            Tensor: Of shape (len(ids), ...), in the order of ``ids``.
-        """
+        """State ``item`` of tracks ``ids`` (default all), stacked:
+        (len(ids), ...)."""
         ids = self.ids if ids is None else ids
         assert ids, f'get({item!r}): no track in memory'
         return torch.stack([self.tracks[i].states[item] for i in ids])

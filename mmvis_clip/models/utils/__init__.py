@@ -1,5 +1,4 @@
-"""Tensor helpers of the clip models: clip features and boxes, clip ground
-truth, mask IoUs, dynamic parameters, inference stages."""
+"""Tensor helpers of the clip models."""
 from ...utils.deprecation import moved_names
 from .clip_boxes import circumscribed_boxes, matching_frames, scale_boxes
 from .clip_features import (clips_to_frames, frames_to_clips, per_frame,

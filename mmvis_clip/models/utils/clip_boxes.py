@@ -1,10 +1,4 @@
-"""Circumscribed boxes of objects over a clip (CiCo, Eq. 4).
-
-CiCo replaces the per-frame boxes of an object by the box that encloses
-all of them over the clip; it is used to crop clip masks, to centre the
-relative coordinates of CiCo-CondInst and, computed from the current,
-previous and next frame only, to match anchors in the sample matcher.
-"""
+"""Circumscribed boxes of objects over a clip (Eq. 4 of the CiCo paper)."""
 from typing import List, Optional, Sequence
 
 import torch
@@ -31,17 +25,9 @@ def _check_valid(valid: Tensor, num_objects: int, num_frames: int) -> None:
 
 def has_valid_box(valid: Tensor,
                   frames: Optional[Sequence[int]] = None) -> Tensor:
-    """Whether each object is present in at least one of the used frames.
-
-    Args:
-        valid (Tensor): Bool, shape (N, T); object present in that frame.
-        frames (Sequence[int], optional): Frame indices to consider
-            (``None``: all T frames).
-
-    Returns:
-        Tensor: Bool, shape (N, ). ``False`` rows are the all-zero rows of
-        :func:`circumscribed_boxes` with the same ``valid`` and ``frames``.
-    """
+    """(N, ) bool: each object of ``valid`` (N, T) bool is present in one
+    of ``frames`` (None: all); False at :func:`circumscribed_boxes`' zero
+    rows."""
     assert valid.dim() == 2, tuple(valid.shape)
     _check_valid(valid, valid.size(0), valid.size(1))
     index = _frame_index(frames, valid.size(1), valid.device)
@@ -51,24 +37,17 @@ def has_valid_box(valid: Tensor,
 def circumscribed_boxes(boxes: Tensor,
                         valid: Optional[Tensor] = None,
                         frames: Optional[Sequence[int]] = None) -> Tensor:
-    """Circumscribed box of each object over (a subset of) a clip, Eq. 4.
-
-    ``[min_t x1, min_t y1, max_t x2, max_t y2]`` over the used frames in
-    which the object is present.
+    """``[min_t x1, min_t y1, max_t x2, max_t y2]`` of each object over the
+    used frames where it is present (Eq. 4 of the CiCo paper).
 
     Args:
-        boxes (Tensor): Per-frame boxes, shape (N, T, 4), x1y1x2y2. Values
-            of frames where the object is absent are ignored.
-        valid (Tensor, optional): Bool, shape (N, T); object present in
-            that frame. ``None``: present in every frame.
-        frames (Sequence[int], optional): Frame indices to use, e.g.
-            :func:`matching_frames` for the sample matcher. ``None``: all
-            T frames.
+        boxes (Tensor): Shape (N, T, 4), x1y1x2y2.
+        valid (Tensor, optional): Bool, shape (N, T); None: all present.
+        frames (Sequence[int], optional): Frames to use; None: all.
 
     Returns:
-        Tensor: Shape (N, 4), dtype of ``boxes``. An object absent from all
-        used frames gets an all-zero row; select the meaningful rows with
-        :func:`has_valid_box`.
+        Tensor: Shape (N, 4), dtype of ``boxes``; all-zero for an object
+        absent from the used frames.
     """
     assert boxes.dim() == 3 and boxes.size(-1) == 4, tuple(boxes.shape)
     num_objects, num_frames = boxes.shape[:2]
@@ -92,20 +71,19 @@ def circumscribed_boxes(boxes: Tensor,
 def matching_frames(num_frames: int,
                     radius: Optional[int] = 1,
                     centre: Optional[int] = None) -> List[int]:
-    """Frames whose boxes the sample matcher encloses (CiCo Sec. 3.3).
-
-    The paper uses the current frame and the previous and next frames
-    (``radius=1``), since objects may move far over longer intervals.
+    """Frames whose boxes the sample matcher encloses (CiCo paper, Sec. 3.3).
 
     Args:
         num_frames (int): Clip length T (>= 1).
-        radius (int, optional): Number of neighbours on each side of the
-            current frame, clipped to ``[0, T - 1]``. ``None``: all frames.
-        centre (int, optional): The current frame: a prediction row's own
-            frame; ``None``: the clip's centre frame ``(T - 1) // 2``.
+        radius (int, optional): Neighbours on each side of the current
+            frame; None: all frames. Defaults to 1 (the paper's).
+        centre (int, optional): The current frame; None: ``(T - 1) // 2``.
 
     Returns:
         list[int]: Sorted frame indices.
+
+    Raises:
+        ValueError: If ``num_frames < 1`` or ``radius < 0``.
     """
     if num_frames < 1:
         raise ValueError(f'num_frames must be >= 1, got {num_frames}')
@@ -122,15 +100,7 @@ def matching_frames(num_frames: int,
 
 
 def scale_boxes(boxes: Tensor, scale: float) -> Tensor:
-    """Scale boxes about their centres.
-
-    Args:
-        boxes (Tensor): Of shape (m, 4), ``x1, y1, x2, y2``.
-        scale (float): Factor on the width and height.
-
-    Returns:
-        Tensor: Of shape (m, 4), float32.
-    """
+    """Scale boxes (m, 4) x1y1x2y2 about their centres: (m, 4) float32."""
     boxes = boxes.float()
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     half = (boxes[:, 2:] - boxes[:, :2]) * (scale / 2)

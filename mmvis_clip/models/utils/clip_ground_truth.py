@@ -11,8 +11,8 @@ def check_instance_ids(gt_instances: InstanceData, meta: dict) -> None:
     """Instance ids are needed and must be unique within a frame.
 
     Raises:
-        KeyError: No ``instances_ids`` (names the frame).
-        ValueError: Repeated ids in one frame (names the frame).
+        KeyError: No ``instances_ids``.
+        ValueError: Repeated ids in one frame.
     """
     where = meta.get('img_path', meta.get('frame_id', '?'))
     if 'instances_ids' not in gt_instances:
@@ -30,21 +30,18 @@ def clip_ground_truth(frames: Sequence[DetDataSample],
     """Gather the objects of a clip across its T frames.
 
     Args:
-        frames (Sequence[DetDataSample]): The clip's frames in temporal
-            order, each with ``gt_instances`` (``bboxes`` tensor (n, 4),
-            ``labels``, ``instances_ids``, ``masks`` as ``BitmapMasks``
-            padded to the batch input shape).
+        frames (Sequence[DetDataSample]): The clip's frames in order, with
+            ``gt_instances`` (``bboxes`` (n, 4), ``labels``,
+            ``instances_ids``, ``masks`` as padded ``BitmapMasks``).
         with_masks (bool): Also gather masks. Defaults to True.
 
     Returns:
-        InstanceData: The N objects seen in any frame, by increasing id:
-        ``instances_ids`` (N, ), ``labels`` (N, ), ``bboxes`` (N, T, 4)
-        (zeros where absent), ``valid`` (N, T) bool (present in the frame),
-        and ``masks`` (N, T, H, W) uint8 (zeros where absent).
+        InstanceData: The N objects by increasing id: ``instances_ids``,
+        ``labels`` (N, ), ``bboxes`` (N, T, 4), ``valid`` (N, T) bool,
+        ``masks`` (N, T, H, W) uint8; zeros where absent.
 
     Raises:
-        ValueError: An object changes category within the clip (names the
-            frame and the id).
+        ValueError: An object changes category within the clip.
     """
     for frame in frames:
         check_instance_ids(frame.gt_instances, frame.metainfo)
@@ -89,17 +86,8 @@ def clip_ground_truth(frames: Sequence[DetDataSample],
 
 
 def fill_absent_boxes(bboxes: Tensor, valid: Tensor) -> Tensor:
-    """Boxes of the frames an object is absent from, copied from its
-    nearest present frame (the earlier one on a tie), as the public CiCo
-    code makes its box targets.
-
-    Args:
-        bboxes (Tensor): (N, T, 4), any values where absent.
-        valid (Tensor): (N, T) bool, each object present in some frame.
-
-    Returns:
-        Tensor: (N, T, 4), equal to ``bboxes`` where ``valid``.
-    """
+    """Boxes (N, T, 4) with each absent frame's box copied from the nearest
+    present frame (the earlier on a tie); ``valid`` (N, T) bool."""
     assert bboxes.shape[:2] == valid.shape and bool(valid.any(1).all()), \
         (bboxes.shape, valid.shape)
     frames = torch.arange(valid.size(1), device=valid.device)

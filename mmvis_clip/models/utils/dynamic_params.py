@@ -1,5 +1,4 @@
-"""The layout of CondInst-style dynamic mask-head parameters (STC's mask
-head and CiCo-CondInst's clip mask generator)."""
+"""The layout of CondInst-style dynamic mask-head parameters."""
 from typing import List, Tuple
 
 from torch import Tensor
@@ -7,14 +6,8 @@ from torch import Tensor
 
 def dynamic_layer_shapes(in_channels: int, channels: int,
                          num_layers: int) -> List[Tuple[int, int]]:
-    """``(out, in)`` of each dynamic 1x1 layer: ``in_channels`` to
-    ``channels``, ``channels`` to ``channels`` in the middle, the last to 1
-    channel (one layer: ``in_channels`` to 1).
-
-    Returns:
-        list[tuple[int, int]]: ``num_layers`` shapes; the number of
-        parameters is ``sum(o * i + o)``, weights then biases.
-    """
+    """``(out, in)`` of each of ``num_layers`` dynamic 1x1 layers,
+    ``in_channels`` -> ``channels`` ... -> 1."""
     assert num_layers >= 1, num_layers
     ins = [in_channels] + [channels] * (num_layers - 1)
     outs = [channels] * (num_layers - 1) + [1]
@@ -29,13 +22,8 @@ def num_layer_params(shapes: List[Tuple[int, int]]) -> int:
 def split_dynamic_params(
         params: Tensor,
         shapes: List[Tuple[int, int]]) -> Tuple[List[Tensor], List[Tensor]]:
-    """Split (N, P) parameters into per-layer weights and biases (all the
-    weights first, then all the biases, as mmdet's CondInst lays them out).
-
-    Returns:
-        tuple[list[Tensor], list[Tensor]]: Weights, each (N, out, in), and
-        biases, each (N, out), one per layer.
-    """
+    """Split (N, P) parameters (all weights, then all biases, as mmdet's
+    CondInst) into per-layer weights (N, out, in) and biases (N, out)."""
     assert params.dim() == 2 and params.size(1) == num_layer_params(
         shapes), f'params {tuple(params.shape)} for layers {shapes}'
     sizes = [o * i for o, i in shapes] + [o for o, _ in shapes]

@@ -1,23 +1,12 @@
-"""Named stages of inference, marked by the code that runs them.
+"""Named stages of inference, marked by the code that runs them::
 
-A model marks the stages of its inference path itself::
-
-    with inference_stage('backbone'):
+    with inference_stage('backbone'):          # in a model
         x = self.backbone(img)
+    with record_inference_stages(recorder):    # in a profiler
+        segmenter.push(frame)                  # recorder.enter / .exit
 
-and a profiler (``tools/analysis/benchmark_vis.py``) receives them while
-it is active::
-
-    with record_inference_stages(recorder):   # recorder.enter / .exit
-        segmenter.push(frame)
-
-Without an active recorder a marker does nothing (one global read). Marks
-nest; the recorder gets every ``enter(name)`` / ``exit(name)`` in call
-order, properly nested, and decides how nested stages count.
-
-Stage names used by the package's models and the stream API:
-``'pre-processing'``, ``'backbone'``, ``'neck'``, ``'heads'``, ``'mask'``,
-``'tracking'``, and ``'model'`` around a model's whole ``step`` / ``flush``.
+Stages nest. Names used: ``'pre-processing'``, ``'backbone'``, ``'neck'``,
+``'heads'``, ``'mask'``, ``'tracking'``, ``'model'`` (``step`` / ``flush``).
 """
 from contextlib import contextmanager, nullcontext
 from typing import Iterator, Optional
@@ -47,22 +36,14 @@ class _Stage:
 
 
 def inference_stage(name: str):
-    """Context manager marking the code it wraps as stage ``name``.
-
-    Args:
-        name (str): Stage name.
-
-    Returns:
-        A context manager: reports ``name`` to the active recorder, or does
-        nothing when none is active (see :func:`record_inference_stages`).
-    """
+    """Context manager marking the code it wraps as stage ``name``; does
+    nothing without an active recorder."""
     recorder = _recorder
     return _NO_STAGE if recorder is None else _Stage(recorder, name)
 
 
 def active_recorder() -> Optional[object]:
-    """The recorder of the enclosing :func:`record_inference_stages`, or
-    None."""
+    """The active recorder, or None."""
     return _recorder
 
 
@@ -71,9 +52,7 @@ def record_inference_stages(recorder) -> Iterator[None]:
     """Report every marked stage to ``recorder`` while the block runs.
 
     Args:
-        recorder: Has ``enter(name)`` and ``exit(name)``, called on
-            entering and leaving each stage marked by
-            :func:`inference_stage` or :func:`mark_module_stage`.
+        recorder: Has ``enter(name)`` and ``exit(name)``.
 
     Raises:
         RuntimeError: If another recorder is already active.
@@ -103,14 +82,8 @@ def _exit_hook(module: nn.Module, *_) -> None:
 
 
 def mark_module_stage(module: nn.Module, name: str) -> None:
-    """Mark every call of ``module`` as stage ``name``, by forward hooks;
-    for modules whose caller cannot be marked (e.g. inside mmdet's
-    ``predict``). Marking a module again only renames its stage.
-
-    Args:
-        module (nn.Module): The module.
-        name (str): Stage name.
-    """
+    """Mark every call of ``module`` as stage ``name`` (forward hooks);
+    marking it again renames the stage."""
     if '_inference_stage' not in module.__dict__:
         module.register_forward_pre_hook(_enter_hook)
         module.register_forward_hook(_exit_hook, always_call=True)

@@ -4,16 +4,11 @@ from torch import Tensor
 
 
 def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
-    """IoU of every pair of binary masks.
-
-    Args:
-        masks1 (Tensor): Of shape (N, H, W), bool.
-        masks2 (Tensor): Of shape (M, H, W), bool.
+    """IoU of every pair of bool masks (N, H, W) x (M, H, W).
 
     Returns:
-        Tensor: Of shape (N, M), float32; 0 where both masks are empty.
-        Computed in float32 whatever the autocast (in float16 the pixel
-        counts of a 720p mask overflow).
+        Tensor: Of shape (N, M), float32 even under autocast; 0 where both
+        masks are empty.
     """
     with torch.autocast(masks1.device.type, enabled=False):
         flat1 = masks1.flatten(1).float()

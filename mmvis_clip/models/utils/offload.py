@@ -1,5 +1,4 @@
-"""Move a frame's final results off the accelerator as soon as they are
-final, so that memory does not grow with the length of the video."""
+"""Move a frame's final results off the accelerator once they are final."""
 from typing import Optional
 
 import torch
@@ -8,31 +7,17 @@ from mmengine.structures import InstanceData
 
 def offload(instances: InstanceData,
             memo: Optional[dict] = None) -> InstanceData:
-    """A copy of ``instances`` whose tensors live on the CPU, each in its
-    own storage, floating-point ones at least float32.
-
-    A frame's result is often a view into a larger tensor (a clip's
-    (n, T, H, W) masks): keeping the view would keep the whole tensor, on
-    the GPU, until the video ends. ``Tensor.cpu()`` returns the very
-    tensor (view included) on a CPU run, so the copy is explicit. Under
-    autocast some results come out in half precision, which NumPy (the
-    metric, the API) cannot read: they are cast.
-
-    Each tensor is copied once per ``memo``: a tensor met again (another
-    field, or another ``InstanceData`` of the same frame offloaded with
-    the same ``memo``, e.g. the detections the track results were made
-    from) gets the copy made the first time, so a frame's results cross
-    to the host in one transfer per tensor.
+    """A copy of ``instances`` with CPU tensors in their own storage,
+    floating-point ones at least float32 (a view would keep a clip's whole
+    tensor alive).
 
     Args:
         instances (InstanceData): E.g. ``pred_track_instances`` of a frame.
-        memo (dict, optional): Copies made so far, by source tensor; pass
-            the same dict to offload several ``InstanceData`` sharing
-            tensors. Defaults to None (a new one).
+        memo (dict, optional): Copies made so far, by source tensor; share
+            it to copy each tensor once. Defaults to None (a new one).
 
     Returns:
-        InstanceData: Same metainfo and fields, CPU tensors that own their
-        memory.
+        InstanceData: Same metainfo and fields.
     """
     memo = {} if memo is None else memo
     out = InstanceData(metainfo=instances.metainfo)

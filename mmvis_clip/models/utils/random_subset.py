@@ -6,17 +6,9 @@ from torch import Tensor
 
 
 def random_subset(num: int, max_num: Optional[int], device) -> Tensor:
-    """Indices of at most ``max_num`` of ``num`` items.
-
-    Args:
-        num (int): Number of items.
-        max_num (int, optional): Cap; None keeps all.
-        device: Device of the result.
-
-    Returns:
-        Tensor: ``arange(num)`` when ``num <= max_num``, else ``max_num``
-        distinct random indices (long).
-    """
+    """Indices (long) of at most ``max_num`` of ``num`` items:
+    ``arange(num)`` when ``max_num`` is None or ``num <= max_num``, else
+    ``max_num`` distinct random ones, on ``device``."""
     if max_num is None or num <= max_num:
         return torch.arange(num, device=device)
     return torch.randperm(num, device=device)[:max_num]

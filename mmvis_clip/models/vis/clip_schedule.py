@@ -1,31 +1,22 @@
-"""Cut a stream of frames into the overlapping clips of CiCo's inference,
-and say which frames of each clip are final."""
+"""The overlapping clips of CiCo's inference and their final frames."""
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from mmengine.structures import InstanceData
 
 
 class ClipSchedule:
-    """Frames in, clips out: the one owner of CiCo's clip schedule.
+    """Frames in, clips out (CiCo paper, Sec. 3.4; ``overlap`` is To).
 
-    Clips of ``clip_len`` frames start at frames ``0, s, 2s, ...`` with
-    stride ``s = clip_len - overlap`` (CiCo paper, Sec. 3.4 and Table 2:
-    ``overlap`` = To), until a clip reaches the last frame. A clip running
-    past the video's end (the last one, or the only one of a video shorter
-    than ``clip_len``) is padded by repeating the last frame, as the clip
-    sampler does in training; e.g. 5 frames, ``clip_len=3``, ``overlap=1``
-    give ``[[0, 1, 2], [2, 3, 4]]`` and 6 frames give ``[[0, 1, 2],
-    [2, 3, 4], [4, 5, 5]]``. Only the frames of the next clip are kept.
-
-    Outputs are written once per video frame, from the latest clip that
-    covers it (the CiCo authors' rule): :meth:`final_frames` holds back the
-    last ``overlap`` frames of a clip, which the next clip covers again,
-    and :meth:`release` gives them at the end of the video.
+    Clips start every ``clip_len - overlap`` frames; one running past the
+    video's end is padded with its last frame (6 frames, T=3, To=1:
+    ``[[0, 1, 2], [2, 3, 4], [4, 5, 5]]``). Each frame is written from the
+    latest clip that covers it (``configs/cico/README.md``, "The clip
+    tracker").
 
     Args:
         clip_len (int): Frames per clip T (>= 1).
-        overlap (int): Frames shared by consecutive clips, ``0 <= overlap <
-            clip_len``.
+        overlap (int): Frames shared by consecutive clips, in
+            ``[0, clip_len)``.
     """
 
     def __init__(self, clip_len: int, overlap: int) -> None:
@@ -42,11 +33,8 @@ class ClipSchedule:
         self.held: List[Tuple[int, Any]] = []
 
     def push(self, frame: Any) -> Optional[List[Any]]:
-        """Add the next frame (anything); the clip it completes, if any.
-
-        Returns:
-            list | None: ``clip_len`` frames, or None.
-        """
+        """Add the next frame (anything); the clip (``clip_len`` frames) it
+        completes, else None."""
         self.buffer.append(frame)
         self.num_new += 1
         if len(self.buffer) < self.clip_len:
@@ -57,12 +45,8 @@ class ClipSchedule:
         return clip
 
     def end(self) -> Optional[List[Any]]:
-        """End the video: the padded last clip if frames are left that no
-        clip has covered, else None.
-
-        Returns:
-            list | None: ``clip_len`` frames, or None.
-        """
+        """End the video: the padded last clip (``clip_len`` frames) if
+        some frames are in no clip yet, else None."""
         clip = None
         if self.num_new:
             clip = self.buffer + [self.buffer[-1]] * (
@@ -76,18 +60,14 @@ class ClipSchedule:
         """The frames of a clip that are final once it is processed.
 
         Args:
-            frame_ids (Sequence[int]): The clip's frame ids (a padded clip
-                repeats its last one).
-            frame_result (callable): ``frame_result(position, copy)``: the
-                result of the frame at ``position`` in the clip (e.g.
-                :func:`frame_of_clip`); ``copy`` for a held frame.
+            frame_ids (Sequence[int]): The clip's frame ids.
+            frame_result (callable): ``frame_result(position, copy)``, e.g.
+                :func:`frame_of_clip`; ``copy`` for a held frame.
             last (bool): The video ends with this clip: nothing is held.
 
         Returns:
-            list[tuple[int, Any]]: ``(frame_id, result)`` in frame order: the
-            clip's frames (a repeated id once, at its first position)
-            except its last ``overlap``, which are held until the next clip
-            replaces them or :meth:`release`.
+            list[tuple[int, Any]]: ``(frame_id, result)`` in frame order,
+            each id once, but the last ``overlap`` (held).
         """
         held = () if last else set(frame_ids[self.clip_len - self.overlap:])
         first = dict()
@@ -111,20 +91,9 @@ class ClipSchedule:
 def frame_of_clip(outputs: InstanceData,
                   position: int,
                   copy: bool = False) -> InstanceData:
-    """The tracked objects of a clip at one of its frames.
-
-    Args:
-        outputs (InstanceData): A clip's ``bboxes`` (n, T, 4), ``masks``
-            (n, T, H, W), ``labels`` (n, ), ``scores`` (n, ) and
-            ``instances_id`` (n, ).
-        position (int): The frame's position in the clip.
-        copy (bool): Clone the tensors (a held frame must not keep the
-            whole clip's alive).
-
-    Returns:
-        InstanceData: ``bboxes`` (n, 4), ``masks`` (n, H, W) and the
-        per-object fields.
-    """
+    """A clip's objects (``bboxes`` (n, T, 4), ``masks`` (n, T, H, W),
+    ``labels``, ``scores``, ``instances_id`` (n, )) at frame ``position``:
+    ``bboxes`` (n, 4), ``masks`` (n, H, W); ``copy`` clones the tensors."""
     fields = dict(
         bboxes=outputs.bboxes[:, position],
         masks=outputs.masks[:, position],

@@ -27,28 +27,14 @@ DETECTOR_KEY_PREFIXES = ('backbone.', 'neck.', 'bbox_head.', 'mask_head.')
 @MODELS.register_module()
 class STC(VideoStreamMixin, BaseMOTModel):
     """`STC <https://arxiv.org/abs/2202.03747>`_ video instance segmentor: a
-    CondInst ``detector`` (mmdet's ``CondInst``), a ``track_head``
-    (:class:`STCTrackHead`) giving a dense tracking-embedding map, and an
+    CondInst ``detector``, a ``track_head`` (:class:`STCTrackHead`) and an
     online ``tracker`` (:class:`STCTracker`).
 
-    **Training** on a key and a reference frame of a video, Eq. 7::
-
-        L = L_condinst + lambda_b * L_bi-track + lambda_c * L_consistency
-
-    ``L_condinst`` on the key frame, the track head's loss (Eq. 3-5) and
-    ``loss_consistency`` (Eq. 6) between the key and reference positive
-    locations of an instance at the nearest relative position
-    (:func:`_consistency_pairs`). Where the paper is silent,
-    ``configs/stc/README.md`` says what is done and why.
-
-    **Inference** frame by frame (:class:`VideoStreamMixin`): CondInst's
-    detections with the detector's ``test_cfg``, each with the embedding
-    at its box centre, masks at the original resolution; the tracker
-    assigns ``instances_id``.
-
-    A CondInst checkpoint in mmdet's layout (``backbone.``, ``neck.``,
-    ``bbox_head.``, ``mask_head.``) loads directly: its keys move under
-    ``detector.``.
+    Trained on a key and a reference frame with Eq. 7 of the STC paper,
+    ``L = L_condinst + lambda_b * L_bi-track + lambda_c * L_consistency``;
+    runs frame by frame (:class:`VideoStreamMixin`). A CondInst checkpoint
+    in mmdet's layout loads directly (keys moved under ``detector.``).
+    Departures from the paper: ``configs/stc/README.md``.
 
     Args:
         detector (dict): CondInst config.
@@ -58,10 +44,9 @@ class STC(VideoStreamMixin, BaseMOTModel):
             Defaults to ``KernelConsistencyLoss`` with weight 10.
         data_preprocessor (dict, optional): ``TrackDataPreprocessor``
             config.
-        freeze_detector (bool): Train the tracking head only: the detector
-            keeps its (loaded) weights and BN statistics. Not in the paper;
-            it compares tracking losses on one fixed detector (the tracking
-            loss is then the only term with a gradient). Defaults to False.
+        freeze_detector (bool): Train the tracking head only (not in the
+            paper); the detector keeps its weights and BN statistics.
+            Defaults to False.
         init_cfg (dict, optional): Initialization config.
     """
 
@@ -100,10 +85,8 @@ class STC(VideoStreamMixin, BaseMOTModel):
                 param.requires_grad = False
 
     def train(self, mode: bool = True) -> 'STC':
-        """Set the training mode; a frozen detector keeps its BN
-        statistics. (The detector itself stays in training mode: mmdet's
-        FCOS-style heads scale box predictions by the stride in eval mode,
-        which the training-time decoding does not expect.)"""
+        """Set the training mode; a frozen detector's BN layers stay in
+        eval mode (the rest of it in training mode)."""
         super().train(mode)
         if self.freeze_detector:
             for module in self.detector.modules():
@@ -171,21 +154,18 @@ class STC(VideoStreamMixin, BaseMOTModel):
 
     def _assign(self, bbox_outs: Tuple[List[Tensor], ...],
                 batch_gt_instances: List[InstanceData]) -> List[InstanceData]:
-        """CondInst/FCOS label assignment of a frame without a detection
-        loss (the reference frame), as ``loss_by_feat`` makes it.
+        """CondInst/FCOS label assignment of the reference frame, as
+        ``loss_by_feat`` makes it.
 
         Args:
-            bbox_outs (tuple[list[Tensor]]): The box head's outputs
-                ``(cls_scores, bbox_preds, centernesses, param_preds)``,
-                each a list over levels of (N, C, H_l, W_l).
+            bbox_outs (tuple[list[Tensor]]): The box head's outputs, per
+                level (N, C, H_l, W_l).
             batch_gt_instances (list[InstanceData]): Ground truth of the N
-                images (``bboxes``, ``labels``, ``masks``).
+                images.
 
         Returns:
-            list[InstanceData]: Per image, ``pos_inds`` (P, ) indices of the
-            positive locations in the level-major flattened points and
-            ``pos_assigned_gt_inds`` (P, ) their ground-truth indices, the
-            fields of the same name of
+            list[InstanceData]: Per image, ``pos_inds`` and
+            ``pos_assigned_gt_inds`` (P, ), as
             :meth:`CondInstBboxHead.get_positive_infos`.
         """
         bbox_head = self.detector.bbox_head
@@ -204,23 +184,18 @@ class STC(VideoStreamMixin, BaseMOTModel):
     def _positive_locations(
             self, bbox_outs: Tuple[List[Tensor], ...],
             assignments: List[InstanceData]) -> List[InstanceData]:
-        """Positive locations of one frame per image, for the track head
-        and the consistency loss.
+        """Positive locations of one frame per image.
 
         Args:
             bbox_outs (tuple[list[Tensor]]): The box head's outputs
-                ``(cls_scores, bbox_preds, centernesses, param_preds)``,
-                each a list over levels of (N, C, H_l, W_l).
-            assignments (list[InstanceData]): Per image, ``pos_inds`` (P, )
-                and ``pos_assigned_gt_inds`` (P, ): the key frame's
-                :meth:`CondInstBboxHead.get_positive_infos` or the
-                reference frame's :meth:`_assign`.
+                ``(cls_scores, bbox_preds, centernesses, param_preds)``.
+            assignments (list[InstanceData]): Per image, ``pos_inds`` and
+                ``pos_assigned_gt_inds`` (P, ).
 
         Returns:
-            list[InstanceData]: Per image, in the order of ``pos_inds``:
-            ``points`` (P, 2), ``query_points`` (P, 2) the centres of the
-            boxes predicted there (detached), ``gt_inds`` (P, ) and
-            ``param_preds`` (P, num_params).
+            list[InstanceData]: Per image: ``points`` (P, 2),
+            ``query_points`` (P, 2) (centres of the predicted boxes),
+            ``gt_inds`` (P, ), ``param_preds`` (P, num_params).
         """
         bbox_head = self.detector.bbox_head
         cls_scores, bbox_preds, _, param_preds = bbox_outs
@@ -263,23 +238,18 @@ class STC(VideoStreamMixin, BaseMOTModel):
              inputs: Tensor,
              frames: Sequence[DetDataSample],
              rescale: bool = True) -> FrameResults:
-        """Detect and track the next frames (:class:`VideoStreamMixin`):
-        each frame's result is final at once.
+        """Detect and track the next frames; each result is final at once.
 
         Args:
             inputs (Tensor): (1, n, C, H, W).
             frames (Sequence[DetDataSample]): Their n samples; each gets
-                ``pred_instances`` (detections with ``embeddings``).
+                ``pred_instances``.
             rescale (bool): Boxes and masks at the original resolution.
 
         Returns:
             list[tuple[int, InstanceData]]: ``(frame_id, instances)`` of
             the n frames: ``bboxes``, ``scores``, ``labels``, ``masks``
-            (bool), ``embeddings`` and ``instances_id``, on the model's
-            device. Apart from ``instances_id`` they are the tensors of
-            ``pred_instances`` (the tracker passes them through): the
-            consumer copies them to the host once (:meth:`predict` for
-            both, the stream API the fields it returns).
+            (bool), ``embeddings``, ``instances_id``, on the model's device.
         """
         results = []
         for t, frame in enumerate(frames):
@@ -368,17 +338,9 @@ def _consistency_pairs(pos_infos: List[InstanceData],
                        ref_pos_infos: List[InstanceData],
                        gts: List[InstanceData],
                        ref_gts: List[InstanceData]) -> Tuple[Tensor, Tensor]:
-    """Dynamic parameters of corresponding positive locations.
-
-    Each key-frame positive location whose instance is in the reference
-    frame is paired with the reference positive location of that instance
-    at the nearest *relative* position: offsets from the instance's box
-    centre divided by the box width and height, so the same part of the
-    object is matched when it moves or changes scale (ties: lowest index).
-
-    Returns:
-        tuple[Tensor, Tensor]: (N, num_params) each, row-aligned pairs.
-    """
+    """Dynamic parameters of key and reference positive locations of an
+    instance at the nearest relative position (Eq. 6 pairs, see
+    ``configs/stc/README.md``): (N, num_params) each, row-aligned."""
     params, ref_params = [], []
     for info, ref_info, gt, ref_gt in zip(pos_infos, ref_pos_infos, gts,
                                           ref_gts):
@@ -433,13 +395,8 @@ def _check_num_params(detector: dict) -> None:
 
 
 def _nest_detector_keys(module, state_dict: dict, prefix: str, *args) -> None:
-    """Load-state-dict pre-hook: CondInst checkpoint keys -> ``detector.``.
-
-    Applies only when the state dict has no ``detector.`` key under
-    ``prefix`` (i.e. it is a detector checkpoint, not an STC one); the
-    state dict is then marked as converted (an initialisation, see
-    :func:`~mmvis_clip.utils.checkpoint_loading.mark_converted`).
-    """
+    """Load-state-dict pre-hook: CondInst checkpoint keys -> ``detector.``
+    when no key is under ``detector.`` yet (marked as converted)."""
     nested = prefix + 'detector.'
     if any(k.startswith(nested) for k in state_dict):
         return

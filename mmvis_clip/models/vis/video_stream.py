@@ -1,7 +1,4 @@
-"""The one inference contract of the package's video models.
-
-A video model takes the frames of a video in order and returns each
-frame's tracked instances once they are final::
+"""The one inference contract of the package's video models::
 
     model.init_state()                       # a new video
     for inputs, frames in chunks:            # (1, n, C, H, W), n samples
@@ -10,11 +7,7 @@ frame's tracked instances once they are final::
     for frame_id, instances in model.flush():
         ...                                  # the rest, at the video's end
 
-``predict`` (the test loop, whole videos) and the stream API
-(:class:`~mmvis_clip.apis.VideoSegmenter`, one frame at a time) both go
-through it. A frame model's results are final at once; a clip model keeps
-the frames of its next clip. :class:`FrameModelStream` gives mmdet's frame
-models (MaskTrack R-CNN) the same contract.
+``predict`` and the stream API both go through it (``docs/architecture.md``).
 """
 from abc import ABCMeta, abstractmethod
 from typing import List, Sequence, Tuple
@@ -51,12 +44,12 @@ class VideoStreamMixin(metaclass=ABCMeta):
         Args:
             inputs (Tensor): (1, n, C, H, W), pre-processed frames.
             frames (Sequence[DetDataSample]): Their n samples, ``frame_id``
-                in the metainfo increasing by 1 from the previous step.
+                increasing by 1 from the previous step.
             rescale (bool): Results at the original frame resolution.
 
         Returns:
-            list[tuple[int, InstanceData]]: The frames final now, in frame
-            order (any earlier frame of the video, none, or several).
+            list[tuple[int, InstanceData]]: The frames final now (none or
+            several), in frame order.
         """
 
     @abstractmethod
@@ -68,9 +61,8 @@ class VideoStreamMixin(metaclass=ABCMeta):
                 data_samples: TrackSampleList,
                 rescale: bool = True,
                 **kwargs) -> TrackSampleList:
-        """Inference over the frames of one video.
-
-        A sample whose first frame has ``frame_id`` 0 starts a new video.
+        """Inference over the frames of one video; ``frame_id`` 0 starts a
+        new video.
 
         Args:
             inputs (Tensor): (1, L, C, H, W), the frames of a video.
@@ -80,9 +72,7 @@ class VideoStreamMixin(metaclass=ABCMeta):
         Returns:
             list[TrackDataSample]: The sample with ``pred_track_instances``
             (``bboxes``, ``scores``, ``labels``, ``masks`` (bool),
-            ``instances_id``) in every frame, on the CPU: each frame's
-            results leave the device once final (with the frame's
-            ``pred_instances`` where ``step`` set them).
+            ``instances_id``) in every frame, on the CPU.
         """
         assert inputs.dim() == 5 and len(data_samples) == 1, \
             f'one video (1, L, C, H, W) per batch, got ' \
@@ -106,17 +96,8 @@ class VideoStreamMixin(metaclass=ABCMeta):
 
 
 def _store_final(frame: DetDataSample, result: InstanceData) -> None:
-    """Set a frame's final ``pred_track_instances`` on the CPU.
-
-    The frame's ``pred_instances`` (a frame model's detections, e.g. STC's)
-    leave the device with them: a tensor the two share (STC's tracker
-    passes the detections' fields through) crosses to the host once and
-    both hold that copy.
-
-    Args:
-        frame (DetDataSample): The frame; gets ``pred_track_instances``.
-        result (InstanceData): Its final tracked instances, on any device.
-    """
+    """Set a frame's final ``pred_track_instances`` (and move its
+    ``pred_instances``) to the CPU, each shared tensor copied once."""
     memo = dict()
     frame.pred_track_instances = offload(result, memo)
     if 'pred_instances' in frame:
@@ -127,19 +108,9 @@ class FrameModelStream(VideoStreamMixin):
     """:class:`VideoStreamMixin` for an mmdet VIS model that tracks frame
     by frame in its own ``predict`` (MaskTrack R-CNN).
 
-    Each step's frames go through ``model.predict`` as one video (frame 0
-    resets its tracker). mmdet's ``MaskTrackRCNNTracker`` appends every
-    observation of a track to lists but only reads the latest entry; the
-    lists are cut to that entry after each step, which changes no output
-    and bounds its memory.
-
-    The model's own networks are marked as inference stages (forward hooks
-    registered here, see :func:`mark_module_stage`): ``backbone``,
-    ``neck``, ``heads`` (RPN head, RoI box extractor and head), ``mask``
-    (RoI mask extractor and head) and ``tracking`` (the track head's RoI
-    extractor and embedding head); what mmdet's ``predict`` does between
-    them (box decoding, NMS, mask pasting, track matching) is in no
-    finer stage.
+    ``MaskTrackRCNNTracker`` reads only the latest entry of its per-track
+    lists; they are cut to it after each step (bounded memory). The model's
+    networks are marked as inference stages by forward hooks.
 
     Args:
         model (nn.Module): The model, with a ``tracker``.
