@@ -176,3 +176,16 @@ def test_coincident_masks_are_duplicates_under_both_rules():
         assert _keep(**cands, dup_rule=rule) == [0], rule
     cands['labels'] = torch.tensor([0, 1])
     assert _keep(**cands) == [0, 1]
+
+
+def test_settings_from_a_test_config_once():
+    """CiCo's test_cfg keys (nms_iou_thr is clip_nms's iou_thr), the
+    others at the defaults clip_nms itself uses."""
+    from mmvis_clip.models.layers.clip_nms import ClipNMS
+    nms = ClipNMS.from_test_cfg(
+        dict(score_thr=0.2, nms_iou_thr=0.3, mask_thr=0.5, nms_pre=None))
+    assert vars(nms) == dict(
+        score_thr=0.2, iou_thr=0.3, dup_iou_thr=0.9,
+        dup_rule='per_class_frame', min_mask_pixels=5, min_box_cover=0.1,
+        max_per_clip=None)
+    assert vars(ClipNMS.from_test_cfg(None)) == vars(ClipNMS())

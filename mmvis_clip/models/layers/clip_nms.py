@@ -78,10 +78,8 @@ def box_stage(scores: Tensor,
               bboxes: Tensor,
               clip_bboxes: Tensor,
               img_shape: tuple,
-              quality: Optional[Tensor] = None,
-              score_thr: float = 0.1,
-              dup_iou_thr: float = 0.9,
-              dup_rule: str = 'per_class_frame') -> Tensor:
+              quality: Optional[Tensor], score_thr: float,
+              dup_iou_thr: float, dup_rule: str) -> Tensor:
     """The tests of :func:`clip_nms` needing no mask (same arguments):
     (m, ) long indices, by decreasing ``scores * quality``."""
     assert dup_rule in DUP_RULES, dup_rule
@@ -106,13 +104,9 @@ def mask_stage(kept: Tensor,
                bboxes: Tensor,
                clip_bboxes: Tensor,
                kept_masks: Tensor,
-               proto_stride: float,
-               iou_thr: float = 0.5,
-               dup_iou_thr: float = 0.9,
-               dup_rule: str = 'per_class_frame',
-               min_mask_pixels: int = 5,
-               min_box_cover: float = 0.1,
-               max_per_clip: Optional[int] = None) -> Tensor:
+               proto_stride: float, iou_thr: float, dup_iou_thr: float,
+               dup_rule: str, min_mask_pixels: int, min_box_cover: float,
+               max_per_clip: Optional[int]) -> Tensor:
     """The mask tests and NMS of :func:`clip_nms` on :func:`box_stage`'s
     ``kept`` (m, ), with their masks ``kept_masks`` (m, T, h, w) bool; the
     other arguments as :func:`clip_nms`'s. Returns a subsequence of
@@ -144,21 +138,27 @@ def mask_stage(kept: Tensor,
 
 
 class ClipNMS:
-    """:func:`clip_nms`'s settings (from a test config) and its stages.
+    """:func:`clip_nms`'s settings, the one owner of their defaults (the
+    authors'), and its two stages with them.
 
     Args:
-        score_thr, dup_iou_thr, dup_rule, min_mask_pixels, min_box_cover,
-            max_per_clip: See :func:`clip_nms`.
-        nms_iou_thr (float): :func:`clip_nms`'s ``iou_thr``.
+        score_thr, iou_thr, dup_iou_thr, dup_rule, min_mask_pixels,
+            min_box_cover, max_per_clip: See :func:`clip_nms`.
     """
 
-    #: The test-config keys it takes (CiCo's ``test_cfg``).
-    KEYS = ('score_thr', 'nms_iou_thr', 'dup_iou_thr', 'dup_rule',
-            'min_mask_pixels', 'min_box_cover', 'max_per_clip')
+    #: CiCo's ``test_cfg`` keys -> the settings they give.
+    TEST_CFG_KEYS = dict(
+        score_thr='score_thr',
+        nms_iou_thr='iou_thr',
+        dup_iou_thr='dup_iou_thr',
+        dup_rule='dup_rule',
+        min_mask_pixels='min_mask_pixels',
+        min_box_cover='min_box_cover',
+        max_per_clip='max_per_clip')
 
     def __init__(self,
                  score_thr: float = 0.1,
-                 nms_iou_thr: float = 0.5,
+                 iou_thr: float = 0.5,
                  dup_iou_thr: float = 0.9,
                  dup_rule: str = 'per_class_frame',
                  min_mask_pixels: int = 5,
@@ -166,7 +166,7 @@ class ClipNMS:
                  max_per_clip: Optional[int] = None) -> None:
         assert dup_rule in DUP_RULES, dup_rule
         self.score_thr = score_thr
-        self.nms_iou_thr = nms_iou_thr
+        self.iou_thr = iou_thr
         self.dup_iou_thr = dup_iou_thr
         self.dup_rule = dup_rule
         self.min_mask_pixels = min_mask_pixels
@@ -175,10 +175,14 @@ class ClipNMS:
 
     @classmethod
     def from_test_cfg(cls, test_cfg: Optional[dict]) -> 'ClipNMS':
-        """The settings among ``test_cfg``'s keys (:attr:`KEYS`); the
-        others keep their defaults."""
+        """The settings among ``test_cfg``'s keys
+        (:attr:`TEST_CFG_KEYS`); the others keep their defaults."""
         test_cfg = test_cfg or dict()
-        return cls(**{k: test_cfg[k] for k in cls.KEYS if k in test_cfg})
+        return cls(
+            **{
+                name: test_cfg[key]
+                for key, name in cls.TEST_CFG_KEYS.items() if key in test_cfg
+            })
 
     def box_stage(self,
                   scores: Tensor,
@@ -195,7 +199,7 @@ class ClipNMS:
                    proto_stride: float) -> Tensor:
         """:func:`mask_stage` with these settings."""
         return mask_stage(kept, labels, bboxes, clip_bboxes, kept_masks,
-                          proto_stride, self.nms_iou_thr, self.dup_iou_thr,
+                          proto_stride, self.iou_thr, self.dup_iou_thr,
                           self.dup_rule, self.min_mask_pixels,
                           self.min_box_cover, self.max_per_clip)
 
@@ -208,13 +212,7 @@ def clip_nms(scores: Tensor,
              img_shape: tuple,
              proto_stride: float,
              quality: Optional[Tensor] = None,
-             score_thr: float = 0.1,
-             iou_thr: float = 0.5,
-             dup_iou_thr: float = 0.9,
-             dup_rule: str = 'per_class_frame',
-             min_mask_pixels: int = 5,
-             min_box_cover: float = 0.1,
-             max_per_clip: Optional[int] = None) -> Tensor:
+             **settings) -> Tensor:
     """Indices of the candidates a clip keeps, best first
     (:func:`box_stage`, then :func:`mask_stage`).
 
@@ -239,15 +237,16 @@ def clip_nms(scores: Tensor,
         proto_stride (float): Input pixels per mask pixel.
         quality (Tensor, optional): (n, ) in [0, 1] (centerness); None:
             ones.
-        score_thr, iou_thr, dup_iou_thr, dup_rule, min_mask_pixels,
-            min_box_cover, max_per_clip: See above.
+        **settings: ``score_thr`` (0.1), ``iou_thr`` (0.5), ``dup_iou_thr``
+            (0.9), ``dup_rule`` (``'per_class_frame'``),
+            ``min_mask_pixels`` (5), ``min_box_cover`` (0.1),
+            ``max_per_clip`` (None): see above and :class:`ClipNMS`.
 
     Returns:
         Tensor: (m, ) long indices into the candidates, by decreasing
         ``scores * quality``.
     """
-    kept = box_stage(scores, bboxes, clip_bboxes, img_shape, quality,
-                     score_thr, dup_iou_thr, dup_rule)
-    return mask_stage(kept, labels, bboxes, clip_bboxes, masks[kept],
-                      proto_stride, iou_thr, dup_iou_thr, dup_rule,
-                      min_mask_pixels, min_box_cover, max_per_clip)
+    nms = ClipNMS(**settings)
+    kept = nms.box_stage(scores, bboxes, clip_bboxes, img_shape, quality)
+    return nms.mask_stage(kept, labels, bboxes, clip_bboxes, masks[kept],
+                          proto_stride)
