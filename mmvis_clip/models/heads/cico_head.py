@@ -22,42 +22,26 @@ from ..utils.random_subset import random_subset
 
 @MODELS.register_module()
 class CiCoHead(AnchorHead):
-    """Clip-level prediction head of CiCo (CPH).
+    """Clip-level prediction head of CiCo (CPH, Sec. 3.2).
 
-    Anchor-based (3 anchors per location, as YOLACT / RetinaNet) on the
-    clip cubes of P3-P7. Three towers of ``stacked_convs`` conv layers run
-    on the clip cube: the **class tower**, 2D by default (paper Table 1b:
-    3D convs there hurt); the **box tower**, 3D (3x3x3) by default, which
-    also predicts the mask parameters and the centerness (both are
-    location-sensitive, Sec. 3.2); the **tracking tower**, 3D by default.
+    Anchor-based (3 anchors per location, as YOLACT) on the clip cubes of
+    P3-P7, with three towers of ``stacked_convs`` convs: class (2D by
+    default, paper Table 1b), box (3D; also predicts the mask parameters
+    and the centerness) and tracking (3D). The 2D prediction layers run on
+    each frame's slice of the tower outputs (``per_frame_rows``: T rows per
+    anchor, one per frame) or on their time mean (one row). A row predicts
+    a class, 4T box coordinates (one box per frame), the mask parameters,
+    a centerness and a tracking embedding. Rows are ordered
+    ``(row, level, y, x, anchor)``; ``conv_reg``'s channels are
+    ``(anchor, frame, coordinate)``.
 
-    **Prediction rows.** The prediction layers are 2D. With
-    ``per_frame_rows=True`` (the public code's; the paper does not say how
-    the T frames become predictions) they run on each frame's slice of the
-    tower outputs, so every anchor has T rows, one per frame: a row
-    predicts a class, 4T box coordinates (one box per frame of the clip),
-    the mask parameters, a centerness and a tracking embedding. Each row is
-    matched and trained on its own frame; at test all rows' candidates are
-    pooled (the public code's), or only one frame's rows are kept
-    (``test_cfg.row_frame``). With ``per_frame_rows=False`` the tower
-    outputs are averaged over time and every anchor has one row per clip.
-    Rows are ordered ``(row, level, y, x, anchor)``; ``conv_reg``'s
-    channels are ``(anchor, frame, coordinate)``.
-
-    **Training.** In each row, anchors are matched (``train_cfg.assigner``,
-    IoU > 0.5 positive, < 0.4 negative) to the circumscribed boxes (Eq. 4)
-    over ``train_cfg.match_radius`` frames around the row's frame (1: the
-    current, previous and next frame, paper Table 1c; None: the whole
-    clip) of the objects present in the row's frame (the clip's centre
-    frame and all objects present in the matched frames in the time-mean
-    mode). Losses: focal loss on classes; on the 4T boxes of a positive,
-    over the frames where its object is present (or all frames, with
-    absent ones filled: ``train_cfg.absent_boxes``), smooth-L1 on the deltas
-    (Eq. 8's box term), and, as the public code, a DIoU loss on the decoded
-    boxes and a centerness BCE towards ``1 - DIoU loss`` (averaged over
-    the frames); the tracking loss of Eq. 9 (``CosineTrackLoss``) over the
-    positives of all rows of each clip, labelled by their objects' instance
-    ids. The mask loss is the mask head's.
+    Training: each row's anchors are matched to the circumscribed boxes
+    (Eq. 4), over ``match_radius`` frames around the row's frame (a
+    time-mean row: the centre frame), of the objects present in that frame
+    (a time-mean row: in any of those frames); losses: focal on classes;
+    on the boxes of the frames with the object, smooth-L1 on the deltas
+    (Eq. 8's box term), DIoU and a centerness BCE towards ``1 - DIoU
+    loss``; Eq. 9's tracking loss over the positives of all rows of a clip.
 
     Args:
         num_classes (int): Object classes.
@@ -70,32 +54,26 @@ class CiCoHead(AnchorHead):
             clip from the time mean of the towers (False). Defaults to True.
         num_params (int): Mask parameters per object (set by the model from
             its mask generator). Defaults to 32.
-        embed_dim (int): Tracking embedding channels. Defaults to 64 (the
-            public code's).
-        cls_tower_3d (bool): 3D class tower. Defaults to False.
-        box_tower_3d (bool): 3D box tower. Defaults to True.
-        track_tower_3d (bool): 3D tracking tower. Defaults to True.
+        embed_dim (int): Tracking embedding channels. Defaults to 64.
+        cls_tower_3d, box_tower_3d, track_tower_3d (bool): 3D class, box
+            and tracking towers. Defaults to False, True, True.
         conv3d_cfg (dict): The 3D conv layer. Defaults to
             ``dict(type='ReplicateTimeConv3d')``.
-        norm_cfg (dict, optional): Norm of the tower convs.
-            Defaults to None.
+        norm_cfg (dict, optional): Norm of the tower convs. Defaults to None.
         anchor_generator, bbox_coder, loss_cls, loss_bbox: As
             :class:`AnchorHead`; the box coder encodes each frame's box
             against the anchor.
-        loss_iou (dict, optional): Loss on the decoded boxes (the public
-            code's DIoU x 1); None: none.
-        loss_centerness (dict, optional): Centerness loss (the public
-            code's BCE x 1); None: no centerness layer.
+        loss_iou (dict, optional): Loss on the decoded boxes; None: none.
+        loss_centerness (dict, optional): Centerness loss; None: no such layer.
         loss_track (dict): Eq. 9. Defaults to ``CosineTrackLoss``.
         train_cfg (dict): ``assigner``; ``match_radius`` (int | None,
-            default 1); ``max_track_samples`` (positives per clip in the
-            tracking loss, default 64); ``absent_boxes``: the box targets
-            of the frames a positive's object is absent from, ``'ignore'``
-            (weight 0, the default) or ``'fill'`` (its nearest present
-            frame's box, trained like the others, the public code's).
-        test_cfg (dict): ``score_thr`` (0.1) and ``nms_pre`` (None: at most
-            ``min(100 T, 300)`` candidates); the rest is
-            :func:`~mmvis_clip.models.layers.clip_nms.clip_nms`'s.
+            default 1; None: the whole clip); ``max_track_samples``
+            (positives per clip in the tracking loss, default 64);
+            ``absent_boxes``: ``'ignore'`` (default: absent frames' boxes
+            get weight 0) or ``'fill'`` (their nearest present frame's box).
+        test_cfg (dict): ``score_thr`` (0.1), ``nms_pre`` (None:
+            ``min(100 T, 300)``), ``row_frame`` (None: all rows; else that
+            frame's rows only); the rest is :func:`clip_nms`'s.
     """
 
     def __init__(self,
@@ -271,10 +249,8 @@ class CiCoHead(AnchorHead):
             self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
             param_preds: List[Tensor], embed_preds: List[Tensor],
             centernesses: List[Optional[Tensor]]) -> Tuple[Tensor, ...]:
-        """All levels' and rows' predictions, one row per (row, anchor).
-
-        Rows are ordered ``(row, level, y, x, anchor)``: within a row, the
-        order of ``prior_generator.grid_priors``.
+        """All levels' and rows' predictions, ordered
+        ``(row, level, y, x, anchor)``.
 
         Returns:
             tuple[Tensor]: ``cls`` (B, RNA, K), ``deltas`` (B, RNA, T, 4),
@@ -365,14 +341,13 @@ class CiCoHead(AnchorHead):
     def loss(self, x: Tuple[Tensor], batch_clip_gts: List[InstanceData]
              ) -> Tuple[Dict[str, Tensor], List[InstanceData]]:
         """:meth:`loss_by_feat` of the head's outputs on the cubes ``x``
-        (replaces ``AnchorHead.loss``, whose per-frame ground truth and
-        single return value do not fit clips)."""
+        (replaces ``AnchorHead.loss``)."""
         return self.loss_by_feat(*self(x), batch_clip_gts)
 
     def predict(self, x: Tuple[Tensor],
                 batch_img_metas: Sequence[dict]) -> List[InstanceData]:
         """:meth:`predict_by_feat` of the head's outputs on the cubes ``x``
-        (replaces ``AnchorHead.predict``, which would run per-frame NMS)."""
+        (replaces ``AnchorHead.predict``: no per-frame NMS)."""
         return self.predict_by_feat(*self(x), batch_img_metas=batch_img_metas)
 
     def loss_by_feat(
@@ -475,10 +450,9 @@ class CiCoHead(AnchorHead):
 
         Returns:
             dict[str, Tensor]: ``loss_bbox`` (smooth-L1 summed over the 4
-            coordinates, averaged over the present frames) and, when
-            configured, ``loss_iou`` (same average) and ``loss_centerness``
-            (target: one minus the DIoU loss averaged over the present
-            frames, detached).
+            coordinates) and ``loss_iou``, averaged over the present frames,
+            and ``loss_centerness`` (target: 1 - DIoU loss averaged over the
+            present frames, detached), when configured.
         """
         flat_anchors = anchors[:, None].expand(-1, num_frames,
                                                -1).reshape(-1, 4)
@@ -523,14 +497,9 @@ class CiCoHead(AnchorHead):
                         embed_preds: List[Tensor],
                         centernesses: List[Optional[Tensor]],
                         batch_img_metas: Sequence[dict]) -> List[InstanceData]:
-        """Clip-level candidates before NMS (Sec. 3.4).
-
-        The (row, anchor, class) triples of all rows (or, with
-        ``test_cfg.row_frame``, of that frame's rows only) with a class
-        score above ``score_thr``, at most ``nms_pre`` of them (None:
-        ``min(100 T, 300)``), each with one box per frame decoded from its
-        anchor. NMS needs the masks: see
-        :func:`~mmvis_clip.models.layers.clip_nms.clip_nms`.
+        """Clip-level candidates before NMS (Sec. 3.4): the top ``nms_pre``
+        (row, anchor, class) triples above ``score_thr``, of all rows or of
+        ``test_cfg.row_frame``'s only.
 
         Args:
             batch_img_metas (Sequence[dict]): Per clip, the meta of one of

@@ -50,48 +50,16 @@ def clip_length(num_frames: Optional[int], bbox_head: dict,
 class CiCo(VideoStreamMixin, BaseMOTModel):
     """`CiCo <https://github.com/MinghanLi/CiCo>`_ video instance segmentor.
 
-    Clip in, clip out: the backbone and FPN run on every frame of a clip
-    of T frames unchanged; the FPN outputs of the T frames are stacked into
-    cubes (N, C, T, H, W); the clip-level prediction head
-    (:class:`CiCoHead`, CPH) predicts, in one row per frame (or per clip),
-    a class, a set of mask parameters, a tracking embedding and one box
-    per frame of the clip; the
-    clip-level mask head (:class:`CiCoMaskHead`, CMH) predicts prototypes
-    per frame and builds each object's masks on all T frames with its mask
-    generator: ``YolactClipMaskGenerator`` (CiCo-Yolact, Eq. 5) or
-    ``CondInstClipMaskGenerator`` (CiCo-CondInst, Eq. 6); the config picks
-    it. T = 1 with 2D towers and prototype convs is the frame-in frame-out
-    (FiFo) baseline.
-
-    **Training** takes clips of T consecutive frames
-    (``ContiguousClipSample``) and minimises
-    ``L_cls + L_reg + L_mask + L_track`` (Sec. 3.3; weights in the losses'
-    ``loss_weight``).
-
-    **Inference** (Sec. 3.4): :class:`ClipSchedule` cuts the video into
-    clips of the tracker's ``clip_len`` frames overlapping by ``overlap``
-    frames (the last clip padded by repeating the last frame) and writes
-    every frame once, from the latest clip covering it; each clip's
-    candidates of all rows are filtered and suppressed (:func:`clip_nms`,
-    with the ``test_cfg``) and associated with the previous clip's objects
-    by the ``tracker`` (:class:`ClipTracker`, Eq. 11). The
-    per-frame FPN features of the overlap frames are kept for the next
-    clip (the backbone runs once per frame); nothing else of a clip is
-    kept.
-
-    **2D -> 3D initialisation.** A 2D checkpoint can be given as
-    ``load_from``: this package's own image-level (T = 1, 2D) CiCo, or
-    mmdet's YOLACT / CondInst. A load-state-dict pre-hook
-    (:func:`~mmvis_clip.models.inflation.cico_checkpoint.load_2d_checkpoint`)
-    loads every tensor whose role and shape match (towers, prediction
-    layers, prototype net), inflates 2D conv weights that are 3D here
-    (prototype net: temporal weights 0.125 / 0.75 / 0.125), expands the 2D
-    box layer to 4T coordinates, and logs a table of loaded / inflated /
-    expanded / skipped tensors with the reasons.
+    Clip in, clip out: :class:`CiCoHead` (CPH) and :class:`CiCoMaskHead`
+    (CMH; CiCo-Yolact, Eq. 5, or CiCo-CondInst, Eq. 6) run on the FPN cubes
+    (N, C, T, H, W) of a T-frame clip and train with the losses of Sec. 3.3;
+    at test, overlapping clips are linked by :class:`ClipTracker` (Sec. 3.4,
+    Eq. 11). T = 1 with 2D towers and prototype convs is the frame-in
+    frame-out (FiFo) baseline. A 2D ``load_from`` checkpoint is inflated on
+    loading (:func:`load_2d_checkpoint`).
 
     Args:
-        backbone (dict): Backbone config.
-        neck (dict): FPN config.
+        backbone, neck (dict): Backbone and FPN configs.
         bbox_head (dict): :class:`CiCoHead` config (``num_frames`` is the
             model's, ``num_params`` is set from the mask generator).
         mask_head (dict): :class:`CiCoMaskHead` config.
@@ -106,9 +74,8 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
         train_cfg (dict, optional): Box head training config.
         test_cfg (dict, optional): Box head (and ``mask_thr``) test config.
         data_preprocessor (dict, optional): ``TrackDataPreprocessor``.
-        init_2d_cfg (dict, optional): Options of the 2D -> 3D loading
-            (``track_from_box``, ``anchor_repeat``, ``expand_box``; see
-            ``load_2d_checkpoint``).
+        init_2d_cfg (dict, optional): ``load_2d_checkpoint`` options
+            (``track_from_box``, ``anchor_repeat``, ``expand_box``).
         init_cfg (dict, optional): Initialization config.
     """
 
@@ -155,15 +122,11 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
                           frame_ids: Optional[Sequence[int]] = None) -> tuple:
         """FPN cubes of a batch of clips.
 
-        With ``frame_ids`` (one clip of a video at test), the per-frame FPN
-        features of the frames the previous clip already computed (the
-        overlap frames, and repeated padding frames) are reused, not
-        computed again: the backbone runs once per video frame.
-
         Args:
             clips (Tensor): (B, T, C, H, W).
             frame_ids (Sequence[int], optional): The T video frame indices
-                of the clip (B = 1).
+                of the clip (B = 1, test): the features of frames the
+                previous clip computed are reused.
 
         Returns:
             tuple[Tensor]: Per FPN level, (B, C', T, H_l, W_l).
@@ -232,8 +195,7 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
 
     # ------------------------------------------------------------------
     def init_state(self) -> None:
-        """Start a new video: forget the tracks, the cached features and
-        the buffered frames."""
+        """Start a new video: forget tracks, features and buffered frames."""
         self._feat_cache = dict()
         self._schedule.reset()
         self.tracker.reset()
@@ -242,19 +204,8 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
              inputs: Tensor,
              frames: Sequence[DetDataSample],
              rescale: bool = True) -> FrameResults:
-        """Buffer the next frames; detect and track each clip they complete
-        (:class:`VideoStreamMixin`, :class:`ClipSchedule`).
-
-        Args:
-            inputs (Tensor): (1, n, C, H, W).
-            frames (Sequence[DetDataSample]): Their n samples.
-            rescale (bool): Boxes and masks at the original resolution.
-
-        Returns:
-            list[tuple[int, InstanceData]]: The frames final after the
-            completed clips: each clip's frames but its last To, which the
-            next clip writes (:meth:`ClipSchedule.final_frames`).
-        """
+        """:meth:`VideoStreamMixin.step`: buffer frames, detect and track
+        each clip they complete (:meth:`ClipSchedule.final_frames`)."""
         self._rescale = rescale
         results = []
         for t, frame in enumerate(frames):
@@ -264,8 +215,7 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
         return results
 
     def flush(self) -> FrameResults:
-        """End the video: the padded last clip, or the frames held back
-        from the last one."""
+        """End the video: the padded last clip or the frames held back."""
         clip = self._schedule.end()
         results = [] if clip is None else self._track_scheduled(
             clip, last=True)
@@ -289,20 +239,8 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
                    frames: Sequence[DetDataSample],
                    frame_ids: Sequence[int],
                    rescale: bool = True) -> InstanceData:
-        """Detect and track one clip of a video.
-
-        Args:
-            clip (Tensor): (1, T, C, H, W).
-            frames (Sequence[DetDataSample]): The T frames' samples.
-            frame_ids (Sequence[int]): The T video frame indices (the last
-                one repeated to pad a clip at the end of the video), to
-                reuse the previous clip's features.
-            rescale (bool): Results at the original frame resolution.
-
-        Returns:
-            InstanceData: ``ClipTracker.track_clip``'s outputs on all T
-            frames.
-        """
+        """Detect (:meth:`predict_clip`, the same arguments) and track one
+        clip of a video: ``ClipTracker.track_clip``'s outputs."""
         dets, render = self.predict_clip(
             clip, frames, rescale, frame_ids=frame_ids, with_render=True)
         with inference_stage('tracking'):
@@ -314,23 +252,15 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
                      rescale: bool = True,
                      frame_ids: Optional[Sequence[int]] = None,
                      with_render: bool = False):
-        """Detections of one clip (before tracking).
-
-        Candidates of all prediction rows (:meth:`CiCoHead.predict_by_feat`)
-        through :func:`~mmvis_clip.models.layers.clip_nms.clip_nms` with the
-        ``test_cfg``, in its two stages: the tests needing no mask, masks at
-        prototype resolution for the candidates left, the mask tests and
-        NMS; full-resolution masks for the kept ones only.
+        """Detections of one clip before tracking (:func:`clip_nms`).
 
         Args:
             clip (Tensor): (1, T, C, H, W).
             frames (Sequence[DetDataSample]): The T frames' samples
-                (``img_shape``, ``ori_shape``, ``scale_factor``; the
-                frames of a video share them).
+                (``img_shape``, ``ori_shape``, ``scale_factor``, shared).
             rescale (bool): Boxes and masks at ``ori_shape``.
-            frame_ids (Sequence[int], optional): Video frame indices, to
-                reuse the previous clip's features (see
-                :meth:`extract_clip_feat`).
+            frame_ids (Sequence[int], optional): The T video frame indices
+                (the last one repeated to pad the video's last clip).
             with_render (bool): Also return the tracker's mask renderer.
 
         Returns:
@@ -338,8 +268,7 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
             ``embeddings`` (n, D), ``bboxes`` (n, T, 4), ``clip_bboxes``
             (n, 4), ``params`` (n, P), ``masks`` (n, T, H, W) bool; boxes
             at output resolution. With ``with_render``, a tuple of it and
-            ``render(params (m, P), boxes (m, 4) at output resolution) ->
-            (m, T, H, W)`` bool masks on this clip's prototypes.
+            :meth:`mask_renderer`'s ``render``.
         """
         meta = frames[0].metainfo
         cfg = self.bbox_head.test_cfg
@@ -382,11 +311,8 @@ class CiCo(VideoStreamMixin, BaseMOTModel):
 
     def mask_renderer(self, protos: Tensor, meta: dict,
                       rescale: bool) -> Callable[[Tensor, Tensor], Tensor]:
-        """The tracker's ``render_masks`` on one clip's prototypes.
-
-        The masks are cropped by exactly the boxes given (the tracker
-        enlarges them itself: the public code's 1.2x for carried tracks),
-        not by the mask head's test crop on top of them.
+        """The tracker's ``render_masks`` on one clip's prototypes: masks
+        cropped by exactly the boxes given (no test crop on top).
 
         Args:
             protos (Tensor): (k, T, h, w) of the clip.
