@@ -168,6 +168,34 @@ def test_renderer_paints_each_mask_in_its_id_colour():
     assert np.array_equal(drawn[:, 60:], frame[:, 60:])
 
 
+def test_bfloat16_results_convert_and_draw_as_float32():
+    """Outputs of a model run under torch.autocast(dtype=bfloat16), which
+    NumPy has no type for: the FrameResult holds float32, and the drawing
+    equals the float32 one's."""
+    from mmvis_clip.structures import FrameResult
+    masks = torch.zeros(1, 40, 50, dtype=torch.bool)
+    masks[0, 10:30, 5:25] = True
+    fields = dict(
+        masks=masks,
+        bboxes=torch.tensor([[5., 10., 25., 30.]]),
+        labels=torch.tensor([1]),
+        scores=torch.tensor([0.75]),
+        instances_id=torch.tensor([4]))
+    half = InstanceData(**fields)
+    half.bboxes = half.bboxes.bfloat16()
+    half.scores = half.scores.bfloat16()
+    result = FrameResult.from_instances(0, half, (40, 50))
+    assert result.scores.dtype == np.float32 and result.scores[0] == 0.75
+    assert result.bboxes.dtype == np.float32
+    frame = np.full((40, 50, 3), 100, np.uint8)
+    renderer = VideoRenderer(classes=('a', 'b'))
+    assert np.array_equal(
+        renderer.draw(frame, half),
+        renderer.draw(frame, InstanceData(**fields)))
+    assert np.array_equal(renderer.draw(frame, result),
+                          renderer.draw(frame, InstanceData(**fields)))
+
+
 @pytest.mark.slow
 def test_test_py_show_dir(data_root, checkpoint, tmp_path):
     show = str(tmp_path / 'show')

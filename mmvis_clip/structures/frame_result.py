@@ -5,11 +5,19 @@ from typing import Tuple
 import numpy as np
 
 
-def _to_numpy(value) -> np.ndarray:
-    """A NumPy array of ``value`` (a torch tensor on any device, or
-    anything ``np.asarray`` takes)."""
-    if hasattr(value, 'detach'):  # a torch tensor: no torch import here
-        return value.detach().cpu().numpy()
+def as_numpy(value) -> np.ndarray:
+    """``value`` as a NumPy array: a torch tensor (any device; bfloat16,
+    which NumPy lacks, as float32), mmdet's box or mask structures, or
+    anything ``np.asarray`` takes. Imports no torch."""
+    if hasattr(value, 'tensor'):  # mmdet's box types
+        value = value.tensor
+    if hasattr(value, 'to_ndarray'):  # mmdet's mask types
+        return value.to_ndarray()
+    if hasattr(value, 'detach'):  # a tensor
+        value = value.detach().cpu()
+        if str(value.dtype) == 'torch.bfloat16':
+            value = value.float()
+        return value.numpy()
     return np.asarray(value)
 
 
@@ -58,7 +66,7 @@ class FrameResult:
                                f'(pred_track_instances) has no {field!r}')
         height, width = (int(s) for s in frame_shape)
         num = len(instances.labels)
-        masks = _to_numpy(instances.masks)
+        masks = as_numpy(instances.masks)
         if num == 0:
             masks = np.zeros((0, height, width), dtype=bool)
         elif masks.shape != (num, height, width):
@@ -69,12 +77,12 @@ class FrameResult:
         result = cls(
             frame_index=int(frame_index),
             masks=masks.astype(bool, copy=False),
-            bboxes=_to_numpy(instances.bboxes).astype(
+            bboxes=as_numpy(instances.bboxes).astype(
                 np.float32, copy=False).reshape(-1, 4),
-            labels=_to_numpy(instances.labels).astype(np.int64, copy=False),
-            scores=_to_numpy(instances.scores).astype(
+            labels=as_numpy(instances.labels).astype(np.int64, copy=False),
+            scores=as_numpy(instances.scores).astype(
                 np.float32, copy=False),
-            instances_id=_to_numpy(instances.instances_id).astype(
+            instances_id=as_numpy(instances.instances_id).astype(
                 np.int64, copy=False))
         lengths = {
             name: len(getattr(result, name))

@@ -11,9 +11,10 @@ import cv2
 import numpy as np
 from mmengine.structures import InstanceData
 
+from ..structures.frame_result import as_numpy
 from ..utils.atomic_io import new_file_mode
 from ..utils.user_errors import os_errors_name
-from .vis_local_visualizer import VISLocalVisualizer, as_numpy
+from .vis_local_visualizer import VISLocalVisualizer
 
 _visualizer_names = itertools.count()
 

@@ -9,21 +9,11 @@ from mmdet.visualization import TrackLocalVisualizer
 from mmdet.visualization.palette import _get_adaptive_scales
 from mmengine.structures import InstanceData
 
+from ..structures.frame_result import as_numpy
+
 #: The golden ratio conjugate: hue step between consecutive ids, so that
 #: ids close in value (tracks born close in time) get far-apart hues.
 GOLDEN_RATIO_CONJUGATE = 0.6180339887498949
-
-
-def as_numpy(value) -> np.ndarray:
-    """``value`` as a NumPy array: a torch tensor (any device), mmdet's
-    box or mask structures, or anything ``np.asarray`` takes."""
-    if hasattr(value, 'tensor'):  # mmdet's box types
-        value = value.tensor
-    if hasattr(value, 'to_ndarray'):  # mmdet's mask types
-        return value.to_ndarray()
-    if hasattr(value, 'detach'):  # a tensor
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def instance_color(instance_id: int) -> Tuple[int, int, int]:
