@@ -96,3 +96,11 @@ def test_a_sampler_without_length_outside_the_tools_says_so():
     with pytest.raises(ValueError, match='num_frames is not set; it follows '
                        'model.num_frames'):
         ContiguousClipSample()
+
+
+@pytest.mark.parametrize('value', [0, 2.5, '3', True])
+def test_a_clip_length_that_is_no_positive_int_is_one_line(value):
+    with pytest.raises(UserError) as err:
+        clip_length(value, dict(), None)
+    assert str(err.value) == \
+        f'model.num_frames must be an int >= 1, got {value!r}'

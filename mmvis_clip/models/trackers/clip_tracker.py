@@ -1,4 +1,6 @@
 """CiCo's clip-level online tracker (CiCo paper, Sec. 3.4, Eq. 11)."""
+import difflib
+import inspect
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -178,8 +180,18 @@ class ClipTracker(VISTrackerBase):
             or k[len('carry_'):] not in CARRY_DEFAULTS
         ]
         if unknown:
-            raise UserError(f'ClipTracker takes no {sorted(unknown)} (the '
-                            'carrying settings: carry=dict(...))')
+            names = [
+                name for name, param in inspect.signature(
+                    ClipTracker).parameters.items()
+                if param.kind is not param.VAR_KEYWORD
+            ]
+            hints = [
+                f'{key} (did you mean {close[0]}?)' if close else key
+                for key in sorted(unknown) for close in
+                [difflib.get_close_matches(key, names, n=1, cutoff=0.6)]
+            ]
+            raise UserError(f'ClipTracker takes no {", ".join(hints)}; the '
+                            'carrying settings are carry=dict(...)')
         if carry is not None and (not isinstance(carry, dict)
                                   or set(carry) - set(CARRY_DEFAULTS)):
             given = dict(carry) if isinstance(carry, dict) else carry

@@ -28,8 +28,8 @@ def clip_length(num_frames: Optional[int], bbox_head: dict,
     its box head or tracker sets (configs of earlier releases), else 3.
 
     Raises:
-        ValueError: The keys set it to different values (one line naming
-            them).
+        UserError: The keys set it to different values, or to no int >= 1
+            (one line naming them).
     """
     given = {
         'model.num_frames': num_frames,
@@ -37,6 +37,10 @@ def clip_length(num_frames: Optional[int], bbox_head: dict,
         'model.tracker.clip_len': (tracker or dict()).get('clip_len'),
     }
     given = {k: v for k, v in given.items() if v is not None}
+    for key, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, int) \
+                or value < 1:
+            raise UserError(f'{key} must be an int >= 1, got {value!r}')
     if len(set(given.values())) > 1:
         raise UserError(
             'CiCo: the clip length is set to different values ('
