@@ -53,6 +53,9 @@ def test_old_package_names_are_the_new_objects(name):
                       'mmvis_clip.structures'):
         value = getattr(old, name)
     assert value is getattr(new, name)
+    with pytest.warns(FutureWarning) as record:
+        getattr(old, name)
+    assert record[0].filename == __file__  # the line that reads it
     with pytest.raises(AttributeError, match='no attribute'):
         old.no_such_name
 

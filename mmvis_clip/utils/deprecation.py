@@ -5,10 +5,10 @@ import warnings
 from typing import Callable, Dict
 
 
-def _warn(old: str, new: str) -> None:
+def _warn(old: str, new: str, stacklevel: int) -> None:
     warnings.warn(
         f'{old} is deprecated and will be removed in the next release: '
-        f'import {new}', FutureWarning, stacklevel=4)
+        f'import {new}', FutureWarning, stacklevel=stacklevel + 1)
 
 
 def alias_module(old: str, new: str) -> None:
@@ -17,7 +17,7 @@ def alias_module(old: str, new: str) -> None:
     Called from the old module's file: ``import old`` then gives the very
     module object ``new`` (same classes, same state), after a warning.
     """
-    _warn(old, new)
+    _warn(old, new, 3)  # the old module's body
     sys.modules[old] = importlib.import_module(new)
 
 
@@ -37,7 +37,8 @@ def moved_names(package: str, names: Dict[str, str]) -> Callable:
         if name not in names:
             raise AttributeError(
                 f'module {package!r} has no attribute {name!r}')
-        _warn(f'{package}.{name}', f'{name} from {names[name]}')
+        # the line reading the name
+        _warn(f'{package}.{name}', f'{name} from {names[name]}', 2)
         return getattr(importlib.import_module(names[name]), name)
 
     return __getattr__
